@@ -1,0 +1,71 @@
+{#- Scores run from 1 (worst) to rfm_buckets (best). -#}
+{%- set buckets = var('rfm_buckets') | int -%}
+{%- set high = buckets - 1 -%}
+{%- set low = buckets // 2 -%}
+
+-- Recency, frequency and monetary value per customer who has rented at least once.
+
+with rentals as (
+    select customer_id, rental_date from {{ ref('fct_rental') }}
+),
+
+payments as (
+    select customer_id, sum(amount) as monetary
+    from {{ ref('fct_payment') }}
+    group by customer_id
+),
+
+as_of as (
+    select cast(max(rental_date) as date) as as_of_date from rentals
+),
+
+per_customer as (
+    select
+        customer_id,
+        cast(max(rental_date) as date) as last_rental_on,
+        count(*) as frequency
+    from rentals
+    group by customer_id
+),
+
+measured as (
+    select
+        per_customer.customer_id,
+        per_customer.last_rental_on,
+        as_of.as_of_date - per_customer.last_rental_on as recency_days,
+        per_customer.frequency,
+        coalesce(payments.monetary, 0) as monetary
+    from per_customer
+    cross join as_of
+    left join payments on per_customer.customer_id = payments.customer_id
+),
+
+scored as (
+    select
+        measured.*,
+        -- customer_id breaks ties so every engine hands out the same buckets.
+        ntile({{ buckets }}) over (order by recency_days desc, customer_id) as recency_score,
+        ntile({{ buckets }}) over (order by frequency, customer_id) as frequency_score,
+        ntile({{ buckets }}) over (order by monetary, customer_id) as monetary_score
+    from measured
+)
+
+select
+    customer_id,
+    last_rental_on,
+    recency_days,
+    frequency,
+    monetary,
+    recency_score,
+    frequency_score,
+    monetary_score,
+    cast(recency_score as varchar) || cast(frequency_score as varchar) || cast(monetary_score as varchar) as rfm_code,
+    case
+        when recency_score >= {{ high }} and frequency_score >= {{ high }} and monetary_score >= {{ high }} then 'champions'
+        when recency_score > {{ low }} and frequency_score >= {{ high }} then 'loyal'
+        when recency_score >= {{ high }} and frequency_score <= {{ low }} then 'promising'
+        when recency_score <= {{ low }} and frequency_score >= {{ high }} then 'at risk'
+        when recency_score <= {{ low }} and frequency_score <= {{ low }} then 'hibernating'
+        else 'needs attention'
+    end as rfm_segment
+from scored

@@ -1,0 +1,10 @@
+select
+    address_id,
+    address,
+    address2,
+    district,
+    city_id,
+    cast(postal_code as varchar) as postal_code,
+    cast(phone as varchar) as phone,
+    cast(last_update as timestamp) as last_update
+from {{ ref('address') }}

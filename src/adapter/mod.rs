@@ -1,0 +1,501 @@
+//! The warehouse boundary: the [`Adapter`] trait, the types every adapter
+//! shares, and the error they report.
+//!
+//! An adapter owns a connection pool and a set of SQL templates for its
+//! dialect. It knows how to run SQL, read the catalog and stream CSV in; it
+//! does not know what a model is. The materializations that turn a model
+//! into views and tables live in [`materialize`], written once against this
+//! trait and driven by each adapter's templates. PostgreSQL specifics stay in
+//! [`postgres`] and `templates/postgres/`.
+//!
+//! Every adapter's template environment must provide the templates named in
+//! [`template_names`], with the same context variables, so that
+//! [`materialize`] works unchanged on every dialect.
+
+pub mod materialize;
+pub mod postgres;
+
+use std::fmt;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use serde::Serialize;
+
+pub use materialize::{
+    count_failures, load_seed, materialize, Materialization, ModelBuild, OnSchemaChange, SeedBuild, SeedColumn,
+};
+pub use postgres::{PostgresAdapter, PostgresConfig};
+
+/// The names of the templates every adapter provides, with what each renders.
+pub mod template_names {
+    /// `create schema if not exists`; context: `schema`.
+    pub const CREATE_SCHEMA: &str = "create_schema.sql";
+    /// `create or replace view`; context: `relation`, `sql`.
+    pub const CREATE_OR_REPLACE_VIEW: &str = "create_or_replace_view.sql";
+    /// `create view`; context: `relation`, `sql`.
+    pub const CREATE_VIEW: &str = "create_view.sql";
+    /// `create table as`; context: `relation`, `sql`.
+    pub const CREATE_TABLE_AS: &str = "create_table_as.sql";
+    /// A session-local table dropped at commit; context: `relation`, `sql`.
+    pub const CREATE_TEMPORARY_TABLE_AS: &str = "create_temporary_table_as.sql";
+    /// `drop ... if exists ... cascade`; context: `relation`, `kind`.
+    pub const DROP_RELATION: &str = "drop_relation.sql";
+    /// Rename within a schema; context: `relation`, `kind`, `new_identifier`.
+    pub const RENAME_RELATION: &str = "rename_relation.sql";
+    /// Incremental `append`; context: `target`, `source`, `columns`.
+    pub const INCREMENTAL_APPEND: &str = "incremental_append.sql";
+    /// Incremental `merge`; context: `target`, `source`, `columns`,
+    /// `unique_key`, `update_columns`.
+    pub const INCREMENTAL_MERGE: &str = "incremental_merge.sql";
+    /// The delete half of `delete+insert`; context: `target`, `source`,
+    /// `unique_key`.
+    pub const INCREMENTAL_DELETE: &str = "incremental_delete.sql";
+    /// Add columns; context: `relation`, `columns` (name, data_type).
+    pub const ADD_COLUMNS: &str = "add_columns.sql";
+    /// Drop columns; context: `relation`, `columns` (names).
+    pub const DROP_COLUMNS: &str = "drop_columns.sql";
+    /// Change column types; context: `relation`, `columns` (name, data_type).
+    pub const ALTER_COLUMN_TYPES: &str = "alter_column_types.sql";
+    /// `create materialized view`; context: `relation`, `sql`.
+    pub const CREATE_MATERIALIZED_VIEW: &str = "create_materialized_view.sql";
+    /// `refresh materialized view`; context: `relation`.
+    pub const REFRESH_MATERIALIZED_VIEW: &str = "refresh_materialized_view.sql";
+    /// `comment on ...`; context: `relation`, `kind`, `comment`.
+    pub const COMMENT_ON_RELATION: &str = "comment_on_relation.sql";
+    /// One `grant` per privilege; context: `relation`, `grants` (privilege,
+    /// grantees).
+    pub const GRANTS: &str = "grants.sql";
+    /// Counts the rows a data test returns; context: `sql`.
+    pub const TEST_COUNT: &str = "test_count.sql";
+    /// Caps the rows of a query for `dvt show`; context: `sql`, `limit`.
+    pub const LIMIT: &str = "limit.sql";
+    /// Creates a seed's table; context: `relation`, `columns` (name, data_type).
+    pub const SEED_CREATE: &str = "seed_create.sql";
+    /// Empties a seed's table; context: `relation`.
+    pub const SEED_TRUNCATE: &str = "seed_truncate.sql";
+    /// Starts a CSV copy into a table; context: `relation`, `columns`.
+    pub const SEED_COPY: &str = "seed_copy.sql";
+}
+
+/// A table, view or materialized view in the warehouse.
+///
+/// [`Display`](fmt::Display) renders the quoted `"schema"."identifier"`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Relation {
+    /// The database, when it was configured; PostgreSQL cannot query across
+    /// databases, so rendered SQL leaves it out.
+    pub database: Option<String>,
+    pub schema: String,
+    pub identifier: String,
+}
+
+impl Relation {
+    pub fn new(schema: impl Into<String>, identifier: impl Into<String>) -> Self {
+        Self {
+            database: None,
+            schema: schema.into(),
+            identifier: identifier.into(),
+        }
+    }
+
+    /// The same relation under another identifier in the same schema.
+    pub fn with_identifier(&self, identifier: impl Into<String>) -> Self {
+        Self {
+            database: self.database.clone(),
+            schema: self.schema.clone(),
+            identifier: identifier.into(),
+        }
+    }
+}
+
+impl fmt::Display for Relation {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            formatter,
+            "{}.{}",
+            quote_identifier(&self.schema),
+            quote_identifier(&self.identifier)
+        )
+    }
+}
+
+/// Quotes an identifier the SQL-standard way: wrapped in `"`, with every
+/// embedded `"` doubled.
+pub fn quote_identifier(identifier: &str) -> String {
+    format!("\"{}\"", identifier.replace('"', "\"\""))
+}
+
+/// The statement without trailing whitespace and semicolons, ready to nest
+/// inside another.
+pub(crate) fn trim_statement(sql: &str) -> &str {
+    sql.trim_end().trim_end_matches(';').trim_end()
+}
+
+/// What kind of object a relation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RelationKind {
+    Table,
+    View,
+    MaterializedView,
+}
+
+impl RelationKind {
+    /// The words SQL uses for this kind in `drop`, `alter` and `comment on`.
+    pub fn sql_keyword(self) -> &'static str {
+        match self {
+            RelationKind::Table => "table",
+            RelationKind::View => "view",
+            RelationKind::MaterializedView => "materialized view",
+        }
+    }
+}
+
+impl fmt::Display for RelationKind {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.sql_keyword())
+    }
+}
+
+/// A column as the catalog describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ColumnInfo {
+    pub name: String,
+    /// The type as the warehouse spells it, for example `numeric(10,2)`.
+    pub data_type: String,
+}
+
+/// What a statement did, in the words dbt reports: `SELECT 16044`,
+/// `CREATE VIEW`, `INSERT 0 120`, `MERGE 120`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AdapterResponse {
+    pub message: String,
+    /// The command alone: `SELECT`, `CREATE VIEW`, `INSERT`, `MERGE`.
+    pub code: String,
+    pub rows_affected: Option<u64>,
+}
+
+impl AdapterResponse {
+    /// A response for a command that reports no row count.
+    pub fn command(code: &str) -> Self {
+        Self {
+            message: code.to_string(),
+            code: code.to_string(),
+            rows_affected: None,
+        }
+    }
+
+    /// A response for a command that reports rows, such as `SELECT 3`.
+    pub fn with_rows(code: &str, rows: u64) -> Self {
+        Self {
+            message: format!("{code} {rows}"),
+            code: code.to_string(),
+            rows_affected: Some(rows),
+        }
+    }
+
+    /// An `INSERT`, which PostgreSQL tags with a legacy OID of `0`.
+    pub fn insert(rows: u64) -> Self {
+        Self {
+            message: format!("INSERT 0 {rows}"),
+            code: "INSERT".to_string(),
+            rows_affected: Some(rows),
+        }
+    }
+}
+
+/// Rows returned by [`Connection::query`], every value in its text form.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct QueryResult {
+    pub columns: Vec<String>,
+    /// `None` is SQL `NULL`.
+    pub rows: Vec<Vec<Option<String>>>,
+}
+
+/// An error the database server reported, with everything it said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseError {
+    /// The five-character SQLSTATE, for example `42P01`.
+    pub sqlstate: String,
+    pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+    /// 1-based character offset into [`Self::statement`], when the server
+    /// pointed at one.
+    pub position: Option<usize>,
+    /// The SQL text the position refers to.
+    pub statement: Option<String>,
+}
+
+impl DatabaseError {
+    /// Where the error points inside `sql`, as a 1-based `(line, column)`,
+    /// when `sql` appears verbatim in the failed statement (as a model's
+    /// compiled SQL does inside `create view ... as (...)`).
+    pub fn position_in(&self, sql: &str) -> Option<(usize, usize)> {
+        let position = self.position?;
+        let statement = self.statement.as_deref()?;
+        let start_byte = statement.find(sql)?;
+        let start_character = statement[..start_byte].chars().count();
+        // The server counts characters from 1.
+        let offset = position.checked_sub(1 + start_character)?;
+        let mut line = 1;
+        let mut column = 1;
+        for (index, character) in sql.chars().enumerate() {
+            if index == offset {
+                return Some((line, column));
+            }
+            if character == '\n' {
+                line += 1;
+                column = 1;
+            } else {
+                column += 1;
+            }
+        }
+        (offset == sql.chars().count()).then_some((line, column))
+    }
+}
+
+impl fmt::Display for DatabaseError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{} (SQLSTATE `{}`)", self.message, self.sqlstate)?;
+        if let Some(detail) = &self.detail {
+            write!(formatter, "\ndetail: {detail}")?;
+        }
+        if let Some(hint) = &self.hint {
+            write!(formatter, "\nhint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for DatabaseError {}
+
+/// SQLSTATE of a deadlock the server broke by aborting one transaction.
+pub const SQLSTATE_DEADLOCK_DETECTED: &str = "40P01";
+/// SQLSTATE of a serializable transaction that lost a conflict.
+pub const SQLSTATE_SERIALIZATION_FAILURE: &str = "40001";
+/// SQLSTATE of a statement cancelled on request.
+pub const SQLSTATE_QUERY_CANCELED: &str = "57014";
+
+/// Everything that can go wrong talking to a warehouse.
+///
+/// No variant ever carries a password.
+#[derive(Debug, thiserror::Error)]
+pub enum AdapterError {
+    #[error("could not connect to `{target}`")]
+    Connect {
+        /// `user@host:port/dbname`, without the password.
+        target: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("invalid connection setting `{setting}` = `{value}`")]
+    InvalidConfig {
+        setting: &'static str,
+        value: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The server's own words, printed as they are.
+    #[error(transparent)]
+    Database(Box<DatabaseError>),
+    #[error("lost the conversation with the database")]
+    Driver(#[source] sqlx::Error),
+    #[error("could not render SQL template `{name}`")]
+    Template {
+        name: &'static str,
+        #[source]
+        source: minijinja::Error,
+    },
+    #[error(
+        "the columns of `{relation}` changed and `on_schema_change` is `fail`: {}",
+        describe_changes(added, removed, changed)
+    )]
+    SchemaChanged {
+        relation: String,
+        added: Vec<String>,
+        removed: Vec<String>,
+        /// `(column, old type, new type)`.
+        changed: Vec<(String, String, String)>,
+    },
+    #[error("incremental strategy `{strategy}` is not supported; use `append`, `merge` or `delete+insert`")]
+    UnsupportedStrategy { strategy: String },
+    #[error("privilege `{privilege}` in the grants of `{relation}` is not a SQL privilege name")]
+    InvalidPrivilege { relation: String, privilege: String },
+    #[error("could not read the seed data for `{relation}`")]
+    SeedInput {
+        relation: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("data test query returned no row count")]
+    MissingTestCount,
+}
+
+fn describe_changes(added: &[String], removed: &[String], changed: &[(String, String, String)]) -> String {
+    let mut parts = Vec::new();
+    if !added.is_empty() {
+        parts.push(format!("added {}", backticked(added.iter())));
+    }
+    if !removed.is_empty() {
+        parts.push(format!("removed {}", backticked(removed.iter())));
+    }
+    if !changed.is_empty() {
+        let descriptions: Vec<String> = changed
+            .iter()
+            .map(|(name, old, new)| format!("`{name}` (`{old}` -> `{new}`)"))
+            .collect();
+        parts.push(format!("changed type of {}", descriptions.join(", ")));
+    }
+    parts.join("; ")
+}
+
+fn backticked<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    names.map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ")
+}
+
+impl AdapterError {
+    /// The server's error, when the server reported one.
+    pub fn database_error(&self) -> Option<&DatabaseError> {
+        match self {
+            AdapterError::Database(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The SQLSTATE, when the server reported one.
+    pub fn sqlstate(&self) -> Option<&str> {
+        self.database_error().map(|error| error.sqlstate.as_str())
+    }
+
+    /// Whether running the whole transaction again may succeed: a deadlock
+    /// or a serialization failure.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self.sqlstate(),
+            Some(SQLSTATE_DEADLOCK_DETECTED | SQLSTATE_SERIALIZATION_FAILURE)
+        )
+    }
+
+    /// Whether the statement was cancelled, for example by
+    /// [`Adapter::cancel_running`].
+    pub fn is_cancelled(&self) -> bool {
+        self.sqlstate() == Some(SQLSTATE_QUERY_CANCELED)
+    }
+}
+
+/// A warehouse: a pool of connections and the SQL templates of its dialect.
+///
+/// Object safe, to be shared as `Arc<dyn Adapter>` between worker threads.
+#[async_trait]
+pub trait Adapter: Send + Sync {
+    /// The adapter's type as profiles name it: `postgres`.
+    fn kind(&self) -> &'static str;
+
+    /// A connection from the pool, which holds as many as the configured
+    /// threads. It goes back to the pool when dropped.
+    async fn connection(&self) -> Result<Box<dyn Connection>, AdapterError>;
+
+    /// Cancels every statement that one of this adapter's connections is
+    /// running right now. Statements started afterwards are not affected.
+    async fn cancel_running(&self) -> Result<(), AdapterError>;
+
+    /// The dialect's SQL templates, named as in [`template_names`].
+    fn templates(&self) -> &minijinja::Environment<'static>;
+
+    /// The schema that holds session-local temporary tables.
+    fn temporary_schema(&self) -> &'static str;
+
+    /// The longest identifier the warehouse keeps, in bytes; longer names
+    /// are cut, so derived names such as `x__dvt_tmp` must be shortened.
+    fn max_identifier_bytes(&self) -> usize;
+
+    /// Closes every connection of the pool.
+    async fn close(&self);
+}
+
+/// One session with the warehouse.
+///
+/// A connection dropped in the middle of a transaction is closed rather
+/// than handed back to the pool, so the next user never inherits it.
+#[async_trait]
+pub trait Connection: Send {
+    /// Runs SQL that returns no rows; it may hold several statements.
+    /// `rows_affected` sums over the statements, and `code` is the first
+    /// statement's leading keyword (`INSERT`, `CREATE`); the materializations
+    /// build their own dbt-style responses.
+    async fn execute(&mut self, sql: &str) -> Result<AdapterResponse, AdapterError>;
+
+    /// Runs a query and returns its rows as text, at most `limit` of them.
+    async fn query(&mut self, sql: &str, limit: Option<usize>) -> Result<QueryResult, AdapterError>;
+
+    async fn begin(&mut self) -> Result<(), AdapterError>;
+    async fn commit(&mut self) -> Result<(), AdapterError>;
+    async fn rollback(&mut self) -> Result<(), AdapterError>;
+
+    /// What the relation is, or `None` when it does not exist.
+    async fn relation_kind(&mut self, relation: &Relation) -> Result<Option<RelationKind>, AdapterError>;
+
+    /// The relation's columns in order; empty when it does not exist.
+    async fn columns(&mut self, relation: &Relation) -> Result<Vec<ColumnInfo>, AdapterError>;
+
+    /// The relation's comment, if it has one.
+    async fn relation_comment(&mut self, relation: &Relation) -> Result<Option<String>, AdapterError>;
+
+    /// Creates the schema unless it exists. Safe when several connections
+    /// race to create the same schema. Must not run inside a transaction.
+    async fn create_schema_if_missing(&mut self, schema: &str) -> Result<(), AdapterError>;
+
+    /// Streams CSV text, starting with its header row, into the named
+    /// columns of a table. Returns the number of rows copied. When a chunk
+    /// is an error, the copy is abandoned and that error returned.
+    async fn copy_in_csv(
+        &mut self,
+        relation: &Relation,
+        columns: &[String],
+        chunks: BoxStream<'_, Result<Vec<u8>, AdapterError>>,
+    ) -> Result<u64, AdapterError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relation_display_quotes_and_doubles_quotes() {
+        let relation = Relation::new("analytics", "my \"odd\" table");
+        assert_eq!(relation.to_string(), r#""analytics"."my ""odd"" table""#);
+    }
+
+    #[test]
+    fn position_in_maps_statement_offset_to_model_line() {
+        let model_sql = "select 1\nfrom missing_table";
+        let statement = format!("create view \"s\".\"v\" as (\n{model_sql}\n)");
+        let position = statement.find("missing_table").map(|byte| byte + 1);
+        let error = DatabaseError {
+            sqlstate: "42P01".to_string(),
+            message: "relation \"missing_table\" does not exist".to_string(),
+            detail: None,
+            hint: None,
+            position,
+            statement: Some(statement),
+        };
+        assert_eq!(error.position_in(model_sql), Some((2, 6)));
+        assert_eq!(error.position_in("not in the statement"), None);
+    }
+
+    #[test]
+    fn schema_change_error_lists_columns() {
+        let error = AdapterError::SchemaChanged {
+            relation: "\"s\".\"t\"".to_string(),
+            added: vec!["c".to_string()],
+            removed: vec!["b".to_string()],
+            changed: vec![("a".to_string(), "integer".to_string(), "text".to_string())],
+        };
+        assert_eq!(
+            error.to_string(),
+            "the columns of `\"s\".\"t\"` changed and `on_schema_change` is `fail`: \
+             added `c`; removed `b`; changed type of `a` (`integer` -> `text`)"
+        );
+    }
+}

@@ -1,0 +1,718 @@
+//! The PostgreSQL adapter, on a `sqlx` connection pool.
+//!
+//! It owns the connection settings, the pool, the catalog queries and the
+//! PostgreSQL SQL templates in `templates/postgres/`. It does not decide how
+//! a model is built; [`super::materialize`] does, through these templates.
+//!
+//! Statements run over the simple query protocol, so one call may hold
+//! several statements and every value comes back as text.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::stream::{BoxStream, StreamExt};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{
+    PgConnectOptions, PgConnection, PgDatabaseError, PgErrorPosition, PgPool, PgPoolOptions, PgSslMode,
+};
+use sqlx::{Column, ConnectOptions, Executor, Postgres, Row, ValueRef};
+
+use super::{
+    quote_identifier, template_names, trim_statement, Adapter, AdapterError, AdapterResponse, ColumnInfo, Connection,
+    DatabaseError, QueryResult, Relation, RelationKind,
+};
+
+/// SQLSTATE of a duplicate key, which `create schema if not exists` raises
+/// when another session creates the same schema at the same moment.
+const SQLSTATE_UNIQUE_VIOLATION: &str = "23505";
+/// SQLSTATE of `create schema` on a schema that exists.
+const SQLSTATE_DUPLICATE_SCHEMA: &str = "42P06";
+
+/// PostgreSQL cuts identifiers to 63 bytes (`NAMEDATALEN - 1`).
+const MAX_IDENTIFIER_BYTES: usize = 63;
+
+const RELATION_KIND_QUERY: &str = "select relkind::text from pg_catalog.pg_class where oid = to_regclass($1)";
+
+const COLUMNS_QUERY: &str = "\
+select attname::text, pg_catalog.format_type(atttypid, atttypmod)
+from pg_catalog.pg_attribute
+where attrelid = to_regclass($1) and attnum > 0 and not attisdropped
+order by attnum";
+
+const RELATION_COMMENT_QUERY: &str = "select pg_catalog.obj_description(to_regclass($1), 'pg_class')";
+
+const SCHEMA_EXISTS_QUERY: &str = "select exists (select 1 from pg_catalog.pg_namespace where nspname = $1)";
+
+const BACKEND_PID_QUERY: &str = "select pg_catalog.pg_backend_pid()";
+
+const CANCEL_QUERY: &str = "select pg_catalog.pg_cancel_backend(pid) from unnest($1::int4[]) as running(pid)";
+
+/// Connection settings for PostgreSQL, built by the caller from
+/// `profiles.yml`. Its `Debug` output never shows the password.
+#[derive(Clone)]
+pub struct PostgresConfig {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: String,
+    pub dbname: String,
+    /// The target schema that models build into by default.
+    pub schema: String,
+    /// How many models run at once, and so how many connections the pool
+    /// holds.
+    pub threads: u32,
+    /// `disable`, `allow`, `prefer`, `require`, `verify-ca` or `verify-full`.
+    pub sslmode: Option<String>,
+    /// How long to wait for a connection before giving up.
+    pub connect_timeout: Duration,
+    /// Shown in `pg_stat_activity`; `dvt` when unset.
+    pub application_name: Option<String>,
+}
+
+impl PostgresConfig {
+    /// Settings with PostgreSQL's defaults for everything but the essentials.
+    pub fn new(
+        host: impl Into<String>,
+        user: impl Into<String>,
+        password: impl Into<String>,
+        dbname: impl Into<String>,
+        schema: impl Into<String>,
+    ) -> Self {
+        Self {
+            host: host.into(),
+            port: 5432,
+            user: user.into(),
+            password: password.into(),
+            dbname: dbname.into(),
+            schema: schema.into(),
+            threads: 1,
+            sslmode: None,
+            connect_timeout: Duration::from_secs(10),
+            application_name: None,
+        }
+    }
+
+    /// `user@host:port/dbname`, safe to print.
+    pub fn target(&self) -> String {
+        format!("{}@{}:{}/{}", self.user, self.host, self.port, self.dbname)
+    }
+
+    fn connect_options(&self) -> Result<PgConnectOptions, AdapterError> {
+        let mut options = PgConnectOptions::new()
+            .host(&self.host)
+            .port(self.port)
+            .username(&self.user)
+            .database(&self.dbname)
+            .application_name(self.application_name.as_deref().unwrap_or("dvt"))
+            // Statements are logged by dvt itself, with their node.
+            .disable_statement_logging();
+        if !self.password.is_empty() {
+            options = options.password(&self.password);
+        }
+        if let Some(sslmode) = &self.sslmode {
+            let mode = PgSslMode::from_str(sslmode).map_err(|source| AdapterError::InvalidConfig {
+                setting: "sslmode",
+                value: sslmode.clone(),
+                source,
+            })?;
+            options = options.ssl_mode(mode);
+        }
+        Ok(options)
+    }
+}
+
+impl fmt::Debug for PostgresConfig {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("PostgresConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .field("dbname", &self.dbname)
+            .field("schema", &self.schema)
+            .field("threads", &self.threads)
+            .field("sslmode", &self.sslmode)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("application_name", &self.application_name)
+            .finish()
+    }
+}
+
+/// The backends currently running one of our statements, by a token per
+/// statement, so that [`Adapter::cancel_running`] can cancel them.
+#[derive(Default)]
+struct RunningStatements {
+    next_token: AtomicU64,
+    backends: Mutex<BTreeMap<u64, i32>>,
+}
+
+impl RunningStatements {
+    fn start(self: &Arc<Self>, backend_pid: i32) -> RunningGuard {
+        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        self.lock().insert(token, backend_pid);
+        RunningGuard {
+            registry: Arc::clone(self),
+            token,
+        }
+    }
+
+    fn pids(&self) -> Vec<i32> {
+        self.lock().values().copied().collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, i32>> {
+        // The map stays consistent even if a holder panicked.
+        self.backends.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Marks one statement as running until dropped, even when the future
+/// running it is cancelled.
+struct RunningGuard {
+    registry: Arc<RunningStatements>,
+    token: u64,
+}
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        self.registry.lock().remove(&self.token);
+    }
+}
+
+/// The PostgreSQL [`Adapter`].
+pub struct PostgresAdapter {
+    config: PostgresConfig,
+    options: PgConnectOptions,
+    pool: PgPool,
+    running: Arc<RunningStatements>,
+}
+
+impl fmt::Debug for PostgresAdapter {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `PgConnectOptions` prints its password, so it stays out.
+        formatter
+            .debug_struct("PostgresAdapter")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresAdapter {
+    /// Opens the pool and checks that one connection succeeds.
+    pub async fn connect(config: PostgresConfig) -> Result<Self, AdapterError> {
+        let options = config.connect_options()?;
+        let pool = PgPoolOptions::new()
+            .max_connections(config.threads.max(1))
+            .acquire_timeout(config.connect_timeout)
+            .connect_with(options.clone())
+            .await
+            .map_err(|source| AdapterError::Connect {
+                target: config.target(),
+                source,
+            })?;
+        Ok(Self {
+            config,
+            options,
+            pool,
+            running: Arc::default(),
+        })
+    }
+
+    pub fn config(&self) -> &PostgresConfig {
+        &self.config
+    }
+}
+
+#[async_trait]
+impl Adapter for PostgresAdapter {
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn connection(&self) -> Result<Box<dyn Connection>, AdapterError> {
+        let mut connection = self.pool.acquire().await.map_err(|source| AdapterError::Connect {
+            target: self.config.target(),
+            source,
+        })?;
+        let backend_pid: i32 = sqlx::query_scalar(BACKEND_PID_QUERY)
+            .fetch_one(&mut *connection)
+            .await
+            .map_err(|error| from_sqlx(error, BACKEND_PID_QUERY))?;
+        Ok(Box::new(PostgresConnection {
+            connection,
+            backend_pid,
+            running: Arc::clone(&self.running),
+            in_transaction: false,
+        }))
+    }
+
+    async fn cancel_running(&self) -> Result<(), AdapterError> {
+        let pids = self.running.pids();
+        if pids.is_empty() {
+            return Ok(());
+        }
+        // A connection of its own: the pool may be full of the very
+        // statements we are cancelling.
+        let mut connection = self.options.connect().await.map_err(|source| AdapterError::Connect {
+            target: self.config.target(),
+            source,
+        })?;
+        let result = sqlx::query(CANCEL_QUERY)
+            .bind(pids)
+            .execute(&mut connection)
+            .await
+            .map_err(|error| from_sqlx(error, CANCEL_QUERY));
+        // Closing is a courtesy to the server; the cancel already happened.
+        let _closed = sqlx::Connection::close(connection).await;
+        result.map(|_| ())
+    }
+
+    fn templates(&self) -> &minijinja::Environment<'static> {
+        templates()
+    }
+
+    fn temporary_schema(&self) -> &'static str {
+        "pg_temp"
+    }
+
+    fn max_identifier_bytes(&self) -> usize {
+        MAX_IDENTIFIER_BYTES
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// One pooled PostgreSQL session.
+struct PostgresConnection {
+    connection: PoolConnection<Postgres>,
+    backend_pid: i32,
+    running: Arc<RunningStatements>,
+    in_transaction: bool,
+}
+
+impl Drop for PostgresConnection {
+    fn drop(&mut self) {
+        if self.in_transaction {
+            // Dropped mid-transaction (an error or a cancelled task): the
+            // session may hold locks and half-done work, so it must not go
+            // back to the pool.
+            self.connection.close_on_drop();
+        }
+    }
+}
+
+impl PostgresConnection {
+    fn connection(&mut self) -> &mut PgConnection {
+        &mut self.connection
+    }
+
+    async fn run(&mut self, sql: &str) -> Result<u64, AdapterError> {
+        let _running = self.running.start(self.backend_pid);
+        // A bare `&str` carries no arguments, so sqlx sends it with the
+        // simple query protocol, which accepts several statements.
+        self.connection()
+            .execute(sql)
+            .await
+            .map(|result| result.rows_affected())
+            .map_err(|error| from_sqlx(error, sql))
+    }
+
+    async fn fetch_text(&mut self, sql: &str) -> Result<QueryResult, AdapterError> {
+        let _running = self.running.start(self.backend_pid);
+        let rows = self
+            .connection()
+            .fetch_all(sql)
+            .await
+            .map_err(|error| from_sqlx(error, sql))?;
+        let columns = match rows.first() {
+            Some(row) => row.columns().iter().map(|column| column.name().to_string()).collect(),
+            None => self.describe_columns(sql).await,
+        };
+        let mut result_rows = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut values = Vec::with_capacity(row.len());
+            for index in 0..row.len() {
+                let value = row.try_get_raw(index).map_err(|error| from_sqlx(error, sql))?;
+                if value.is_null() {
+                    values.push(None);
+                } else {
+                    // The simple query protocol returns every value as text.
+                    let bytes = value
+                        .as_bytes()
+                        .map_err(|source| from_sqlx(sqlx::Error::Decode(source), sql))?;
+                    values.push(Some(String::from_utf8_lossy(bytes).into_owned()));
+                }
+            }
+            result_rows.push(values);
+        }
+        Ok(QueryResult {
+            columns,
+            rows: result_rows,
+        })
+    }
+
+    /// Column names of a query that returned no rows. Only a single
+    /// statement can be described; for several, no names are known.
+    async fn describe_columns(&mut self, sql: &str) -> Vec<String> {
+        match self.connection().describe(sql).await {
+            Ok(description) => description
+                .columns()
+                .iter()
+                .map(|column| column.name().to_string())
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Runs a catalog query that takes the quoted relation name and returns
+    /// at most one text value.
+    async fn relation_lookup(
+        &mut self,
+        query: &'static str,
+        relation: &Relation,
+    ) -> Result<Option<String>, AdapterError> {
+        sqlx::query_scalar::<_, Option<String>>(query)
+            .bind(relation.to_string())
+            .fetch_optional(self.connection())
+            .await
+            .map(Option::flatten)
+            .map_err(|error| from_sqlx(error, query))
+    }
+}
+
+#[async_trait]
+impl Connection for PostgresConnection {
+    async fn execute(&mut self, sql: &str) -> Result<AdapterResponse, AdapterError> {
+        let rows = self.run(sql).await?;
+        let code = leading_keyword(sql);
+        Ok(if rows == 0 {
+            AdapterResponse {
+                rows_affected: Some(0),
+                ..AdapterResponse::command(&code)
+            }
+        } else {
+            AdapterResponse::with_rows(&code, rows)
+        })
+    }
+
+    async fn query(&mut self, sql: &str, limit: Option<usize>) -> Result<QueryResult, AdapterError> {
+        let Some(limit) = limit else {
+            return self.fetch_text(sql).await;
+        };
+        let limited = render(
+            template_names::LIMIT,
+            minijinja::context! { sql => trim_statement(sql), limit => limit },
+        )?;
+        let mut result = self.fetch_text(&limited).await?;
+        result.rows.truncate(limit);
+        Ok(result)
+    }
+
+    async fn begin(&mut self) -> Result<(), AdapterError> {
+        self.run("begin").await?;
+        self.in_transaction = true;
+        Ok(())
+    }
+
+    async fn commit(&mut self) -> Result<(), AdapterError> {
+        self.run("commit").await?;
+        self.in_transaction = false;
+        Ok(())
+    }
+
+    async fn rollback(&mut self) -> Result<(), AdapterError> {
+        self.run("rollback").await?;
+        self.in_transaction = false;
+        Ok(())
+    }
+
+    async fn relation_kind(&mut self, relation: &Relation) -> Result<Option<RelationKind>, AdapterError> {
+        let kind = self.relation_lookup(RELATION_KIND_QUERY, relation).await?;
+        Ok(match kind.as_deref() {
+            Some("r" | "p") => Some(RelationKind::Table),
+            Some("v") => Some(RelationKind::View),
+            Some("m") => Some(RelationKind::MaterializedView),
+            // Sequences, indexes and foreign tables are not ours to build.
+            _ => None,
+        })
+    }
+
+    async fn columns(&mut self, relation: &Relation) -> Result<Vec<ColumnInfo>, AdapterError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(COLUMNS_QUERY)
+            .bind(relation.to_string())
+            .fetch_all(self.connection())
+            .await
+            .map_err(|error| from_sqlx(error, COLUMNS_QUERY))?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, data_type)| ColumnInfo { name, data_type })
+            .collect())
+    }
+
+    async fn relation_comment(&mut self, relation: &Relation) -> Result<Option<String>, AdapterError> {
+        self.relation_lookup(RELATION_COMMENT_QUERY, relation).await
+    }
+
+    async fn create_schema_if_missing(&mut self, schema: &str) -> Result<(), AdapterError> {
+        // Checking first spares a user without `create` on the database an
+        // error when the schema is already there.
+        let exists: bool = sqlx::query_scalar(SCHEMA_EXISTS_QUERY)
+            .bind(schema)
+            .fetch_one(self.connection())
+            .await
+            .map_err(|error| from_sqlx(error, SCHEMA_EXISTS_QUERY))?;
+        if exists {
+            return Ok(());
+        }
+        let sql = render(template_names::CREATE_SCHEMA, minijinja::context! { schema => schema })?;
+        match self.run(&sql).await {
+            Ok(_) => Ok(()),
+            // Another thread created it between our check and our create.
+            Err(error)
+                if matches!(
+                    error.sqlstate(),
+                    Some(SQLSTATE_UNIQUE_VIOLATION | SQLSTATE_DUPLICATE_SCHEMA)
+                ) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn copy_in_csv(
+        &mut self,
+        relation: &Relation,
+        columns: &[String],
+        mut chunks: BoxStream<'_, Result<Vec<u8>, AdapterError>>,
+    ) -> Result<u64, AdapterError> {
+        let statement = render(
+            template_names::SEED_COPY,
+            minijinja::context! { relation => relation, columns => columns },
+        )?;
+        let _running = self.running.start(self.backend_pid);
+        let mut copy = self
+            .connection
+            .copy_in_raw(&statement)
+            .await
+            .map_err(|error| from_sqlx(error, &statement))?;
+        while let Some(chunk) = chunks.next().await {
+            let sent = match chunk {
+                Ok(bytes) => copy.send(bytes).await.map(|_| ()),
+                Err(error) => {
+                    // The server answers an abort with an error we expect;
+                    // the caller's error is the one worth reporting.
+                    let _aborted = copy.abort("dvt could not read the seed data").await;
+                    return Err(error);
+                }
+            };
+            if let Err(error) = sent {
+                let _aborted = copy.abort("dvt could not send the seed data").await;
+                return Err(from_sqlx(error, &statement));
+            }
+        }
+        copy.finish().await.map_err(|error| from_sqlx(error, &statement))
+    }
+}
+
+/// The PostgreSQL templates, parsed once.
+pub fn templates() -> &'static minijinja::Environment<'static> {
+    static TEMPLATES: OnceLock<minijinja::Environment<'static>> = OnceLock::new();
+    TEMPLATES.get_or_init(build_templates)
+}
+
+macro_rules! postgres_templates {
+    ($($name:expr => $file:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/postgres/", $file)))),*]
+    };
+}
+
+const TEMPLATE_SOURCES: &[(&str, &str)] = postgres_templates![
+    template_names::CREATE_SCHEMA => "create_schema.sql",
+    template_names::CREATE_OR_REPLACE_VIEW => "create_or_replace_view.sql",
+    template_names::CREATE_VIEW => "create_view.sql",
+    template_names::CREATE_TABLE_AS => "create_table_as.sql",
+    template_names::CREATE_TEMPORARY_TABLE_AS => "create_temporary_table_as.sql",
+    template_names::DROP_RELATION => "drop_relation.sql",
+    template_names::RENAME_RELATION => "rename_relation.sql",
+    template_names::INCREMENTAL_APPEND => "incremental_append.sql",
+    template_names::INCREMENTAL_MERGE => "incremental_merge.sql",
+    template_names::INCREMENTAL_DELETE => "incremental_delete.sql",
+    template_names::ADD_COLUMNS => "add_columns.sql",
+    template_names::DROP_COLUMNS => "drop_columns.sql",
+    template_names::ALTER_COLUMN_TYPES => "alter_column_types.sql",
+    template_names::CREATE_MATERIALIZED_VIEW => "create_materialized_view.sql",
+    template_names::REFRESH_MATERIALIZED_VIEW => "refresh_materialized_view.sql",
+    template_names::COMMENT_ON_RELATION => "comment_on_relation.sql",
+    template_names::GRANTS => "grants.sql",
+    template_names::TEST_COUNT => "test_count.sql",
+    template_names::LIMIT => "limit.sql",
+    template_names::SEED_CREATE => "seed_create.sql",
+    template_names::SEED_TRUNCATE => "seed_truncate.sql",
+    template_names::SEED_COPY => "seed_copy.sql",
+];
+
+fn build_templates() -> minijinja::Environment<'static> {
+    let mut environment = minijinja::Environment::new();
+    environment.set_trim_blocks(true);
+    environment.set_lstrip_blocks(true);
+    environment.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    environment.add_filter("quote", |identifier: String| quote_identifier(&identifier));
+    environment.add_filter("relation", relation_filter);
+    environment.add_filter("literal", |text: String| format!("'{}'", text.replace('\'', "''")));
+    // Parsed on first use, so a mistake in a template surfaces as an error
+    // naming it rather than a panic here.
+    environment.set_loader(|name| {
+        Ok(TEMPLATE_SOURCES
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|(_, source)| (*source).to_string()))
+    });
+    environment
+}
+
+/// Renders a relation value as `"schema"."identifier"`.
+fn relation_filter(relation: minijinja::Value) -> Result<String, minijinja::Error> {
+    let part = |name: &str| -> Result<String, minijinja::Error> {
+        let value = relation.get_attr(name)?;
+        value.as_str().map(str::to_string).ok_or_else(|| {
+            minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                format!("a relation needs a string `{name}`"),
+            )
+        })
+    };
+    Ok(format!(
+        "{}.{}",
+        quote_identifier(&part("schema")?),
+        quote_identifier(&part("identifier")?)
+    ))
+}
+
+fn render(name: &'static str, context: minijinja::Value) -> Result<String, AdapterError> {
+    templates()
+        .get_template(name)
+        .and_then(|template| template.render(context))
+        .map_err(|source| AdapterError::Template { name, source })
+}
+
+/// The first word of the SQL, upper-cased, skipping comments: the command
+/// PostgreSQL would name in its completion tag.
+fn leading_keyword(sql: &str) -> String {
+    let mut rest = sql.trim_start();
+    loop {
+        if let Some(after) = rest.strip_prefix("--") {
+            rest = after.split_once('\n').map_or("", |(_, tail)| tail).trim_start();
+        } else if let Some(after) = rest.strip_prefix("/*") {
+            rest = after.split_once("*/").map_or("", |(_, tail)| tail).trim_start();
+        } else {
+            break;
+        }
+    }
+    rest.split(|character: char| !character.is_alphanumeric() && character != '_')
+        .next()
+        .unwrap_or_default()
+        .to_uppercase()
+}
+
+/// Converts a driver error, keeping everything the server said.
+fn from_sqlx(error: sqlx::Error, statement: &str) -> AdapterError {
+    let sqlx::Error::Database(database_error) = &error else {
+        return AdapterError::Driver(error);
+    };
+    let Some(postgres_error) = database_error.try_downcast_ref::<PgDatabaseError>() else {
+        return AdapterError::Driver(error);
+    };
+    let position = match postgres_error.position() {
+        Some(PgErrorPosition::Original(position)) => Some(position),
+        _ => None,
+    };
+    AdapterError::Database(Box::new(DatabaseError {
+        sqlstate: postgres_error.code().to_string(),
+        message: postgres_error.message().to_string(),
+        detail: postgres_error.detail().map(str::to_string),
+        hint: postgres_error.hint().map(str::to_string),
+        position,
+        statement: Some(statement.to_string()),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_debug_redacts_password() {
+        let config = PostgresConfig::new("db.internal", "analyst", "hunter2-secret", "warehouse", "analytics");
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("hunter2-secret"), "{debug}");
+        assert!(debug.contains("<redacted>"), "{debug}");
+        assert!(debug.contains("db.internal"), "{debug}");
+        assert!(!config.target().contains("hunter2-secret"));
+    }
+
+    #[test]
+    fn every_template_parses() {
+        for (name, source) in TEMPLATE_SOURCES {
+            let mut environment = minijinja::Environment::new();
+            environment
+                .add_template(name, source)
+                .unwrap_or_else(|error| panic!("template `{name}`: {error}"));
+        }
+    }
+
+    #[test]
+    fn quote_filter_doubles_quotes() {
+        let sql = render(
+            template_names::DROP_RELATION,
+            minijinja::context! {
+                kind => "view",
+                relation => Relation::new("my\"schema", "v"),
+            },
+        )
+        .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(sql, r#"drop view if exists "my""schema"."v" cascade"#);
+    }
+
+    #[test]
+    fn merge_template_renders_composite_key() {
+        let sql = render(
+            template_names::INCREMENTAL_MERGE,
+            minijinja::context! {
+                target => Relation::new("s", "t"),
+                source => Relation::new("pg_temp", "t__dvt_tmp"),
+                columns => vec!["a", "b", "value"],
+                unique_key => vec!["a", "b"],
+                update_columns => vec!["value"],
+            },
+        )
+        .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(
+            sql,
+            "merge into \"s\".\"t\" as dvt_target\n\
+             using \"pg_temp\".\"t__dvt_tmp\" as dvt_source\n\
+             on (\n\
+             \x20   dvt_target.\"a\" = dvt_source.\"a\"\n\
+             \x20   and dvt_target.\"b\" = dvt_source.\"b\"\n\
+             )\n\
+             when matched then update set\n\
+             \x20   \"value\" = dvt_source.\"value\"\n\
+             when not matched then insert (\"a\", \"b\", \"value\")\n\
+             values (dvt_source.\"a\", dvt_source.\"b\", dvt_source.\"value\")"
+        );
+    }
+
+    #[test]
+    fn leading_keyword_skips_comments() {
+        assert_eq!(leading_keyword("-- note\n/* x */ insert into t"), "INSERT");
+        assert_eq!(leading_keyword("  create table t"), "CREATE");
+    }
+}

@@ -1,0 +1,130 @@
+//! Command-line flags. These structs hold flags only; their doc comments are the
+//! `--help` text. [`crate::settings`] resolves them with the project and the
+//! environment into the values the phases use.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// dvt: declarative data modelling. Jinja SQL models with ref() and source(),
+/// built as a DAG in PostgreSQL, tested, and documented.
+#[derive(Debug, Parser)]
+#[command(name = "dvt", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// How to print progress and errors.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "DVT_LOG_FORMAT")]
+    pub log_format: LogFormat,
+
+    /// Treat every warning as an error.
+    #[arg(long, global = true, env = "DVT_WARN_ERROR")]
+    pub warn_error: bool,
+
+    /// Print nothing but warnings, errors and the results a command exists to show.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new project in a new directory.
+    Init(InitArgs),
+    /// Show the resolved configuration and check the connection.
+    Debug(ProjectArgs),
+    /// Parse the project and write target/manifest.json.
+    Parse(ProjectArgs),
+    /// Render every selected node to SQL in target/compiled/, offline.
+    Compile(CompileArgs),
+    /// List the resources of the project.
+    #[command(alias = "list")]
+    Ls(LsArgs),
+    /// Delete the target directory and the other `clean-targets`.
+    Clean(ProjectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Name of the project (and of the directory to create).
+    pub name: String,
+    /// Directory to create the project in (default: ./NAME).
+    #[arg(long)]
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ProjectArgs {
+    /// The project directory (holding project.yml or dbt_project.yml).
+    #[arg(long, env = "DVT_PROJECT_DIR", default_value = ".")]
+    pub project_dir: PathBuf,
+
+    /// Directory holding profiles.yml (default: $DVT_PROFILES_DIR, the project directory, then ~/.dvt).
+    #[arg(long)]
+    pub profiles_dir: Option<PathBuf>,
+
+    /// The target of the profile to use (default: the profile's `target`).
+    #[arg(long, short = 't', env = "DVT_TARGET")]
+    pub target: Option<String>,
+
+    /// The profile to use instead of the project's `profile`.
+    #[arg(long)]
+    pub profile: Option<String>,
+
+    /// Variables for var(), as a YAML mapping: --vars '{start_date: 2024-01-01}'.
+    #[arg(long)]
+    pub vars: Option<String>,
+}
+
+#[derive(Debug, Clone, Args, Default)]
+pub struct SelectArgs {
+    /// Nodes to include: names, fqn wildcards, `tag:`, `path:`, `source:`, graph operators (`+x`, `x+`, `@x`).
+    #[arg(long, short = 's', num_args = 1.., alias = "models", short_alias = 'm')]
+    pub select: Vec<String>,
+
+    /// Nodes to leave out, in the same syntax as --select.
+    #[arg(long, num_args = 1..)]
+    pub exclude: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompileArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    #[command(flatten)]
+    pub selection: SelectArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LsOutput {
+    /// The selector of each resource (`dvdrental.staging.stg_customer`).
+    Selector,
+    /// The name of each resource.
+    Name,
+    /// The file of each resource.
+    Path,
+    /// One JSON object per resource.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    #[command(flatten)]
+    pub selection: SelectArgs,
+    /// Only resources of these types (model, seed, test, source, exposure, analysis).
+    #[arg(long, num_args = 1..)]
+    pub resource_type: Vec<String>,
+    /// What to print for each resource.
+    #[arg(long, short = 'o', value_enum, default_value_t = LsOutput::Selector)]
+    pub output: LsOutput,
+}

@@ -1,0 +1,73 @@
+//! dvt: declarative data modelling.
+//!
+//! A command is a short chain of phases (see ARCHITECTURE.md):
+//! `project::load` → `render::render_all` → `graph::build` → `plan::plan` →
+//! execution → `artifacts`. [`run`] dispatches a parsed command line and maps
+//! the outcome to an exit code: 0 for success, 1 when nodes failed, 2 for a
+//! project or usage error.
+
+pub mod adapter;
+pub mod artifacts;
+pub mod cli;
+pub mod commands;
+pub mod diagnostic;
+pub mod graph;
+pub mod manifest;
+pub mod output;
+pub mod plan;
+pub mod profile;
+pub mod project;
+pub mod render;
+pub mod seed;
+pub mod select;
+pub mod settings;
+pub mod yaml;
+
+use cli::{Cli, Command};
+use diagnostic::Diagnostics;
+use output::Printer;
+
+/// Exit codes.
+pub const EXIT_SUCCESS: u8 = 0;
+pub const EXIT_FAILURE: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+/// How a command ended, when it did not end in a project or usage error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    /// Some nodes failed.
+    Failure,
+}
+
+/// Runs a command and returns the process exit code.
+pub fn run(cli: Cli) -> u8 {
+    let printer = Printer::new(cli.log_format, cli.quiet, cli.warn_error);
+    let result = match &cli.command {
+        Command::Init(args) => commands::init(&printer, args),
+        Command::Debug(args) => commands::debug(&printer, args),
+        Command::Parse(args) => commands::parse(&printer, args),
+        Command::Compile(args) => commands::compile(&printer, args),
+        Command::Ls(args) => commands::ls(&printer, args),
+        Command::Clean(args) => commands::clean(&printer, args),
+    };
+    match result {
+        Ok(Outcome::Success) => EXIT_SUCCESS,
+        Ok(Outcome::Failure) => EXIT_FAILURE,
+        Err(diagnostics) => {
+            report(&printer, &diagnostics);
+            EXIT_ERROR
+        }
+    }
+}
+
+/// Prints every diagnostic and, for several errors, a count.
+pub fn report(printer: &Printer, diagnostics: &Diagnostics) {
+    for diagnostic in &diagnostics.0 {
+        printer.diagnostic(diagnostic);
+    }
+    let errors = diagnostics.0.iter().filter(|diagnostic| diagnostic.is_error()).count();
+    if errors > 1 {
+        printer.info("error_count", &format!("{errors} errors"));
+    }
+}

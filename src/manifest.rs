@@ -1,0 +1,529 @@
+//! The manifest: every node of the project after rendering, with its resolved
+//! config, relation, dependencies and (after compile) compiled SQL.
+//!
+//! Field names follow dbt's manifest (v12) so that tools reading dbt manifests can
+//! read ours. Everything is kept in BTree maps so the same project always
+//! serialises to byte-identical JSON.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Map, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ResourceType {
+    Model,
+    Seed,
+    Test,
+    Analysis,
+    Source,
+    Exposure,
+}
+
+impl ResourceType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceType::Model => "model",
+            ResourceType::Seed => "seed",
+            ResourceType::Test => "test",
+            ResourceType::Analysis => "analysis",
+            ResourceType::Source => "source",
+            ResourceType::Exposure => "exposure",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "model" => ResourceType::Model,
+            "seed" => ResourceType::Seed,
+            "test" => ResourceType::Test,
+            "analysis" => ResourceType::Analysis,
+            "source" => ResourceType::Source,
+            "exposure" => ResourceType::Exposure,
+            _ => return None,
+        })
+    }
+}
+
+/// A relation in the warehouse.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Relation {
+    pub database: String,
+    pub schema: String,
+    pub identifier: String,
+}
+
+impl Relation {
+    /// `"schema"."identifier"`, each part quoted with embedded quotes doubled.
+    pub fn quoted(&self) -> String {
+        format!(
+            "{}.{}",
+            quote_identifier(&self.schema),
+            quote_identifier(&self.identifier)
+        )
+    }
+}
+
+impl std::fmt::Display for Relation {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.quoted())
+    }
+}
+
+pub fn quote_identifier(identifier: &str) -> String {
+    format!("\"{}\"", identifier.replace('"', "\"\""))
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Column {
+    pub name: String,
+    pub description: String,
+    pub data_type: Option<String>,
+    pub meta: Map<String, Value>,
+    pub tags: Vec<String>,
+    pub quote: Option<bool>,
+}
+
+impl Column {
+    fn to_json(&self) -> Value {
+        json!({
+            "name": self.name,
+            "description": self.description,
+            "data_type": self.data_type,
+            "meta": self.meta,
+            "tags": self.tags,
+            "quote": self.quote,
+            "constraints": [],
+        })
+    }
+}
+
+/// A `ref()` call as written.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RefCall {
+    pub package: Option<String>,
+    pub name: String,
+}
+
+/// The generic test a test node instantiates.
+#[derive(Debug, Clone)]
+pub struct TestMetadata {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub kwargs: Map<String, Value>,
+}
+
+/// A model, seed, test or analysis.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub unique_id: String,
+    pub resource_type: ResourceType,
+    pub package_name: String,
+    pub name: String,
+    /// Path below the resource root, such as `staging/stg_customer.sql`.
+    pub path: String,
+    pub original_file_path: String,
+    pub patch_path: Option<String>,
+    pub fqn: Vec<String>,
+    pub raw_code: String,
+    pub compiled_code: Option<String>,
+    pub checksum: String,
+    pub config: Map<String, Value>,
+    pub description: String,
+    pub columns: BTreeMap<String, Column>,
+    pub meta: Map<String, Value>,
+    pub refs: Vec<RefCall>,
+    pub sources: Vec<(String, String)>,
+    pub depends_on_nodes: BTreeSet<String>,
+    pub depends_on_macros: BTreeSet<String>,
+    pub relation: Relation,
+    pub test_metadata: Option<TestMetadata>,
+    pub column_name: Option<String>,
+    pub attached_node: Option<String>,
+}
+
+impl Node {
+    pub fn materialized(&self) -> &str {
+        self.config
+            .get("materialized")
+            .and_then(Value::as_str)
+            .unwrap_or(match self.resource_type {
+                ResourceType::Seed => "seed",
+                ResourceType::Test => "test",
+                _ => "view",
+            })
+    }
+
+    pub fn is_ephemeral(&self) -> bool {
+        self.materialized() == "ephemeral"
+    }
+
+    pub fn tags(&self) -> Vec<String> {
+        string_list(self.config.get("tags"))
+    }
+
+    pub fn config_str(&self, key: &str) -> Option<&str> {
+        self.config.get(key).and_then(Value::as_str)
+    }
+
+    /// Whether the node builds a relation that others can select from.
+    pub fn is_relational(&self) -> bool {
+        matches!(self.resource_type, ResourceType::Model | ResourceType::Seed) && !self.is_ephemeral()
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut object = Map::new();
+        object.insert("database".into(), json!(self.relation.database));
+        object.insert("schema".into(), json!(self.relation.schema));
+        object.insert("name".into(), json!(self.name));
+        object.insert("resource_type".into(), json!(self.resource_type.as_str()));
+        object.insert("package_name".into(), json!(self.package_name));
+        object.insert("path".into(), json!(self.path));
+        object.insert("original_file_path".into(), json!(self.original_file_path));
+        object.insert("unique_id".into(), json!(self.unique_id));
+        object.insert("fqn".into(), json!(self.fqn));
+        object.insert("alias".into(), json!(self.relation.identifier));
+        object.insert("checksum".into(), json!({"name": "sha256", "checksum": self.checksum}));
+        object.insert("config".into(), Value::Object(self.config.clone()));
+        object.insert("tags".into(), json!(self.tags()));
+        object.insert("description".into(), json!(self.description));
+        let columns: Map<String, Value> = self
+            .columns
+            .iter()
+            .map(|(name, column)| (name.clone(), column.to_json()))
+            .collect();
+        object.insert("columns".into(), Value::Object(columns));
+        object.insert("meta".into(), Value::Object(self.meta.clone()));
+        object.insert("docs".into(), json!({"show": true, "node_color": null}));
+        object.insert("patch_path".into(), json!(self.patch_path));
+        object.insert("language".into(), json!("sql"));
+        object.insert("raw_code".into(), json!(self.raw_code));
+        if self.resource_type != ResourceType::Seed {
+            let refs: Vec<Value> = self
+                .refs
+                .iter()
+                .map(|call| json!({"name": call.name, "package": call.package, "version": null}))
+                .collect();
+            object.insert("refs".into(), json!(refs));
+            let sources: Vec<Value> = self
+                .sources
+                .iter()
+                .map(|(source, table)| json!([source, table]))
+                .collect();
+            object.insert("sources".into(), json!(sources));
+        }
+        object.insert(
+            "depends_on".into(),
+            json!({"macros": self.depends_on_macros, "nodes": self.depends_on_nodes}),
+        );
+        if self.resource_type != ResourceType::Seed {
+            object.insert(
+                "compiled_path".into(),
+                json!(self.compiled_code.as_ref().map(|_| self.compiled_path())),
+            );
+            object.insert("compiled".into(), json!(self.compiled_code.is_some()));
+            object.insert("compiled_code".into(), json!(self.compiled_code));
+        }
+        object.insert(
+            "relation_name".into(),
+            if self.is_relational() {
+                json!(self.relation.quoted())
+            } else {
+                Value::Null
+            },
+        );
+        if let Some(metadata) = &self.test_metadata {
+            object.insert(
+                "test_metadata".into(),
+                json!({"name": metadata.name, "kwargs": metadata.kwargs, "namespace": metadata.namespace}),
+            );
+            object.insert("column_name".into(), json!(self.column_name));
+            object.insert("attached_node".into(), json!(self.attached_node));
+        }
+        Value::Object(object)
+    }
+
+    /// Where `dvt compile` writes this node's SQL, relative to the target path.
+    pub fn compiled_path(&self) -> String {
+        match self.resource_type {
+            // As dbt does: under a folder named after the schema file.
+            ResourceType::Test if self.test_metadata.is_some() => {
+                format!(
+                    "compiled/{}/{}/{}.sql",
+                    self.package_name, self.original_file_path, self.name
+                )
+            }
+            _ => format!("compiled/{}/{}", self.package_name, self.original_file_path),
+        }
+    }
+}
+
+/// A table of a declared source.
+#[derive(Debug, Clone)]
+pub struct SourceTable {
+    pub unique_id: String,
+    pub package_name: String,
+    pub source_name: String,
+    pub name: String,
+    pub original_file_path: String,
+    pub fqn: Vec<String>,
+    pub relation: Relation,
+    pub description: String,
+    pub source_description: String,
+    pub loader: String,
+    pub loaded_at_field: Option<String>,
+    pub freshness: Value,
+    pub columns: BTreeMap<String, Column>,
+    pub meta: Map<String, Value>,
+    pub tags: Vec<String>,
+    pub config: Map<String, Value>,
+    pub external: Value,
+}
+
+impl SourceTable {
+    pub fn to_json(&self) -> Value {
+        let columns: Map<String, Value> = self
+            .columns
+            .iter()
+            .map(|(name, column)| (name.clone(), column.to_json()))
+            .collect();
+        json!({
+            "database": self.relation.database,
+            "schema": self.relation.schema,
+            "name": self.name,
+            "resource_type": "source",
+            "package_name": self.package_name,
+            "path": self.original_file_path,
+            "original_file_path": self.original_file_path,
+            "unique_id": self.unique_id,
+            "fqn": self.fqn,
+            "source_name": self.source_name,
+            "source_description": self.source_description,
+            "loader": self.loader,
+            "identifier": self.relation.identifier,
+            "quoting": {},
+            "loaded_at_field": self.loaded_at_field,
+            "freshness": self.freshness,
+            "external": self.external,
+            "description": self.description,
+            "columns": columns,
+            "meta": self.meta,
+            "source_meta": {},
+            "tags": self.tags,
+            "config": self.config,
+            "relation_name": self.relation.quoted(),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Exposure {
+    pub unique_id: String,
+    pub package_name: String,
+    pub name: String,
+    pub label: Option<String>,
+    pub exposure_type: String,
+    pub maturity: Option<String>,
+    pub url: Option<String>,
+    pub description: String,
+    pub owner: Value,
+    pub original_file_path: String,
+    pub fqn: Vec<String>,
+    pub refs: Vec<RefCall>,
+    pub sources: Vec<(String, String)>,
+    pub depends_on_nodes: BTreeSet<String>,
+    pub tags: Vec<String>,
+    pub meta: Map<String, Value>,
+    pub config: Map<String, Value>,
+}
+
+impl Exposure {
+    pub fn to_json(&self) -> Value {
+        let refs: Vec<Value> = self
+            .refs
+            .iter()
+            .map(|call| json!({"name": call.name, "package": call.package, "version": null}))
+            .collect();
+        let sources: Vec<Value> = self
+            .sources
+            .iter()
+            .map(|(source, table)| json!([source, table]))
+            .collect();
+        json!({
+            "name": self.name,
+            "resource_type": "exposure",
+            "package_name": self.package_name,
+            "path": self.original_file_path,
+            "original_file_path": self.original_file_path,
+            "unique_id": self.unique_id,
+            "fqn": self.fqn,
+            "type": self.exposure_type,
+            "owner": self.owner,
+            "description": self.description,
+            "label": self.label,
+            "maturity": self.maturity,
+            "meta": self.meta,
+            "tags": self.tags,
+            "config": self.config,
+            "url": self.url,
+            "depends_on": {"macros": [], "nodes": self.depends_on_nodes},
+            "refs": refs,
+            "sources": sources,
+            "metrics": [],
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Macro {
+    pub unique_id: String,
+    pub package_name: String,
+    pub name: String,
+    pub original_file_path: String,
+    pub macro_sql: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Doc {
+    pub unique_id: String,
+    pub package_name: String,
+    pub name: String,
+    pub original_file_path: String,
+    pub block_contents: String,
+}
+
+/// Every resource of a project, keyed by unique id.
+#[derive(Debug, Default, Clone)]
+pub struct Manifest {
+    pub project_name: String,
+    pub adapter_type: String,
+    pub nodes: BTreeMap<String, Node>,
+    pub sources: BTreeMap<String, SourceTable>,
+    pub exposures: BTreeMap<String, Exposure>,
+    pub macros: BTreeMap<String, Macro>,
+    pub docs: BTreeMap<String, Doc>,
+}
+
+impl Manifest {
+    /// Parents of every resource, from `depends_on`.
+    pub fn parent_map(&self) -> BTreeMap<String, BTreeSet<String>> {
+        let mut parents: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (id, node) in &self.nodes {
+            parents.insert(id.clone(), node.depends_on_nodes.clone());
+        }
+        for id in self.sources.keys() {
+            parents.insert(id.clone(), BTreeSet::new());
+        }
+        for (id, exposure) in &self.exposures {
+            parents.insert(id.clone(), exposure.depends_on_nodes.clone());
+        }
+        parents
+    }
+
+    pub fn child_map(&self) -> BTreeMap<String, BTreeSet<String>> {
+        let parents = self.parent_map();
+        let mut children: BTreeMap<String, BTreeSet<String>> =
+            parents.keys().map(|id| (id.clone(), BTreeSet::new())).collect();
+        for (id, node_parents) in &parents {
+            for parent in node_parents {
+                children.entry(parent.clone()).or_default().insert(id.clone());
+            }
+        }
+        children
+    }
+
+    pub fn to_json(&self) -> Value {
+        let nodes: Map<String, Value> = self
+            .nodes
+            .iter()
+            .map(|(id, node)| (id.clone(), node.to_json()))
+            .collect();
+        let sources: Map<String, Value> = self
+            .sources
+            .iter()
+            .map(|(id, source)| (id.clone(), source.to_json()))
+            .collect();
+        let exposures: Map<String, Value> = self
+            .exposures
+            .iter()
+            .map(|(id, exposure)| (id.clone(), exposure.to_json()))
+            .collect();
+        let macros: Map<String, Value> = self
+            .macros
+            .iter()
+            .map(|(id, item)| {
+                (
+                    id.clone(),
+                    json!({
+                        "name": item.name,
+                        "resource_type": "macro",
+                        "package_name": item.package_name,
+                        "path": item.original_file_path,
+                        "original_file_path": item.original_file_path,
+                        "unique_id": item.unique_id,
+                        "macro_sql": item.macro_sql,
+                        "depends_on": {"macros": []},
+                        "description": item.description,
+                        "meta": {},
+                        "docs": {"show": true, "node_color": null},
+                        "patch_path": null,
+                        "arguments": [],
+                    }),
+                )
+            })
+            .collect();
+        let docs: Map<String, Value> = self
+            .docs
+            .iter()
+            .map(|(id, doc)| {
+                (
+                    id.clone(),
+                    json!({
+                        "name": doc.name,
+                        "resource_type": "doc",
+                        "package_name": doc.package_name,
+                        "path": doc.original_file_path,
+                        "original_file_path": doc.original_file_path,
+                        "unique_id": doc.unique_id,
+                        "block_contents": doc.block_contents,
+                    }),
+                )
+            })
+            .collect();
+        let as_lists = |map: BTreeMap<String, BTreeSet<String>>| -> Map<String, Value> {
+            map.into_iter().map(|(id, set)| (id, json!(set))).collect()
+        };
+        json!({
+            "metadata": {
+                "dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json",
+                "dbt_version": concat!("dvt-", env!("CARGO_PKG_VERSION")),
+                "project_name": self.project_name,
+                "adapter_type": self.adapter_type,
+                "env": {},
+            },
+            "nodes": nodes,
+            "sources": sources,
+            "macros": macros,
+            "docs": docs,
+            "exposures": exposures,
+            "metrics": {},
+            "groups": {},
+            "selectors": {},
+            "disabled": {},
+            "parent_map": as_lists(self.parent_map()),
+            "child_map": as_lists(self.child_map()),
+            "group_map": {},
+            "saved_queries": {},
+            "semantic_models": {},
+            "unit_tests": {},
+        })
+    }
+}
+
+pub fn string_list(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::String(text)) => vec![text.clone()],
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        _ => Vec::new(),
+    }
+}

@@ -1,0 +1,140 @@
+//! Phase 4, `select::plan`: applies `--select` and `--exclude` to the DAG and
+//! returns the chosen resources in a deterministic topological order.
+//!
+//! The selector language itself lives in [`crate::select`]; this module adapts
+//! the manifest to it and adds dbt's indirect selection of tests.
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+
+use crate::cli::SelectArgs;
+use crate::diagnostic::Diagnostic;
+use crate::graph::Dag;
+use crate::manifest::{Manifest, ResourceType};
+use crate::select::{self, SelectableNode, SelectionGraph};
+
+/// The resources a command acts on, in topological order.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub order: Vec<String>,
+    pub selected: BTreeSet<String>,
+}
+
+/// Every resource as the selector sees it, in the DAG's unique-id order.
+pub fn selectable_nodes(manifest: &Manifest) -> Vec<SelectableNode> {
+    let mut nodes = Vec::new();
+    for node in manifest.nodes.values() {
+        let mut config = serde_json::Value::Object(node.config.clone());
+        if node.resource_type == ResourceType::Test {
+            let test_type = if node.test_metadata.is_some() {
+                "generic"
+            } else {
+                "singular"
+            };
+            if let Some(object) = config.as_object_mut() {
+                object.insert("test_type".into(), json!(test_type));
+            }
+        }
+        nodes.push(SelectableNode {
+            unique_id: node.unique_id.clone(),
+            name: node.name.clone(),
+            resource_type: node.resource_type.as_str().to_string(),
+            package_name: node.package_name.clone(),
+            fqn: node.fqn.clone(),
+            original_file_path: node.original_file_path.clone(),
+            tags: node.tags(),
+            materialized: Some(node.materialized().to_string()),
+            source_name: None,
+            config,
+        });
+    }
+    for source in manifest.sources.values() {
+        nodes.push(SelectableNode {
+            unique_id: source.unique_id.clone(),
+            name: source.name.clone(),
+            resource_type: "source".into(),
+            package_name: source.package_name.clone(),
+            fqn: source.fqn.clone(),
+            original_file_path: source.original_file_path.clone(),
+            tags: source.tags.clone(),
+            materialized: None,
+            source_name: Some(source.source_name.clone()),
+            config: serde_json::Value::Object(source.config.clone()),
+        });
+    }
+    for exposure in manifest.exposures.values() {
+        nodes.push(SelectableNode {
+            unique_id: exposure.unique_id.clone(),
+            name: exposure.name.clone(),
+            resource_type: "exposure".into(),
+            package_name: exposure.package_name.clone(),
+            fqn: exposure.fqn.clone(),
+            original_file_path: exposure.original_file_path.clone(),
+            tags: exposure.tags.clone(),
+            materialized: None,
+            source_name: None,
+            config: serde_json::Value::Object(exposure.config.clone()),
+        });
+    }
+    nodes.sort_by(|left, right| left.unique_id.cmp(&right.unique_id));
+    nodes
+}
+
+/// Applies the selection. Tests are selected indirectly, as dbt's default
+/// (`eager`) does: a test runs when any resource it tests is selected, unless it
+/// is excluded itself.
+pub fn plan(manifest: &Manifest, dag: &Dag, selection: &SelectArgs) -> Result<Plan, Diagnostic> {
+    let nodes = selectable_nodes(manifest);
+    let ids: Vec<String> = nodes.iter().map(|node| node.unique_id.clone()).collect();
+    let (parents, children) = dag.adjacency(&ids);
+    let graph = SelectionGraph {
+        nodes: &nodes,
+        parents: &parents,
+        children: &children,
+    };
+    let chosen = select::select(&graph, &selection.select, &selection.exclude).map_err(|error| {
+        Diagnostic::error(error.to_string()).hint("see `dvt ls --help`; for example `--select +fct_rental tag:marts`")
+    })?;
+    let mut selected: BTreeSet<String> = chosen.iter().map(|index| ids[*index].clone()).collect();
+    if !selection.select.is_empty() {
+        let excluded: BTreeSet<String> = if selection.exclude.is_empty() {
+            BTreeSet::new()
+        } else {
+            select::select(&graph, &selection.exclude, &[])
+                .map_err(|error| Diagnostic::error(error.to_string()))?
+                .into_iter()
+                .map(|index| ids[index].clone())
+                .collect()
+        };
+        for node in manifest
+            .nodes
+            .values()
+            .filter(|node| node.resource_type == ResourceType::Test)
+        {
+            if excluded.contains(&node.unique_id) {
+                continue;
+            }
+            let tested = node
+                .attached_node
+                .iter()
+                .chain(node.depends_on_nodes.iter())
+                .any(|parent| selected.contains(parent));
+            let all_parents_available = node.depends_on_nodes.iter().all(|parent| {
+                selected.contains(parent)
+                    || !manifest.nodes.contains_key(parent)
+                    || manifest.sources.contains_key(parent)
+                    || node.attached_node.as_deref() != Some(parent.as_str())
+            });
+            if tested && all_parents_available {
+                selected.insert(node.unique_id.clone());
+            }
+        }
+    }
+    let order = dag
+        .topological_order()
+        .into_iter()
+        .filter(|id| selected.contains(id))
+        .collect();
+    Ok(Plan { order, selected })
+}

@@ -1,0 +1,335 @@
+//! Finds `profiles.yml` and resolves the target dvt connects to.
+//!
+//! The search order is `--profiles-dir`, then `DVT_PROFILES_DIR` (and dbt's
+//! `DBT_PROFILES_DIR`), then the project directory, then `~/.dvt/` (and `~/.dbt/`).
+//! Values are rendered as Jinja so that `env_var()` works. Secrets stay in
+//! [`Target::fields`] and are dropped from everything shown to users: the Jinja
+//! `target` variable, `dvt debug`, logs and artifacts.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::diagnostic::{did_you_mean, Diagnostic, Location};
+use crate::yaml;
+
+/// Keys whose values are never shown.
+const SECRET_KEYS: &[&str] = &[
+    "password",
+    "pass",
+    "private_key",
+    "private_key_passphrase",
+    "token",
+    "secret",
+    "keyfile_json",
+    "client_secret",
+    "sasl_password",
+];
+
+pub fn is_secret(key: &str) -> bool {
+    let key = key.to_lowercase();
+    SECRET_KEYS
+        .iter()
+        .any(|secret| key == *secret || key.ends_with(&format!("_{secret}")))
+}
+
+/// The resolved connection target.
+#[derive(Clone)]
+pub struct Target {
+    pub profile: String,
+    pub name: String,
+    /// `postgres` now; `duckdb` later.
+    pub adapter_type: String,
+    pub schema: String,
+    pub database: String,
+    pub threads: usize,
+    /// Every field of the target, rendered, secrets included.
+    pub fields: Map<String, Value>,
+    /// Where the profile came from, for `dvt debug`.
+    pub source: String,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Target")
+            .field("profile", &self.profile)
+            .field("name", &self.name)
+            .field("adapter_type", &self.adapter_type)
+            .field("fields", &self.redacted_fields())
+            .finish()
+    }
+}
+
+impl Target {
+    /// The fields with secrets replaced by `****`.
+    pub fn redacted_fields(&self) -> Map<String, Value> {
+        self.fields
+            .iter()
+            .map(|(key, value)| {
+                let value = if is_secret(key) {
+                    Value::String("****".into())
+                } else {
+                    value.clone()
+                };
+                (key.clone(), value)
+            })
+            .collect()
+    }
+
+    /// The Jinja `target` variable: every field but the secrets, plus dbt's
+    /// standard `name`, `type`, `schema`, `database`, `threads` and `profile_name`.
+    pub fn context(&self) -> Value {
+        let mut context: Map<String, Value> = self
+            .fields
+            .iter()
+            .filter(|(key, _)| !is_secret(key))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
+        context.insert("name".into(), Value::String(self.name.clone()));
+        context.insert("target_name".into(), Value::String(self.name.clone()));
+        context.insert("profile_name".into(), Value::String(self.profile.clone()));
+        context.insert("type".into(), Value::String(self.adapter_type.clone()));
+        context.insert("schema".into(), Value::String(self.schema.clone()));
+        context.insert("database".into(), Value::String(self.database.clone()));
+        context.insert("threads".into(), Value::from(self.threads));
+        Value::Object(context)
+    }
+
+    pub fn string(&self, key: &str) -> Option<String> {
+        match self.fields.get(key)? {
+            Value::String(text) => Some(text.clone()),
+            Value::Number(number) => Some(number.to_string()),
+            Value::Bool(flag) => Some(flag.to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// Where `profiles.yml` may be, in search order.
+pub fn search_dirs(profiles_dir: Option<&Path>, project_dir: &Path) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(dir) = profiles_dir {
+        dirs.push(dir.to_path_buf());
+        return dirs;
+    }
+    for variable in ["DVT_PROFILES_DIR", "DBT_PROFILES_DIR"] {
+        if let Some(dir) = std::env::var_os(variable).filter(|dir| !dir.is_empty()) {
+            dirs.push(PathBuf::from(dir));
+            return dirs;
+        }
+    }
+    dirs.push(project_dir.to_path_buf());
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(Path::new(&home).join(".dvt"));
+        dirs.push(Path::new(&home).join(".dbt"));
+    }
+    dirs
+}
+
+/// Finds and resolves the target. `render` renders one Jinja string value.
+pub fn load(
+    profiles_dir: Option<&Path>,
+    project_dir: &Path,
+    profile_name: &str,
+    target_override: Option<&str>,
+    render: &dyn Fn(&str, &str) -> Result<String, Diagnostic>,
+) -> Result<Target, Diagnostic> {
+    let dirs = search_dirs(profiles_dir, project_dir);
+    let Some(path) = dirs
+        .iter()
+        .map(|dir| dir.join("profiles.yml"))
+        .find(|path| path.is_file())
+    else {
+        let searched: Vec<String> = dirs.iter().map(|dir| format!("`{}`", dir.display())).collect();
+        return Err(
+            Diagnostic::error(format!("no `profiles.yml` found (searched {})", searched.join(", "))).hint(
+                "copy `profiles.yml.example` to `profiles.yml` in the project directory, or pass `--profiles-dir DIR`",
+            ),
+        );
+    };
+    let display = path.to_string_lossy().to_string();
+    let source = std::fs::read_to_string(&path)
+        .map_err(|error| Diagnostic::error(format!("cannot read `{display}`: {error}")).in_file(&display))?;
+    resolve(&display, &source, profile_name, target_override, render)
+}
+
+/// Resolves `profile_name` from the text of a profiles file.
+pub fn resolve(
+    file: &str,
+    source: &str,
+    profile_name: &str,
+    target_override: Option<&str>,
+    render: &dyn Fn(&str, &str) -> Result<String, Diagnostic>,
+) -> Result<Target, Diagnostic> {
+    let document = yaml::parse(file, source)?;
+    let locate = |key: &str| {
+        yaml::find_text_line(source, &format!("{key}:"), 1)
+            .map(|(line, column)| Location::at(file, line, column, key.len()))
+    };
+    let Some(profile) = document.get(profile_name) else {
+        let names: Vec<&str> = document
+            .as_object()
+            .map(|map| map.keys().map(String::as_str).filter(|key| *key != "config").collect())
+            .unwrap_or_default();
+        let mut diagnostic = Diagnostic::error(format!("profile `{profile_name}` is not in `{file}`")).in_file(file);
+        if let Some(suggestion) = did_you_mean(profile_name, names.iter().copied()) {
+            diagnostic = diagnostic.hint(format!(
+                "did you mean `{suggestion}`? Or set `profile:` in the project file to match"
+            ));
+        } else if !names.is_empty() {
+            diagnostic = diagnostic.hint(format!("profiles in this file: {}", names.join(", ")));
+        }
+        return Err(diagnostic);
+    };
+    let outputs = profile.get("outputs").and_then(Value::as_object).ok_or_else(|| {
+        let diagnostic = Diagnostic::error(format!("profile `{profile_name}` has no `outputs`"));
+        match locate(profile_name) {
+            Some(location) => diagnostic.at(location, Some(source)),
+            None => diagnostic.in_file(file),
+        }
+        .hint("add `outputs:` with one entry per target, and `target:` naming the default")
+    })?;
+    let default_target = profile
+        .get("target")
+        .and_then(Value::as_str)
+        .map(|target| render(file, target))
+        .transpose()?;
+    let target_name = match (target_override, default_target) {
+        (Some(name), _) => name.to_string(),
+        (None, Some(name)) => name,
+        (None, None) if outputs.contains_key("dev") => "dev".to_string(),
+        (None, None) => {
+            return Err(
+                Diagnostic::error(format!("profile `{profile_name}` names no default `target`"))
+                    .in_file(file)
+                    .hint("add `target: <name>` to the profile, or pass `--target NAME`"),
+            )
+        }
+    };
+    let Some(Value::Object(raw_fields)) = outputs.get(&target_name) else {
+        let names: Vec<&str> = outputs.keys().map(String::as_str).collect();
+        let mut diagnostic =
+            Diagnostic::error(format!("target `{target_name}` is not in profile `{profile_name}`")).in_file(file);
+        diagnostic = match did_you_mean(&target_name, names.iter().copied()) {
+            Some(suggestion) => diagnostic.hint(format!("did you mean `{suggestion}`?")),
+            None => diagnostic.hint(format!("targets of this profile: {}", names.join(", "))),
+        };
+        return Err(diagnostic);
+    };
+
+    let mut fields = Map::new();
+    for (key, value) in raw_fields {
+        let value = match value {
+            Value::String(text) if text.contains("{{") || text.contains("{%") => {
+                let rendered = render(file, text).map_err(|error| {
+                    // Never echo a secret's template in full: it may hold a literal.
+                    if is_secret(key) {
+                        Diagnostic::error(format!(
+                            "cannot render `{key}` of target `{target_name}`: {}",
+                            error.message
+                        ))
+                        .in_file(file)
+                    } else {
+                        error
+                    }
+                })?;
+                coerce(&rendered)
+            }
+            other => other.clone(),
+        };
+        fields.insert(key.clone(), value);
+    }
+    let adapter_type = fields
+        .get("type")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            Diagnostic::error(format!(
+                "target `{target_name}` of profile `{profile_name}` has no `type`"
+            ))
+            .in_file(file)
+            .hint("add `type: postgres`")
+        })?;
+    let schema = fields
+        .get("schema")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            Diagnostic::error(format!("target `{target_name}` has no `schema`"))
+                .in_file(file)
+                .hint("add `schema: analytics`, the schema dvt builds into")
+        })?;
+    let database = fields
+        .get("dbname")
+        .or_else(|| fields.get("database"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let threads = match fields.get("threads") {
+        None => 1,
+        Some(value) => value
+            .as_u64()
+            .or_else(|| value.as_str().and_then(|text| text.parse().ok()))
+            .filter(|threads| *threads > 0)
+            .ok_or_else(|| {
+                Diagnostic::error(format!(
+                    "`threads` of target `{target_name}` must be a positive whole number"
+                ))
+                .in_file(file)
+            })? as usize,
+    };
+    Ok(Target {
+        profile: profile_name.to_string(),
+        name: target_name,
+        adapter_type,
+        schema,
+        database,
+        threads,
+        fields,
+        source: file.to_string(),
+    })
+}
+
+/// Rendered Jinja is text; numbers and booleans are turned back into values.
+fn coerce(text: &str) -> Value {
+    if let Ok(integer) = text.trim().parse::<i64>() {
+        return Value::from(integer);
+    }
+    match text.trim() {
+        "true" | "True" => Value::Bool(true),
+        "false" | "False" => Value::Bool(false),
+        _ => Value::String(text.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_render(_: &str, text: &str) -> Result<String, Diagnostic> {
+        Ok(text.replace("{{ env_var('PW') }}", "hunter2"))
+    }
+
+    const PROFILES: &str = "shop:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n      host: localhost\n      user: me\n      password: \"{{ env_var('PW') }}\"\n      dbname: shop\n      schema: analytics\n      threads: 4\n";
+
+    #[test]
+    fn resolves_default_target_and_hides_password() {
+        let target =
+            resolve("profiles.yml", PROFILES, "shop", None, &no_render).unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(target.threads, 4);
+        assert_eq!(target.string("password").as_deref(), Some("hunter2"));
+        let shown = format!("{target:?} {}", target.context());
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(target.context().get("password").is_none());
+    }
+
+    #[test]
+    fn unknown_target_suggests() {
+        let error = resolve("profiles.yml", PROFILES, "shop", Some("deb"), &no_render)
+            .err()
+            .map(|error| error.to_string())
+            .unwrap_or_default();
+        assert!(error.contains("did you mean `dev`?"), "{error}");
+    }
+}

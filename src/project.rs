@@ -1,0 +1,553 @@
+//! Phase 1, `load`: reads `project.yml` (or dbt's `dbt_project.yml`), finds every
+//! file the project is made of, and reads them into memory.
+//!
+//! It owns the project configuration and the file inventory. It does not render
+//! Jinja in models (that is [`crate::render`]) and it does not read profiles (that
+//! is [`crate::profile`]).
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::diagnostic::{did_you_mean, display_path, Diagnostic, Diagnostics};
+use crate::yaml;
+
+/// The file names a project configuration may have, in the order we look for them.
+pub const PROJECT_FILES: [&str; 2] = ["project.yml", "dbt_project.yml"];
+
+const KNOWN_PROJECT_KEYS: &[&str] = &[
+    "name",
+    "version",
+    "config-version",
+    "profile",
+    "model-paths",
+    "source-paths",
+    "seed-paths",
+    "data-paths",
+    "test-paths",
+    "macro-paths",
+    "analysis-paths",
+    "snapshot-paths",
+    "docs-paths",
+    "asset-paths",
+    "target-path",
+    "log-path",
+    "packages-install-path",
+    "clean-targets",
+    "vars",
+    "on-run-start",
+    "on-run-end",
+    "models",
+    "seeds",
+    "tests",
+    "data_tests",
+    "sources",
+    "exposures",
+    "snapshots",
+    "analyses",
+    "require-dbt-version",
+    "quoting",
+    "query-comment",
+    "dispatch",
+    "flags",
+    "restrict-access",
+    "metrics",
+    "semantic-models",
+    "saved-queries",
+    "unit_tests",
+];
+
+/// A text file of the project, read into memory.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Project-relative path with forward slashes, as shown to users and written
+    /// to the manifest.
+    pub path: String,
+    /// The configured root this file was found under, such as `models`.
+    pub root: String,
+    pub contents: String,
+}
+
+impl SourceFile {
+    /// The file's folders below its root, for fqn and folder config lookups.
+    pub fn folders(&self) -> Vec<String> {
+        let below_root = self
+            .path
+            .strip_prefix(&self.root)
+            .unwrap_or(&self.path)
+            .trim_start_matches('/');
+        let mut parts: Vec<String> = below_root.split('/').map(str::to_owned).collect();
+        parts.pop();
+        parts
+    }
+
+    /// The file name without its extension.
+    pub fn stem(&self) -> String {
+        let name = self.path.rsplit('/').next().unwrap_or(&self.path);
+        name.rsplit_once('.').map_or(name, |(stem, _)| stem).to_string()
+    }
+}
+
+/// A seed CSV, which is not read into memory here: seeds can be large.
+#[derive(Debug, Clone)]
+pub struct SeedFile {
+    pub path: String,
+    pub root: String,
+    pub absolute_path: PathBuf,
+    pub checksum: String,
+}
+
+impl SeedFile {
+    pub fn as_source(&self) -> SourceFile {
+        SourceFile {
+            path: self.path.clone(),
+            root: self.root.clone(),
+            contents: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ProjectPaths {
+    pub models: Vec<String>,
+    pub seeds: Vec<String>,
+    pub tests: Vec<String>,
+    pub macros: Vec<String>,
+    pub analyses: Vec<String>,
+    pub snapshots: Vec<String>,
+    pub docs: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct ProjectFiles {
+    pub models: Vec<SourceFile>,
+    pub seeds: Vec<SeedFile>,
+    pub singular_tests: Vec<SourceFile>,
+    pub analyses: Vec<SourceFile>,
+    pub macros: Vec<SourceFile>,
+    /// Schema YAML files: properties of models, seeds, sources, exposures.
+    pub schemas: Vec<SourceFile>,
+    /// Markdown files that may hold `{% docs %}` blocks.
+    pub docs: Vec<SourceFile>,
+}
+
+/// A loaded project: its configuration and its files.
+#[derive(Debug)]
+pub struct Project {
+    pub dir: PathBuf,
+    /// `project.yml` or `dbt_project.yml`.
+    pub config_file: String,
+    pub config_source: String,
+    pub name: String,
+    pub version: Option<String>,
+    pub profile: Option<String>,
+    pub paths: ProjectPaths,
+    pub target_path: String,
+    pub clean_targets: Vec<String>,
+    pub vars: Map<String, Value>,
+    pub on_run_start: Vec<String>,
+    pub on_run_end: Vec<String>,
+    /// The `models:`, `seeds:`, `data_tests:` (or `tests:`), `sources:` and
+    /// `exposures:` config trees, keyed by package name then folders.
+    pub model_tree: Value,
+    pub seed_tree: Value,
+    pub test_tree: Value,
+    pub source_tree: Value,
+    pub files: ProjectFiles,
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Project {
+    pub fn target_dir(&self) -> PathBuf {
+        self.dir.join(&self.target_path)
+    }
+}
+
+/// Finds the project configuration file in `dir`.
+pub fn find_config(dir: &Path) -> Option<&'static str> {
+    PROJECT_FILES.into_iter().find(|name| dir.join(name).is_file())
+}
+
+/// Loads the project in `dir`. `render` renders Jinja found in configuration
+/// values (`env_var()` and `var()`), so that `+schema: "{{ env_var('X') }}"` works.
+pub fn load(dir: &Path, render: &dyn Fn(&str, &str) -> Result<String, Diagnostic>) -> Result<Project, Diagnostics> {
+    let Some(config_file) = find_config(dir) else {
+        return Err(Diagnostic::error(format!(
+            "no `project.yml` or `dbt_project.yml` found in `{}`",
+            dir.display()
+        ))
+        .hint("run dvt from the project directory, pass `--project-dir DIR`, or create a project with `dvt init NAME`")
+        .into());
+    };
+    let config_path = dir.join(config_file);
+    let config_source = std::fs::read_to_string(&config_path)
+        .map_err(|error| Diagnostic::error(format!("cannot read `{config_file}`: {error}")).in_file(config_file))?;
+    let config = yaml::parse(config_file, &config_source)?;
+    let Value::Object(config) = config else {
+        return Err(
+            Diagnostic::error("the project configuration must be a mapping of keys to values")
+                .in_file(config_file)
+                .into(),
+        );
+    };
+
+    let mut warnings = Vec::new();
+    for key in config.keys() {
+        if !KNOWN_PROJECT_KEYS.contains(&key.as_str()) {
+            let mut warning = Diagnostic::warning(format!("unknown key `{key}` in `{config_file}` is ignored"));
+            if let Some((line, column)) = yaml::find_text_line(&config_source, &format!("{key}:"), 1) {
+                warning = warning.at(
+                    crate::diagnostic::Location::at(config_file, line, column, key.len()),
+                    Some(&config_source),
+                );
+            }
+            if let Some(suggestion) = did_you_mean(key, KNOWN_PROJECT_KEYS.iter().copied()) {
+                warning = warning.label(format!("did you mean `{suggestion}`?"));
+            }
+            warnings.push(warning);
+        }
+    }
+
+    let name = match config.get("name") {
+        Some(Value::String(name)) if !name.is_empty() => name.clone(),
+        _ => {
+            return Err(Diagnostic::error(format!("`{config_file}` has no `name`"))
+                .in_file(config_file)
+                .hint("add `name: my_project` (letters, digits and underscores)")
+                .into())
+        }
+    };
+    if !name
+        .chars()
+        .all(|character| character.is_ascii_alphanumeric() || character == '_')
+    {
+        let location = yaml::find_key_line(&config_source, "name", &name, 1)
+            .map(|(line, column)| crate::diagnostic::Location::at(config_file, line, column, name.len()));
+        let mut diagnostic = Diagnostic::error(format!(
+            "project name `{name}` may hold only letters, digits and underscores"
+        ));
+        if let Some(location) = location {
+            diagnostic = diagnostic.at(location, Some(&config_source));
+        }
+        return Err(diagnostic.into());
+    }
+
+    let string_list = |keys: &[&str], default: &str| -> Vec<String> {
+        for key in keys {
+            match config.get(*key) {
+                Some(Value::Array(items)) => {
+                    return items
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(|item| item.trim_end_matches('/').to_string())
+                        .collect()
+                }
+                Some(Value::String(item)) => return vec![item.trim_end_matches('/').to_string()],
+                _ => {}
+            }
+        }
+        vec![default.to_string()]
+    };
+    let paths = ProjectPaths {
+        models: string_list(&["model-paths", "source-paths"], "models"),
+        seeds: string_list(&["seed-paths", "data-paths"], "seeds"),
+        tests: string_list(&["test-paths"], "tests"),
+        macros: string_list(&["macro-paths"], "macros"),
+        analyses: string_list(&["analysis-paths"], "analyses"),
+        snapshots: string_list(&["snapshot-paths"], "snapshots"),
+        docs: Vec::new(),
+    };
+    let docs_paths = match config.get("docs-paths") {
+        Some(_) => string_list(&["docs-paths"], ""),
+        // Without docs-paths, dbt looks for docs blocks in every resource path.
+        None => [
+            &paths.models,
+            &paths.seeds,
+            &paths.tests,
+            &paths.macros,
+            &paths.analyses,
+            &paths.snapshots,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect(),
+    };
+    let paths = ProjectPaths {
+        docs: docs_paths,
+        ..paths
+    };
+    let target_path = config
+        .get("target-path")
+        .and_then(Value::as_str)
+        .unwrap_or("target")
+        .to_string();
+    let clean_targets = match config.get("clean-targets") {
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        _ => vec![target_path.clone()],
+    };
+
+    let vars = match config.get("vars") {
+        Some(Value::Object(vars)) => vars.clone(),
+        Some(Value::Null) | None => Map::new(),
+        Some(_) => {
+            return Err(Diagnostic::error("`vars` must be a mapping of names to values")
+                .in_file(config_file)
+                .into())
+        }
+    };
+    let hooks = |key: &str| -> Vec<String> {
+        match config.get(key) {
+            Some(Value::String(hook)) => vec![hook.clone()],
+            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let on_run_start = hooks("on-run-start");
+    let on_run_end = hooks("on-run-end");
+
+    let mut render_errors = Vec::new();
+    let mut tree = |key: &str| -> Value {
+        let mut value = config.get(key).cloned().unwrap_or(Value::Null);
+        render_strings(&mut value, &mut |text| match render(config_file, text) {
+            Ok(rendered) => rendered,
+            Err(error) => {
+                render_errors.push(error);
+                text.to_string()
+            }
+        });
+        value
+    };
+    let model_tree = tree("models");
+    let seed_tree = tree("seeds");
+    let test_tree = match config.get("data_tests") {
+        Some(_) => tree("data_tests"),
+        None => tree("tests"),
+    };
+    let source_tree = tree("sources");
+    if !render_errors.is_empty() {
+        return Err(Diagnostics(render_errors));
+    }
+
+    let mut project = Project {
+        dir: dir.to_path_buf(),
+        config_file: config_file.to_string(),
+        config_source,
+        name,
+        version: config.get("version").map(|version| match version {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        }),
+        profile: config.get("profile").and_then(Value::as_str).map(str::to_owned),
+        paths,
+        target_path,
+        clean_targets,
+        vars,
+        on_run_start,
+        on_run_end,
+        model_tree,
+        seed_tree,
+        test_tree,
+        source_tree,
+        files: ProjectFiles::default(),
+        warnings,
+    };
+    let (files, discovery_warnings) = discover(&project)?;
+    project.files = files;
+    project.warnings.extend(discovery_warnings);
+    Ok(project)
+}
+
+/// Renders every string value holding Jinja, except hooks, which render at run
+/// time with the node in context.
+fn render_strings(value: &mut Value, render: &mut dyn FnMut(&str) -> String) {
+    match value {
+        Value::String(text) if text.contains("{{") || text.contains("{%") => *text = render(text),
+        Value::Array(items) => items.iter_mut().for_each(|item| render_strings(item, render)),
+        Value::Object(object) => {
+            for (key, item) in object.iter_mut() {
+                let key = key.trim_start_matches('+');
+                if key != "pre-hook" && key != "post-hook" && key != "pre_hook" && key != "post_hook" {
+                    render_strings(item, render);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn discover(project: &Project) -> Result<(ProjectFiles, Vec<Diagnostic>), Diagnostics> {
+    let mut files = ProjectFiles::default();
+    let mut errors = Vec::new();
+    let mut read = |root: &str, extensions: &[&str]| -> Vec<(String, PathBuf)> {
+        let root_path = project.dir.join(root);
+        if !root_path.is_dir() {
+            return Vec::new();
+        }
+        let mut found = Vec::new();
+        // A folder holding its own project file is another project (a fixture or
+        // a package), not part of this one.
+        let walker = walkdir::WalkDir::new(&root_path)
+            .follow_links(true)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|entry| {
+                entry.depth() == 0 || !entry.file_type().is_dir() || find_config(entry.path()).is_none()
+            });
+        for entry in walker {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(error) => {
+                    errors.push(Diagnostic::error(format!("cannot read `{root}`: {error}")).in_file(root));
+                    continue;
+                }
+            };
+            let hidden = entry.file_name().to_string_lossy().starts_with('.');
+            if !entry.file_type().is_file() || hidden {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().to_lowercase();
+            if extensions.iter().any(|extension| name.ends_with(extension)) {
+                found.push((display_path(&project.dir, entry.path()), entry.path().to_path_buf()));
+            }
+        }
+        found
+    };
+
+    let mut text_files = |root: &str, extensions: &[&str], errors: &mut Vec<Diagnostic>| -> Vec<SourceFile> {
+        read(root, extensions)
+            .into_iter()
+            .filter_map(|(path, absolute)| match std::fs::read_to_string(&absolute) {
+                Ok(contents) => Some(SourceFile {
+                    path,
+                    root: root.to_string(),
+                    contents,
+                }),
+                Err(error) => {
+                    errors.push(
+                        Diagnostic::error(format!("cannot read `{path}`: {error}"))
+                            .in_file(&path)
+                            .hint("files must be UTF-8 text"),
+                    );
+                    None
+                }
+            })
+            .collect()
+    };
+
+    let mut errors_found = Vec::new();
+    for root in &project.paths.models {
+        files.models.extend(text_files(root, &[".sql"], &mut errors_found));
+        files
+            .schemas
+            .extend(text_files(root, &[".yml", ".yaml"], &mut errors_found));
+        for python in read_names(&project.dir, root, ".py") {
+            project_warning(
+                &mut errors_found,
+                format!("Python model `{python}` is not supported by dvt and is skipped"),
+            );
+        }
+    }
+    for root in &project.paths.seeds {
+        files
+            .schemas
+            .extend(text_files(root, &[".yml", ".yaml"], &mut errors_found));
+    }
+    for root in &project.paths.tests {
+        for file in text_files(root, &[".sql"], &mut errors_found) {
+            // dbt treats `tests/generic/` as generic test definitions, not tests.
+            if file.path.contains("/generic/") {
+                files.macros.push(file);
+            } else {
+                files.singular_tests.push(file);
+            }
+        }
+        files
+            .schemas
+            .extend(text_files(root, &[".yml", ".yaml"], &mut errors_found));
+    }
+    for root in &project.paths.macros {
+        files.macros.extend(text_files(root, &[".sql"], &mut errors_found));
+        files
+            .schemas
+            .extend(text_files(root, &[".yml", ".yaml"], &mut errors_found));
+    }
+    for root in &project.paths.analyses {
+        files.analyses.extend(text_files(root, &[".sql"], &mut errors_found));
+        files
+            .schemas
+            .extend(text_files(root, &[".yml", ".yaml"], &mut errors_found));
+    }
+    let mut seen_docs = std::collections::BTreeSet::new();
+    for root in &project.paths.docs {
+        for file in text_files(root, &[".md"], &mut errors_found) {
+            if seen_docs.insert(file.path.clone()) {
+                files.docs.push(file);
+            }
+        }
+    }
+    for root in &project.paths.seeds {
+        for (path, absolute_path) in read(root, &[".csv"]) {
+            let checksum = match file_checksum(&absolute_path) {
+                Ok(checksum) => checksum,
+                Err(error) => {
+                    errors_found.push(Diagnostic::error(format!("cannot read `{path}`: {error}")).in_file(&path));
+                    continue;
+                }
+            };
+            files.seeds.push(SeedFile {
+                path,
+                root: root.clone(),
+                absolute_path,
+                checksum,
+            });
+        }
+    }
+    errors.extend(errors_found);
+    let (problems, warnings): (Vec<_>, Vec<_>) = errors.into_iter().partition(Diagnostic::is_error);
+    if !problems.is_empty() {
+        return Err(Diagnostics(problems));
+    }
+    Ok((files, warnings))
+}
+
+fn project_warning(errors: &mut Vec<Diagnostic>, message: String) {
+    errors.push(Diagnostic::warning(message));
+}
+
+fn read_names(dir: &Path, root: &str, extension: &str) -> Vec<String> {
+    walkdir::WalkDir::new(dir.join(root))
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_file() && entry.file_name().to_string_lossy().ends_with(extension))
+        .map(|entry| display_path(dir, entry.path()))
+        .collect()
+}
+
+/// SHA-256 of a file's bytes, streamed.
+pub fn file_checksum(path: &Path) -> std::io::Result<String> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut hasher = sha2::Sha256::new();
+    let mut file = std::fs::File::open(path)?;
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        let read = file.read(&mut buffer)?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+/// SHA-256 of a string, as lowercase hex.
+pub fn text_checksum(text: &str) -> String {
+    use sha2::Digest;
+    hex(&sha2::Sha256::digest(text.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}

@@ -1,0 +1,831 @@
+//! The Jinja environment dbt users expect, on minijinja.
+//!
+//! It owns the global context (`ref`, `source`, `config`, `var`, `env_var`,
+//! `target`, `adapter.dispatch`, `return`, ...), the project's macros (every macro
+//! is callable from every template, as in dbt), and the per-render [`Scope`] that
+//! captures what a node refers to.
+//!
+//! Rendering happens on rayon worker threads. minijinja renders synchronously, so
+//! the scope of the node being rendered lives in a thread-local and the global
+//! functions read it; nothing is shared between threads but immutable data.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::sync::Arc;
+
+use minijinja::value::{Kwargs, Object, ObjectRepr, Rest, Value};
+use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior};
+use serde_json::Map;
+
+use crate::diagnostic::{Diagnostic, Location};
+use crate::manifest::{RefCall, Relation};
+
+/// dvt's built-in macros: generic tests, schema and alias naming, and
+/// cross-database helpers. A project macro of the same name overrides one.
+const BUILTIN_MACROS: &[(&str, &str)] = &[
+    ("dvt/macros/tests.sql", include_str!("../../templates/macros/tests.sql")),
+    (
+        "dvt/macros/naming.sql",
+        include_str!("../../templates/macros/naming.sql"),
+    ),
+];
+
+/// Variables of the calling template forwarded into a macro's own state, so that
+/// `this`, `model` and `execute` mean the same inside a macro as outside it.
+const FORWARDED: &[&str] = &["this", "model", "execute", "sql"];
+
+/// Marker message of the error `return()` raises to unwind to its macro.
+const RETURN_MARKER: &str = "__dvt_return__";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Capture refs, sources and config; `ref()` returns a placeholder.
+    Parse,
+    /// Resolve refs to relations.
+    Compile,
+}
+
+/// What a `ref()` resolves to at compile time.
+#[derive(Debug, Clone)]
+pub enum Resolved {
+    Relation(Relation),
+    /// An ephemeral model, inlined as the CTE `__dbt__cte__<name>`.
+    Ephemeral {
+        unique_id: String,
+        name: String,
+    },
+}
+
+/// Relation names of every node and source, for compile mode.
+#[derive(Debug, Default)]
+pub struct Resolver {
+    /// Keyed by model or seed name, and by `package.name`.
+    pub refs: HashMap<String, Resolved>,
+    pub sources: HashMap<(String, String), Relation>,
+}
+
+/// What one render captured.
+#[derive(Debug)]
+pub struct Scope {
+    pub mode: Mode,
+    pub refs: Vec<RefCall>,
+    pub sources: Vec<(String, String)>,
+    /// Keyword arguments of every `config()` call, merged in order.
+    pub config_calls: Map<String, serde_json::Value>,
+    /// The config `config.get()` reads: the node's config as known so far.
+    pub config_view: Map<String, serde_json::Value>,
+    pub macros_used: BTreeSet<String>,
+    pub ephemerals_used: BTreeSet<String>,
+    pub is_incremental: bool,
+    pub resolver: Option<Arc<Resolver>>,
+    /// Target schema and database, for the placeholder relations of parse mode.
+    pub default_schema: String,
+    pub default_database: String,
+}
+
+impl Scope {
+    pub fn new(mode: Mode, default_schema: &str, default_database: &str) -> Self {
+        Scope {
+            mode,
+            refs: Vec::new(),
+            sources: Vec::new(),
+            config_calls: Map::new(),
+            config_view: Map::new(),
+            macros_used: BTreeSet::new(),
+            ephemerals_used: BTreeSet::new(),
+            is_incremental: false,
+            resolver: None,
+            default_schema: default_schema.to_string(),
+            default_database: default_database.to_string(),
+        }
+    }
+}
+
+thread_local! {
+    static SCOPE: RefCell<Option<Scope>> = const { RefCell::new(None) };
+    static RETURNED: RefCell<Option<Value>> = const { RefCell::new(None) };
+}
+
+fn with_scope<R>(action: impl FnOnce(&mut Scope) -> R) -> Result<R, Error> {
+    SCOPE.with(|cell| {
+        let mut borrowed = cell.borrow_mut();
+        match borrowed.as_mut() {
+            Some(scope) => Ok(action(scope)),
+            None => Err(Error::new(
+                ErrorKind::InvalidOperation,
+                "ref(), source() and config() are only available inside a model",
+            )),
+        }
+    })
+}
+
+/// A relation as a Jinja value: renders as `"schema"."identifier"` and has dbt's
+/// `database`, `schema`, `identifier`, `name` and `table` attributes.
+#[derive(Debug, Clone)]
+pub struct RelationValue {
+    pub relation: Relation,
+    /// An ephemeral model's CTE name, which renders unquoted.
+    pub cte_name: Option<String>,
+}
+
+impl fmt::Display for RelationValue {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.cte_name {
+            Some(name) => formatter.write_str(name),
+            None => formatter.write_str(&self.relation.quoted()),
+        }
+    }
+}
+
+impl Object for RelationValue {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        Some(match key.as_str()? {
+            "database" => Value::from(self.relation.database.clone()),
+            "schema" => Value::from(self.relation.schema.clone()),
+            "identifier" | "name" | "table" => Value::from(self.relation.identifier.clone()),
+            "is_table" | "is_view" => Value::from(false),
+            _ => return None,
+        })
+    }
+
+    fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+        match method {
+            "render" | "quote" => Ok(Value::from(self.to_string())),
+            "include" | "incorporate" => {
+                let (kwargs,): (Kwargs,) = minijinja::value::from_args(args)?;
+                let mut relation = self.relation.clone();
+                if let Some(schema) = kwargs.get::<Option<String>>("schema")? {
+                    relation.schema = schema;
+                }
+                if let Some(identifier) = kwargs.get::<Option<String>>("identifier")? {
+                    relation.identifier = identifier;
+                }
+                Ok(Value::from_object(RelationValue {
+                    relation,
+                    cte_name: self.cte_name.clone(),
+                }))
+            }
+            _ => Err(Error::from(ErrorKind::UnknownMethod)),
+        }
+    }
+
+    fn render(self: &Arc<Self>, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.as_ref(), formatter)
+    }
+}
+
+pub fn relation_value(relation: Relation) -> Value {
+    Value::from_object(RelationValue {
+        relation,
+        cte_name: None,
+    })
+}
+
+/// The `config` global: callable as `config(materialized='table')`, and with
+/// `config.get(key, default)` and `config.require(key)` for macros.
+#[derive(Debug)]
+struct ConfigObject;
+
+impl Object for ConfigObject {
+    fn call(self: &Arc<Self>, _state: &State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        let (positional, kwargs): (&[Value], Kwargs) = minijinja::value::from_args(args)?;
+        let mut captured = Map::new();
+        // `config({'materialized': 'table'})` is also accepted.
+        for value in positional {
+            let json = serde_json::to_value(value)
+                .map_err(|error| Error::new(ErrorKind::InvalidOperation, error.to_string()))?;
+            if let serde_json::Value::Object(entries) = json {
+                captured.extend(entries);
+            }
+        }
+        for key in kwargs.args() {
+            let value: Value = kwargs.get(key)?;
+            let json = serde_json::to_value(&value)
+                .map_err(|error| Error::new(ErrorKind::InvalidOperation, error.to_string()))?;
+            captured.insert(key.to_string(), json);
+        }
+        with_scope(|scope| {
+            super::config::merge(&mut scope.config_calls, &captured);
+            super::config::merge(&mut scope.config_view, &captured);
+        })?;
+        Ok(Value::from(""))
+    }
+
+    fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+        match method {
+            "get" => {
+                let (key, default): (String, Option<Value>) = minijinja::value::from_args(args)?;
+                let found = with_scope(|scope| scope.config_view.get(&super::config::normalize_key(&key)).cloned())?;
+                Ok(match found {
+                    Some(serde_json::Value::Null) | None => default.unwrap_or(Value::from(())),
+                    Some(value) => Value::from_serialize(&value),
+                })
+            }
+            "require" => {
+                let (key,): (String,) = minijinja::value::from_args(args)?;
+                let found = with_scope(|scope| scope.config_view.get(&super::config::normalize_key(&key)).cloned())?;
+                match found {
+                    Some(value) if !value.is_null() => Ok(Value::from_serialize(&value)),
+                    _ => Err(Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!("config `{key}` is required but not set"),
+                    )),
+                }
+            }
+            "set" => Ok(Value::from("")),
+            _ => Err(Error::from(ErrorKind::UnknownMethod)),
+        }
+    }
+}
+
+/// A macro found in a project or built into dvt.
+#[derive(Debug, Clone)]
+pub struct MacroDefinition {
+    pub name: String,
+    /// The template (file) it is defined in.
+    pub template: String,
+    pub package: String,
+    pub source: String,
+}
+
+/// Everything a render needs that is the same for every node.
+pub struct Globals {
+    pub project_name: String,
+    pub target: serde_json::Value,
+    pub adapter_type: String,
+    pub vars: Map<String, serde_json::Value>,
+    pub cli_vars: Map<String, serde_json::Value>,
+    pub docs: BTreeMap<String, String>,
+    pub invocation_id: String,
+    pub run_started_at: String,
+    pub full_refresh: bool,
+    pub command: String,
+}
+
+/// The configured environment and the macros in it.
+pub struct Jinja {
+    pub env: Environment<'static>,
+    pub macros: BTreeMap<String, MacroDefinition>,
+}
+
+/// Rewrites dbt-only block tags into minijinja ones, keeping line numbers:
+/// `{% test name(...) %}` becomes `{% macro test_name(...) %}`.
+pub fn preprocess(source: &str) -> String {
+    let mut output = String::with_capacity(source.len());
+    let mut rest = source;
+    while let Some(start) = rest.find("{%") {
+        output.push_str(&rest[..start]);
+        let after = &rest[start..];
+        let Some(end) = after.find("%}") else {
+            output.push_str(after);
+            return output;
+        };
+        let tag = &after[..end + 2];
+        let inner = tag[2..tag.len() - 2]
+            .trim_matches(|character: char| character == '-' || character == '+' || character.is_whitespace());
+        let open = &tag[..2 + usize::from(tag[2..].starts_with('-'))];
+        let close = if tag.ends_with("-%}") { "-%}" } else { "%}" };
+        if let Some(definition) = inner.strip_prefix("test ") {
+            output.push_str(&format!("{open} macro test_{} {close}", definition.trim()));
+        } else if inner == "endtest" {
+            output.push_str(&format!("{open} endmacro {close}"));
+        } else {
+            output.push_str(tag);
+        }
+        rest = &after[end + 2..];
+    }
+    output.push_str(rest);
+    output
+}
+
+/// Names of the macros a (preprocessed) macro file defines, in order.
+pub fn macro_names(source: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = source;
+    while let Some(start) = rest.find("{%") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("%}") else { break };
+        let inner = after[..end]
+            .trim_matches(|character: char| character == '-' || character == '+' || character.is_whitespace());
+        if let Some(definition) = inner.strip_prefix("macro ") {
+            let name: String = definition
+                .trim()
+                .chars()
+                .take_while(|character| character.is_alphanumeric() || *character == '_')
+                .collect();
+            if !name.is_empty() {
+                names.push(name);
+            }
+        }
+        rest = &after[end..];
+    }
+    names
+}
+
+impl Jinja {
+    /// Builds the environment. `project_macros` are (path, source) pairs.
+    pub fn new(globals: Globals, project_macros: &[(String, String)]) -> Result<Jinja, Vec<Diagnostic>> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+        env.set_keep_trailing_newline(true);
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.set_recursion_limit(200);
+
+        let mut macros = BTreeMap::new();
+        let mut errors = Vec::new();
+        let builtins = BUILTIN_MACROS
+            .iter()
+            .map(|(path, source)| (path.to_string(), source.to_string(), "dvt".to_string()));
+        let project = project_macros
+            .iter()
+            .map(|(path, source)| (path.clone(), source.clone(), globals.project_name.clone()));
+        for (path, source, package) in builtins.chain(project) {
+            let processed = preprocess(&source);
+            if let Err(error) = env.add_template_owned(path.clone(), processed.clone()) {
+                errors.push(jinja_diagnostic(&error, &path, &source));
+                continue;
+            }
+            for name in macro_names(&processed) {
+                macros.insert(
+                    name.clone(),
+                    MacroDefinition {
+                        name,
+                        template: path.clone(),
+                        package: package.clone(),
+                        source: source.clone(),
+                    },
+                );
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        for definition in macros.values() {
+            let template = definition.template.clone();
+            let name = definition.name.clone();
+            env.add_function(definition.name.clone(), move |state: &State, args: Rest<Value>| {
+                call_macro(state, &template, &name, &args)
+            });
+        }
+        let macros_for_dispatch = Arc::new(macros.keys().cloned().collect::<BTreeSet<String>>());
+        add_globals(&mut env, globals, macros_for_dispatch);
+        Ok(Jinja { env, macros })
+    }
+
+    /// Renders `source` (named `name` for errors) with `scope` in effect, returning
+    /// the output and the scope with everything it captured.
+    pub fn render(&self, name: &str, source: &str, scope: Scope, context: Value) -> (Result<String, Error>, Scope) {
+        SCOPE.with(|cell| *cell.borrow_mut() = Some(scope));
+        let processed = preprocess(source);
+        let result = self
+            .env
+            .template_from_named_str(name, &processed)
+            .and_then(|template| template.render(context));
+        let scope = SCOPE
+            .with(|cell| cell.borrow_mut().take())
+            .unwrap_or_else(|| Scope::new(Mode::Parse, "", ""));
+        (result, scope)
+    }
+
+    /// Calls a macro by name from Rust, as a generic test is instantiated.
+    pub fn call(&self, name: &str, args: &[Value], scope: Scope, context: Value) -> (Result<String, Error>, Scope) {
+        SCOPE.with(|cell| *cell.borrow_mut() = Some(scope));
+        let result = match self.macros.get(name) {
+            Some(definition) => self
+                .env
+                .get_template(&definition.template)
+                .and_then(|template| {
+                    let captured = template.render_captured(context)?;
+                    call_in_state(captured.state(), name, args)
+                })
+                .map(|value| value.to_string()),
+            None => Err(Error::new(
+                ErrorKind::UnknownFunction,
+                format!("macro `{name}` is not defined"),
+            )),
+        };
+        let scope = SCOPE
+            .with(|cell| cell.borrow_mut().take())
+            .unwrap_or_else(|| Scope::new(Mode::Parse, "", ""));
+        (result, scope)
+    }
+
+    /// Renders a short string (a YAML value or a hook) outside any node.
+    pub fn render_str(&self, source: &str, context: Value) -> Result<String, Error> {
+        self.env.render_str(source, context)
+    }
+
+    /// Evaluates one expression, such as `ref('customers')` in a test argument.
+    pub fn eval(&self, expression: &str, scope: Scope, context: Value) -> (Result<Value, Error>, Scope) {
+        SCOPE.with(|cell| *cell.borrow_mut() = Some(scope));
+        let result = self
+            .env
+            .compile_expression(expression)
+            .and_then(|compiled| compiled.eval(context));
+        let scope = SCOPE
+            .with(|cell| cell.borrow_mut().take())
+            .unwrap_or_else(|| Scope::new(Mode::Parse, "", ""));
+        (result, scope)
+    }
+
+    /// The source of a template by name, to point errors at macro files.
+    pub fn macro_source(&self, template: &str) -> Option<&str> {
+        self.macros
+            .values()
+            .find(|definition| definition.template == template)
+            .map(|definition| definition.source.as_str())
+    }
+}
+
+fn call_macro(state: &State, template: &str, name: &str, args: &[Value]) -> Result<Value, Error> {
+    let _ = with_scope(|scope| scope.macros_used.insert(name.to_string()));
+    let template = state.env().get_template(template)?;
+    let mut context = BTreeMap::new();
+    for variable in FORWARDED {
+        if let Some(value) = state.lookup(variable) {
+            context.insert(*variable, value);
+        }
+    }
+    let captured = template.render_captured(context)?;
+    call_in_state(captured.state(), name, args)
+}
+
+fn call_in_state(state: &State, name: &str, args: &[Value]) -> Result<Value, Error> {
+    match state.call_macro(name, args) {
+        Ok(output) => Ok(Value::from_safe_string(output)),
+        Err(error) => match RETURNED.with(|cell| cell.borrow_mut().take()) {
+            Some(value) if is_return(&error) => Ok(value),
+            _ => Err(error),
+        },
+    }
+}
+
+fn is_return(error: &Error) -> bool {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = current {
+        if error.to_string().contains(RETURN_MARKER) {
+            return true;
+        }
+        current = error.source();
+    }
+    false
+}
+
+fn add_globals(env: &mut Environment<'static>, globals: Globals, macro_names: Arc<BTreeSet<String>>) {
+    let globals = Arc::new(globals);
+
+    env.add_function("ref", |args: Rest<Value>| -> Result<Value, Error> {
+        let (package, name) = match args.as_slice() {
+            [name] => (None, string_arg(name, "ref")?),
+            [package, name] => (Some(string_arg(package, "ref")?), string_arg(name, "ref")?),
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    "ref() takes a model name, or a package and a model name",
+                ))
+            }
+        };
+        with_scope(|scope| resolve_ref(scope, package, name))?
+    });
+    env.add_function(
+        "source",
+        |source_name: String, table_name: String| -> Result<Value, Error> {
+            with_scope(|scope| match scope.mode {
+                Mode::Parse => {
+                    scope.sources.push((source_name.clone(), table_name.clone()));
+                    Ok(relation_value(Relation {
+                        database: scope.default_database.clone(),
+                        schema: source_name,
+                        identifier: table_name,
+                    }))
+                }
+                Mode::Compile => {
+                    let found = scope.resolver.as_ref().and_then(|resolver| {
+                        resolver
+                            .sources
+                            .get(&(source_name.clone(), table_name.clone()))
+                            .cloned()
+                    });
+                    scope.sources.push((source_name.clone(), table_name.clone()));
+                    found.map(relation_value).ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::InvalidOperation,
+                            format!("source `{source_name}.{table_name}` is not declared"),
+                        )
+                    })
+                }
+            })?
+        },
+    );
+    env.add_global("config", Value::from_object(ConfigObject));
+    env.add_function("is_incremental", || -> Result<bool, Error> {
+        with_scope(|scope| scope.is_incremental)
+    });
+
+    let var_globals = Arc::clone(&globals);
+    env.add_function("var", move |name: String, default: Option<Value>| -> Result<Value, Error> {
+        if let Some(value) = var_globals.cli_vars.get(&name) {
+            return Ok(Value::from_serialize(value));
+        }
+        let scoped = var_globals.vars.get(&var_globals.project_name).and_then(serde_json::Value::as_object).and_then(|vars| vars.get(&name));
+        if let Some(value) = scoped.or_else(|| var_globals.vars.get(&name)) {
+            return Ok(Value::from_serialize(value));
+        }
+        default.ok_or_else(|| {
+            Error::new(
+                ErrorKind::UndefinedError,
+                format!("required var `{name}` is not set; add it under `vars:` in the project file or pass `--vars '{{{name}: ...}}'`"),
+            )
+        })
+    });
+    env.add_function(
+        "env_var",
+        |name: String, default: Option<Value>| -> Result<Value, Error> {
+            match std::env::var(&name) {
+                Ok(value) => Ok(Value::from(value)),
+                Err(_) => default.map(|value| Value::from(value.to_string())).ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::UndefinedError,
+                        format!("environment variable `{name}` is not set; export it or give env_var() a default"),
+                    )
+                }),
+            }
+        },
+    );
+    env.add_function("log", |message: Value, kwargs: Kwargs| -> Result<Value, Error> {
+        let info: Option<bool> = kwargs.get("info")?;
+        let compiling = with_scope(|scope| scope.mode == Mode::Compile).unwrap_or(true);
+        if info.unwrap_or(false) && compiling {
+            eprintln!("{message}");
+        }
+        Ok(Value::from(""))
+    });
+    env.add_function("print", |message: Value| -> Value {
+        eprintln!("{message}");
+        Value::from("")
+    });
+    env.add_function("return", |value: Option<Value>| -> Result<Value, Error> {
+        RETURNED.with(|cell| *cell.borrow_mut() = Some(value.unwrap_or(Value::from(()))));
+        Err(Error::new(ErrorKind::InvalidOperation, RETURN_MARKER))
+    });
+    let doc_globals = Arc::clone(&globals);
+    env.add_function("doc", move |name: String| -> Result<Value, Error> {
+        doc_globals
+            .docs
+            .get(&name)
+            .map(|text| Value::from(text.clone()))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::UndefinedError,
+                    format!("docs block `{name}` is not defined in any `.md` file"),
+                )
+            })
+    });
+    env.add_function("tojson", |value: Value| -> Result<String, Error> {
+        serde_json::to_string(&value).map_err(|error| Error::new(ErrorKind::InvalidOperation, error.to_string()))
+    });
+    env.add_function("fromjson", |text: String| -> Result<Value, Error> {
+        serde_json::from_str::<serde_json::Value>(&text)
+            .map(|value| Value::from_serialize(&value))
+            .map_err(|error| Error::new(ErrorKind::InvalidOperation, format!("fromjson: {error}")))
+    });
+    env.add_function("run_query", |_sql: Value| Value::from(()));
+    env.add_function("statement", |_args: Rest<Value>| Value::from(""));
+
+    let mut exceptions = BTreeMap::new();
+    exceptions.insert(
+        "raise_compiler_error",
+        Value::from_function(|message: String| -> Result<Value, Error> {
+            Err(Error::new(ErrorKind::InvalidOperation, message))
+        }),
+    );
+    exceptions.insert(
+        "warn",
+        Value::from_function(|message: String| -> Value {
+            eprintln!("warning: {message}");
+            Value::from("")
+        }),
+    );
+    env.add_global("exceptions", Value::from_iter(exceptions));
+
+    env.add_global(
+        "adapter",
+        Value::from_object(AdapterObject {
+            adapter_type: globals.adapter_type.clone(),
+            macro_names,
+        }),
+    );
+    env.add_global("target", Value::from_serialize(&globals.target));
+    env.add_global("project_name", Value::from(globals.project_name.clone()));
+    env.add_global("invocation_id", Value::from(globals.invocation_id.clone()));
+    env.add_global("run_started_at", Value::from(globals.run_started_at.clone()));
+    let mut flags = BTreeMap::new();
+    flags.insert("FULL_REFRESH", Value::from(globals.full_refresh));
+    flags.insert("WHICH", Value::from(globals.command.clone()));
+    env.add_global("flags", Value::from_iter(flags));
+}
+
+fn string_arg(value: &Value, function: &str) -> Result<String, Error> {
+    value.as_str().map(str::to_owned).ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("{function}() takes names as strings, got `{value}`"),
+        )
+    })
+}
+
+fn resolve_ref(scope: &mut Scope, package: Option<String>, name: String) -> Result<Value, Error> {
+    scope.refs.push(RefCall {
+        package: package.clone(),
+        name: name.clone(),
+    });
+    match scope.mode {
+        Mode::Parse => Ok(relation_value(Relation {
+            database: scope.default_database.clone(),
+            schema: scope.default_schema.clone(),
+            identifier: name,
+        })),
+        Mode::Compile => {
+            let key = match &package {
+                Some(package) => format!("{package}.{name}"),
+                None => name.clone(),
+            };
+            let resolved = scope
+                .resolver
+                .as_ref()
+                .and_then(|resolver| resolver.refs.get(&key).or_else(|| resolver.refs.get(&name)).cloned());
+            match resolved {
+                Some(Resolved::Relation(relation)) => Ok(relation_value(relation)),
+                Some(Resolved::Ephemeral { unique_id, name }) => {
+                    scope.ephemerals_used.insert(unique_id);
+                    Ok(Value::from_object(RelationValue {
+                        relation: Relation {
+                            database: String::new(),
+                            schema: String::new(),
+                            identifier: name.clone(),
+                        },
+                        cte_name: Some(format!("__dbt__cte__{name}")),
+                    }))
+                }
+                None => Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("ref `{key}` does not name a model or seed"),
+                )),
+            }
+        }
+    }
+}
+
+/// The `adapter` global. Compile-time only: introspection methods return empty
+/// results, as they do during dbt's parse.
+#[derive(Debug)]
+struct AdapterObject {
+    adapter_type: String,
+    macro_names: Arc<BTreeSet<String>>,
+}
+
+impl Object for AdapterObject {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match key.as_str()? {
+            "type" => Some(Value::from(self.adapter_type.clone())),
+            _ => None,
+        }
+    }
+
+    fn call_method(self: &Arc<Self>, state: &State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+        match method {
+            "dispatch" => {
+                let (name, kwargs): (String, Kwargs) = minijinja::value::from_args(&args[..args.len().min(1)])
+                    .or_else(|_| {
+                        let (name, _namespace): (String, Option<String>) = minijinja::value::from_args(args)?;
+                        Ok::<_, Error>((name, Kwargs::from_iter(std::iter::empty::<(String, Value)>())))
+                    })?;
+                let _ = kwargs;
+                let candidates = [
+                    format!("{}__{name}", self.adapter_type),
+                    format!("default__{name}"),
+                    name.clone(),
+                ];
+                for candidate in candidates {
+                    if self.macro_names.contains(&candidate) {
+                        return state.lookup(&candidate).ok_or_else(|| {
+                            Error::new(
+                                ErrorKind::UnknownFunction,
+                                format!("macro `{candidate}` is not defined"),
+                            )
+                        });
+                    }
+                }
+                Err(Error::new(
+                    ErrorKind::UnknownFunction,
+                    format!("no implementation of `{name}` for adapter `{}`; define a macro `{}__{name}` or `default__{name}`", self.adapter_type, self.adapter_type),
+                ))
+            }
+            "quote" => {
+                let (identifier,): (String,) = minijinja::value::from_args(args)?;
+                Ok(Value::from(crate::manifest::quote_identifier(&identifier)))
+            }
+            "type" => Ok(Value::from(self.adapter_type.clone())),
+            "get_relation" | "load_relation" => Ok(Value::from(())),
+            "get_columns_in_relation" => Ok(Value::from(Vec::<Value>::new())),
+            _ => Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("adapter.{method}() is not available in dvt"),
+            )),
+        }
+    }
+}
+
+/// Converts a minijinja error into a diagnostic pointing into `source`, the
+/// text of the template named `file`. Errors raised inside a macro point at the
+/// macro's file when `sources` knows it.
+pub fn jinja_diagnostic(error: &Error, file: &str, source: &str) -> Diagnostic {
+    jinja_diagnostic_with(error, file, source, &|_| None)
+}
+
+pub fn jinja_diagnostic_with<'a>(
+    error: &Error,
+    file: &str,
+    source: &'a str,
+    sources: &dyn Fn(&str) -> Option<&'a str>,
+) -> Diagnostic {
+    let (file, source) = match error.name() {
+        Some(name) if name != file => match sources(name) {
+            Some(macro_source) => (name.to_string(), macro_source),
+            None => (file.to_string(), source),
+        },
+        _ => (file.to_string(), source),
+    };
+    let detail = error
+        .detail()
+        .map(str::to_owned)
+        .unwrap_or_else(|| error.kind().to_string());
+    let message = match error.kind() {
+        ErrorKind::SyntaxError => format!("Jinja syntax error: {detail}"),
+        ErrorKind::UndefinedError => {
+            let name = undefined_name(error, source);
+            match name {
+                Some(name) if !detail.contains('`') => format!("undefined variable `{name}`"),
+                _ if error.detail().is_some() => detail.clone(),
+                _ => "undefined variable".to_string(),
+            }
+        }
+        ErrorKind::UnknownFunction => format!("unknown function: {detail}"),
+        _ => detail.clone(),
+    };
+    let mut diagnostic = Diagnostic::error(message);
+    let location = match (error.range(), error.line()) {
+        (Some(range), _) if range.end <= source.len() => Some(Location::from_offset(
+            &file,
+            source,
+            range.start,
+            range.end.saturating_sub(range.start).max(1),
+        )),
+        (_, Some(line)) => Some(Location::at(&file, line, 1, 1)),
+        _ => None,
+    };
+    diagnostic = match location {
+        Some(location) => diagnostic.at(location, Some(source)),
+        None => diagnostic.in_file(&file),
+    };
+    if error.kind() == ErrorKind::UndefinedError && error.detail().is_none() {
+        diagnostic = diagnostic
+            .hint("define it with `{% set name = ... %}`, pass it as a var with `var('name')`, or check the spelling");
+    }
+    if error.kind() == ErrorKind::SyntaxError {
+        diagnostic = diagnostic.hint("check that every `{{` has a matching `}}` and every `{%` block is closed");
+    }
+    diagnostic
+}
+
+fn undefined_name(error: &Error, source: &str) -> Option<String> {
+    let range = error.range()?;
+    let text = source.get(range)?;
+    let name: String = text
+        .trim()
+        .chars()
+        .take_while(|character| character.is_alphanumeric() || *character == '_' || *character == '.')
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preprocess_rewrites_test_blocks_keeping_lines() {
+        let source = "{% test positive(model, column_name) %}\nselect 1\n{%- endtest %}";
+        let processed = preprocess(source);
+        assert_eq!(
+            processed,
+            "{% macro test_positive(model, column_name) %}\nselect 1\n{%- endmacro %}"
+        );
+        assert_eq!(macro_names(&processed), vec!["test_positive".to_string()]);
+    }
+}

@@ -1,0 +1,1 @@
+comment on {{ kind }} {{ relation|relation }} is {{ comment|literal }}

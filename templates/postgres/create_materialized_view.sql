@@ -1,0 +1,3 @@
+create materialized view {{ relation|relation }} as (
+{{ sql }}
+)

@@ -1,0 +1,3 @@
+create table {{ relation|relation }} as (
+{{ sql }}
+)

@@ -1,0 +1,3 @@
+create view {{ relation|relation }} as (
+{{ sql }}
+)

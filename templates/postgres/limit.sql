@@ -1,0 +1,5 @@
+select *
+from (
+{{ sql }}
+) as dvt_limit
+limit {{ limit }}

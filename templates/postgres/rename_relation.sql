@@ -1,0 +1,1 @@
+alter {{ kind }} {{ relation|relation }} rename to {{ new_identifier|quote }}

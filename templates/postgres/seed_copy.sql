@@ -1,0 +1,3 @@
+copy {{ relation|relation }} ({{ columns|map("quote")|join(", ") }})
+from stdin
+with (format csv, header true)

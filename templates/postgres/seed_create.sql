@@ -1,0 +1,6 @@
+create table {{ relation|relation }} (
+{% for column in columns %}
+    {{ column.name|quote }} {{ column.data_type }}{% if not loop.last %},{% endif %}
+
+{% endfor %}
+)
