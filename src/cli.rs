@@ -50,6 +50,62 @@ pub enum Command {
     Ls(LsArgs),
     /// Delete the target directory and the other `clean-targets`.
     Clean(ProjectArgs),
+    /// Load seed CSV files into tables with COPY.
+    Seed(ExecArgs),
+    /// Build the selected models in the warehouse.
+    Run(ExecArgs),
+    /// Run the data tests of the selected nodes.
+    Test(ExecArgs),
+    /// Seed, run and test the selected nodes in DAG order; a failing test skips what is built on it.
+    Build(ExecArgs),
+    /// Run a model's SQL (or inline SQL) and print the first rows.
+    Show(ShowArgs),
+    /// Repeat the last run, test, seed or build on the nodes that failed or were skipped.
+    Retry(RetryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    #[command(flatten)]
+    pub selection: SelectArgs,
+    /// How many nodes run at once (default: the target's `threads`).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Rebuild incremental models and seeds from scratch.
+    #[arg(long)]
+    pub full_refresh: bool,
+    /// Stop everything at the first failure.
+    #[arg(long, short = 'x')]
+    pub fail_fast: bool,
+    /// Store the failing rows of every test in the audit schema.
+    #[arg(long)]
+    pub store_failures: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// The model, seed or analysis to show.
+    #[arg(long, short = 's')]
+    pub select: Option<String>,
+    /// SQL to run instead of a model; Jinja such as ref() is rendered.
+    #[arg(long, conflicts_with = "select")]
+    pub inline: Option<String>,
+    /// How many rows to print.
+    #[arg(long, default_value_t = 5)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct RetryArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// How many nodes run at once (default: as in the last run).
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 #[derive(Debug, Args)]

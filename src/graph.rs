@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Location};
 use crate::manifest::Manifest;
 
 /// One resource in the DAG.
@@ -153,8 +153,28 @@ pub fn build(manifest: &Manifest) -> Result<Dag, Diagnostic> {
             .first()
             .map(|index| dag.graph[*index].file.clone())
             .unwrap_or_default();
-        let mut diagnostic =
-            Diagnostic::error(format!("the project has a cycle: {}", path.join(" -> "))).in_file(first_file);
+        let mut diagnostic = Diagnostic::error(format!("the project has a cycle: {}", path.join(" -> ")));
+        // Point at the ref() that closes the cycle: the first member refers to the last.
+        let closing = match (cycle.first(), cycle.last()) {
+            (Some(first), Some(last)) => manifest
+                .nodes
+                .get(&dag.graph[*first].unique_id)
+                .zip(manifest.nodes.get(&dag.graph[*last].unique_id)),
+            _ => None,
+        };
+        let call = closing.and_then(|(child, parent)| {
+            crate::render::locate_call(&child.raw_code, "ref", std::slice::from_ref(&parent.name))
+                .map(|(offset, length)| (child, parent, offset, length))
+        });
+        diagnostic = match call {
+            Some((child, parent, offset, length)) => diagnostic
+                .at(
+                    Location::from_offset(&child.original_file_path, &child.raw_code, offset, length),
+                    Some(&child.raw_code),
+                )
+                .label(format!("`{}` refers to `{}` here", child.name, parent.name)),
+            None => diagnostic.in_file(first_file),
+        };
         for index in &cycle {
             let node = &dag.graph[*index];
             diagnostic = diagnostic.note(format!("`{}` is defined in {}", node.unique_id, node.file));

@@ -11,6 +11,7 @@ pub mod artifacts;
 pub mod cli;
 pub mod commands;
 pub mod diagnostic;
+pub mod exec;
 pub mod graph;
 pub mod manifest;
 pub mod output;
@@ -42,7 +43,8 @@ pub enum Outcome {
 
 /// Runs a command and returns the process exit code.
 pub fn run(cli: Cli) -> u8 {
-    let printer = Printer::new(cli.log_format, cli.quiet, cli.warn_error);
+    let printer = std::sync::Arc::new(Printer::new(cli.log_format, cli.quiet, cli.warn_error));
+    let shared = || std::sync::Arc::clone(&printer);
     let result = match &cli.command {
         Command::Init(args) => commands::init(&printer, args),
         Command::Debug(args) => commands::debug(&printer, args),
@@ -50,6 +52,12 @@ pub fn run(cli: Cli) -> u8 {
         Command::Compile(args) => commands::compile(&printer, args),
         Command::Ls(args) => commands::ls(&printer, args),
         Command::Clean(args) => commands::clean(&printer, args),
+        Command::Seed(args) => exec::command::execute(shared(), args, exec::Command::Seed),
+        Command::Run(args) => exec::command::execute(shared(), args, exec::Command::Run),
+        Command::Test(args) => exec::command::execute(shared(), args, exec::Command::Test),
+        Command::Build(args) => exec::command::execute(shared(), args, exec::Command::Build),
+        Command::Show(args) => exec::command::show(shared(), args),
+        Command::Retry(args) => exec::command::retry(shared(), args),
     };
     match result {
         Ok(Outcome::Success) => EXIT_SUCCESS,

@@ -537,9 +537,14 @@ fn add_globals(env: &mut Environment<'static>, globals: Globals, macro_names: Ar
             return Ok(Value::from_serialize(value));
         }
         default.ok_or_else(|| {
+            let defined = var_globals.vars.keys().chain(var_globals.cli_vars.keys()).map(String::as_str);
+            let suggestion = match crate::diagnostic::did_you_mean(&name, defined) {
+                Some(suggestion) => format!("; did you mean `{suggestion}`?"),
+                None => String::new(),
+            };
             Error::new(
                 ErrorKind::UndefinedError,
-                format!("required var `{name}` is not set; add it under `vars:` in the project file or pass `--vars '{{{name}: ...}}'`"),
+                format!("required var `{name}` is not set{suggestion}; add it under `vars:` in the project file, pass `--vars '{{{name}: ...}}'`, or give var() a default"),
             )
         })
     });
@@ -765,16 +770,24 @@ pub fn jinja_diagnostic_with<'a>(
         .detail()
         .map(str::to_owned)
         .unwrap_or_else(|| error.kind().to_string());
+    // dvt's own functions (`var()`, `env_var()`) put the fix after `; `: it
+    // becomes a hint line of its own.
+    let (detail, detail_hints) = match error.kind() {
+        ErrorKind::UndefinedError => {
+            let mut parts = detail.split("; ").map(str::to_owned);
+            let first = parts.next().unwrap_or_default();
+            (first, parts.collect::<Vec<String>>())
+        }
+        _ => (detail, Vec::new()),
+    };
+    let undefined = undefined_name(error, source);
     let message = match error.kind() {
         ErrorKind::SyntaxError => format!("Jinja syntax error: {detail}"),
-        ErrorKind::UndefinedError => {
-            let name = undefined_name(error, source);
-            match name {
-                Some(name) if !detail.contains('`') => format!("undefined variable `{name}`"),
-                _ if error.detail().is_some() => detail.clone(),
-                _ => "undefined variable".to_string(),
-            }
-        }
+        ErrorKind::UndefinedError => match &undefined {
+            Some(name) if !detail.contains('`') => format!("undefined variable `{name}`"),
+            _ if error.detail().is_some() => detail.clone(),
+            _ => "undefined variable".to_string(),
+        },
         ErrorKind::UnknownFunction => format!("unknown function: {detail}"),
         _ => detail.clone(),
     };
@@ -789,18 +802,141 @@ pub fn jinja_diagnostic_with<'a>(
         (_, Some(line)) => Some(Location::at(&file, line, 1, 1)),
         _ => None,
     };
-    diagnostic = match location {
-        Some(location) => diagnostic.at(location, Some(source)),
-        None => diagnostic.in_file(&file),
+    // At the end of the input minijinja points past the last line; the block
+    // that is still open is what the user has to fix.
+    let unclosed = match error.kind() {
+        ErrorKind::SyntaxError if detail.contains("end of input") => unclosed_block(source),
+        _ => None,
     };
+    diagnostic = match (&unclosed, location) {
+        (Some((offset, length, _)), _) => {
+            diagnostic.at(Location::from_offset(&file, source, *offset, *length), Some(source))
+        }
+        (None, Some(location)) => diagnostic.at(location, Some(source)),
+        (None, None) => diagnostic.in_file(&file),
+    };
+    for hint in detail_hints {
+        diagnostic = diagnostic.hint(hint);
+    }
     if error.kind() == ErrorKind::UndefinedError && error.detail().is_none() {
-        diagnostic = diagnostic
-            .hint("define it with `{% set name = ... %}`, pass it as a var with `var('name')`, or check the spelling");
+        let suggestion = undefined.as_deref().and_then(|name| {
+            let root = name.split('.').next().unwrap_or(name);
+            let assigned = assigned_names(source);
+            let candidates = assigned.iter().map(String::as_str).chain(GLOBAL_NAMES.iter().copied());
+            crate::diagnostic::did_you_mean(root, candidates).map(str::to_owned)
+        });
+        diagnostic = match suggestion {
+            Some(suggestion) => diagnostic.label(format!("did you mean `{suggestion}`?")),
+            None => diagnostic.hint(
+                "define it with `{% set name = ... %}`, pass it as a var with `var('name')`, or check the spelling",
+            ),
+        };
     }
     if error.kind() == ErrorKind::SyntaxError {
-        diagnostic = diagnostic.hint("check that every `{{` has a matching `}}` and every `{%` block is closed");
+        diagnostic = match unclosed {
+            Some((_, _, tag)) => diagnostic
+                .label(format!("this `{tag}` block is never closed"))
+                .hint(format!("close it with `{{% end{tag} %}}`")),
+            None => diagnostic.hint("check that every `{{` has a matching `}}` and every `{%` block is closed"),
+        };
     }
     diagnostic
+}
+
+/// Names of the context every template sees, for did-you-mean suggestions.
+const GLOBAL_NAMES: &[&str] = &[
+    "adapter",
+    "config",
+    "env_var",
+    "exceptions",
+    "execute",
+    "flags",
+    "invocation_id",
+    "is_incremental",
+    "model",
+    "project_name",
+    "ref",
+    "run_started_at",
+    "source",
+    "target",
+    "this",
+    "var",
+];
+
+/// Names a template assigns with `{% set name %}` or binds with `{% for name in %}`.
+fn assigned_names(source: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for (inner, _, _) in block_tags(source) {
+        let rest = match inner.split_once(char::is_whitespace) {
+            Some(("set" | "for", rest)) => rest,
+            _ => continue,
+        };
+        let targets = rest.split(['=', ' ']).next().unwrap_or_default();
+        let targets = if inner.starts_with("for") {
+            rest.split(" in ").next().unwrap_or_default()
+        } else {
+            targets
+        };
+        for target in targets.split(',') {
+            let target = target.trim().trim_matches(['(', ')']);
+            if !target.is_empty() {
+                names.push(target.to_string());
+            }
+        }
+    }
+    names
+}
+
+/// Every `{% ... %}` tag: its trimmed inner text, byte offset and length.
+fn block_tags(source: &str) -> Vec<(&str, usize, usize)> {
+    let mut tags = Vec::new();
+    let mut offset = 0;
+    while let Some(found) = source[offset..].find("{%") {
+        let start = offset + found;
+        let Some(end) = source[start..].find("%}").map(|end| start + end + 2) else {
+            break;
+        };
+        let inner = source[start + 2..end - 2]
+            .trim_matches(|character: char| character == '-' || character == '+' || character.is_whitespace());
+        tags.push((inner, start, end - start));
+        offset = end;
+    }
+    tags
+}
+
+/// The innermost block tag that is opened and never closed: its offset, length
+/// and name (`if`, `for`, `macro`, ...).
+fn unclosed_block(source: &str) -> Option<(usize, usize, String)> {
+    const BLOCKS: &[&str] = &[
+        "if",
+        "for",
+        "macro",
+        "call",
+        "filter",
+        "block",
+        "with",
+        "autoescape",
+        "test",
+        "docs",
+        "materialization",
+        "snapshot",
+        "set",
+    ];
+    let mut open: Vec<(usize, usize, String)> = Vec::new();
+    for (inner, offset, length) in block_tags(source) {
+        let word: String = inner
+            .chars()
+            .take_while(|character| character.is_alphanumeric() || *character == '_')
+            .collect();
+        if let Some(closed) = word.strip_prefix("end") {
+            if let Some(position) = open.iter().rposition(|(_, _, name)| name == closed) {
+                open.truncate(position);
+            }
+        } else if BLOCKS.contains(&word.as_str()) && !(word == "set" && inner.contains('=')) {
+            open.push((offset, length, word));
+        }
+    }
+    open.pop()
 }
 
 fn undefined_name(error: &Error, source: &str) -> Option<String> {
@@ -827,5 +963,16 @@ mod tests {
             "{% macro test_positive(model, column_name) %}\nselect 1\n{%- endmacro %}"
         );
         assert_eq!(macro_names(&processed), vec!["test_positive".to_string()]);
+    }
+
+    #[test]
+    fn finds_the_block_left_open() {
+        let source = "{% for x in y %}{% if x %}a{% endif %}\n{% set z %}b{% endset %}";
+        assert_eq!(unclosed_block(source), Some((0, 16, "for".to_string())));
+        assert_eq!(unclosed_block("{% if a %}{% set b = 1 %}{% endif %}"), None);
+        assert_eq!(
+            assigned_names("{% set total = 1 %}{% for key, value in items %}"),
+            vec!["total", "key", "value"]
+        );
     }
 }

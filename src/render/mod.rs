@@ -415,6 +415,25 @@ pub fn compile_node(
     Ok(inject_ephemerals(&body, &ephemerals, &lookup, &rendered.manifest))
 }
 
+/// Renders a `pre-hook` or `post-hook` of a node, with `this` and refs resolved.
+pub fn render_hook(rendered: &Rendered, project: &Project, node: &Node, hook: &str) -> Result<String, Diagnostic> {
+    let mut scope = Scope::new(Mode::Compile, &rendered.target_schema, &rendered.target_database);
+    scope.resolver = Some(Arc::clone(&rendered.resolver));
+    scope.config_view = node.config.clone();
+    let (result, _) = rendered
+        .jinja
+        .render(&node.original_file_path, hook, scope, node_context(node, true));
+    result.map_err(|error| {
+        let source = node_source(project, node);
+        let mut diagnostic = jinja::jinja_diagnostic(&error, &node.original_file_path, hook);
+        diagnostic.message = format!("hook of `{}`: {}", node.name, diagnostic.message);
+        if diagnostic.source_line.is_none() {
+            diagnostic.source_line = source.lines().next().map(str::to_owned);
+        }
+        diagnostic
+    })
+}
+
 /// Renders a node in compile mode, returning its SQL and the ephemeral models
 /// it refers to directly.
 fn compile_node_raw(
@@ -1293,9 +1312,10 @@ impl<'a> Builder<'a> {
                             }
                             None => diagnostic.at(Location::at(&spec.file, spec.line, 1, 1), Some(source)),
                         };
-                        if let Some(suggestion) = did_you_mean(&call.name, lookup.by_name.keys().map(String::as_str)) {
-                            diagnostic = diagnostic.label(format!("did you mean `{suggestion}`?"));
-                        }
+                        diagnostic = match did_you_mean(&call.name, lookup.by_name.keys().map(String::as_str)) {
+                            Some(suggestion) => diagnostic.label(format!("did you mean `{suggestion}`?")),
+                            None => diagnostic.hint("check the name, or add the missing model or seed"),
+                        };
                         return Err(diagnostic);
                     }
                 }
@@ -1307,10 +1327,16 @@ impl<'a> Builder<'a> {
                         depends.insert(id.clone());
                     }
                     None => {
-                        return Err(Diagnostic::error(format!(
+                        let diagnostic = Diagnostic::error(format!(
                             "test `{name}` refers to unknown source `{source_name}.{table}`"
-                        ))
-                        .at(Location::at(&spec.file, spec.line, 1, 1), Some(source)))
+                        ));
+                        let diagnostic = match crate::yaml::find_text_line(source, text.trim(), spec.line) {
+                            Some((line, column)) => {
+                                diagnostic.at(Location::at(&spec.file, line, column, text.trim().len()), Some(source))
+                            }
+                            None => diagnostic.at(Location::at(&spec.file, spec.line, 1, 1), Some(source)),
+                        };
+                        return Err(diagnostic.hint("check the names, or declare the table under `sources:`"));
                     }
                 }
                 sources.push((source_name, table));
@@ -1510,19 +1536,22 @@ pub fn test_name(test: &str, target: &str, column: Option<&str>, arguments: &Map
             other => flat.push(other.to_string()),
         }
     }
-    for (key, value) in arguments {
-        if key != "model" && key != "column_name" {
-            flatten(value, &mut flat);
-        }
+    // dbt flattens the arguments sorted by name, `column_name` among them.
+    let column = column.map(|column| serde_json::Value::String(column.to_string()));
+    let mut sorted: Vec<(&str, &serde_json::Value)> = arguments
+        .iter()
+        .filter(|(key, _)| key.as_str() != "model" && key.as_str() != "column_name")
+        .map(|(key, value)| (key.as_str(), value))
+        .chain(column.as_ref().map(|column| ("column_name", column)))
+        .collect();
+    sorted.sort_by_key(|(key, _)| *key);
+    for (_, value) in sorted {
+        flatten(value, &mut flat);
     }
     let mut name = format!("{test}_{target}");
-    if let Some(column) = column {
-        name.push('_');
-        name.push_str(column);
-    }
-    for part in flat {
-        name.push_str("__");
-        name.push_str(&part);
+    for (index, part) in flat.iter().enumerate() {
+        name.push_str(if index == 0 { "_" } else { "__" });
+        name.push_str(part);
     }
     let sanitized = sanitize_name(&name);
     if sanitized.len() > 64 {

@@ -1,0 +1,353 @@
+//! Phase 5, `exec::run`: schedules the planned nodes on an [`Adapter`] with N
+//! threads and records a result for each.
+//!
+//! A node starts as soon as every planned parent has succeeded, not level by
+//! level. A failed node skips only its descendants; `--fail-fast` stops
+//! everything. Ctrl-C cancels the running queries on the server; every
+//! materialization runs in a transaction, so nothing half-built is left.
+//!
+//! What one node does (build a model, load a seed, run a test) is in
+//! [`node`]; results, progress lines and `run_results.json` are in [`results`].
+
+pub mod command;
+pub mod node;
+pub mod results;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::adapter::Adapter;
+use crate::graph::Dag;
+use crate::manifest::ResourceType;
+use crate::output::Printer;
+use crate::plan::Plan;
+use crate::project::Project;
+use crate::render::Rendered;
+use results::{NodeResult, RunResults};
+
+/// Which command is running; decides what each node does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Run,
+    Test,
+    Seed,
+    Build,
+}
+
+impl Command {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Command::Run => "run",
+            Command::Test => "test",
+            Command::Seed => "seed",
+            Command::Build => "build",
+        }
+    }
+
+    /// Whether a node of this type does anything under this command.
+    pub fn executes(self, resource_type: ResourceType) -> bool {
+        match self {
+            Command::Run => resource_type == ResourceType::Model,
+            Command::Test => resource_type == ResourceType::Test,
+            Command::Seed => resource_type == ResourceType::Seed,
+            Command::Build => matches!(
+                resource_type,
+                ResourceType::Model | ResourceType::Seed | ResourceType::Test
+            ),
+        }
+    }
+}
+
+/// Settings of one execution.
+#[derive(Debug, Clone)]
+pub struct ExecOptions {
+    pub command: Command,
+    pub threads: usize,
+    pub fail_fast: bool,
+    pub full_refresh: bool,
+    pub store_failures: bool,
+}
+
+/// Everything a node needs while it runs; shared by the worker tasks.
+pub struct Context {
+    pub adapter: Arc<dyn Adapter>,
+    pub rendered: Rendered,
+    pub project: Project,
+    pub printer: Arc<Printer>,
+    pub options: ExecOptions,
+    pub total: usize,
+    pub counter: AtomicUsize,
+    pub cancelled: AtomicBool,
+    pub invocation_id: String,
+}
+
+/// Runs the plan and returns a result for every planned node that executes.
+pub async fn run(context: Arc<Context>, plan: &Plan, dag: &Dag) -> RunResults {
+    let started = Instant::now();
+    let manifest = &context.rendered.manifest;
+    let command = context.options.command;
+    // Nodes that do something under this command; the rest pass through
+    // instantly (ephemeral models, analyses, sources, exposures).
+    let executable: BTreeSet<String> = plan
+        .order
+        .iter()
+        .filter(|id| {
+            manifest
+                .nodes
+                .get(*id)
+                .is_some_and(|node| command.executes(node.resource_type) && !node.is_ephemeral())
+        })
+        .cloned()
+        .collect();
+    let dependencies = dependencies(&context, plan, dag);
+    let position: HashMap<&str, usize> = plan
+        .order
+        .iter()
+        .enumerate()
+        .map(|(index, id)| (id.as_str(), index))
+        .collect();
+
+    let mut waiting: BTreeMap<String, BTreeSet<String>> = dependencies.clone();
+    let mut dependents: HashMap<String, Vec<String>> = HashMap::new();
+    for (child, parents) in &dependencies {
+        for parent in parents {
+            dependents.entry(parent.clone()).or_default().push(child.clone());
+        }
+    }
+    let mut ready: BTreeSet<(usize, String)> = BTreeSet::new();
+    for (id, parents) in &waiting {
+        if parents.is_empty() {
+            ready.insert((position.get(id.as_str()).copied().unwrap_or(usize::MAX), id.clone()));
+        }
+    }
+    for id in ready.iter().map(|(_, id)| id.clone()).collect::<Vec<_>>() {
+        waiting.remove(&id);
+    }
+
+    let mut results: BTreeMap<String, NodeResult> = BTreeMap::new();
+    let mut skipped_because: BTreeMap<String, String> = BTreeMap::new();
+    let mut running = tokio::task::JoinSet::new();
+    let threads = context.options.threads.max(1);
+    let mut stop = false;
+    let interrupt = tokio::signal::ctrl_c();
+    tokio::pin!(interrupt);
+
+    loop {
+        while !stop && running.len() < threads {
+            let Some((_, id)) = ready.pop_first() else { break };
+            if let Some(reason) = skipped_because.get(&id) {
+                let result = NodeResult::skipped(&id, reason);
+                finish(&context, &mut results, &executable, result.clone());
+                release(
+                    &id,
+                    false,
+                    &dependents,
+                    &mut waiting,
+                    &mut ready,
+                    &position,
+                    &mut skipped_because,
+                    &id,
+                );
+                continue;
+            }
+            if !executable.contains(&id) {
+                release(
+                    &id,
+                    true,
+                    &dependents,
+                    &mut waiting,
+                    &mut ready,
+                    &position,
+                    &mut skipped_because,
+                    &id,
+                );
+                continue;
+            }
+            let task_context = Arc::clone(&context);
+            let task_id = id.clone();
+            running.spawn(async move { node::execute(&task_context, &task_id).await });
+        }
+        if running.is_empty() {
+            if ready.is_empty() || stop {
+                break;
+            }
+            continue;
+        }
+        tokio::select! {
+            joined = running.join_next() => {
+                let Some(joined) = joined else { continue };
+                let result = match joined {
+                    Ok(result) => result,
+                    Err(error) => NodeResult::crashed(&error.to_string()),
+                };
+                let id = result.unique_id.clone();
+                let succeeded = result.status.lets_children_run();
+                finish(&context, &mut results, &executable, result.clone());
+                if !succeeded && context.options.fail_fast && !stop {
+                    stop = true;
+                    context.printer.info("fail_fast", &format!("Stopping: `{id}` failed and --fail-fast is set"));
+                    let _ = context.adapter.cancel_running().await;
+                }
+                release(&id, succeeded, &dependents, &mut waiting, &mut ready, &position, &mut skipped_because, &id);
+            }
+            _ = &mut interrupt, if !stop => {
+                stop = true;
+                context.cancelled.store(true, Ordering::SeqCst);
+                context.printer.info("cancel", "Cancelling: stopping the running queries on the server (press Ctrl-C again to force)");
+                let _ = context.adapter.cancel_running().await;
+            }
+        }
+    }
+    // Whatever never ran is recorded as skipped.
+    let reason = if context.cancelled.load(Ordering::SeqCst) {
+        "the run was cancelled"
+    } else {
+        "an earlier node failed and --fail-fast is set"
+    };
+    for id in &executable {
+        if !results.contains_key(id) {
+            let why = skipped_because.get(id).cloned().unwrap_or_else(|| reason.to_string());
+            results.insert(id.clone(), NodeResult::skipped(id, &why));
+        }
+    }
+    let ordered: Vec<NodeResult> = plan.order.iter().filter_map(|id| results.remove(id)).collect();
+    RunResults {
+        results: ordered,
+        elapsed: started.elapsed(),
+        cancelled: context.cancelled.load(Ordering::SeqCst),
+    }
+}
+
+fn finish(
+    context: &Context,
+    results: &mut BTreeMap<String, NodeResult>,
+    executable: &BTreeSet<String>,
+    mut result: NodeResult,
+) {
+    if !executable.contains(&result.unique_id) {
+        return;
+    }
+    result.index = context.counter.fetch_add(1, Ordering::SeqCst) + 1;
+    results::print_progress(context, &result);
+    results.insert(result.unique_id.clone(), result);
+}
+
+/// Marks `id` done: its dependents become ready once all their parents are
+/// done; when it failed, every descendant is skipped.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the scheduler's state, passed explicitly rather than bundled"
+)]
+fn release(
+    id: &str,
+    succeeded: bool,
+    dependents: &HashMap<String, Vec<String>>,
+    waiting: &mut BTreeMap<String, BTreeSet<String>>,
+    ready: &mut BTreeSet<(usize, String)>,
+    position: &HashMap<&str, usize>,
+    skipped_because: &mut BTreeMap<String, String>,
+    root_cause: &str,
+) {
+    let Some(children) = dependents.get(id) else { return };
+    for child in children {
+        if !succeeded {
+            let cause = skipped_because
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| format!("`{root_cause}` failed"));
+            skipped_because.entry(child.clone()).or_insert(cause);
+        }
+        if let Some(parents) = waiting.get_mut(child) {
+            parents.remove(id);
+            if parents.is_empty() {
+                waiting.remove(child);
+                ready.insert((
+                    position.get(child.as_str()).copied().unwrap_or(usize::MAX),
+                    child.clone(),
+                ));
+            }
+        }
+    }
+}
+
+/// The planned parents each planned node waits for. Under `build`, a node
+/// also waits for the tests of its parents, so that a failing test skips the
+/// models built on what it tested.
+fn dependencies(context: &Context, plan: &Plan, dag: &Dag) -> BTreeMap<String, BTreeSet<String>> {
+    let manifest = &context.rendered.manifest;
+    let mut dependencies: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for id in &plan.order {
+        let parents: BTreeSet<String> = dag
+            .parents(id)
+            .into_iter()
+            .filter(|parent| plan.selected.contains(*parent))
+            .map(str::to_owned)
+            .collect();
+        dependencies.insert(id.clone(), parents);
+    }
+    if context.options.command != Command::Build {
+        return dependencies;
+    }
+    let mut tests_of: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for id in &plan.order {
+        if let Some(test) = manifest
+            .nodes
+            .get(id)
+            .filter(|node| node.resource_type == ResourceType::Test)
+        {
+            for parent in &test.depends_on_nodes {
+                tests_of
+                    .entry(parent.as_str())
+                    .or_default()
+                    .push(test.unique_id.as_str());
+            }
+        }
+    }
+    let ancestors = |id: &str| -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![id.to_string()];
+        while let Some(current) = stack.pop() {
+            for parent in dag.parents(&current) {
+                if seen.insert(parent.to_string()) {
+                    stack.push(parent.to_string());
+                }
+            }
+        }
+        seen
+    };
+    for id in &plan.order {
+        let Some(node) = manifest.nodes.get(id) else { continue };
+        if node.resource_type == ResourceType::Test {
+            continue;
+        }
+        let parents: Vec<String> = dependencies
+            .get(id)
+            .map(|parents| parents.iter().cloned().collect())
+            .unwrap_or_default();
+        if parents.is_empty() {
+            continue;
+        }
+        let upstream = ancestors(id);
+        let mut extra = BTreeSet::new();
+        for parent in &parents {
+            for test_id in tests_of.get(parent.as_str()).into_iter().flatten() {
+                // Only tests whose every parent is upstream of this node, or the
+                // wait could close a cycle.
+                let test_parents_upstream = manifest.nodes.get(*test_id).is_some_and(|test| {
+                    test.depends_on_nodes
+                        .iter()
+                        .all(|test_parent| upstream.contains(test_parent))
+                });
+                if test_parents_upstream {
+                    extra.insert(test_id.to_string());
+                }
+            }
+        }
+        if let Some(set) = dependencies.get_mut(id) {
+            set.extend(extra);
+        }
+    }
+    dependencies
+}

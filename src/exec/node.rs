@@ -1,0 +1,442 @@
+//! What one node does when it runs: a model is compiled (now that the
+//! warehouse tells whether `is_incremental()` holds) and materialized, a seed
+//! is validated and streamed in with COPY, a test is counted against its
+//! thresholds.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use futures::StreamExt;
+use serde_json::Value;
+
+use crate::adapter::materialize::{self, Materialization, ModelBuild, OnSchemaChange, SeedBuild, SeedColumn};
+use crate::adapter::{self, AdapterError, RelationKind};
+use crate::diagnostic::Diagnostic;
+use crate::manifest::{Node, ResourceType};
+use crate::render;
+
+use super::results::{NodeResult, Status};
+use super::Context;
+
+/// Runs one node and reports how it went. Never panics on user data.
+pub async fn execute(context: &Context, unique_id: &str) -> NodeResult {
+    let started = Instant::now();
+    let started_at = chrono::Utc::now();
+    let Some(node) = context.rendered.manifest.nodes.get(unique_id) else {
+        return NodeResult::crashed(&format!("`{unique_id}` is not in the manifest"));
+    };
+    let mut result = match node.resource_type {
+        ResourceType::Model => run_model(context, node).await,
+        ResourceType::Seed => run_seed(context, node).await,
+        ResourceType::Test => run_test(context, node).await,
+        _ => NodeResult::new(node, Status::Success, String::new()),
+    };
+    if context.cancelled.load(Ordering::SeqCst) && result.status == Status::Error {
+        result.message = format!("cancelled: {}", result.message);
+    }
+    result.started_at = Some(started_at);
+    result.execution_time = started.elapsed();
+    result
+}
+
+fn relation(node: &Node) -> adapter::Relation {
+    adapter::Relation::new(node.relation.schema.clone(), node.relation.identifier.clone())
+}
+
+async fn run_model(context: &Context, node: &Node) -> NodeResult {
+    let Some(materialization) = Materialization::from_name(node.materialized()) else {
+        return NodeResult::error(
+            node,
+            Diagnostic::error(format!("materialization `{}` is not supported", node.materialized()))
+                .in_file(&node.original_file_path)
+                .hint("use view, table, incremental, ephemeral or materialized_view"),
+        );
+    };
+    let full_refresh = match node.config.get("full_refresh") {
+        Some(Value::Bool(flag)) => *flag,
+        _ => context.options.full_refresh,
+    };
+    let target = relation(node);
+    // is_incremental() holds when the table already exists and no full refresh is asked for.
+    let is_incremental = if materialization == Materialization::Incremental && !full_refresh {
+        match existing_kind(context, &target).await {
+            Ok(kind) => kind == Some(RelationKind::Table),
+            Err(error) => return NodeResult::error(node, adapter_diagnostic(&error, node, None)),
+        }
+    } else {
+        false
+    };
+    let sql = match render::compile_node(&context.rendered, &context.project, node, is_incremental) {
+        Ok(sql) => sql,
+        Err(diagnostic) => return NodeResult::error(node, diagnostic),
+    };
+    let compiled_path = write_compiled(context, node, &sql);
+    let hooks = |key: &str| -> Result<Vec<String>, Diagnostic> {
+        crate::manifest::string_list(node.config.get(key))
+            .iter()
+            .map(|hook| render::render_hook(&context.rendered, &context.project, node, hook))
+            .collect()
+    };
+    let (pre_hooks, post_hooks) = match (hooks("pre-hook"), hooks("post-hook")) {
+        (Ok(pre), Ok(post)) => (pre, post),
+        (Err(diagnostic), _) | (_, Err(diagnostic)) => return NodeResult::error(node, diagnostic),
+    };
+    let on_schema_change = node.config_str("on_schema_change").unwrap_or("ignore");
+    let Some(on_schema_change) = OnSchemaChange::from_name(on_schema_change) else {
+        return NodeResult::error(
+            node,
+            Diagnostic::error(format!("`on_schema_change: {on_schema_change}` is not one of ignore, fail, append_new_columns, sync_all_columns"))
+                .in_file(&node.original_file_path),
+        );
+    };
+    let build = ModelBuild {
+        relation: target,
+        materialization,
+        sql: &sql,
+        incremental_strategy: node.config_str("incremental_strategy").map(str::to_owned),
+        unique_key: crate::manifest::string_list(node.config.get("unique_key")),
+        on_schema_change,
+        full_refresh,
+        pre_hooks,
+        post_hooks,
+        grants: grants(node),
+    };
+    match materialize::materialize(context.adapter.as_ref(), &build).await {
+        Ok(response) => {
+            let mut result = NodeResult::new(node, Status::Success, response.message.clone());
+            result.adapter_response = Some(response);
+            result.compiled_code = Some(sql);
+            result.compiled_path = compiled_path;
+            result
+        }
+        Err(error) => {
+            let mut result = NodeResult::error(node, adapter_diagnostic(&error, node, Some(&sql)));
+            result.compiled_code = Some(sql);
+            result.compiled_path = compiled_path;
+            result
+        }
+    }
+}
+
+async fn existing_kind(context: &Context, target: &adapter::Relation) -> Result<Option<RelationKind>, AdapterError> {
+    let mut connection = context.adapter.connection().await?;
+    connection.relation_kind(target).await
+}
+
+fn grants(node: &Node) -> BTreeMap<String, Vec<String>> {
+    let mut grants = BTreeMap::new();
+    if let Some(Value::Object(entries)) = node.config.get("grants") {
+        for (privilege, grantees) in entries {
+            grants.insert(privilege.clone(), crate::manifest::string_list(Some(grantees)));
+        }
+    }
+    grants
+}
+
+/// Writes the SQL that ran to `target/run/...`, so that a failure can be
+/// reproduced by hand. Returns the path shown to users.
+fn write_compiled(context: &Context, node: &Node, sql: &str) -> Option<String> {
+    let relative = node.compiled_path().replacen("compiled/", "run/", 1);
+    let path = context.project.target_dir().join(&relative);
+    crate::artifacts::write_atomic(&path, format!("{sql}\n").as_bytes()).ok()?;
+    Some(format!("{}/{relative}", context.project.target_path))
+}
+
+/// Turns an adapter error into a diagnostic; a server error with a position is
+/// pointed at the line of the compiled SQL.
+pub fn adapter_diagnostic(error: &AdapterError, node: &Node, sql: Option<&str>) -> Diagnostic {
+    let mut message = error.to_string();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(&format!(": {text}"));
+        }
+        source = cause.source();
+    }
+    let mut diagnostic = Diagnostic::error(format!("{} `{}`: {message}", node.resource_type.as_str(), node.name));
+    if let (Some(database_error), Some(sql)) = (error.database_error(), sql) {
+        if let Some((line, column)) = database_error.position_in(sql) {
+            let compiled = node.compiled_path().replacen("compiled/", "run/", 1);
+            diagnostic = diagnostic.at(
+                crate::diagnostic::Location::at(format!("target/{compiled}"), line, column, 1),
+                Some(sql),
+            );
+        } else {
+            diagnostic = diagnostic.in_file(&node.original_file_path);
+        }
+    } else {
+        diagnostic = diagnostic.in_file(&node.original_file_path);
+    }
+    if error.is_cancelled() {
+        diagnostic = diagnostic.hint("the query was cancelled");
+    }
+    diagnostic
+}
+
+async fn run_seed(context: &Context, node: &Node) -> NodeResult {
+    let project_dir = context.project.dir.clone();
+    let path = project_dir.join(&node.original_file_path);
+    let display = node.original_file_path.clone();
+    let options = seed_options(node);
+    let prepare_path = path.clone();
+    let prepare_display = display.clone();
+    let prepare_options = options.clone();
+    let prepared =
+        tokio::task::spawn_blocking(move || crate::seed::prepare(&prepare_path, &prepare_display, &prepare_options))
+            .await;
+    let prepared = match prepared {
+        Ok(Ok(prepared)) => prepared,
+        Ok(Err(error)) => return NodeResult::error(node, seed_diagnostic(&error)),
+        Err(error) => return NodeResult::crashed(&error.to_string()),
+    };
+    let columns: Vec<SeedColumn> = prepared
+        .columns
+        .iter()
+        .map(|column| SeedColumn {
+            name: column.name.clone(),
+            data_type: column.data_type.clone(),
+        })
+        .collect();
+    let hooks = |key: &str| -> Result<Vec<String>, Diagnostic> {
+        crate::manifest::string_list(node.config.get(key))
+            .iter()
+            .map(|hook| render::render_hook(&context.rendered, &context.project, node, hook))
+            .collect()
+    };
+    let (pre_hooks, post_hooks) = match (hooks("pre-hook"), hooks("post-hook")) {
+        (Ok(pre), Ok(post)) => (pre, post),
+        (Err(diagnostic), _) | (_, Err(diagnostic)) => return NodeResult::error(node, diagnostic),
+    };
+    let full_refresh = match node.config.get("full_refresh") {
+        Some(Value::Bool(flag)) => *flag,
+        _ => context.options.full_refresh,
+    };
+    let build = SeedBuild {
+        relation: relation(node),
+        columns: columns.clone(),
+        full_refresh,
+        pre_hooks,
+        post_hooks,
+        grants: grants(node),
+    };
+
+    // The CSV is re-encoded on a blocking thread and streamed to COPY through a
+    // bounded channel, so memory stays flat whatever the file size.
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>, AdapterError>>(8);
+    let header = csv_header(&columns);
+    let progress = super::results::seed_progress(context, node, prepared.byte_len);
+    let encode_progress = progress.clone();
+    let encoder = tokio::task::spawn_blocking(move || {
+        if sender.blocking_send(Ok(header)).is_err() {
+            return Ok(0);
+        }
+        let mut sink = |chunk: &[u8]| -> Result<(), crate::seed::SeedError> {
+            // A closed channel means the load stopped; the COPY reports why.
+            let _ = sender.blocking_send(Ok(chunk.to_vec()));
+            Ok(())
+        };
+        let mut report = |bytes: u64| {
+            if let Some(bar) = &encode_progress {
+                bar.set_position(bytes);
+            }
+        };
+        crate::seed::encode_copy_csv(&path, &display, &prepared, &options, &mut sink, &mut report)
+    });
+    let stream = futures::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|item| (item, receiver))
+    })
+    .boxed();
+    let loaded = materialize::load_seed(context.adapter.as_ref(), &build, stream).await;
+    let encoded = encoder.await;
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    match (loaded, encoded) {
+        (_, Ok(Err(error))) => NodeResult::error(node, seed_diagnostic(&error)),
+        (Ok(response), _) => {
+            let mut result = NodeResult::new(node, Status::Success, response.message.clone());
+            result.adapter_response = Some(response);
+            result
+        }
+        (Err(error), _) => NodeResult::error(node, adapter_diagnostic(&error, node, None)),
+    }
+}
+
+fn seed_options(node: &Node) -> crate::seed::SeedOptions {
+    let mut options = crate::seed::SeedOptions::default();
+    if let Some(delimiter) = node.config_str("delimiter").and_then(|text| text.bytes().next()) {
+        options.delimiter = delimiter;
+    }
+    if let Some(Value::Object(types)) = node.config.get("column_types") {
+        for (column, data_type) in types {
+            if let Some(data_type) = data_type.as_str() {
+                options.column_types.insert(column.clone(), data_type.to_string());
+            }
+        }
+    }
+    options
+}
+
+fn csv_header(columns: &[SeedColumn]) -> Vec<u8> {
+    let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
+    let _ = writer.write_record(columns.iter().map(|column| column.name.as_str()));
+    writer.into_inner().unwrap_or_default()
+}
+
+fn seed_diagnostic(error: &crate::seed::SeedError) -> Diagnostic {
+    let mut text = error.to_string();
+    let mut hints = Vec::new();
+    if let Some(index) = text.find("\nhint: ") {
+        hints.push(text[index + 7..].trim().to_string());
+        text.truncate(index);
+    }
+    // The message starts with `path:line: `; the location carries that instead.
+    let prefix = match error.line() {
+        Some(line) => format!("{}:{line}: ", error.path()),
+        None => format!("{}: ", error.path()),
+    };
+    let message = text.strip_prefix(&prefix).unwrap_or(&text).to_string();
+    let source = std::fs::read(error.path()).ok();
+    let mut diagnostic = Diagnostic::error(format!("seed `{}`: {message}", error.path()));
+    diagnostic = match error.line() {
+        Some(line) => {
+            let line_text = source
+                .as_deref()
+                .and_then(|bytes| bytes.split(|byte| *byte == b'\n').nth(line as usize - 1))
+                .map(|bytes| String::from_utf8_lossy(bytes).to_string());
+            let mut location = crate::diagnostic::Location::at(error.path(), line as usize, 1, 1);
+            if let (Some(column), Some(text)) = (error.column(), &line_text) {
+                // Point at the start of the offending field when the line is simple.
+                let offset: usize = text
+                    .split(',')
+                    .take(column.saturating_sub(1))
+                    .map(|field| field.chars().count() + 1)
+                    .sum();
+                let length = text
+                    .split(',')
+                    .nth(column.saturating_sub(1))
+                    .map_or(1, |field| field.chars().count().max(1));
+                location = crate::diagnostic::Location::at(error.path(), line as usize, offset + 1, length);
+            }
+            let mut diagnostic = diagnostic.at(location, None);
+            diagnostic.source_line = line_text;
+            diagnostic
+        }
+        None => diagnostic.in_file(error.path()),
+    };
+    for hint in hints {
+        diagnostic = diagnostic.hint(hint);
+    }
+    diagnostic.hint("the existing table was left untouched")
+}
+
+async fn run_test(context: &Context, node: &Node) -> NodeResult {
+    let sql = match render::compile_node(&context.rendered, &context.project, node, false) {
+        Ok(sql) => sql,
+        Err(diagnostic) => return NodeResult::error(node, diagnostic),
+    };
+    let compiled_path = write_compiled(context, node, &sql);
+    let counted_sql = match node.config.get("limit").and_then(Value::as_u64) {
+        Some(limit) => match context
+            .adapter
+            .templates()
+            .get_template(adapter::template_names::LIMIT)
+            .and_then(|template| template.render(minijinja::context! { sql => sql.clone(), limit => limit }))
+        {
+            Ok(limited) => limited,
+            Err(error) => return NodeResult::crashed(&error.to_string()),
+        },
+        None => sql.clone(),
+    };
+    let failures = match materialize::count_failures(context.adapter.as_ref(), &counted_sql).await {
+        Ok(failures) => failures,
+        Err(error) => {
+            let mut result = NodeResult::error(node, adapter_diagnostic(&error, node, Some(&sql)));
+            result.compiled_path = compiled_path;
+            return result;
+        }
+    };
+    let store = node
+        .config
+        .get("store_failures")
+        .and_then(Value::as_bool)
+        .unwrap_or(context.options.store_failures);
+    let mut stored = None;
+    if store {
+        let build = ModelBuild::new(relation(node), Materialization::Table, &counted_sql);
+        match materialize::materialize(context.adapter.as_ref(), &build).await {
+            Ok(_) => stored = Some(node.relation.quoted()),
+            Err(error) => return NodeResult::error(node, adapter_diagnostic(&error, node, Some(&counted_sql))),
+        }
+    }
+    let severity = node.config_str("severity").unwrap_or("error").to_lowercase();
+    let error_if = node.config_str("error_if").unwrap_or("!= 0");
+    let warn_if = node.config_str("warn_if").unwrap_or("!= 0");
+    let status = match (threshold(error_if, failures), threshold(warn_if, failures)) {
+        (Err(message), _) | (_, Err(message)) => {
+            return NodeResult::error(
+                node,
+                Diagnostic::error(format!("test `{}`: {message}", node.name)).in_file(&node.original_file_path),
+            )
+        }
+        (Ok(true), _) if severity != "warn" => Status::Fail,
+        (_, Ok(true)) => Status::Warn,
+        _ => Status::Pass,
+    };
+    let condition = if status == Status::Fail { error_if } else { warn_if };
+    let message = match status {
+        Status::Pass => String::new(),
+        _ => {
+            let mut message = format!(
+                "Got {failures} result{}, configured to {} if {condition}",
+                if failures == 1 { "" } else { "s" },
+                if status == Status::Fail { "fail" } else { "warn" }
+            );
+            if let Some(table) = &stored {
+                message.push_str(&format!("; failing rows stored in {table}"));
+            }
+            message
+        }
+    };
+    let mut result = NodeResult::new(node, status, message);
+    result.failures = Some(failures);
+    result.compiled_code = Some(sql);
+    result.compiled_path = compiled_path;
+    result
+}
+
+/// Evaluates a dbt threshold such as `!= 0`, `>10` or `>= 5` against a count.
+fn threshold(condition: &str, count: u64) -> Result<bool, String> {
+    let condition = condition.trim();
+    let (operator, value) = ["!=", "<>", ">=", "<=", "==", "=", ">", "<"]
+        .iter()
+        .find_map(|operator| condition.strip_prefix(operator).map(|rest| (*operator, rest.trim())))
+        .ok_or_else(|| format!("threshold `{condition}` must start with one of != > >= < <= ="))?;
+    let value: u64 = value
+        .parse()
+        .map_err(|_| format!("threshold `{condition}` must compare with a whole number"))?;
+    Ok(match operator {
+        "!=" | "<>" => count != value,
+        ">=" => count >= value,
+        "<=" => count <= value,
+        "==" | "=" => count == value,
+        ">" => count > value,
+        _ => count < value,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::threshold;
+
+    #[test]
+    fn thresholds_follow_dbt() {
+        assert_eq!(threshold("!= 0", 0), Ok(false));
+        assert_eq!(threshold("!= 0", 3), Ok(true));
+        assert_eq!(threshold(">10", 10), Ok(false));
+        assert_eq!(threshold(">= 10", 10), Ok(true));
+        assert!(threshold("about 3", 1).is_err());
+    }
+}

@@ -1,0 +1,394 @@
+//! Results of an execution: one [`NodeResult`] per node, the progress line
+//! printed as each finishes, the summary at the end, and
+//! `target/run_results.json` in dbt's format.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::adapter::AdapterResponse;
+use crate::diagnostic::Diagnostic;
+use crate::manifest::{Node, ResourceType};
+
+use super::Context;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Success,
+    Error,
+    Skipped,
+    Pass,
+    Fail,
+    Warn,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Success => "success",
+            Status::Error => "error",
+            Status::Skipped => "skipped",
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Warn => "warn",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Status> {
+        Some(match text {
+            "success" => Status::Success,
+            "error" => Status::Error,
+            "skipped" => Status::Skipped,
+            "pass" => Status::Pass,
+            "fail" => Status::Fail,
+            "warn" => Status::Warn,
+            _ => return None,
+        })
+    }
+
+    /// Whether dependents may run after this.
+    pub fn lets_children_run(self) -> bool {
+        matches!(self, Status::Success | Status::Pass | Status::Warn)
+    }
+
+    pub fn is_failure(self) -> bool {
+        matches!(self, Status::Error | Status::Fail)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NodeResult {
+    pub unique_id: String,
+    pub status: Status,
+    pub message: String,
+    pub diagnostic: Option<Diagnostic>,
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub execution_time: Duration,
+    pub adapter_response: Option<AdapterResponse>,
+    pub failures: Option<u64>,
+    pub compiled_code: Option<String>,
+    pub compiled_path: Option<String>,
+    /// 1-based position in the order nodes finished, for progress lines.
+    pub index: usize,
+}
+
+impl NodeResult {
+    pub fn new(node: &Node, status: Status, message: String) -> Self {
+        NodeResult {
+            unique_id: node.unique_id.clone(),
+            status,
+            message,
+            diagnostic: None,
+            started_at: None,
+            execution_time: Duration::ZERO,
+            adapter_response: None,
+            failures: None,
+            compiled_code: None,
+            compiled_path: None,
+            index: 0,
+        }
+    }
+
+    pub fn error(node: &Node, diagnostic: Diagnostic) -> Self {
+        let mut result = NodeResult::new(node, Status::Error, diagnostic.message.clone());
+        result.diagnostic = Some(diagnostic);
+        result
+    }
+
+    pub fn skipped(unique_id: &str, reason: &str) -> Self {
+        NodeResult {
+            unique_id: unique_id.to_string(),
+            status: Status::Skipped,
+            message: format!("skipped: {reason}"),
+            diagnostic: None,
+            started_at: None,
+            execution_time: Duration::ZERO,
+            adapter_response: None,
+            failures: None,
+            compiled_code: None,
+            compiled_path: None,
+            index: 0,
+        }
+    }
+
+    /// A task that died without a result (a bug, not a user error).
+    pub fn crashed(message: &str) -> Self {
+        let mut result = NodeResult::skipped("", message);
+        result.status = Status::Error;
+        result.message = format!("internal error: {message}");
+        result
+    }
+}
+
+#[derive(Debug)]
+pub struct RunResults {
+    pub results: Vec<NodeResult>,
+    pub elapsed: Duration,
+    pub cancelled: bool,
+}
+
+impl RunResults {
+    pub fn failed(&self) -> bool {
+        self.cancelled || self.results.iter().any(|result| result.status.is_failure())
+    }
+}
+
+/// A short description of a node for progress lines: `table model analytics.fct_rental`.
+fn describe(node: &Node) -> String {
+    let relation = format!("{}.{}", node.relation.schema, node.relation.identifier);
+    match node.resource_type {
+        ResourceType::Model => format!("{} model {relation}", node.materialized().replace('_', " ")),
+        ResourceType::Seed => format!("seed file {relation}"),
+        ResourceType::Test => node.name.clone(),
+        other => format!("{} {}", other.as_str(), node.name),
+    }
+}
+
+/// Prints the line for a finished node, dbt style:
+/// `3 of 12 OK created table model analytics.fct_rental ... [SELECT 16044 in 0.27s]`.
+pub fn print_progress(context: &Context, result: &NodeResult) {
+    let Some(node) = context.rendered.manifest.nodes.get(&result.unique_id) else {
+        if let Some(diagnostic) = &result.diagnostic {
+            context.printer.diagnostic(diagnostic);
+        }
+        return;
+    };
+    let printer = &context.printer;
+    let seconds = result.execution_time.as_secs_f64();
+    let (word, colour, bracket) = match result.status {
+        Status::Success => {
+            let response = result
+                .adapter_response
+                .as_ref()
+                .map_or("OK".to_string(), |response| response.message.clone());
+            let verb = if node.resource_type == ResourceType::Seed {
+                "loaded"
+            } else {
+                "created"
+            };
+            (format!("OK {verb}"), "32", format!("{response} in {seconds:.2}s"))
+        }
+        Status::Pass => ("PASS".to_string(), "32", format!("PASS in {seconds:.2}s")),
+        Status::Warn => (
+            format!("WARN {}", result.failures.unwrap_or(0)),
+            "33",
+            format!("WARN {} in {seconds:.2}s", result.failures.unwrap_or(0)),
+        ),
+        Status::Fail => (
+            format!("FAIL {}", result.failures.unwrap_or(0)),
+            "31",
+            format!("FAIL {} in {seconds:.2}s", result.failures.unwrap_or(0)),
+        ),
+        Status::Error => ("ERROR creating".to_string(), "31", format!("ERROR in {seconds:.2}s")),
+        Status::Skipped => ("SKIP".to_string(), "33", "SKIP".to_string()),
+    };
+    let word = if node.resource_type == ResourceType::Test && result.status == Status::Error {
+        "ERROR".to_string()
+    } else {
+        word
+    };
+    let description = describe(node);
+    let head = format!(
+        "{} of {} {} {description} ",
+        result.index,
+        context.total,
+        printer.colour(colour, &word)
+    );
+    let visible = format!("{} of {} {word} {description} ", result.index, context.total);
+    let dots = ".".repeat(80usize.saturating_sub(visible.chars().count()).max(3));
+    printer.event(
+        "node_finished",
+        &format!("{head}{dots} [{}]", printer.colour(colour, &bracket)),
+        json!({
+            "unique_id": result.unique_id,
+            "status": result.status.as_str(),
+            "index": result.index,
+            "total": context.total,
+            "execution_time": seconds,
+            "failures": result.failures,
+            "message": result.message,
+        }),
+    );
+}
+
+/// A progress bar for a large seed, on an interactive terminal only.
+pub fn seed_progress(context: &Context, node: &Node, bytes: u64) -> Option<indicatif::ProgressBar> {
+    const LARGE: u64 = 8 * 1024 * 1024;
+    if bytes < LARGE
+        || context.printer.quiet
+        || context.printer.format != crate::cli::LogFormat::Text
+        || !std::io::IsTerminal::is_terminal(&std::io::stderr())
+    {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(bytes);
+    let style =
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+            .map(|style| style.progress_chars("=> "))
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_message(format!("loading {}", node.name));
+    Some(bar)
+}
+
+/// Prints every failure in full, then the totals.
+pub fn print_summary(context: &Context, results: &RunResults) {
+    let printer = &context.printer;
+    let manifest = &context.rendered.manifest;
+    let count = |status: Status| results.results.iter().filter(|result| result.status == status).count();
+    let failures: Vec<&NodeResult> = results
+        .results
+        .iter()
+        .filter(|result| result.status.is_failure() || result.status == Status::Warn)
+        .collect();
+    let mut kinds: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for result in &results.results {
+        if let Some(node) = manifest.nodes.get(&result.unique_id) {
+            let kind = match node.resource_type {
+                ResourceType::Model => format!("{} model", node.materialized().replace('_', " ")),
+                other => other.as_str().to_string(),
+            };
+            *kinds.entry(kind).or_default() += 1;
+        }
+    }
+    let kinds: Vec<String> = kinds
+        .into_iter()
+        .map(|(kind, count)| format!("{count} {kind}{}", if count == 1 { "" } else { "s" }))
+        .collect();
+    printer.info("run_finished", "");
+    printer.info(
+        "run_finished",
+        &format!(
+            "Finished running {} in {:.2}s.",
+            if kinds.is_empty() {
+                "nothing".to_string()
+            } else {
+                kinds.join(", ")
+            },
+            results.elapsed.as_secs_f64()
+        ),
+    );
+    for result in &failures {
+        let Some(node) = manifest.nodes.get(&result.unique_id) else {
+            continue;
+        };
+        match result.status {
+            Status::Fail | Status::Warn => {
+                let word = if result.status == Status::Fail {
+                    "Failure"
+                } else {
+                    "Warning"
+                };
+                printer.info("node_failure", "");
+                printer.info(
+                    "node_failure",
+                    &format!("{word} in test {} ({})", node.name, node.original_file_path),
+                );
+                printer.info("node_failure", &format!("  {}", result.message));
+                if let Some(path) = &result.compiled_path {
+                    printer.info("node_failure", &format!("  compiled code at {path}"));
+                }
+            }
+            _ => {
+                if let Some(diagnostic) = &result.diagnostic {
+                    printer.diagnostic(diagnostic);
+                    if let Some(path) = &result.compiled_path {
+                        printer.info("node_failure", &format!("  compiled code at {path}"));
+                    }
+                }
+            }
+        }
+    }
+    let errors = count(Status::Error) + count(Status::Fail);
+    let line = format!(
+        "Done. PASS={} WARN={} ERROR={} SKIP={} TOTAL={}",
+        count(Status::Success) + count(Status::Pass),
+        count(Status::Warn),
+        errors,
+        count(Status::Skipped),
+        results.results.len()
+    );
+    printer.info("summary", "");
+    if results.cancelled {
+        printer.event("summary", &printer.colour("31", "Cancelled."), json!({}));
+    } else if errors > 0 {
+        printer.event(
+            "summary",
+            &printer.colour(
+                "31",
+                &format!("Completed with {errors} error{}.", if errors == 1 { "" } else { "s" }),
+            ),
+            json!({}),
+        );
+    } else {
+        printer.event("summary", &printer.colour("32", "Completed successfully."), json!({}));
+    }
+    printer.event(
+        "summary",
+        &line,
+        json!({
+            "pass": count(Status::Success) + count(Status::Pass),
+            "warn": count(Status::Warn),
+            "error": errors,
+            "skip": count(Status::Skipped),
+            "total": results.results.len(),
+            "elapsed": results.elapsed.as_secs_f64(),
+        }),
+    );
+}
+
+/// `target/run_results.json`, in dbt's v6 format. `args` records the command
+/// so that `dvt retry` can repeat it.
+pub fn to_json(context: &Context, results: &RunResults, args: Value) -> Value {
+    let manifest = &context.rendered.manifest;
+    let entries: Vec<Value> = results
+        .results
+        .iter()
+        .map(|result| {
+            let node = manifest.nodes.get(&result.unique_id);
+            let started = result
+                .started_at
+                .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+            let completed = result.started_at.map(|at| {
+                let end = at + chrono::Duration::from_std(result.execution_time).unwrap_or_default();
+                end.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+            });
+            let timing = match (&started, &completed) {
+                (Some(started), Some(completed)) => {
+                    json!([{"name": "execute", "started_at": started, "completed_at": completed}])
+                }
+                _ => json!([]),
+            };
+            json!({
+                "status": result.status.as_str(),
+                "timing": timing,
+                "thread_id": "Thread-1",
+                "execution_time": result.execution_time.as_secs_f64(),
+                "adapter_response": result.adapter_response.as_ref().map_or(json!({}), |response| json!({
+                    "_message": response.message,
+                    "code": response.code,
+                    "rows_affected": response.rows_affected,
+                })),
+                "message": if result.message.is_empty() { Value::Null } else { json!(result.message) },
+                "failures": result.failures,
+                "unique_id": result.unique_id,
+                "compiled": result.compiled_code.is_some(),
+                "compiled_code": result.compiled_code,
+                "compiled_path": result.compiled_path,
+                "relation_name": node.filter(|node| node.is_relational()).map(|node| node.relation.quoted()),
+            })
+        })
+        .collect();
+    json!({
+        "metadata": {
+            "dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v6.json",
+            "dbt_version": concat!("dvt-", env!("CARGO_PKG_VERSION")),
+            "generated_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "invocation_id": context.invocation_id,
+            "env": {},
+        },
+        "results": entries,
+        "elapsed_time": results.elapsed.as_secs_f64(),
+        "args": args,
+    })
+}
