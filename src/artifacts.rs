@@ -30,10 +30,15 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Diagnostic> {
     std::fs::rename(&temporary, path).map_err(fail)
 }
 
+/// Streams the manifest to `target/manifest.json`, atomically.
 pub fn write_manifest(target_dir: &Path, manifest: &Manifest) -> Result<(), Diagnostic> {
-    let json = serde_json::to_vec(&manifest.to_json())
-        .map_err(|error| Diagnostic::error(format!("cannot serialise the manifest: {error}")))?;
-    write_atomic(&target_dir.join("manifest.json"), &json)
+    let path = target_dir.join("manifest.json");
+    let fail = |error: &dyn std::fmt::Display| Diagnostic::error(format!("cannot write `{}`: {error}", path.display()));
+    std::fs::create_dir_all(target_dir).map_err(|error| fail(&error))?;
+    let temporary = target_dir.join(format!(".manifest.json.{}.tmp", std::process::id()));
+    let file = std::fs::File::create(&temporary).map_err(|error| fail(&error))?;
+    manifest.write_json(file).map_err(|error| fail(&error))?;
+    std::fs::rename(&temporary, &path).map_err(|error| fail(&error))
 }
 
 /// Writes the compiled SQL of every node that has it, in parallel. Returns how
@@ -49,13 +54,28 @@ pub fn write_compiled(
         .filter(|node| node.compiled_code.is_some())
         .filter(|node| selected.is_none_or(|selected| selected.contains(&node.unique_id)))
         .collect();
+    // Compiled SQL is a view for people, not an artifact other tools read
+    // half-written: plain writes, each folder created once.
+    let folders: std::collections::BTreeSet<std::path::PathBuf> = nodes
+        .iter()
+        .filter_map(|node| target_dir.join(node.compiled_path()).parent().map(Path::to_path_buf))
+        .collect();
+    for folder in &folders {
+        std::fs::create_dir_all(folder)
+            .map_err(|error| Diagnostic::error(format!("cannot create `{}`: {error}", folder.display())))?;
+    }
     nodes
         .par_iter()
         .map(|node| {
             let path = target_dir.join(node.compiled_path());
             let mut sql = node.compiled_code.clone().unwrap_or_default();
             sql.push('\n');
-            write_atomic(&path, sql.as_bytes())
+            // Rewriting an unchanged file costs far more than reading it.
+            if std::fs::read(&path).is_ok_and(|existing| existing == sql.as_bytes()) {
+                return Ok(());
+            }
+            std::fs::write(&path, sql.as_bytes())
+                .map_err(|error| Diagnostic::error(format!("cannot write `{}`: {error}", path.display())))
         })
         .collect::<Result<Vec<()>, Diagnostic>>()
         .map(|written| written.len())

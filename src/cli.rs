@@ -71,7 +71,7 @@ pub struct ExecArgs {
     #[command(flatten)]
     pub selection: SelectArgs,
     /// How many nodes run at once (default: the target's `threads`).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub threads: Option<usize>,
     /// Rebuild incremental models and seeds from scratch.
     #[arg(long)]
@@ -104,7 +104,7 @@ pub struct RetryArgs {
     #[command(flatten)]
     pub project: ProjectArgs,
     /// How many nodes run at once (default: as in the last run).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub threads: Option<usize>,
 }
 

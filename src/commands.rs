@@ -81,6 +81,7 @@ pub fn parse(printer: &Printer, args: &ProjectArgs) -> Result<Outcome, Diagnosti
         ),
         json!({"elapsed_ms": started.elapsed().as_millis() as u64}),
     );
+    exit_without_freeing(rendered);
     Ok(Outcome::Success)
 }
 
@@ -96,8 +97,13 @@ pub fn compile(printer: &Printer, args: &crate::cli::CompileArgs) -> Result<Outc
         .collect();
     render::compile_selected(&mut rendered, &session.project, &compilable)?;
     let target_dir = session.project.target_dir();
-    let written = artifacts::write_compiled(&target_dir, &rendered.manifest, Some(&compilable))?;
-    artifacts::write_manifest(&target_dir, &rendered.manifest)?;
+    // The manifest streams on one thread while the SQL files are written on the others.
+    let (written, manifest_written) = rayon::join(
+        || artifacts::write_compiled(&target_dir, &rendered.manifest, Some(&compilable)),
+        || artifacts::write_manifest(&target_dir, &rendered.manifest),
+    );
+    let written = written?;
+    manifest_written?;
     printer.event(
         "compile_done",
         &format!(
@@ -109,7 +115,15 @@ pub fn compile(printer: &Printer, args: &crate::cli::CompileArgs) -> Result<Outc
         ),
         json!({"compiled": written, "elapsed_ms": started.elapsed().as_millis() as u64}),
     );
+    exit_without_freeing(rendered);
     Ok(Outcome::Success)
+}
+
+/// Skips freeing the whole manifest just before the process exits: the
+/// operating system reclaims it at once, and freeing 40,000 nodes one by one
+/// takes longer than building them.
+fn exit_without_freeing(rendered: Rendered) {
+    std::mem::forget(rendered);
 }
 
 pub fn ls(printer: &Printer, args: &LsArgs) -> Result<Outcome, Diagnostics> {

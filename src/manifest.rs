@@ -83,20 +83,6 @@ pub struct Column {
     pub quote: Option<bool>,
 }
 
-impl Column {
-    fn to_json(&self) -> Value {
-        json!({
-            "name": self.name,
-            "description": self.description,
-            "data_type": self.data_type,
-            "meta": self.meta,
-            "tags": self.tags,
-            "quote": self.quote,
-            "constraints": [],
-        })
-    }
-}
-
 /// A `ref()` call as written.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RefCall {
@@ -171,75 +157,7 @@ impl Node {
     }
 
     pub fn to_json(&self) -> Value {
-        let mut object = Map::new();
-        object.insert("database".into(), json!(self.relation.database));
-        object.insert("schema".into(), json!(self.relation.schema));
-        object.insert("name".into(), json!(self.name));
-        object.insert("resource_type".into(), json!(self.resource_type.as_str()));
-        object.insert("package_name".into(), json!(self.package_name));
-        object.insert("path".into(), json!(self.path));
-        object.insert("original_file_path".into(), json!(self.original_file_path));
-        object.insert("unique_id".into(), json!(self.unique_id));
-        object.insert("fqn".into(), json!(self.fqn));
-        object.insert("alias".into(), json!(self.relation.identifier));
-        object.insert("checksum".into(), json!({"name": "sha256", "checksum": self.checksum}));
-        object.insert("config".into(), Value::Object(self.config.clone()));
-        object.insert("tags".into(), json!(self.tags()));
-        object.insert("description".into(), json!(self.description));
-        let columns: Map<String, Value> = self
-            .columns
-            .iter()
-            .map(|(name, column)| (name.clone(), column.to_json()))
-            .collect();
-        object.insert("columns".into(), Value::Object(columns));
-        object.insert("meta".into(), Value::Object(self.meta.clone()));
-        object.insert("docs".into(), json!({"show": true, "node_color": null}));
-        object.insert("patch_path".into(), json!(self.patch_path));
-        object.insert("language".into(), json!("sql"));
-        object.insert("raw_code".into(), json!(self.raw_code));
-        if self.resource_type != ResourceType::Seed {
-            let refs: Vec<Value> = self
-                .refs
-                .iter()
-                .map(|call| json!({"name": call.name, "package": call.package, "version": null}))
-                .collect();
-            object.insert("refs".into(), json!(refs));
-            let sources: Vec<Value> = self
-                .sources
-                .iter()
-                .map(|(source, table)| json!([source, table]))
-                .collect();
-            object.insert("sources".into(), json!(sources));
-        }
-        object.insert(
-            "depends_on".into(),
-            json!({"macros": self.depends_on_macros, "nodes": self.depends_on_nodes}),
-        );
-        if self.resource_type != ResourceType::Seed {
-            object.insert(
-                "compiled_path".into(),
-                json!(self.compiled_code.as_ref().map(|_| self.compiled_path())),
-            );
-            object.insert("compiled".into(), json!(self.compiled_code.is_some()));
-            object.insert("compiled_code".into(), json!(self.compiled_code));
-        }
-        object.insert(
-            "relation_name".into(),
-            if self.is_relational() {
-                json!(self.relation.quoted())
-            } else {
-                Value::Null
-            },
-        );
-        if let Some(metadata) = &self.test_metadata {
-            object.insert(
-                "test_metadata".into(),
-                json!({"name": metadata.name, "kwargs": metadata.kwargs, "namespace": metadata.namespace}),
-            );
-            object.insert("column_name".into(), json!(self.column_name));
-            object.insert("attached_node".into(), json!(self.attached_node));
-        }
-        Value::Object(object)
+        serde_json::to_value(self).unwrap_or(Value::Null)
     }
 
     /// Where `dvt compile` writes this node's SQL, relative to the target path.
@@ -254,6 +172,136 @@ impl Node {
             }
             _ => format!("compiled/{}/{}", self.package_name, self.original_file_path),
         }
+    }
+}
+
+impl serde::Serialize for Column {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(7))?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("description", &self.description)?;
+        map.serialize_entry("data_type", &self.data_type)?;
+        map.serialize_entry("meta", &self.meta)?;
+        map.serialize_entry("tags", &self.tags)?;
+        map.serialize_entry("quote", &self.quote)?;
+        map.serialize_entry("constraints", &[] as &[Value])?;
+        map.end()
+    }
+}
+
+/// Nodes serialise straight to the writer, field by field in dbt's names: a
+/// 10,000-model manifest never exists as a tree of JSON values.
+impl serde::Serialize for Node {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        #[derive(serde::Serialize)]
+        struct Checksum<'a> {
+            name: &'static str,
+            checksum: &'a str,
+        }
+        #[derive(serde::Serialize)]
+        struct Docs {
+            show: bool,
+            node_color: Option<String>,
+        }
+        #[derive(serde::Serialize)]
+        struct RefEntry<'a> {
+            name: &'a str,
+            package: &'a Option<String>,
+            version: Option<String>,
+        }
+        #[derive(serde::Serialize)]
+        struct DependsOn<'a> {
+            macros: &'a BTreeSet<String>,
+            nodes: &'a BTreeSet<String>,
+        }
+        #[derive(serde::Serialize)]
+        struct Metadata<'a> {
+            name: &'a str,
+            kwargs: &'a Map<String, Value>,
+            namespace: &'a Option<String>,
+        }
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("database", &self.relation.database)?;
+        map.serialize_entry("schema", &self.relation.schema)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("resource_type", self.resource_type.as_str())?;
+        map.serialize_entry("package_name", &self.package_name)?;
+        map.serialize_entry("path", &self.path)?;
+        map.serialize_entry("original_file_path", &self.original_file_path)?;
+        map.serialize_entry("unique_id", &self.unique_id)?;
+        map.serialize_entry("fqn", &self.fqn)?;
+        map.serialize_entry("alias", &self.relation.identifier)?;
+        map.serialize_entry(
+            "checksum",
+            &Checksum {
+                name: "sha256",
+                checksum: &self.checksum,
+            },
+        )?;
+        map.serialize_entry("config", &self.config)?;
+        map.serialize_entry("tags", &self.tags())?;
+        map.serialize_entry("description", &self.description)?;
+        map.serialize_entry("columns", &self.columns)?;
+        map.serialize_entry("meta", &self.meta)?;
+        map.serialize_entry(
+            "docs",
+            &Docs {
+                show: true,
+                node_color: None,
+            },
+        )?;
+        map.serialize_entry("patch_path", &self.patch_path)?;
+        map.serialize_entry("language", "sql")?;
+        map.serialize_entry("raw_code", &self.raw_code)?;
+        if self.resource_type != ResourceType::Seed {
+            let refs: Vec<RefEntry> = self
+                .refs
+                .iter()
+                .map(|call| RefEntry {
+                    name: &call.name,
+                    package: &call.package,
+                    version: None,
+                })
+                .collect();
+            map.serialize_entry("refs", &refs)?;
+            let sources: Vec<[&str; 2]> = self
+                .sources
+                .iter()
+                .map(|(source, table)| [source.as_str(), table.as_str()])
+                .collect();
+            map.serialize_entry("sources", &sources)?;
+        }
+        map.serialize_entry(
+            "depends_on",
+            &DependsOn {
+                macros: &self.depends_on_macros,
+                nodes: &self.depends_on_nodes,
+            },
+        )?;
+        if self.resource_type != ResourceType::Seed {
+            map.serialize_entry(
+                "compiled_path",
+                &self.compiled_code.as_ref().map(|_| self.compiled_path()),
+            )?;
+            map.serialize_entry("compiled", &self.compiled_code.is_some())?;
+            map.serialize_entry("compiled_code", &self.compiled_code)?;
+        }
+        map.serialize_entry("relation_name", &self.is_relational().then(|| self.relation.quoted()))?;
+        if let Some(metadata) = &self.test_metadata {
+            map.serialize_entry(
+                "test_metadata",
+                &Metadata {
+                    name: &metadata.name,
+                    kwargs: &metadata.kwargs,
+                    namespace: &metadata.namespace,
+                },
+            )?;
+            map.serialize_entry("column_name", &self.column_name)?;
+            map.serialize_entry("attached_node", &self.attached_node)?;
+        }
+        map.end()
     }
 }
 
@@ -284,7 +332,7 @@ impl SourceTable {
         let columns: Map<String, Value> = self
             .columns
             .iter()
-            .map(|(name, column)| (name.clone(), column.to_json()))
+            .map(|(name, column)| (name.clone(), serde_json::to_value(column).unwrap_or(Value::Null)))
             .collect();
         json!({
             "database": self.relation.database,
@@ -421,10 +469,13 @@ impl Manifest {
     }
 
     pub fn child_map(&self) -> BTreeMap<String, BTreeSet<String>> {
-        let parents = self.parent_map();
+        Self::children_of(&self.parent_map())
+    }
+
+    fn children_of(parents: &BTreeMap<String, BTreeSet<String>>) -> BTreeMap<String, BTreeSet<String>> {
         let mut children: BTreeMap<String, BTreeSet<String>> =
             parents.keys().map(|id| (id.clone(), BTreeSet::new())).collect();
-        for (id, node_parents) in &parents {
+        for (id, node_parents) in parents {
             for parent in node_parents {
                 children.entry(parent.clone()).or_default().insert(id.clone());
             }
@@ -432,12 +483,51 @@ impl Manifest {
         children
     }
 
+    /// Writes the manifest as JSON, streaming node by node.
+    pub fn write_json(&self, writer: impl std::io::Write) -> serde_json::Result<()> {
+        use serde::ser::{SerializeMap, Serializer};
+        let Value::Object(fields) = self.to_json_without_nodes() else {
+            return Ok(());
+        };
+        let parents = self.parent_map();
+        let children = Self::children_of(&parents);
+        let mut writer = std::io::BufWriter::with_capacity(1 << 20, writer);
+        let mut serializer = serde_json::Serializer::new(&mut writer);
+        let mut map = serializer.serialize_map(Some(fields.len()))?;
+        for (key, value) in &fields {
+            if key == "nodes" {
+                map.serialize_entry(key, &self.nodes)?;
+            } else if key == "parent_map" {
+                map.serialize_entry(key, &parents)?;
+            } else if key == "child_map" {
+                map.serialize_entry(key, &children)?;
+            } else {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.end()?;
+        std::io::Write::flush(&mut writer).map_err(serde_json::Error::io)
+    }
+
     pub fn to_json(&self) -> Value {
-        let nodes: Map<String, Value> = self
-            .nodes
-            .iter()
-            .map(|(id, node)| (id.clone(), node.to_json()))
-            .collect();
+        let mut json = self.to_json_without_nodes();
+        if let Some(object) = json.as_object_mut() {
+            let parents = self.parent_map();
+            let as_lists = |map: &BTreeMap<String, BTreeSet<String>>| -> Value { json!(map) };
+            object.insert("child_map".into(), as_lists(&Self::children_of(&parents)));
+            object.insert("parent_map".into(), as_lists(&parents));
+            let nodes: Map<String, Value> = self
+                .nodes
+                .iter()
+                .map(|(id, node)| (id.clone(), node.to_json()))
+                .collect();
+            object.insert("nodes".into(), Value::Object(nodes));
+        }
+        json
+    }
+
+    /// Everything but the nodes, with `nodes` as an empty placeholder in its place.
+    fn to_json_without_nodes(&self) -> Value {
         let sources: Map<String, Value> = self
             .sources
             .iter()
@@ -490,9 +580,6 @@ impl Manifest {
                 )
             })
             .collect();
-        let as_lists = |map: BTreeMap<String, BTreeSet<String>>| -> Map<String, Value> {
-            map.into_iter().map(|(id, set)| (id, json!(set))).collect()
-        };
         json!({
             "metadata": {
                 "dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json",
@@ -501,7 +588,7 @@ impl Manifest {
                 "adapter_type": self.adapter_type,
                 "env": {},
             },
-            "nodes": nodes,
+            "nodes": {},
             "sources": sources,
             "macros": macros,
             "docs": docs,
@@ -510,8 +597,8 @@ impl Manifest {
             "groups": {},
             "selectors": {},
             "disabled": {},
-            "parent_map": as_lists(self.parent_map()),
-            "child_map": as_lists(self.child_map()),
+            "parent_map": {},
+            "child_map": {},
             "group_map": {},
             "saved_queries": {},
             "semantic_models": {},

@@ -85,6 +85,11 @@ pub fn selectable_nodes(manifest: &Manifest) -> Vec<SelectableNode> {
 /// (`eager`) does: a test runs when any resource it tests is selected, unless it
 /// is excluded itself.
 pub fn plan(manifest: &Manifest, dag: &Dag, selection: &SelectArgs) -> Result<Plan, Diagnostic> {
+    if selection.select.is_empty() && selection.exclude.is_empty() {
+        let order = dag.topological_order();
+        let selected = order.iter().cloned().collect();
+        return Ok(Plan { order, selected });
+    }
     let nodes = selectable_nodes(manifest);
     let ids: Vec<String> = nodes.iter().map(|node| node.unique_id.clone()).collect();
     let (parents, children) = dag.adjacency(&ids);

@@ -79,6 +79,41 @@ pub fn to_string(value: &Value) -> String {
     serde_yaml::to_string(value).unwrap_or_default()
 }
 
+/// Byte offsets of line starts, so that repeated searches in one file start
+/// where the last one ended instead of rescanning from the top.
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(source: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(source.match_indices('\n').map(|(offset, _)| offset + 1));
+        LineIndex { starts }
+    }
+
+    /// The text from 1-based line `line` on, and that line's number.
+    fn rest_from_line<'a>(&self, source: &'a str, line: usize) -> (&'a str, usize) {
+        let line = line.max(1);
+        match self.starts.get(line - 1) {
+            Some(&offset) => (&source[offset..], line),
+            None => ("", line),
+        }
+    }
+
+    /// As [`find_key_line`], starting at line `after` without rescanning.
+    pub fn find_key_line(&self, source: &str, key: &str, value: &str, after: usize) -> Option<(usize, usize)> {
+        let (rest, first) = self.rest_from_line(source, after);
+        find_key_line(rest, key, value, 1).map(|(line, column)| (line + first - 1, column))
+    }
+
+    /// As [`find_text_line`], starting at line `after` without rescanning.
+    pub fn find_text_line(&self, source: &str, needle: &str, after: usize) -> Option<(usize, usize)> {
+        let (rest, first) = self.rest_from_line(source, after);
+        find_text_line(rest, needle, 1).map(|(line, column)| (line + first - 1, column))
+    }
+}
+
 /// 1-based line of the first `key: value` (or `- key: value`) whose value is
 /// `value`, searching from line `after` onward; used to point at a named entry
 /// such as `- name: stg_customer`. Returns the line and the column of the value.

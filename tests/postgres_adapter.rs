@@ -20,43 +20,20 @@ use dvt::adapter::{
     OnSchemaChange, PostgresAdapter, PostgresConfig, Relation, RelationKind, SeedBuild, SeedColumn,
 };
 
-const DEFAULT_ADMIN_URL: &str = "postgres://postgres:postgres@127.0.0.1:5432/postgres";
+mod common;
 
-/// The parts of the admin URL the tests need.
-#[derive(Clone)]
-struct Server {
-    host: String,
-    port: u16,
-    user: String,
-    password: String,
-    admin_database: String,
+use common::Server;
+
+/// Adapter-test helpers on the shared server description.
+trait AdapterServer {
+    fn admin_options(&self) -> PgConnectOptions;
+    async fn admin(&self, sql: &str);
+    fn config(&self, database: &str, threads: u32) -> PostgresConfig;
 }
 
-impl Server {
-    fn from_env() -> Self {
-        let url = std::env::var("DVT_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.into());
-        let rest = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
-        let (user_info, location) = rest.rsplit_once('@').unwrap_or(("postgres", rest));
-        let (user, password) = user_info.split_once(':').unwrap_or((user_info, ""));
-        let (host_port, database) = location.split_once('/').unwrap_or((location, "postgres"));
-        let database = database.split('?').next().unwrap_or("postgres");
-        let (host, port) = host_port.split_once(':').unwrap_or((host_port, "5432"));
-        Self {
-            host: host.to_string(),
-            port: port.parse().unwrap_or(5432),
-            user: user.to_string(),
-            password: password.to_string(),
-            admin_database: database.to_string(),
-        }
-    }
-
+impl AdapterServer for Server {
     fn admin_options(&self) -> PgConnectOptions {
-        PgConnectOptions::new()
-            .host(&self.host)
-            .port(self.port)
-            .username(&self.user)
-            .password(&self.password)
-            .database(&self.admin_database)
+        self.options(&self.admin_database)
     }
 
     async fn admin(&self, sql: &str) {

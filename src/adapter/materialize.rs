@@ -197,9 +197,9 @@ pub async fn materialize(adapter: &dyn Adapter, build: &ModelBuild<'_>) -> Resul
 
 /// Loads a seed from CSV text that starts with its header row.
 ///
-/// When the table exists with the same column names, it is emptied and
-/// refilled, so views on it survive; otherwise, or on a full refresh, it is
-/// dropped and created. Either way in one transaction: if the copy fails,
+/// When the table exists with the same column names and types, it is
+/// emptied and refilled, so views on it survive; otherwise, or on a full
+/// refresh, it is dropped and created. Either way in one transaction: if the copy fails,
 /// the old table and its rows are untouched.
 pub async fn load_seed(
     adapter: &dyn Adapter,
@@ -220,10 +220,24 @@ pub async fn load_seed(
 
 /// Runs a data test and returns how many failing rows it found.
 pub async fn count_failures(adapter: &dyn Adapter, sql: &str) -> Result<u64, AdapterError> {
+    count_failures_with(adapter, sql, DEFAULT_FAIL_CALC).await
+}
+
+/// dbt's `fail_calc` when a test sets none.
+const DEFAULT_FAIL_CALC: &str = "count(*)";
+
+/// Runs a data test and returns its `fail_calc`, the aggregate over the
+/// failing rows that the thresholds are checked against (`count(*)`, or
+/// for example `sum(n_records)`).
+pub async fn count_failures_with(adapter: &dyn Adapter, sql: &str, fail_calc: &str) -> Result<u64, AdapterError> {
+    let fail_calc = match fail_calc.trim() {
+        "" => DEFAULT_FAIL_CALC,
+        fail_calc => fail_calc,
+    };
     let wrapped = render(
         adapter,
         template_names::TEST_COUNT,
-        minijinja::context! { sql => trim_statement(sql) },
+        minijinja::context! { sql => trim_statement(sql), fail_calc => fail_calc },
     )?;
     let mut connection = adapter.connection().await?;
     let result = connection.query(&wrapped, None).await?;
@@ -688,14 +702,19 @@ async fn seed_body(
     let relation = &seed.relation;
     run_hooks(connection, &seed.pre_hooks).await?;
     let existing = connection.relation_kind(relation).await?;
-    let same_columns = existing == Some(RelationKind::Table) && {
+    let same_columns = existing == Some(RelationKind::Table) && !seed.full_refresh && {
         let columns = connection.columns(relation).await?;
-        columns
+        let same_names = columns
             .iter()
             .map(|column| &column.name)
-            .eq(seed.columns.iter().map(|column| &column.name))
+            .eq(seed.columns.iter().map(|column| &column.name));
+        // A column whose type changed (a value that is no longer a number,
+        // a new `column_types`) would make the copy fail, so it counts as
+        // a change too. The server spells the seed's types in a scratch
+        // table, so that `varchar(10)` matches `character varying(10)`.
+        same_names && columns == seed_columns_as_created(adapter, connection, seed).await?
     };
-    if same_columns && !seed.full_refresh {
+    if same_columns {
         // Truncating rather than dropping keeps the views built on the seed.
         execute(
             adapter,
@@ -725,6 +744,27 @@ async fn seed_body(
     apply_grants(adapter, connection, relation, &seed.grants).await?;
     run_hooks(connection, &seed.post_hooks).await?;
     Ok(rows)
+}
+
+/// The columns a seed's table would have, as the server reports them.
+async fn seed_columns_as_created(
+    adapter: &dyn Adapter,
+    connection: &mut dyn Connection,
+    seed: &SeedBuild,
+) -> Result<Vec<ColumnInfo>, AdapterError> {
+    let identifier = derived_relation(adapter, &seed.relation, TEMPORARY_SUFFIX).identifier;
+    let scratch = Relation::new(adapter.temporary_schema(), identifier);
+    drop_if_exists(adapter, connection, &scratch).await?;
+    execute(
+        adapter,
+        connection,
+        template_names::SEED_CREATE,
+        minijinja::context! { relation => &scratch, columns => &seed.columns },
+    )
+    .await?;
+    let columns = connection.columns(&scratch).await?;
+    drop_relation(adapter, connection, &scratch, RelationKind::Table).await?;
+    Ok(columns)
 }
 
 async fn run_hooks(connection: &mut dyn Connection, hooks: &[String]) -> Result<(), AdapterError> {

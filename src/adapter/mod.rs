@@ -22,7 +22,8 @@ use futures::stream::BoxStream;
 use serde::Serialize;
 
 pub use materialize::{
-    count_failures, load_seed, materialize, Materialization, ModelBuild, OnSchemaChange, SeedBuild, SeedColumn,
+    count_failures, count_failures_with, load_seed, materialize, Materialization, ModelBuild, OnSchemaChange,
+    SeedBuild, SeedColumn,
 };
 pub use postgres::{PostgresAdapter, PostgresConfig};
 
@@ -65,7 +66,8 @@ pub mod template_names {
     /// One `grant` per privilege; context: `relation`, `grants` (privilege,
     /// grantees).
     pub const GRANTS: &str = "grants.sql";
-    /// Counts the rows a data test returns; context: `sql`.
+    /// Counts the rows a data test returns with its `fail_calc` (an
+    /// aggregate such as `count(*)`); context: `sql`, `fail_calc`.
     pub const TEST_COUNT: &str = "test_count.sql";
     /// Caps the rows of a query for `dvt show`; context: `sql`, `limit`.
     pub const LIMIT: &str = "limit.sql";

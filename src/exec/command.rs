@@ -105,6 +105,9 @@ pub fn execute(printer: Arc<Printer>, args: &ExecArgs, command: Command) -> Resu
         "threads": args.threads,
         "fail_fast": args.fail_fast,
         "store_failures": args.store_failures,
+        "vars": args.project.vars,
+        "target": args.project.target,
+        "profile": args.project.profile,
     });
     let options = ExecOptions {
         command,
@@ -308,7 +311,19 @@ pub fn retry(printer: Arc<Printer>, args: &RetryArgs) -> Result<Outcome, Diagnos
         .pointer("/args/full_refresh")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let (session, rendered, dag) = load(&printer, &args.project, command.as_str(), false, full_refresh)?;
+    // Like dbt, the retry renders the project as the last run did, unless
+    // told otherwise.
+    let mut project_args = args.project.clone();
+    let previous_setting = |key: &str| {
+        previous
+            .pointer(&format!("/args/{key}"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    project_args.vars = project_args.vars.or_else(|| previous_setting("vars"));
+    project_args.target = project_args.target.or_else(|| previous_setting("target"));
+    project_args.profile = project_args.profile.or_else(|| previous_setting("profile"));
+    let (session, rendered, dag) = load(&printer, &project_args, command.as_str(), false, full_refresh)?;
     let selected: BTreeSet<String> = again
         .into_iter()
         .filter(|id| rendered.manifest.nodes.contains_key(id))
@@ -352,6 +367,9 @@ pub fn retry(printer: Arc<Printer>, args: &RetryArgs) -> Result<Outcome, Diagnos
     let mut record = previous.get("args").cloned().unwrap_or(json!({}));
     if let Some(object) = record.as_object_mut() {
         object.insert("which".into(), json!(which));
+        object.insert("vars".into(), json!(project_args.vars));
+        object.insert("target".into(), json!(project_args.target));
+        object.insert("profile".into(), json!(project_args.profile));
     }
     run_plan(printer, session, rendered, &dag, &plan, options, record)
 }

@@ -4,7 +4,8 @@
 //! A node starts as soon as every planned parent has succeeded, not level by
 //! level. A failed node skips only its descendants; `--fail-fast` stops
 //! everything. Ctrl-C cancels the running queries on the server; every
-//! materialization runs in a transaction, so nothing half-built is left.
+//! materialization runs in a transaction, so nothing half-built is left. A
+//! second Ctrl-C exits at once, without waiting for the queries to end.
 //!
 //! What one node does (build a model, load a seed, run a test) is in
 //! [`node`]; results, progress lines and `run_results.json` are in [`results`].
@@ -26,6 +27,9 @@ use crate::plan::Plan;
 use crate::project::Project;
 use crate::render::Rendered;
 use results::{NodeResult, RunResults};
+
+/// The exit code after a second Ctrl-C, as a shell reports death by SIGINT.
+const EXIT_FORCED: i32 = 130;
 
 /// Which command is running; decides what each node does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,8 +135,16 @@ pub async fn run(context: Arc<Context>, plan: &Plan, dag: &Dag) -> RunResults {
     let mut running = tokio::task::JoinSet::new();
     let threads = context.options.threads.max(1);
     let mut stop = false;
-    let interrupt = tokio::signal::ctrl_c();
-    tokio::pin!(interrupt);
+    // Every Ctrl-C, not just the first: a second one forces the exit when
+    // the cancelled queries do not stop.
+    let (interrupt_sender, mut interrupts) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let listener = tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            if interrupt_sender.send(()).is_err() {
+                break;
+            }
+        }
+    });
 
     loop {
         while !stop && running.len() < threads {
@@ -167,7 +179,14 @@ pub async fn run(context: Arc<Context>, plan: &Plan, dag: &Dag) -> RunResults {
             }
             let task_context = Arc::clone(&context);
             let task_id = id.clone();
-            running.spawn(async move { node::execute(&task_context, &task_id).await });
+            // A panic becomes this node's error, not a lost node.
+            running.spawn(async move {
+                let execution = std::panic::AssertUnwindSafe(node::execute(&task_context, &task_id));
+                match futures::FutureExt::catch_unwind(execution).await {
+                    Ok(result) => result,
+                    Err(panic) => NodeResult::crashed(&task_id, &panic_message(panic.as_ref())),
+                }
+            });
         }
         if running.is_empty() {
             if ready.is_empty() || stop {
@@ -180,7 +199,8 @@ pub async fn run(context: Arc<Context>, plan: &Plan, dag: &Dag) -> RunResults {
                 let Some(joined) = joined else { continue };
                 let result = match joined {
                     Ok(result) => result,
-                    Err(error) => NodeResult::crashed(&error.to_string()),
+                    // Tasks are never aborted, and panics are caught inside them.
+                    Err(error) => NodeResult::crashed("", &error.to_string()),
                 };
                 let id = result.unique_id.clone();
                 let succeeded = result.status.lets_children_run();
@@ -192,14 +212,18 @@ pub async fn run(context: Arc<Context>, plan: &Plan, dag: &Dag) -> RunResults {
                 }
                 release(&id, succeeded, &dependents, &mut waiting, &mut ready, &position, &mut skipped_because, &id);
             }
-            _ = &mut interrupt, if !stop => {
+            Some(()) = interrupts.recv() => {
+                if context.cancelled.swap(true, Ordering::SeqCst) {
+                    context.printer.info("cancel", "Stopping now, without waiting for the cancelled queries to end");
+                    std::process::exit(EXIT_FORCED);
+                }
                 stop = true;
-                context.cancelled.store(true, Ordering::SeqCst);
                 context.printer.info("cancel", "Cancelling: stopping the running queries on the server (press Ctrl-C again to force)");
                 let _ = context.adapter.cancel_running().await;
             }
         }
     }
+    listener.abort();
     // Whatever never ran is recorded as skipped.
     let reason = if context.cancelled.load(Ordering::SeqCst) {
         "the run was cancelled"
@@ -218,6 +242,15 @@ pub async fn run(context: Arc<Context>, plan: &Plan, dag: &Dag) -> RunResults {
         elapsed: started.elapsed(),
         cancelled: context.cancelled.load(Ordering::SeqCst),
     }
+}
+
+/// The text a panic was raised with.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_string())
 }
 
 fn finish(
@@ -273,8 +306,9 @@ fn release(
 }
 
 /// The planned parents each planned node waits for. Under `build`, a node
-/// also waits for the tests of its parents, so that a failing test skips the
-/// models built on what it tested.
+/// also waits for the planned tests on its parents, so that a failing test
+/// skips the models built on what it tested; even on a parent that is not
+/// planned, as when a retry runs a failed test and the children it skipped.
 fn dependencies(context: &Context, plan: &Plan, dag: &Dag) -> BTreeMap<String, BTreeSet<String>> {
     let manifest = &context.rendered.manifest;
     let mut dependencies: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -322,17 +356,14 @@ fn dependencies(context: &Context, plan: &Plan, dag: &Dag) -> BTreeMap<String, B
         if node.resource_type == ResourceType::Test {
             continue;
         }
-        let parents: Vec<String> = dependencies
-            .get(id)
-            .map(|parents| parents.iter().cloned().collect())
-            .unwrap_or_default();
+        let parents = dag.parents(id);
         if parents.is_empty() {
             continue;
         }
         let upstream = ancestors(id);
         let mut extra = BTreeSet::new();
-        for parent in &parents {
-            for test_id in tests_of.get(parent.as_str()).into_iter().flatten() {
+        for parent in parents {
+            for test_id in tests_of.get(parent).into_iter().flatten() {
                 // Only tests whose every parent is upstream of this node, or the
                 // wait could close a cycle.
                 let test_parents_upstream = manifest.nodes.get(*test_id).is_some_and(|test| {

@@ -24,7 +24,7 @@ pub async fn execute(context: &Context, unique_id: &str) -> NodeResult {
     let started = Instant::now();
     let started_at = chrono::Utc::now();
     let Some(node) = context.rendered.manifest.nodes.get(unique_id) else {
-        return NodeResult::crashed(&format!("`{unique_id}` is not in the manifest"));
+        return NodeResult::crashed(unique_id, "not in the manifest");
     };
     let mut result = match node.resource_type {
         ResourceType::Model => run_model(context, node).await,
@@ -180,6 +180,7 @@ async fn run_seed(context: &Context, node: &Node) -> NodeResult {
     let path = project_dir.join(&node.original_file_path);
     let display = node.original_file_path.clone();
     let options = seed_options(node);
+    let delimiter = char::from(options.delimiter);
     let prepare_path = path.clone();
     let prepare_display = display.clone();
     let prepare_options = options.clone();
@@ -188,8 +189,8 @@ async fn run_seed(context: &Context, node: &Node) -> NodeResult {
             .await;
     let prepared = match prepared {
         Ok(Ok(prepared)) => prepared,
-        Ok(Err(error)) => return NodeResult::error(node, seed_diagnostic(&error)),
-        Err(error) => return NodeResult::crashed(&error.to_string()),
+        Ok(Err(error)) => return NodeResult::error(node, seed_diagnostic(&error, delimiter)),
+        Err(error) => return NodeResult::crashed(&node.unique_id, &error.to_string()),
     };
     let columns: Vec<SeedColumn> = prepared
         .columns
@@ -254,7 +255,7 @@ async fn run_seed(context: &Context, node: &Node) -> NodeResult {
         bar.finish_and_clear();
     }
     match (loaded, encoded) {
-        (_, Ok(Err(error))) => NodeResult::error(node, seed_diagnostic(&error)),
+        (_, Ok(Err(error))) => NodeResult::error(node, seed_diagnostic(&error, delimiter)),
         (Ok(response), _) => {
             let mut result = NodeResult::new(node, Status::Success, response.message.clone());
             result.adapter_response = Some(response);
@@ -285,7 +286,8 @@ fn csv_header(columns: &[SeedColumn]) -> Vec<u8> {
     writer.into_inner().unwrap_or_default()
 }
 
-fn seed_diagnostic(error: &crate::seed::SeedError) -> Diagnostic {
+/// `delimiter` splits the offending line to point at the bad field.
+fn seed_diagnostic(error: &crate::seed::SeedError, delimiter: char) -> Diagnostic {
     let mut text = error.to_string();
     let mut hints = Vec::new();
     if let Some(index) = text.find("\nhint: ") {
@@ -310,12 +312,12 @@ fn seed_diagnostic(error: &crate::seed::SeedError) -> Diagnostic {
             if let (Some(column), Some(text)) = (error.column(), &line_text) {
                 // Point at the start of the offending field when the line is simple.
                 let offset: usize = text
-                    .split(',')
+                    .split(delimiter)
                     .take(column.saturating_sub(1))
                     .map(|field| field.chars().count() + 1)
                     .sum();
                 let length = text
-                    .split(',')
+                    .split(delimiter)
                     .nth(column.saturating_sub(1))
                     .map_or(1, |field| field.chars().count().max(1));
                 location = crate::diagnostic::Location::at(error.path(), line as usize, offset + 1, length);
@@ -346,11 +348,12 @@ async fn run_test(context: &Context, node: &Node) -> NodeResult {
             .and_then(|template| template.render(minijinja::context! { sql => sql.clone(), limit => limit }))
         {
             Ok(limited) => limited,
-            Err(error) => return NodeResult::crashed(&error.to_string()),
+            Err(error) => return NodeResult::crashed(&node.unique_id, &error.to_string()),
         },
         None => sql.clone(),
     };
-    let failures = match materialize::count_failures(context.adapter.as_ref(), &counted_sql).await {
+    let fail_calc = node.config_str("fail_calc").unwrap_or("count(*)");
+    let failures = match materialize::count_failures_with(context.adapter.as_ref(), &counted_sql, fail_calc).await {
         Ok(failures) => failures,
         Err(error) => {
             let mut result = NodeResult::error(node, adapter_diagnostic(&error, node, Some(&sql)));
@@ -385,15 +388,29 @@ async fn run_test(context: &Context, node: &Node) -> NodeResult {
         (_, Ok(true)) => Status::Warn,
         _ => Status::Pass,
     };
-    let condition = if status == Status::Fail { error_if } else { warn_if };
+    // As in dbt, `--warn-error` makes a test that warns fail.
+    let warning_as_error = status == Status::Warn && context.printer.warn_error;
+    let status = if warning_as_error { Status::Fail } else { status };
+    let condition = if status == Status::Fail && !warning_as_error {
+        error_if
+    } else {
+        warn_if
+    };
     let message = match status {
         Status::Pass => String::new(),
         _ => {
             let mut message = format!(
                 "Got {failures} result{}, configured to {} if {condition}",
                 if failures == 1 { "" } else { "s" },
-                if status == Status::Fail { "fail" } else { "warn" }
+                if status == Status::Fail && !warning_as_error {
+                    "fail"
+                } else {
+                    "warn"
+                }
             );
+            if warning_as_error {
+                message.push_str(" (an error under --warn-error)");
+            }
             if let Some(table) = &stored {
                 message.push_str(&format!("; failing rows stored in {table}"));
             }

@@ -111,11 +111,17 @@ impl NodeResult {
         }
     }
 
-    /// A task that died without a result (a bug, not a user error).
-    pub fn crashed(message: &str) -> Self {
-        let mut result = NodeResult::skipped("", message);
+    /// A node whose task died without a result (a bug, not a user error).
+    /// It counts as an error, so its descendants are skipped and the exit
+    /// code reports it.
+    pub fn crashed(unique_id: &str, message: &str) -> Self {
+        let mut result = NodeResult::skipped(unique_id, message);
         result.status = Status::Error;
         result.message = format!("internal error: {message}");
+        result.diagnostic = Some(
+            Diagnostic::error(format!("internal error in `{unique_id}`: {message}"))
+                .hint("this is a bug in dvt; please report it"),
+        );
         result
     }
 }

@@ -452,7 +452,7 @@ fn compile_node_raw(
         Some(metadata) => {
             let model_expression = node.attached_model_expression();
             let (model, scope) = rendered.jinja.eval(&model_expression, scope, context.clone());
-            let model = model.map_err(|error| test_error(&error, node, &source))?;
+            let model = model.map_err(|error| test_error(&error, node, source))?;
             let model = match node.config.get("where").and_then(serde_json::Value::as_str) {
                 Some(filter) => Value::from_object(jinja::RelationValue {
                     relation: Relation {
@@ -465,7 +465,7 @@ fn compile_node_raw(
                 None => model,
             };
             let (kwargs, scope) = test_kwargs(&rendered.jinja, metadata, node, model, scope, &context);
-            let kwargs = kwargs.map_err(|error| test_error(&error, node, &source))?;
+            let kwargs = kwargs.map_err(|error| test_error(&error, node, source))?;
             rendered.jinja.call(
                 &format!("test_{}", metadata.name),
                 &[Value::from(kwargs)],
@@ -478,11 +478,15 @@ fn compile_node_raw(
             .render(&node.original_file_path, &node.raw_code, scope, context),
     };
     match result {
-        Ok(sql) => Ok((sql.trim().to_string(), scope.ephemerals_used)),
+        // A trailing `;` would end up inside a CTE when the node is inlined.
+        Ok(sql) => Ok((
+            sql.trim().trim_end_matches(';').trim_end().to_string(),
+            scope.ephemerals_used,
+        )),
         Err(error) => Err(jinja::jinja_diagnostic_with(
             &error,
             &node.original_file_path,
-            &source,
+            source,
             &|name| rendered.jinja.macro_source(name),
         )),
     }
@@ -561,6 +565,16 @@ fn is_relation_expression(text: &str) -> bool {
 /// The Jinja context of one node: `this`, `model` and `execute`.
 fn node_context(node: &Node, execute: bool) -> Value {
     let this = jinja::relation_value(node.relation.clone());
+    if node.test_metadata.is_some() {
+        // Generic tests read their arguments, not `model`; a light one keeps
+        // compiling 30,000 tests cheap.
+        let model = minijinja::context! {
+            unique_id => node.unique_id.clone(),
+            name => node.name.clone(),
+            resource_type => node.resource_type.as_str(),
+        };
+        return minijinja::context! { this => this, model => model, execute => execute };
+    }
     let model = json!({
         "unique_id": node.unique_id,
         "name": node.name,
@@ -578,13 +592,13 @@ fn node_context(node: &Node, execute: bool) -> Value {
     minijinja::context! { this => this, model => Value::from_serialize(&model), execute => execute }
 }
 
-fn node_source(project: &Project, node: &Node) -> String {
+/// The text errors about `node` point into: its SQL, or for a generic test the
+/// schema file that declares it. Borrowed, and looked up only on the error path.
+fn node_source<'a>(project: &'a Project, node: &'a Node) -> &'a str {
     if node.test_metadata.is_some() {
-        return source_of(project, &node.original_file_path)
-            .unwrap_or_default()
-            .to_string();
+        return source_of(project, &node.original_file_path).unwrap_or_default();
     }
-    node.raw_code.clone()
+    &node.raw_code
 }
 
 fn source_of<'a>(project: &'a Project, path: &str) -> Option<&'a str> {
@@ -1190,15 +1204,8 @@ impl<'a> Builder<'a> {
 
     /// Test nodes for every generic test declared in YAML.
     fn generic_tests(&self, manifest: &Manifest, lookup: &RefLookup, diagnostics: &mut Vec<Diagnostic>) -> Vec<Node> {
-        let mut tests = Vec::new();
-        let mut attach = |specs: &[TestSpec], attached_id: &str, attached_name: String, model_expression: String| {
-            for spec in specs {
-                match self.generic_test(spec, attached_id, &attached_name, &model_expression, lookup) {
-                    Ok(node) => tests.push(node),
-                    Err(diagnostic) => diagnostics.push(diagnostic),
-                }
-            }
-        };
+        // (specs, attached unique id, name used in test names, Jinja expression of the tested relation)
+        let mut jobs: Vec<(&[TestSpec], String, String, String)> = Vec::new();
         for node in manifest.nodes.values() {
             let patch = match node.resource_type {
                 ResourceType::Model => self.properties.models.get(&node.name),
@@ -1206,23 +1213,37 @@ impl<'a> Builder<'a> {
                 _ => None,
             };
             if let Some(patch) = patch {
-                attach(
+                jobs.push((
                     &patch.tests,
-                    &node.unique_id,
+                    node.unique_id.clone(),
                     node.name.clone(),
                     format!("ref('{}')", node.name),
-                );
+                ));
             }
         }
         for source in &self.properties.sources {
             for table in &source.tables {
-                let unique_id = format!("source.{}.{}.{}", self.project.name, source.name, table.name);
-                attach(
+                jobs.push((
                     &table.tests,
-                    &unique_id,
-                    format!("source_{}_{}", source.name, table.name),
+                    format!("source.{}.{}.{}", self.project.name, source.name, table.name),
+                    format!("{}_{}", source.name, table.name),
                     format!("source('{}', '{}')", source.name, table.name),
-                );
+                ));
+            }
+        }
+        let results: Vec<Result<Node, Diagnostic>> = jobs
+            .par_iter()
+            .flat_map_iter(|(specs, attached_id, attached_name, expression)| {
+                specs
+                    .iter()
+                    .map(move |spec| self.generic_test(spec, attached_id, attached_name, expression, lookup))
+            })
+            .collect();
+        let mut tests = Vec::with_capacity(results.len());
+        for result in results {
+            match result {
+                Ok(node) => tests.push(node),
+                Err(diagnostic) => diagnostics.push(diagnostic),
             }
         }
         tests
@@ -1268,6 +1289,7 @@ impl<'a> Builder<'a> {
             test_name(
                 &spec.test_name,
                 attached_name,
+                attached_id.starts_with("source."),
                 spec.column_name.as_deref(),
                 &spec.arguments,
             )
@@ -1523,20 +1545,17 @@ fn set_test_defaults(config: &mut Map<String, serde_json::Value>) {
 }
 
 /// dbt's generic test naming: `not_null_orders_id`,
-/// `accepted_values_orders_status__placed__shipped`; long names are shortened
-/// with a hash.
-pub fn test_name(test: &str, target: &str, column: Option<&str>, arguments: &Map<String, serde_json::Value>) -> String {
-    let mut flat = Vec::new();
-    fn flatten(value: &serde_json::Value, flat: &mut Vec<String>) {
-        match value {
-            serde_json::Value::Array(items) => items.iter().for_each(|item| flatten(item, flat)),
-            serde_json::Value::Object(entries) => entries.values().for_each(|item| flatten(item, flat)),
-            serde_json::Value::String(text) => flat.push(text.clone()),
-            serde_json::Value::Null => {}
-            other => flat.push(other.to_string()),
-        }
-    }
-    // dbt flattens the arguments sorted by name, `column_name` among them.
+/// `accepted_values_orders_status__placed__shipped`, `source_unique_raw_events_id`.
+/// Names of 64 characters or more become the first 30 characters and an md5, as
+/// dbt shortens them, so that selectors written for dbt keep working.
+pub fn test_name(
+    test: &str,
+    target: &str,
+    is_source: bool,
+    column: Option<&str>,
+    arguments: &Map<String, serde_json::Value>,
+) -> String {
+    // Arguments sorted by name, `column_name` among them, each as Python's str() prints it.
     let column = column.map(|column| serde_json::Value::String(column.to_string()));
     let mut sorted: Vec<(&str, &serde_json::Value)> = arguments
         .iter()
@@ -1545,21 +1564,55 @@ pub fn test_name(test: &str, target: &str, column: Option<&str>, arguments: &Map
         .chain(column.as_ref().map(|column| ("column_name", column)))
         .collect();
     sorted.sort_by_key(|(key, _)| *key);
+    let mut parts = Vec::new();
     for (_, value) in sorted {
-        flatten(value, &mut flat);
+        match value {
+            serde_json::Value::Array(items) => parts.extend(items.iter().map(python_str)),
+            serde_json::Value::Object(entries) => parts.extend(entries.values().map(python_str)),
+            other => parts.push(python_str(other)),
+        }
     }
-    let mut name = format!("{test}_{target}");
-    for (index, part) in flat.iter().enumerate() {
-        name.push_str(if index == 0 { "_" } else { "__" });
-        name.push_str(part);
-    }
-    let sanitized = sanitize_name(&name);
-    if sanitized.len() > 64 {
-        let hash = &crate::project::text_checksum(&sanitized)[..16];
-        let prefix: String = sanitize_name(&format!("{test}_{target}")).chars().take(40).collect();
-        format!("{prefix}_{hash}")
+    let prefix = if is_source { "source_" } else { "" };
+    let identifier = format!("{prefix}{test}_{target}");
+    let arguments: Vec<String> = parts.iter().map(|part| sanitize_name(part)).collect();
+    let full_name = format!("{identifier}_{}", arguments.join("__"));
+    if full_name.len() >= 64 {
+        use md5::Digest;
+        let digest = md5::Md5::digest(full_name.as_bytes());
+        let label: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+        let truncated: String = identifier.chars().take(30).collect();
+        format!("{truncated}_{label}")
     } else {
-        sanitized
+        full_name
+    }
+}
+
+/// A value as Python's `str()` prints it, which is what dbt's test names use.
+fn python_str(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => text.clone(),
+        serde_json::Value::Bool(true) => "True".into(),
+        serde_json::Value::Bool(false) => "False".into(),
+        serde_json::Value::Null => "None".into(),
+        serde_json::Value::Number(number) => number.to_string(),
+        serde_json::Value::Array(items) => {
+            let inner: Vec<String> = items.iter().map(python_repr).collect();
+            format!("[{}]", inner.join(", "))
+        }
+        serde_json::Value::Object(entries) => {
+            let inner: Vec<String> = entries
+                .iter()
+                .map(|(key, item)| format!("'{key}': {}", python_repr(item)))
+                .collect();
+            format!("{{{}}}", inner.join(", "))
+        }
+    }
+}
+
+fn python_repr(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => format!("'{text}'"),
+        other => python_str(other),
     }
 }
 
@@ -1617,7 +1670,7 @@ mod tests {
             .cloned()
             .unwrap_or_default();
         assert_eq!(
-            test_name("accepted_values", "orders", Some("status"), &arguments),
+            test_name("accepted_values", "orders", false, Some("status"), &arguments),
             "accepted_values_orders_status__placed__shipped"
         );
         let relationships = json!({"field": "customer_id", "to": "ref('customers')"})
@@ -1625,12 +1678,49 @@ mod tests {
             .cloned()
             .unwrap_or_default();
         assert_eq!(
-            test_name("relationships", "orders", Some("customer_id"), &relationships),
+            test_name("relationships", "orders", false, Some("customer_id"), &relationships),
+            "relationships_orders_customer_id__customer_id__ref_customers_"
+        );
+        // dbt sorts the arguments by name, whatever order the YAML gives them in.
+        let written_to_first = json!({"to": "ref('customers')", "field": "customer_id"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            test_name("relationships", "orders", false, Some("customer_id"), &written_to_first),
             "relationships_orders_customer_id__customer_id__ref_customers_"
         );
         assert_eq!(
-            test_name("not_null", "orders", Some("id"), &Map::new()),
+            test_name("not_null", "orders", false, Some("id"), &Map::new()),
             "not_null_orders_id"
+        );
+        // Source tests carry a `source_` prefix, and values print as Python's str().
+        assert_eq!(
+            test_name("not_null", "raw_events", true, Some("kind"), &Map::new()),
+            "source_not_null_raw_events_kind"
+        );
+        let unquoted = json!({"quote": false, "values": [1, 2, 3]})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            test_name("accepted_values", "people", false, Some("id"), &unquoted),
+            "accepted_values_people_id__False__1__2__3"
+        );
+        // 64 characters or more: the first 30 of `test_target`, then an md5 of the full name.
+        let segments = json!({"values": ["champions", "loyal", "potential", "at_risk", "hibernating"]})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            test_name(
+                "accepted_values",
+                "kpi_customer_rfm",
+                false,
+                Some("rfm_segment"),
+                &segments
+            ),
+            "accepted_values_kpi_customer_r_da804acd82cae37da63d391ef3ec8260"
         );
     }
 

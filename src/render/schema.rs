@@ -144,8 +144,16 @@ pub fn read_all(
 ) -> (Properties, Vec<Diagnostic>) {
     let mut properties = Properties::default();
     let mut diagnostics = Vec::new();
-    for file in files {
-        let document = match yaml::parse(&file.path, &file.contents) {
+    // Parsing YAML is the costly part, and files are independent.
+    let documents: Vec<Result<Value, Diagnostic>> = {
+        use rayon::prelude::*;
+        files
+            .par_iter()
+            .map(|file| yaml::parse(&file.path, &file.contents))
+            .collect()
+    };
+    for (file, document) in files.iter().zip(documents) {
+        let document = match document {
             Ok(Value::Null) => continue,
             Ok(document) => document,
             Err(diagnostic) => {
@@ -160,8 +168,10 @@ pub fn read_all(
             );
             continue;
         };
+        let lines = yaml::LineIndex::new(&file.contents);
         let mut reader = Reader {
             file,
+            lines: &lines,
             diagnostics: &mut diagnostics,
             render,
         };
@@ -213,6 +223,7 @@ pub fn read_all(
 
 struct Reader<'a> {
     file: &'a SourceFile,
+    lines: &'a yaml::LineIndex,
     diagnostics: &'a mut Vec<Diagnostic>,
     render: &'a dyn Fn(&str, &str) -> Result<String, Diagnostic>,
 }
@@ -241,7 +252,10 @@ impl Reader<'_> {
         let Some(value) = document.remove(key) else {
             return Vec::new();
         };
-        let key_line = yaml::find_text_line(&self.file.contents, &format!("{key}:"), 1).map_or(1, |(line, _)| line);
+        let key_line = self
+            .lines
+            .find_text_line(&self.file.contents, &format!("{key}:"), 1)
+            .map_or(1, |(line, _)| line);
         let items = match value {
             Value::Null => return Vec::new(),
             Value::Array(items) => items,
@@ -273,7 +287,9 @@ impl Reader<'_> {
                 );
                 continue;
             };
-            let line = yaml::find_key_line(&self.file.contents, "name", &name, search_from)
+            let line = self
+                .lines
+                .find_key_line(&self.file.contents, "name", &name, search_from)
                 .map_or(search_from, |(line, _)| line);
             search_from = line + 1;
             entries.push((entry, line));
@@ -353,7 +369,9 @@ impl Reader<'_> {
                 continue;
             };
             let item = item.as_object().cloned().unwrap_or_default();
-            let line = yaml::find_key_line(&self.file.contents, "name", &name, search_from)
+            let line = self
+                .lines
+                .find_key_line(&self.file.contents, "name", &name, search_from)
                 .map_or(search_from, |(line, _)| line);
             search_from = line + 1;
             let column = Column {
@@ -387,8 +405,10 @@ impl Reader<'_> {
             let mut search_from = line;
             for item in items {
                 let (test_text, spec) = self.test(item, column, line);
-                let test_line =
-                    yaml::find_text_line(&self.file.contents, &test_text, search_from).map_or(line, |(found, _)| found);
+                let test_line = self
+                    .lines
+                    .find_text_line(&self.file.contents, &test_text, search_from)
+                    .map_or(line, |(found, _)| found);
                 search_from = test_line;
                 if let Some(mut spec) = spec {
                     spec.line = test_line;
@@ -537,7 +557,9 @@ impl Reader<'_> {
                         );
                         continue;
                     };
-                    let table_line = yaml::find_key_line(&self.file.contents, "name", &table_name, search_from)
+                    let table_line = self
+                        .lines
+                        .find_key_line(&self.file.contents, "name", &table_name, search_from)
                         .map_or(search_from, |(found, _)| found);
                     search_from = table_line + 1;
                     let (columns, mut column_tests) = self.columns(table, table_line);
@@ -597,7 +619,10 @@ impl Reader<'_> {
         let mut depends_on = Vec::new();
         if let Some(Value::Array(items)) = entry.get("depends_on") {
             for item in items.iter().filter_map(Value::as_str) {
-                let item_line = yaml::find_text_line(&self.file.contents, item, line).map_or(line, |(found, _)| found);
+                let item_line = self
+                    .lines
+                    .find_text_line(&self.file.contents, item, line)
+                    .map_or(line, |(found, _)| found);
                 depends_on.push((item.to_string(), item_line));
             }
         }

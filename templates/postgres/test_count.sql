@@ -1,7 +1,6 @@
+{#- A fail_calc over no rows, such as sum(n_records), is null: no failures. #}
 select
-    count(*) as failures,
-    count(*) <> 0 as should_warn,
-    count(*) <> 0 as should_error
+    cast(coalesce({{ fail_calc }}, 0) as bigint) as failures
 from (
 {{ sql }}
 ) as dvt_internal_test

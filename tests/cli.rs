@@ -1,0 +1,513 @@
+//! End-to-end tests of the `dvt` binary on the fixture projects in
+//! `tests/fixtures/`, one directory per scenario; failure cases end in `_error`.
+//!
+//! Each test copies its fixture into a temporary directory, so that `target/`
+//! is written there, and runs the real binary with `--project-dir` and
+//! `--profiles-dir` pointing at the copy. Snapshots replace the temporary path
+//! with `[PROJECT]` and durations with `[TIME]`. No test needs a database:
+//! `parse`, `compile` and `ls` never connect, and `debug` is checked for what it
+//! prints whether or not its connection succeeds.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// Environment variables that would change what dvt does; every run clears them.
+const DVT_VARIABLES: &[&str] = &[
+    "DVT_PROJECT_DIR",
+    "DVT_PROFILES_DIR",
+    "DBT_PROFILES_DIR",
+    "DVT_TARGET",
+    "DVT_LOG_FORMAT",
+    "DVT_WARN_ERROR",
+    "DVT_PG_PASSWORD",
+    "DVT_FIXTURE_SCHEMA",
+];
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("fixtures")
+}
+
+/// A copy of a project in a temporary directory.
+struct Project {
+    dir: TempDir,
+}
+
+impl Project {
+    /// Copies `tests/fixtures/<name>`.
+    fn fixture(name: &str) -> Project {
+        Project::copy_of(&fixtures_dir().join(name), &[])
+    }
+
+    /// Copies `source`, leaving out top-level entries named in `skip`.
+    fn copy_of(source: &Path, skip: &[&str]) -> Project {
+        let dir = TempDir::new().expect("create a temporary directory");
+        copy_tree(source, dir.path(), skip);
+        Project { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs `dvt <args> --project-dir <copy> --profiles-dir <copy>`.
+    fn dvt(&self, args: &[&str]) -> Output {
+        self.dvt_with(args, &[])
+    }
+
+    fn dvt_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut command = dvt_command();
+        command
+            .args(args)
+            .arg("--project-dir")
+            .arg(self.path())
+            .arg("--profiles-dir")
+            .arg(self.path());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        command.output().expect("run dvt")
+    }
+
+    /// The current insta settings, with filters for this project's path and
+    /// for durations.
+    fn settings(&self) -> insta::Settings {
+        let mut settings = insta::Settings::clone_current();
+        let mut paths = vec![self.path().to_path_buf()];
+        if let Ok(canonical) = self.path().canonicalize() {
+            paths.push(canonical);
+        }
+        for path in paths {
+            settings.add_filter(&escape_regex(&path.to_string_lossy()), "[PROJECT]");
+        }
+        settings.add_filter(r"\d+ ms\b", "[TIME]");
+        settings
+    }
+
+    fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path().join(relative)).unwrap_or_else(|error| panic!("read {relative}: {error}"))
+    }
+
+    fn manifest(&self) -> Value {
+        serde_json::from_str(&self.read("target/manifest.json")).expect("manifest.json is JSON")
+    }
+
+    /// Every file under `target/compiled/`, sorted by path, in one text.
+    fn compiled_sql(&self) -> String {
+        let root = self.path().join("target").join("compiled");
+        let mut files: Vec<PathBuf> = walkdir::WalkDir::new(&root)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|entry| entry.file_type().is_file())
+            .map(|entry| entry.into_path())
+            .collect();
+        files.sort();
+        let mut text = String::new();
+        for file in files {
+            let relative = file
+                .strip_prefix(&root)
+                .unwrap_or(&file)
+                .to_string_lossy()
+                .replace('\\', "/");
+            let sql = std::fs::read_to_string(&file).unwrap_or_else(|error| panic!("read {relative}: {error}"));
+            text.push_str(&format!("-- {relative}\n{sql}\n"));
+        }
+        text
+    }
+}
+
+fn dvt_command() -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::cargo_bin("dvt").expect("the dvt binary is built");
+    for variable in DVT_VARIABLES {
+        command.env_remove(variable);
+    }
+    command.env("NO_COLOR", "1");
+    command
+}
+
+fn copy_tree(source: &Path, destination: &Path, skip: &[&str]) {
+    for entry in walkdir::WalkDir::new(source).min_depth(1) {
+        let entry = entry.expect("walk the fixture");
+        let relative = entry.path().strip_prefix(source).expect("inside the fixture");
+        let top = relative
+            .components()
+            .next()
+            .map(|part| part.as_os_str().to_string_lossy());
+        if top.is_some_and(|top| skip.contains(&top.as_ref())) {
+            continue;
+        }
+        let target = destination.join(relative);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).expect("create a directory");
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy a file");
+        }
+    }
+}
+
+fn escape_regex(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(character) {
+            escaped.push('\\');
+        }
+        escaped.push(character);
+    }
+    escaped
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn exit_code(output: &Output) -> i32 {
+    output.status.code().unwrap_or(-1)
+}
+
+/// The fixture directory holding `project_file`, and whether it is an error case.
+fn scenario(project_file: &Path) -> (String, bool) {
+    let name = project_file
+        .parent()
+        .and_then(Path::file_name)
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let is_error = name.ends_with("_error");
+    (name, is_error)
+}
+
+/// `dvt compile` on every fixture. Success fixtures snapshot their warnings
+/// and the compiled SQL of every node; `_error` fixtures snapshot stderr and
+/// must exit with 2.
+#[test]
+fn compile_fixtures() {
+    insta::glob!("fixtures/*/*project.yml", |project_file| {
+        let (name, is_error) = scenario(project_file);
+        let project = Project::fixture(&name);
+        let output = project.dvt(&["compile"]);
+        let stderr = text(&output.stderr);
+        let code = exit_code(&output);
+        let snapshot = if is_error {
+            assert_eq!(code, 2, "`{name}` must fail with exit code 2; stderr:\n{stderr}");
+            assert!(stderr.starts_with("error: "), "`{name}` prints no error:\n{stderr}");
+            format!("exit code: {code}\n--- stderr\n{stderr}")
+        } else {
+            assert_eq!(code, 0, "`{name}` must compile; stderr:\n{stderr}");
+            format!(
+                "exit code: {code}\n--- stderr\n{stderr}--- target/compiled/\n{}",
+                project.compiled_sql()
+            )
+        };
+        project.settings().bind(|| insta::assert_snapshot!(snapshot));
+    });
+}
+
+/// The manifest's `parent_map` of every fixture that parses.
+#[test]
+fn parse_fixtures_parent_map() {
+    insta::glob!("fixtures/*/*project.yml", |project_file| {
+        let (name, is_error) = scenario(project_file);
+        if is_error {
+            return;
+        }
+        let project = Project::fixture(&name);
+        let output = project.dvt(&["parse"]);
+        assert!(output.status.success(), "`{name}`: {}", text(&output.stderr));
+        insta::assert_json_snapshot!(project.manifest()["parent_map"]);
+    });
+}
+
+/// `dvt ls` on the dbt-layout fixture with the selector methods, graph
+/// operators, unions, intersections and exclusions dbt users rely on.
+#[test]
+fn ls_selectors() {
+    let project = Project::fixture("dbt_layout");
+    let cases: &[&[&str]] = &[
+        &["--select", "+fct_orders"],
+        &["--select", "stg_customers+"],
+        &["--select", "tag:staging"],
+        &["--select", "path:src_models/staging"],
+        &["--select", "source:raw+"],
+        &["--select", "resource_type:test"],
+        &["--select", "@stg_customers"],
+        &["--select", "tag:marts stg_events"],
+        &["--select", "tag:staging,config.materialized:view"],
+        &["--select", "tag:staging", "--exclude", "stg_events"],
+        &["--select", "+dim_customers", "--resource-type", "model", "seed"],
+        &["--select", "exposure:revenue_dashboard", "+exposure:revenue_dashboard"],
+        &["--select", "test_type:singular"],
+    ];
+    let mut snapshot = String::new();
+    for case in cases {
+        let mut args = vec!["ls", "--output", "name"];
+        args.extend_from_slice(case);
+        let output = project.dvt(&args);
+        let stderr = text(&output.stderr);
+        assert!(output.status.success(), "dvt {}: {stderr}", case.join(" "));
+        assert!(stderr.is_empty(), "dvt {} warned: {stderr}", case.join(" "));
+        let stdout = text(&output.stdout);
+        assert!(!stdout.is_empty(), "dvt ls {} selected nothing", case.join(" "));
+        snapshot.push_str(&format!("$ dvt ls {}\n{stdout}\n", case.join(" ")));
+    }
+    insta::assert_snapshot!(snapshot);
+}
+
+/// `--output json`: one object per resource, with config and dependencies.
+#[test]
+fn ls_json_output() {
+    let project = Project::fixture("dbt_layout");
+    let output = project.dvt(&["ls", "--output", "json", "--select", "fct_orders", "source:landing"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let resources: Vec<Value> = text(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|error| panic!("`{line}` is not JSON: {error}")))
+        .collect();
+    insta::assert_json_snapshot!(resources);
+}
+
+/// Selectors that match nothing or do not parse are reported, not ignored.
+#[test]
+fn ls_rejects_bad_selectors() {
+    let project = Project::fixture("dbt_layout");
+    let mut snapshot = String::new();
+    for case in [&["--select", "tagg:staging"][..], &["--resource-type", "modle"][..]] {
+        let mut args = vec!["ls"];
+        args.extend_from_slice(case);
+        let output = project.dvt(&args);
+        assert_eq!(exit_code(&output), 2, "dvt ls {} must fail", case.join(" "));
+        assert!(output.stdout.is_empty(), "dvt ls {} printed results", case.join(" "));
+        snapshot.push_str(&format!("$ dvt ls {}\n{}\n", case.join(" "), text(&output.stderr)));
+    }
+    project.settings().bind(|| insta::assert_snapshot!(snapshot));
+}
+
+/// The same project gives a byte-identical manifest, run after run and
+/// wherever it is checked out.
+#[test]
+fn manifest_is_byte_identical_across_runs() {
+    let project = Project::fixture("dbt_layout");
+    let first = project.dvt(&["parse"]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let first_manifest = project.read("target/manifest.json");
+    let second = project.dvt(&["compile"]);
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    let compiled_manifest = project.read("target/manifest.json");
+    let third = project.dvt(&["parse"]);
+    assert!(third.status.success(), "{}", text(&third.stderr));
+    assert!(
+        first_manifest == project.read("target/manifest.json"),
+        "two parses of one project wrote different manifests"
+    );
+    assert!(
+        first_manifest != compiled_manifest,
+        "compile should add compiled code to the manifest"
+    );
+
+    let elsewhere = Project::fixture("dbt_layout");
+    let output = elsewhere.dvt(&["parse"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        first_manifest == elsewhere.read("target/manifest.json"),
+        "the manifest depends on where the project is"
+    );
+}
+
+/// `env_var()` in a source's `schema:` is read at parse time.
+#[test]
+fn env_var_sets_source_schema() {
+    let project = Project::fixture("dbt_layout");
+    let source = "source.fixture_shop.landing.events";
+
+    let output = project.dvt(&["parse"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(project.manifest()["sources"][source]["schema"], "landing");
+
+    let output = project.dvt_with(&["parse"], &[("DVT_FIXTURE_SCHEMA", "landing_ci")]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let manifest = project.manifest();
+    assert_eq!(manifest["sources"][source]["schema"], "landing_ci");
+    assert_eq!(
+        manifest["sources"][source]["relation_name"],
+        r#""landing_ci"."raw_events""#
+    );
+}
+
+/// `{% docs %}` blocks reach descriptions through `doc()`.
+#[test]
+fn doc_blocks_fill_descriptions() {
+    let project = Project::fixture("dbt_layout");
+    let output = project.dvt(&["parse"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let manifest = project.manifest();
+    let expected = "The status of an order: `placed`, `shipped` or `returned`.";
+    let model = &manifest["nodes"]["model.fixture_shop.stg_orders"];
+    assert_eq!(model["description"], expected);
+    assert_eq!(model["columns"]["status"]["description"], expected);
+    assert_eq!(
+        manifest["docs"]["doc.fixture_shop.order_status"]["block_contents"],
+        expected
+    );
+}
+
+/// `--vars` overrides both a `var()` default and the project's `vars:`.
+#[test]
+fn cli_vars_override_defaults_and_project_vars() {
+    let project = Project::fixture("dbt_layout");
+    let output = project.dvt(&[
+        "compile",
+        "--select",
+        "fct_orders",
+        "--vars",
+        "{min_order_amount: 10, payment_methods: [voucher]}",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let sql = project.read("target/compiled/fixture_shop/src_models/marts/fct_orders.sql");
+    assert!(sql.contains("where totals.amount >= 10"), "{sql}");
+    assert!(sql.contains("where payment_method in ('voucher')"), "{sql}");
+}
+
+/// `--warn-error` turns the `config_typo` warning into a failure.
+#[test]
+fn warn_error_fails_on_config_typo() {
+    let project = Project::fixture("config_typo");
+    let output = project.dvt(&["--warn-error", "parse"]);
+    let stderr = text(&output.stderr);
+    assert_eq!(exit_code(&output), 2, "{stderr}");
+    assert!(stderr.contains("error: unknown config key `materialised`"), "{stderr}");
+    assert!(!project.path().join("target/manifest.json").exists());
+}
+
+/// A copy of the repository's own example project, without the Rust sources
+/// and build output, and with `profiles.yml.example` as its profiles.
+fn example_project() -> Project {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let project = Project::copy_of(
+        root,
+        &[".git", "cargo-target", "target", "src", "bench", "profiles.yml", "logs"],
+    );
+    std::fs::copy(root.join("profiles.yml.example"), project.path().join("profiles.yml"))
+        .expect("copy profiles.yml.example");
+    project
+}
+
+#[test]
+fn example_project_parses() {
+    let project = example_project();
+    let output = project.dvt(&["parse"]);
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let manifest = project.manifest();
+    assert_eq!(manifest["metadata"]["project_name"], "dvdrental");
+    let nodes = manifest["nodes"].as_object().expect("nodes");
+    assert!(nodes.contains_key("model.dvdrental.fct_rental"));
+    // The fixtures under tests/ hold their own project files: they are other
+    // projects, not part of this one.
+    let leaked: Vec<&String> = nodes
+        .keys()
+        .filter(|id| {
+            nodes[*id]["original_file_path"]
+                .as_str()
+                .is_some_and(|path| path.contains("fixtures"))
+        })
+        .collect();
+    assert!(
+        leaked.is_empty(),
+        "fixture files leaked into the example project: {leaked:?}"
+    );
+}
+
+#[test]
+fn example_project_compiles_with_ephemeral_ctes() {
+    let project = example_project();
+    let output = project.dvt(&["compile"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let sql = project.read("target/compiled/dvdrental/models/marts/core/fct_rental.sql");
+    assert!(sql.contains("__dbt__cte__int_rental_durations"), "{sql}");
+    assert!(sql.contains(r#""analytics_staging"."stg_rental""#), "{sql}");
+    assert!(!sql.contains("{{"), "Jinja left in the compiled SQL:\n{sql}");
+}
+
+#[test]
+fn init_creates_a_project_that_parses() {
+    let parent = TempDir::new().expect("create a temporary directory");
+    let dir = parent.path().join("shop_analytics");
+    let output = dvt_command()
+        .args(["init", "shop_analytics", "--path"])
+        .arg(&dir)
+        .output()
+        .expect("run dvt init");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(dir.join("project.yml").is_file());
+    assert!(dir.join("profiles.yml").is_file());
+
+    // The new profile reads the password from DVT_PG_PASSWORD, with no default.
+    let output = dvt_command()
+        .args(["parse", "--project-dir"])
+        .arg(&dir)
+        .arg("--profiles-dir")
+        .arg(&dir)
+        .env("DVT_PG_PASSWORD", "not-used-by-parse")
+        .output()
+        .expect("run dvt parse");
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("Parsed 2 models"), "{stderr}");
+
+    let again = dvt_command()
+        .args(["init", "shop_analytics", "--path"])
+        .arg(&dir)
+        .output()
+        .expect("run dvt init");
+    assert_eq!(exit_code(&again), 2, "init must refuse a directory that is not empty");
+}
+
+#[test]
+fn debug_never_prints_the_password() {
+    let secret = "s3cr3t-value";
+    let project = Project::fixture("dbt_layout");
+    // An unreachable port: the connection fails fast, and the printed config
+    // is the same either way.
+    let profiles = project.read("profiles.yml").replace("port: 5432", "port: 1");
+    std::fs::write(project.path().join("profiles.yml"), profiles).expect("write profiles.yml");
+    let output = project.dvt_with(&["debug"], &[("DVT_PG_PASSWORD", secret)]);
+    let stdout = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    assert!(!stdout.contains(secret) && !stderr.contains(secret), "{stdout}{stderr}");
+    assert!(stdout.contains("target: dev (type postgres)"), "{stdout}");
+    assert!(stdout.contains("  host: 127.0.0.1"), "{stdout}");
+    assert!(stdout.contains("  dbname: dvt_fixture"), "{stdout}");
+    assert!(stdout.contains("  schema: analytics"), "{stdout}");
+    let password_line = stdout
+        .lines()
+        .find(|line| line.trim_start().starts_with("password:"))
+        .unwrap_or_else(|| panic!("no password line in:\n{stdout}"));
+    assert_eq!(password_line.trim(), "password: ****");
+
+    // A literal password in profiles.yml is hidden too, in both log formats.
+    let literal = "literal-s3cr3t";
+    let profiles = project
+        .read("profiles.yml")
+        .replace(r#""{{ env_var('DVT_PG_PASSWORD', 'postgres') }}""#, literal);
+    assert!(profiles.contains(literal));
+    std::fs::write(project.path().join("profiles.yml"), profiles).expect("write profiles.yml");
+    for format in ["text", "json"] {
+        let output = project.dvt(&["--log-format", format, "debug"]);
+        let printed = format!("{}{}", text(&output.stdout), text(&output.stderr));
+        assert!(printed.contains("dbname: dvt_fixture"), "{printed}");
+        assert!(!printed.contains(literal), "{printed}");
+    }
+}
+
+#[test]
+fn clean_removes_the_target_directory() {
+    let project = Project::fixture("dbt_layout");
+    let output = project.dvt(&["compile"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(project.path().join("target/compiled").is_dir());
+    let output = project.dvt(&["clean"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(!project.path().join("target").exists());
+    assert!(project.path().join("src_models").is_dir());
+}

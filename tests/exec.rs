@@ -1,0 +1,1477 @@
+//! End-to-end tests of `dvt seed`, `run`, `test`, `build`, `show` and `retry`:
+//! the real binary on a small project in a temp directory, against a real
+//! PostgreSQL server.
+//!
+//! Each test creates its own database, named `dvt_exec_<random>`, through the
+//! admin connection in `DVT_TEST_PG_URL` (default
+//! `postgres://postgres:postgres@127.0.0.1:5432/postgres`), writes a project
+//! whose `profiles.yml` points at it, and drops the database (and any role it
+//! made) when done, even on panic, so the tests run in parallel.
+//!
+//! The warehouse is checked with plain sqlx queries, independent of dvt's
+//! own adapter, and the run with `target/run_results.json`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sqlx::postgres::PgConnection;
+use sqlx::{ConnectOptions, Row};
+
+mod common;
+
+use common::Server;
+
+fn random_suffix() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
+}
+
+/// What one run of the binary printed, and how it ended.
+struct Output {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl std::fmt::Debug for Output {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            formatter,
+            "exit code {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// A project in a temp directory with a database of its own. The database
+/// (and every role the test made) is dropped when this is dropped, even when
+/// the test panics.
+struct Project {
+    dir: tempfile::TempDir,
+    server: Server,
+    database: String,
+    roles: Vec<String>,
+    runtime: tokio::runtime::Runtime,
+}
+
+const PROJECT_YML: &str = "name: exec\nprofile: exec\n";
+
+/// Settings a developer's shell may hold that would change what dvt does.
+const INHERITED_SETTINGS: [&str; 5] = [
+    "DVT_LOG_FORMAT",
+    "DVT_TARGET",
+    "DVT_PROJECT_DIR",
+    "DVT_PROFILES_DIR",
+    "DVT_WARN_ERROR",
+];
+
+impl Project {
+    fn new() -> Self {
+        let server = Server::from_env();
+        let database = format!("dvt_exec_{}", random_suffix());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let project = Self {
+            dir: tempfile::tempdir().expect("a temp dir"),
+            server,
+            database,
+            roles: Vec::new(),
+            runtime,
+        };
+        project.admin(&format!("create database \"{}\"", project.database));
+        project.write("project.yml", PROJECT_YML);
+        project.write(
+            "profiles.yml",
+            &format!(
+                "exec:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n      host: {host}\n      \
+                 port: {port}\n      user: {user}\n      password: \"{{{{ env_var('DVT_PG_PASSWORD', 'postgres') }}}}\"\n      \
+                 dbname: {database}\n      schema: analytics\n      threads: 4\n",
+                host = project.server.host,
+                port = project.server.port,
+                user = project.server.user,
+                database = project.database,
+            ),
+        );
+        project
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn write(&self, relative: &str, contents: &str) {
+        self.write_bytes(relative, contents.as_bytes());
+    }
+
+    fn write_bytes(&self, relative: &str, contents: &[u8]) {
+        let path = self.path().join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap_or_else(|error| panic!("create {}: {error}", parent.display()));
+        }
+        std::fs::write(&path, contents).unwrap_or_else(|error| panic!("write {}: {error}", path.display()));
+    }
+
+    /// Arguments that every command needs.
+    fn project_arguments(&self) -> Vec<String> {
+        vec![
+            "--project-dir".into(),
+            self.path().display().to_string(),
+            "--profiles-dir".into(),
+            self.path().display().to_string(),
+        ]
+    }
+
+    /// The environment of a dvt process: the password the profile reads, no
+    /// colour, and none of the caller's dvt settings.
+    fn environment(&self, command: &mut std::process::Command) {
+        command
+            .current_dir(self.path())
+            .env("DVT_PG_PASSWORD", &self.server.password)
+            .env("NO_COLOR", "1");
+        for name in INHERITED_SETTINGS {
+            command.env_remove(name);
+        }
+    }
+
+    /// Runs `dvt <command> --project-dir .. --profiles-dir .. <rest>`.
+    fn dvt(&self, args: &[&str]) -> Output {
+        let (command, rest) = args.split_first().expect("a dvt command");
+        let mut dvt = assert_cmd::Command::cargo_bin("dvt").expect("the dvt binary");
+        dvt.current_dir(self.path())
+            .env("DVT_PG_PASSWORD", &self.server.password)
+            .env("NO_COLOR", "1");
+        for name in INHERITED_SETTINGS {
+            dvt.env_remove(name);
+        }
+        let output = dvt
+            .arg(command)
+            .args(self.project_arguments())
+            .args(rest)
+            .timeout(Duration::from_secs(120))
+            .output()
+            .expect("dvt runs");
+        Output {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Runs dvt and checks its exit code, printing everything when it differs.
+    fn dvt_exits(&self, code: i32, args: &[&str]) -> Output {
+        let output = self.dvt(args);
+        assert_eq!(output.code, Some(code), "dvt {}: {output:?}", args.join(" "));
+        output
+    }
+
+    fn connect(&self, database: &str) -> PgConnection {
+        self.runtime
+            .block_on(self.server.options(database).connect())
+            .unwrap_or_else(|error| panic!("connect to `{database}`: {error}"))
+    }
+
+    fn admin(&self, sql: &str) {
+        let database = self.server.admin_database.clone();
+        let mut connection = self.connect(&database);
+        self.runtime
+            .block_on(sqlx::raw_sql(sql).execute(&mut connection))
+            .unwrap_or_else(|error| panic!("admin `{sql}`: {error}"));
+    }
+
+    /// Runs statements in the test database.
+    fn execute(&self, sql: &str) {
+        let mut connection = self.connect(&self.database);
+        self.runtime
+            .block_on(sqlx::raw_sql(sql).execute(&mut connection))
+            .unwrap_or_else(|error| panic!("`{sql}`: {error}"));
+    }
+
+    /// The rows of a query, every value as PostgreSQL prints it.
+    fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        let mut connection = self.connect(&self.database);
+        // A query without arguments goes by the simple protocol, which
+        // returns every value as text.
+        let rows = self
+            .runtime
+            .block_on(sqlx::Executor::fetch_all(&mut connection, sql))
+            .unwrap_or_else(|error| panic!("`{sql}`: {error}"));
+        rows.iter()
+            .map(|row| {
+                (0..row.len())
+                    .map(|index| {
+                        let value = row.try_get_raw(index).expect("a column");
+                        if sqlx::ValueRef::is_null(&value) {
+                            None
+                        } else {
+                            Some(String::from_utf8_lossy(value.as_bytes().expect("text")).into_owned())
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// A one-value query.
+    fn value(&self, sql: &str) -> Option<String> {
+        let rows = self.rows(sql);
+        assert_eq!(rows.len(), 1, "`{sql}` returned {rows:?}");
+        rows[0][0].clone()
+    }
+
+    /// `pg_class.relkind` of `schema.name`: `r` table, `v` view, `m`
+    /// materialized view; `None` when there is no such relation.
+    fn kind(&self, schema: &str, name: &str) -> Option<String> {
+        let rows = self.rows(&format!(
+            "select c.relkind::text from pg_class c join pg_namespace n on n.oid = c.relnamespace \
+             where n.nspname = '{schema}' and c.relname = '{name}'"
+        ));
+        rows.first().and_then(|row| row[0].clone())
+    }
+
+    /// `(column, data type)` of a relation, in order.
+    fn column_types(&self, schema: &str, name: &str) -> Vec<(String, String)> {
+        self.rows(&format!(
+            "select column_name::text, data_type::text from information_schema.columns \
+             where table_schema = '{schema}' and table_name = '{name}' order by ordinal_position"
+        ))
+        .into_iter()
+        .map(|row| (row[0].clone().unwrap_or_default(), row[1].clone().unwrap_or_default()))
+        .collect()
+    }
+
+    fn create_role(&mut self) -> String {
+        let role = format!("dvt_exec_role_{}", random_suffix());
+        self.admin(&format!("create role \"{role}\""));
+        self.roles.push(role.clone());
+        role
+    }
+
+    fn run_results(&self) -> Value {
+        let path = self.path().join("target/run_results.json");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("read {}: {error}", path.display()));
+        serde_json::from_str(&text).unwrap_or_else(|error| panic!("{} is not JSON: {error}", path.display()))
+    }
+
+    /// The status of every node in `run_results.json`, by name: the last
+    /// part of a model's or seed's unique id, the name part of a test's.
+    fn statuses(&self) -> BTreeMap<String, String> {
+        results_by_name(&self.run_results())
+            .into_iter()
+            .map(|(name, result)| (name, result["status"].as_str().unwrap_or_default().to_string()))
+            .collect()
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        // Never panic here: this may run while a failed test unwinds.
+        let drop_everything = async {
+            let mut connection = self.server.options(&self.server.admin_database).connect().await?;
+            sqlx::raw_sql(&format!("drop database if exists \"{}\" with (force)", self.database))
+                .execute(&mut connection)
+                .await?;
+            for role in &self.roles {
+                sqlx::raw_sql(&format!("drop role if exists \"{role}\""))
+                    .execute(&mut connection)
+                    .await?;
+            }
+            Ok::<(), sqlx::Error>(())
+        };
+        if let Err(error) = self.runtime.block_on(drop_everything) {
+            eprintln!("could not drop test database `{}`: {error}", self.database);
+        }
+    }
+}
+
+/// The entries of `run_results.json` by node name (see [`Project::statuses`]).
+fn results_by_name(run_results: &Value) -> BTreeMap<String, Value> {
+    run_results["results"]
+        .as_array()
+        .expect("run_results.json has results")
+        .iter()
+        .map(|result| {
+            let unique_id = result["unique_id"].as_str().expect("a unique_id");
+            let parts: Vec<&str> = unique_id.split('.').collect();
+            let name = if parts.first() == Some(&"test") {
+                parts[2]
+            } else {
+                parts[parts.len() - 1]
+            };
+            (name.to_string(), result.clone())
+        })
+        .collect()
+}
+
+/// Expected statuses, for comparing with [`Project::statuses`].
+fn statuses(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(name, status)| ((*name).to_string(), (*status).to_string()))
+        .collect()
+}
+
+/// Expected rows, written as text the way PostgreSQL prints values.
+fn table(rows: &[&[Option<&str>]]) -> Vec<Vec<Option<String>>> {
+    rows.iter()
+        .map(|row| row.iter().map(|value| value.map(str::to_string)).collect())
+        .collect()
+}
+
+fn types(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(name, data_type)| ((*name).to_string(), (*data_type).to_string()))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Seeds
+
+#[test]
+fn seed_infers_column_types_end_to_end() {
+    let project = Project::new();
+    project.write(
+        "seeds/kinds.csv",
+        "id,postal_code,big,amount,flag,day,happened_at,happened_at_tz,note,nothing\n\
+         1,02134,3000000000,1.5,true,2024-01-02,2024-01-02 03:04:05,2024-01-02 03:04:05+02,hello,\n\
+         2,10001,7,-2,FALSE,2024-02-29,2024-02-29T23:59:59.5,2024-02-29 01:02:03Z,,\n",
+    );
+    let output = project.dvt_exits(0, &["seed"]);
+    assert!(output.stderr.contains("INSERT 2"), "{output:?}");
+
+    assert_eq!(
+        project.column_types("analytics", "kinds"),
+        types(&[
+            ("id", "integer"),
+            ("postal_code", "text"),
+            ("big", "bigint"),
+            ("amount", "numeric"),
+            ("flag", "boolean"),
+            ("day", "date"),
+            ("happened_at", "timestamp without time zone"),
+            ("happened_at_tz", "timestamp with time zone"),
+            ("note", "text"),
+            ("nothing", "text"),
+        ])
+    );
+    assert_eq!(
+        project.rows(
+            "set time zone 'UTC'; select id, postal_code, big, amount, flag, day, happened_at, happened_at_tz, note, nothing \
+             from analytics.kinds order by id"
+        ),
+        table(&[
+            &[
+                Some("1"),
+                Some("02134"),
+                Some("3000000000"),
+                Some("1.5"),
+                Some("t"),
+                Some("2024-01-02"),
+                Some("2024-01-02 03:04:05"),
+                Some("2024-01-02 01:04:05+00"),
+                Some("hello"),
+                None,
+            ],
+            &[
+                Some("2"),
+                Some("10001"),
+                Some("7"),
+                Some("-2"),
+                Some("f"),
+                Some("2024-02-29"),
+                Some("2024-02-29 23:59:59.5"),
+                Some("2024-02-29 01:02:03+00"),
+                None,
+                None,
+            ],
+        ])
+    );
+    let results = results_by_name(&project.run_results());
+    assert_eq!(results["kinds"]["status"], "success");
+    assert_eq!(results["kinds"]["adapter_response"]["rows_affected"], 2);
+}
+
+#[test]
+fn seed_column_types_and_delimiter_come_from_config() {
+    let project = Project::new();
+    project.write(
+        "project.yml",
+        &format!("{PROJECT_YML}seeds:\n  exec:\n    prices:\n      +column_types:\n        code: varchar(10)\n        price: numeric(6,2)\n"),
+    );
+    project.write(
+        "seeds/_seeds.yml",
+        "version: 2\nseeds:\n  - name: semicolons\n    config:\n      delimiter: \";\"\n",
+    );
+    project.write("seeds/prices.csv", "code,price\n007,1.5\nA1,20\n");
+    project.write("seeds/semicolons.csv", "id;label\n1;a,b\n2;\"c;d\"\n");
+    project.dvt_exits(0, &["seed"]);
+
+    assert_eq!(
+        project.rows(
+            "select column_name::text, data_type::text, character_maximum_length, numeric_precision, numeric_scale \
+             from information_schema.columns where table_name = 'prices' order by ordinal_position"
+        ),
+        table(&[
+            &[Some("code"), Some("character varying"), Some("10"), None, None],
+            &[Some("price"), Some("numeric"), None, Some("6"), Some("2")],
+        ])
+    );
+    assert_eq!(
+        project.rows("select code, price from analytics.prices order by code"),
+        table(&[&[Some("007"), Some("1.50")], &[Some("A1"), Some("20.00")]])
+    );
+    assert_eq!(
+        project.column_types("analytics", "semicolons"),
+        types(&[("id", "integer"), ("label", "text")])
+    );
+    assert_eq!(
+        project.rows("select id, label from analytics.semicolons order by id"),
+        table(&[&[Some("1"), Some("a,b")], &[Some("2"), Some("c;d")]])
+    );
+
+    // Reseeding keeps the table when the server spells an overridden type
+    // differently (`varchar(10)` is `character varying(10)`).
+    let prices_oid = || project.value("select 'analytics.prices'::regclass::oid::text");
+    let first_oid = prices_oid();
+    project.dvt_exits(0, &["seed", "--select", "prices"]);
+    assert_eq!(prices_oid(), first_oid);
+
+    // A value that changes an inferred type builds the table anew rather
+    // than failing the copy into the old column type.
+    project.write("seeds/semicolons.csv", "id;label\nA-1;a,b\nB-2;c\n");
+    project.dvt_exits(0, &["seed", "--select", "semicolons"]);
+    assert_eq!(
+        project.column_types("analytics", "semicolons"),
+        types(&[("id", "text"), ("label", "text")])
+    );
+    project.write("seeds/semicolons.csv", "id;label\n1;a,b\n2;\"c;d\"\n");
+    project.dvt_exits(0, &["seed", "--select", "semicolons"]);
+
+    // The error points at the bad field, split by the seed's own delimiter
+    // (it once split by commas whatever the delimiter, and pointed past
+    // the end of the line).
+    project.write_bytes("seeds/semicolons.csv", b"id;label\n1;a,b\n2;caf\xe9\n");
+    let output = project.dvt_exits(1, &["seed", "--select", "semicolons"]);
+    assert!(output.stderr.contains("--> seeds/semicolons.csv:3:3\n"), "{output:?}");
+    assert_eq!(
+        project.rows("select id, label from analytics.semicolons order by id"),
+        table(&[&[Some("1"), Some("a,b")], &[Some("2"), Some("c;d")]])
+    );
+}
+
+#[test]
+fn reseeding_keeps_dependent_views_and_full_refresh_recreates_the_table() {
+    let project = Project::new();
+    project.write("seeds/letters.csv", "id,letter\n1,a\n2,b\n");
+    project.write(
+        "models/upper_letters.sql",
+        "select id, upper(letter) as letter from {{ ref('letters') }}",
+    );
+    project.dvt_exits(0, &["build"]);
+    let table_oid = || project.value("select 'analytics.letters'::regclass::oid::text");
+    let first_oid = table_oid();
+
+    project.write("seeds/letters.csv", "id,letter\n1,x\n2,y\n3,z\n");
+    project.dvt_exits(0, &["seed"]);
+    assert_eq!(project.kind("analytics", "upper_letters").as_deref(), Some("v"));
+    assert_eq!(
+        project.rows("select id, letter from analytics.upper_letters order by id"),
+        table(&[
+            &[Some("1"), Some("X")],
+            &[Some("2"), Some("Y")],
+            &[Some("3"), Some("Z")]
+        ])
+    );
+    assert_eq!(
+        table_oid(),
+        first_oid,
+        "a plain reseed empties and refills the same table"
+    );
+
+    // A full refresh builds the table anew, so a new override takes effect.
+    project.write(
+        "seeds/_seeds.yml",
+        "version: 2\nseeds:\n  - name: letters\n    config:\n      column_types:\n        id: bigint\n",
+    );
+    project.dvt_exits(0, &["seed", "--full-refresh"]);
+    assert_ne!(table_oid(), first_oid, "--full-refresh recreates the table");
+    assert_eq!(
+        project.column_types("analytics", "letters"),
+        types(&[("id", "bigint"), ("letter", "text")])
+    );
+    assert_eq!(
+        project.value("select count(*) from analytics.letters").as_deref(),
+        Some("3")
+    );
+}
+
+#[test]
+fn broken_seeds_name_file_and_line_and_leave_the_table_untouched() {
+    let project = Project::new();
+    project.write(
+        "seeds/_seeds.yml",
+        "version: 2\nseeds:\n  - name: orders\n    config:\n      column_types:\n        quantity: integer\n",
+    );
+    project.write("seeds/orders.csv", "id,quantity,note\n1,5,first\n2,7,second\n");
+    project.dvt_exits(0, &["seed"]);
+    let good_rows = table(&[
+        &[Some("1"), Some("5"), Some("first")],
+        &[Some("2"), Some("7"), Some("second")],
+    ]);
+
+    let broken: [(&str, &[u8], &str); 3] = [
+        (
+            "a ragged row",
+            b"id,quantity,note\n1,5,first\n2,7,second,extra\n",
+            "row has 4 fields",
+        ),
+        (
+            "bad UTF-8",
+            b"id,quantity,note\n1,5,first\n2,7,caf\xe9\n",
+            "not valid UTF-8",
+        ),
+        (
+            "a bad value for the overridden type",
+            b"id,quantity,note\n1,5,first\n2,seven,second\n",
+            "`seven`",
+        ),
+    ];
+    for (case, csv, message) in broken {
+        project.write_bytes("seeds/orders.csv", csv);
+        let output = project.dvt_exits(1, &["seed"]);
+        assert!(output.stderr.contains(message), "{case}: {output:?}");
+        assert!(
+            output.stderr.contains("seeds/orders.csv:3"),
+            "{case} names file:line: {output:?}"
+        );
+        assert_eq!(
+            project.rows("select id, quantity, note from analytics.orders order by id"),
+            good_rows,
+            "{case}: the table keeps its rows"
+        );
+        assert_eq!(project.statuses(), statuses(&[("orders", "error")]), "{case}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Tests
+
+/// A model with one row that breaks most rules, for the test tests.
+const PEOPLE_SQL: &str = "select * from (values \
+    (1, 'ann', 'lee', 'red'), \
+    (2, 'bob', 'ray', 'blue'), \
+    (3, 'bob', 'ray', 'green'), \
+    (4, null, 'kim', 'red') \
+) as people(id, first_name, last_name, colour)";
+
+#[test]
+fn tests_pass_fail_and_warn() {
+    let project = Project::new();
+    project.write("models/people.sql", PEOPLE_SQL);
+    project.write(
+        "models/people.yml",
+        "version: 2\nmodels:\n  - name: people\n    columns:\n      - name: id\n        tests: [unique, not_null]\n      \
+         - name: first_name\n        tests:\n          - not_null\n          - unique:\n              config:\n                \
+         severity: warn\n",
+    );
+    project.dvt_exits(0, &["run"]);
+
+    let output = project.dvt_exits(1, &["test"]);
+    assert_eq!(
+        project.statuses(),
+        statuses(&[
+            ("not_null_people_first_name", "fail"),
+            ("not_null_people_id", "pass"),
+            ("unique_people_first_name", "warn"),
+            ("unique_people_id", "pass"),
+        ])
+    );
+    let results = results_by_name(&project.run_results());
+    assert_eq!(results["not_null_people_first_name"]["failures"], 1);
+    assert_eq!(results["unique_people_first_name"]["failures"], 1);
+    assert_eq!(results["unique_people_id"]["failures"], 0);
+    assert!(
+        output.stderr.contains("Got 1 result, configured to fail if != 0"),
+        "{output:?}"
+    );
+    let compiled = "target/run/exec/models/people.yml/not_null_people_first_name.sql";
+    assert!(
+        output.stderr.contains(&format!("compiled code at {compiled}")),
+        "{output:?}"
+    );
+    let sql = std::fs::read_to_string(project.path().join(compiled)).expect("the compiled test is written");
+    assert!(sql.contains("first_name is null"), "{sql}");
+
+    // A warning alone does not fail the command.
+    let output = project.dvt_exits(0, &["test", "--select", "unique_people_first_name", "unique_people_id"]);
+    assert!(output.stderr.contains("WARN 1"), "{output:?}");
+    assert_eq!(
+        project.statuses(),
+        statuses(&[("unique_people_first_name", "warn"), ("unique_people_id", "pass")])
+    );
+
+    // As in dbt, --warn-error makes the warning fail.
+    let output = project.dvt_exits(1, &["test", "--select", "unique_people_first_name", "--warn-error"]);
+    assert!(output.stderr.contains("FAIL 1"), "{output:?}");
+    assert_eq!(project.statuses(), statuses(&[("unique_people_first_name", "fail")]));
+}
+
+#[test]
+fn test_thresholds_where_and_limit() {
+    let project = Project::new();
+    // Ten rows, of which ids 1..=5 are "bad".
+    project.write(
+        "models/numbers.sql",
+        "select id, id <= 5 as bad from generate_series(1, 10) as id",
+    );
+    project.write(
+        "macros/not_bad.sql",
+        "{% test not_bad(model, column_name) %}\nselect * from {{ model }} where {{ column_name }}\n{% endtest %}\n",
+    );
+    let test = |name: &str, config: &str| {
+        format!("          - not_bad:\n              name: {name}\n              config:\n{config}")
+    };
+    let tests = [
+        // fail_calc is what the thresholds see: 1 + 2 + 3 + 4 + 5.
+        test(
+            "sums_ids",
+            "                fail_calc: \"sum(id)\"\n                error_if: \">14\"\n",
+        ),
+        // A sum over no rows is null, which counts as no failure.
+        test(
+            "sums_nothing",
+            "                fail_calc: \"sum(id)\"\n                where: \"id > 100\"\n",
+        ),
+        test(
+            "warns_between",
+            "                warn_if: \">1\"\n                error_if: \">10\"\n",
+        ),
+        test("errors_above", "                error_if: \">3\"\n"),
+        test(
+            "passes_below",
+            "                warn_if: \">10\"\n                error_if: \">10\"\n",
+        ),
+        test("filtered_by_where", "                where: \"id > 3\"\n"),
+        test("cut_by_limit", "                limit: 2\n"),
+        test(
+            "warns_by_severity",
+            "                severity: warn\n                error_if: \">100\"\n",
+        ),
+    ];
+    project.write(
+        "models/numbers.yml",
+        &format!(
+            "version: 2\nmodels:\n  - name: numbers\n    columns:\n      - name: bad\n        tests:\n{}",
+            tests.concat()
+        ),
+    );
+    project.dvt_exits(0, &["run"]);
+    project.dvt_exits(1, &["test"]);
+    let results = results_by_name(&project.run_results());
+    let outcome = |name: &str| {
+        let result = results
+            .get(name)
+            .unwrap_or_else(|| panic!("no result for `{name}` in {results:?}"));
+        (
+            result["status"].as_str().unwrap_or_default().to_string(),
+            result["failures"].as_u64(),
+        )
+    };
+    assert_eq!(outcome("sums_ids"), ("fail".into(), Some(15)));
+    assert_eq!(outcome("sums_nothing"), ("pass".into(), Some(0)));
+    assert_eq!(outcome("warns_between"), ("warn".into(), Some(5)));
+    assert_eq!(outcome("errors_above"), ("fail".into(), Some(5)));
+    assert_eq!(outcome("passes_below"), ("pass".into(), Some(5)));
+    assert_eq!(outcome("filtered_by_where"), ("fail".into(), Some(2)));
+    assert_eq!(outcome("cut_by_limit"), ("fail".into(), Some(2)));
+    assert_eq!(outcome("warns_by_severity"), ("warn".into(), Some(5)));
+}
+
+#[test]
+fn store_failures_writes_the_failing_rows_to_the_audit_schema() {
+    let project = Project::new();
+    project.write("models/people.sql", PEOPLE_SQL);
+    project.write(
+        "models/people.yml",
+        "version: 2\nmodels:\n  - name: people\n    columns:\n      - name: colour\n        tests:\n          \
+         - accepted_values:\n              values: ['red', 'blue']\n              config:\n                \
+         store_failures: true\n",
+    );
+    project.dvt_exits(0, &["run"]);
+    let output = project.dvt_exits(1, &["test"]);
+    let audit = "analytics_dbt_test__audit";
+    let name = "accepted_values_people_colour__red__blue";
+    assert!(
+        output
+            .stderr
+            .contains(&format!("failing rows stored in \"{audit}\".\"{name}\"")),
+        "{output:?}"
+    );
+    assert_eq!(project.kind(audit, name).as_deref(), Some("r"));
+    assert_eq!(
+        project.rows(&format!("select value_field, n_records from {audit}.{name}")),
+        table(&[&[Some("green"), Some("1")]])
+    );
+}
+
+#[test]
+fn tests_on_seeds_sources_expressions_relationships_and_custom_tests() {
+    let project = Project::new();
+    project.execute(
+        "create schema raw; create table raw.events (id integer, kind text); \
+         insert into raw.events values (1, 'click'), (2, null), (3, 'view')",
+    );
+    project.write("seeds/parents.csv", "id,name\n1,one\n2,two\n2,deux\n");
+    project.write("models/people.sql", PEOPLE_SQL);
+    project.write(
+        "models/children.sql",
+        "select * from (values (10, 1), (11, 2), (12, 9)) as children(id, parent_id)",
+    );
+    project.write(
+        "macros/is_even.sql",
+        "{% test is_even(model, column_name) %}\nselect * from {{ model }} where {{ column_name }} % 2 <> 0\n{% endtest %}\n",
+    );
+    project.write(
+        "tests/no_people_named_zed.sql",
+        "select * from {{ ref('people') }} where first_name = 'zed'",
+    );
+    project.write(
+        "tests/every_event_has_a_kind.sql",
+        "select * from {{ source('raw', 'events') }} where kind is null",
+    );
+    project.write(
+        "seeds/_seeds.yml",
+        "version: 2\nseeds:\n  - name: parents\n    columns:\n      - name: id\n        tests: [unique, not_null]\n",
+    );
+    project.write(
+        "models/schema.yml",
+        r#"version: 2
+sources:
+  - name: raw
+    tables:
+      - name: events
+        columns:
+          - name: id
+            tests: [unique]
+          - name: kind
+            tests: [not_null]
+models:
+  - name: people
+    columns:
+      - name: "first_name || '_' || last_name"
+        tests: [unique]
+      - name: id
+        tests:
+          - accepted_values:
+              values: [1, 2, 3]
+              quote: false
+          - is_even
+  - name: children
+    columns:
+      - name: parent_id
+        tests:
+          - relationships:
+              to: ref('parents')
+              field: id
+"#,
+    );
+    project.dvt_exits(1, &["build"]);
+    let statuses = project.statuses();
+    let results = results_by_name(&project.run_results());
+    // Matched by the parts of their names, as long as one test matches:
+    // how a generated name spells a source or a boolean is not what this
+    // test is about.
+    let expect = |parts: &[&str], status: &str, failures: u64| {
+        let matching: Vec<(&String, &Value)> = results
+            .iter()
+            .filter(|(name, _)| parts.iter().all(|part| name.contains(part)))
+            .collect();
+        let [(name, result)] = matching.as_slice() else {
+            panic!("{} results named like {parts:?} in {statuses:?}", matching.len());
+        };
+        assert_eq!(result["status"], status, "`{name}`: {result}");
+        assert_eq!(result["failures"], failures, "`{name}`: {result}");
+    };
+    assert_eq!(results.len(), 13, "3 nodes and 10 tests: {statuses:?}");
+    // On a seed.
+    expect(&["unique_parents_id"], "fail", 1);
+    expect(&["not_null_parents_id"], "pass", 0);
+    // On a source.
+    expect(&["unique", "raw_events_id"], "pass", 0);
+    expect(&["not_null", "raw_events_kind"], "fail", 1);
+    // On a column expression: bob ray appears twice.
+    expect(&["unique_people_first_name"], "fail", 1);
+    // accepted_values with unquoted numbers: 4 is not accepted.
+    expect(&["accepted_values_people_id"], "fail", 1);
+    // A custom generic test from `{% test %}`: 1 and 3 are odd.
+    expect(&["is_even_people_id"], "fail", 2);
+    // relationships: parent 9 does not exist.
+    expect(&["relationships_children_parent_id__id__ref_parents_"], "fail", 1);
+    // Singular tests.
+    expect(&["no_people_named_zed"], "pass", 0);
+    expect(&["every_event_has_a_kind"], "fail", 1);
+    let quoted = std::fs::read_dir(project.path().join("target/run/exec/models/schema.yml"))
+        .expect("compiled tests")
+        .filter_map(Result::ok)
+        .find(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("accepted_values_people_id")
+        })
+        .map(|entry| std::fs::read_to_string(entry.path()).expect("readable"))
+        .expect("the compiled accepted_values test");
+    assert!(
+        quoted.contains("(1, 2, 3)"),
+        "quote: false leaves numbers bare: {quoted}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Scheduling and exit codes
+
+#[test]
+fn a_failing_model_skips_only_its_descendants() {
+    let project = Project::new();
+    project.write("models/broken.sql", "select * from no_such_table");
+    project.write("models/broken_child.sql", "select * from {{ ref('broken') }}");
+    project.write(
+        "models/broken_grandchild.sql",
+        "select * from {{ ref('broken_child') }}",
+    );
+    project.write(
+        "models/healthy.sql",
+        "{{ config(materialized='table') }}\nselect 1 as id",
+    );
+    project.write(
+        "models/healthy_child.sql",
+        "select id + 1 as id from {{ ref('healthy') }}",
+    );
+    let output = project.dvt_exits(1, &["run"]);
+    assert_eq!(
+        project.statuses(),
+        statuses(&[
+            ("broken", "error"),
+            ("broken_child", "skipped"),
+            ("broken_grandchild", "skipped"),
+            ("healthy", "success"),
+            ("healthy_child", "success"),
+        ])
+    );
+    assert!(output.stderr.contains("no_such_table"), "{output:?}");
+    let results = results_by_name(&project.run_results());
+    let skip_message = results["broken_grandchild"]["message"].as_str().unwrap_or_default();
+    assert!(skip_message.contains("model.exec.broken"), "{skip_message}");
+    assert_eq!(
+        project.value("select id from analytics.healthy_child").as_deref(),
+        Some("2")
+    );
+    assert_eq!(project.kind("analytics", "broken_child"), None);
+}
+
+#[test]
+fn fail_fast_stops_the_remaining_nodes() {
+    let project = Project::new();
+    // With one thread, nodes start in order of name among equals.
+    project.write("models/a_broken.sql", "select * from no_such_table");
+    project.write("models/z_independent.sql", "select 1 as id");
+    let output = project.dvt_exits(1, &["run", "--threads", "1", "--fail-fast"]);
+    assert!(output.stderr.contains("--fail-fast"), "{output:?}");
+    assert_eq!(
+        project.statuses(),
+        statuses(&[("a_broken", "error"), ("z_independent", "skipped")])
+    );
+    assert_eq!(project.kind("analytics", "z_independent"), None);
+}
+
+#[test]
+fn build_skips_the_children_of_a_model_whose_test_fails() {
+    let project = Project::new();
+    project.write("models/tested.sql", "select * from (values (1), (null)) as t(id)");
+    project.write("models/tested_child.sql", "select * from {{ ref('tested') }}");
+    project.write("models/unrelated.sql", "select 1 as id");
+    project.write("models/warned.sql", "select * from (values (1), (1)) as t(id)");
+    project.write("models/warned_child.sql", "select * from {{ ref('warned') }}");
+    project.write(
+        "models/schema.yml",
+        "version: 2\nmodels:\n  - name: tested\n    columns:\n      - name: id\n        tests: [not_null]\n  \
+         - name: warned\n    columns:\n      - name: id\n        tests:\n          - unique:\n              \
+         config:\n                severity: warn\n",
+    );
+    project.dvt_exits(1, &["build"]);
+    assert_eq!(
+        project.statuses(),
+        statuses(&[
+            ("not_null_tested_id", "fail"),
+            ("tested", "success"),
+            ("tested_child", "skipped"),
+            ("unique_warned_id", "warn"),
+            ("unrelated", "success"),
+            ("warned", "success"),
+            ("warned_child", "success"),
+        ])
+    );
+    assert_eq!(project.kind("analytics", "tested_child"), None);
+    assert_eq!(project.kind("analytics", "warned_child").as_deref(), Some("v"));
+
+    // A retry runs the test and the child, and the child still waits for
+    // the test, though the tested model is not run again (it once built
+    // the child next to the failing test).
+    project.dvt_exits(1, &["retry"]);
+    assert_eq!(
+        project.statuses(),
+        statuses(&[("not_null_tested_id", "fail"), ("tested_child", "skipped")])
+    );
+    assert_eq!(project.kind("analytics", "tested_child"), None);
+}
+
+#[test]
+fn a_project_error_exits_with_code_two() {
+    let project = Project::new();
+    project.write("models/orphan.sql", "select * from {{ ref('missing_model') }}");
+    let output = project.dvt_exits(2, &["run"]);
+    assert!(output.stderr.contains("missing_model"), "{output:?}");
+    assert!(output.stderr.contains("models/orphan.sql"), "{output:?}");
+    assert!(!project.path().join("target/run_results.json").exists());
+}
+
+// ---------------------------------------------------------------------------
+// Retry
+
+#[test]
+fn retry_reruns_only_what_failed_or_was_skipped() {
+    let project = Project::new();
+    project.write("models/broken.sql", "select * from no_such_table");
+    project.write(
+        "models/broken_child.sql",
+        "select id * {{ var('factor') }} as id from {{ ref('broken') }}",
+    );
+    project.write("models/healthy.sql", "select 1 as id");
+    project.dvt_exits(1, &["run", "--vars", "{factor: 10}"]);
+    assert_eq!(
+        project.statuses(),
+        statuses(&[("broken", "error"), ("broken_child", "skipped"), ("healthy", "success")])
+    );
+
+    // The retry renders with the vars of the last run (it once forgot them,
+    // and every var() without a default failed).
+    project.write("models/broken.sql", "select 4 as id");
+    let output = project.dvt_exits(0, &["retry"]);
+    assert!(output.stderr.contains("2 nodes"), "{output:?}");
+    assert_eq!(
+        project.statuses(),
+        statuses(&[("broken", "success"), ("broken_child", "success")])
+    );
+    assert_eq!(
+        project.value("select id from analytics.broken_child").as_deref(),
+        Some("40")
+    );
+    assert_eq!(project.run_results()["args"]["which"], "run");
+
+    let output = project.dvt_exits(0, &["retry"]);
+    assert!(output.stderr.contains("Nothing to retry"), "{output:?}");
+}
+
+// ---------------------------------------------------------------------------
+// Cancellation
+
+/// A dvt process running in the background, its stderr read line by line.
+struct Background {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    stderr: Vec<String>,
+}
+
+impl Background {
+    fn start(project: &Project, args: &[&str]) -> Self {
+        let (command, rest) = args.split_first().expect("a dvt command");
+        let mut dvt = std::process::Command::new(env!("CARGO_BIN_EXE_dvt"));
+        project.environment(&mut dvt);
+        let mut child = dvt
+            .arg(command)
+            .args(project.project_arguments())
+            .args(rest)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("dvt starts");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (sender, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            lines,
+            stderr: Vec::new(),
+        }
+    }
+
+    /// Sends SIGINT, as Ctrl-C in a terminal does.
+    fn interrupt(&self) {
+        let sent = std::process::Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill -INT failed");
+    }
+
+    /// Waits until dvt prints a line containing `text`.
+    fn wait_for_line(&mut self, text: &str, limit: Duration) {
+        let started = Instant::now();
+        while !self.stderr.iter().any(|line| line.contains(text)) {
+            let left = limit.saturating_sub(started.elapsed());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.stderr.push(line),
+                Err(_) => {
+                    let _ = self.child.kill();
+                    panic!("dvt never printed `{text}`:\n{}", self.stderr.join("\n"));
+                }
+            }
+        }
+    }
+
+    /// Waits, at most `limit`, for dvt to exit; returns its exit code and stderr.
+    fn finish(mut self, limit: Duration) -> (Option<i32>, String) {
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait on dvt") {
+                break status;
+            }
+            if started.elapsed() > limit {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("dvt did not exit in time:\n{}", self.stderr.join("\n"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        // The reader ends when the pipe closes.
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.stderr.push(line);
+        }
+        (status.code(), self.stderr.join("\n"))
+    }
+}
+
+/// How many statements of the test database's other sessions are running
+/// a query that contains `text`.
+fn running_queries(project: &Project, text: &str) -> String {
+    project
+        .value(&format!(
+            "select count(*)::text from pg_stat_activity where datname = '{}' and state = 'active' \
+             and pid <> pg_backend_pid() and strpos(query, '{}') > 0",
+            project.database,
+            text.replace('\'', "''")
+        ))
+        .unwrap_or_default()
+}
+
+/// Waits until the server runs a statement containing `text`.
+fn wait_for_query(project: &Project, dvt: &mut Background, text: &str) {
+    let started = Instant::now();
+    while running_queries(project, text) == "0" {
+        if started.elapsed() > Duration::from_secs(30) || dvt.child.try_wait().ok().flatten().is_some() {
+            let _ = dvt.child.kill();
+            while let Ok(line) = dvt.lines.recv_timeout(Duration::from_secs(1)) {
+                dvt.stderr.push(line);
+            }
+            panic!("`{text}` never showed in pg_stat_activity:\n{}", dvt.stderr.join("\n"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn ctrl_c_cancels_the_running_query_and_keeps_the_previous_table() {
+    let project = Project::new();
+    project.write(
+        "models/slow.sql",
+        "{{ config(materialized='table') }}\nselect 1 as id, 'old' as version",
+    );
+    project.dvt_exits(0, &["run"]);
+
+    project.write(
+        "models/slow.sql",
+        "{{ config(materialized='table') }}\nselect 2 as id, 'new' as version from (select pg_sleep(30)) as sleeping",
+    );
+    let mut dvt = Background::start(&project, &["run"]);
+    wait_for_query(&project, &mut dvt, "pg_sleep(30)");
+    dvt.interrupt();
+    let (code, stderr) = dvt.finish(Duration::from_secs(15));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("Cancelling"), "{stderr}");
+    assert!(stderr.contains("Cancelled."), "{stderr}");
+
+    // The cancel went through before dvt exited, but the backend may take
+    // a moment to notice.
+    let started = Instant::now();
+    while running_queries(&project, "pg_sleep(30)") != "0" {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the sleep is still running on the server"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        project.rows("select id, version from analytics.slow"),
+        table(&[&[Some("1"), Some("old")]])
+    );
+    assert_eq!(
+        project.rows("select relname::text from pg_class where relname like '%\\_\\_dvt\\_%'"),
+        Vec::<Vec<Option<String>>>::new(),
+        "no temporary or backup relation is left"
+    );
+    let results = results_by_name(&project.run_results());
+    assert_eq!(results["slow"]["status"], "error");
+    assert!(
+        results["slow"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("cancelled"),
+        "{}",
+        results["slow"]
+    );
+}
+
+/// The first Ctrl-C promised "press Ctrl-C again to force", but the second
+/// was swallowed, and dvt waited for a query that ignored the cancel.
+#[test]
+fn a_second_ctrl_c_forces_the_exit() {
+    let project = Project::new();
+    // A hook that shrugs off the cancel and goes on sleeping.
+    project.write(
+        "models/stubborn.sql",
+        "{{ config(materialized='table', pre_hook=\"do $$ begin perform pg_sleep(30); \
+         exception when query_canceled then perform pg_sleep(60); end $$\") }}\nselect 1 as id",
+    );
+    let mut dvt = Background::start(&project, &["run"]);
+    wait_for_query(&project, &mut dvt, "pg_sleep(30)");
+    dvt.interrupt();
+    dvt.wait_for_line("Cancelling", Duration::from_secs(15));
+    dvt.interrupt();
+    let (code, stderr) = dvt.finish(Duration::from_secs(15));
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("Stopping now"), "{stderr}");
+    assert_eq!(project.kind("analytics", "stubborn"), None);
+}
+
+// ---------------------------------------------------------------------------
+// Materializations
+
+#[test]
+fn incremental_merge_over_two_runs() {
+    let project = Project::new();
+    project.write(
+        "models/customers.sql",
+        "{{ config(materialized='incremental', unique_key='id', incremental_strategy='merge') }}\n\
+         select * from (values\n\
+         {% if var('batch') == 1 %}(1, 'ann', 10), (2, 'bob', 20)\n\
+         {% else %}(2, 'bobby', 25), (3, 'cy', 30){% endif %}\n\
+         ) as customers(id, name, score)",
+    );
+    project.dvt_exits(0, &["run", "--vars", "{batch: 1}"]);
+    let output = project.dvt_exits(0, &["run", "--vars", "{batch: 2}"]);
+    assert!(output.stderr.contains("MERGE 2"), "{output:?}");
+    assert_eq!(
+        project.rows("select id, name, score from analytics.customers order by id"),
+        table(&[
+            &[Some("1"), Some("ann"), Some("10")],
+            &[Some("2"), Some("bobby"), Some("25")],
+            &[Some("3"), Some("cy"), Some("30")],
+        ])
+    );
+    let results = results_by_name(&project.run_results());
+    assert_eq!(results["customers"]["adapter_response"]["rows_affected"], 2);
+}
+
+#[test]
+fn is_incremental_holds_on_later_runs_until_a_full_refresh() {
+    let project = Project::new();
+    project.write(
+        "models/batches.sql",
+        "{{ config(materialized='incremental') }}\n\
+         select {{ var('batch') }} as batch, \
+         {% if is_incremental() %}'incremental'{% else %}'full'{% endif %} as mode\n\
+         {% if is_incremental() %}where {{ var('batch') }} > (select max(batch) from {{ this }}){% endif %}",
+    );
+    project.dvt_exits(0, &["run", "--vars", "{batch: 1}"]);
+    project.dvt_exits(0, &["run", "--vars", "{batch: 2}"]);
+    // The filter on `this` keeps an old batch out.
+    project.dvt_exits(0, &["run", "--vars", "{batch: 1}"]);
+    assert_eq!(
+        project.rows("select batch, mode from analytics.batches order by batch"),
+        table(&[&[Some("1"), Some("full")], &[Some("2"), Some("incremental")]])
+    );
+    project.dvt_exits(0, &["run", "--vars", "{batch: 3}", "--full-refresh"]);
+    assert_eq!(
+        project.rows("select batch, mode from analytics.batches order by batch"),
+        table(&[&[Some("3"), Some("full")]])
+    );
+}
+
+#[test]
+fn on_schema_change_fail_stops_with_a_clear_message() {
+    let project = Project::new();
+    let model = |columns: &str| {
+        format!("{{{{ config(materialized='incremental', on_schema_change='fail') }}}}\nselect {columns}")
+    };
+    project.write("models/events.sql", &model("1 as id"));
+    project.dvt_exits(0, &["run"]);
+    project.write("models/events.sql", &model("2 as id, 'extra' as added_column"));
+    let output = project.dvt_exits(1, &["run"]);
+    assert!(output.stderr.contains("added_column"), "{output:?}");
+    assert!(output.stderr.contains("on_schema_change"), "{output:?}");
+    assert_eq!(project.column_types("analytics", "events"), types(&[("id", "integer")]));
+    assert_eq!(project.rows("select id from analytics.events"), table(&[&[Some("1")]]));
+}
+
+#[test]
+fn ephemeral_models_are_inlined_not_created() {
+    let project = Project::new();
+    project.write(
+        "models/doubled.sql",
+        "{{ config(materialized='ephemeral') }}\nselect n * 2 as n from generate_series(1, 3) as n",
+    );
+    project.write("models/summed.sql", "select sum(n) as total from {{ ref('doubled') }}");
+    project.dvt_exits(0, &["run"]);
+    assert_eq!(project.kind("analytics", "doubled"), None);
+    assert_eq!(
+        project.value("select total::text from analytics.summed").as_deref(),
+        Some("12")
+    );
+    assert_eq!(project.statuses(), statuses(&[("summed", "success")]));
+    let definition = project
+        .value("select pg_get_viewdef('analytics.summed'::regclass)")
+        .unwrap_or_default();
+    assert!(!definition.contains("doubled\""), "{definition}");
+}
+
+#[test]
+fn materialized_views_are_created_and_rebuilt() {
+    let project = Project::new();
+    project.write(
+        "models/totals.sql",
+        "{{ config(materialized='materialized_view') }}\nselect {{ var('total') }} as total",
+    );
+    project.dvt_exits(0, &["run", "--vars", "{total: 5}"]);
+    assert_eq!(project.kind("analytics", "totals").as_deref(), Some("m"));
+    assert_eq!(
+        project.value("select total::text from analytics.totals").as_deref(),
+        Some("5")
+    );
+    let output = project.dvt_exits(0, &["run", "--vars", "{total: 5}"]);
+    assert!(output.stderr.contains("REFRESH MATERIALIZED VIEW"), "{output:?}");
+    project.dvt_exits(0, &["run", "--vars", "{total: 7}"]);
+    assert_eq!(project.kind("analytics", "totals").as_deref(), Some("m"));
+    assert_eq!(
+        project.value("select total::text from analytics.totals").as_deref(),
+        Some("7")
+    );
+}
+
+#[test]
+fn model_and_project_hooks_run_in_order() {
+    let project = Project::new();
+    project.write(
+        "project.yml",
+        &format!(
+            "{PROJECT_YML}on-run-start:\n  - \"create schema if not exists audit\"\n  \
+             - \"create table if not exists audit.events (position serial, event text)\"\n\
+             on-run-end:\n  - \"insert into audit.events (event) values ('end')\"\n"
+        ),
+    );
+    project.write(
+        "models/hooked.sql",
+        "{{ config(materialized='table',\n\
+         pre_hook=\"insert into audit.events (event) values ('pre {{ this }}')\",\n\
+         post_hook=\"insert into audit.events (event) select 'post ' || count(*) from {{ this }}\") }}\n\
+         select n from generate_series(1, 3) as n",
+    );
+    project.dvt_exits(0, &["run"]);
+    assert_eq!(
+        project.rows("select event from audit.events order by position"),
+        table(&[
+            &[Some("pre \"analytics\".\"hooked\"")],
+            &[Some("post 3")],
+            &[Some("end")],
+        ])
+    );
+}
+
+#[test]
+fn grants_are_applied_to_the_configured_role() {
+    let mut project = Project::new();
+    let role = project.create_role();
+    project.write(
+        "models/granted_table.sql",
+        &format!("{{{{ config(materialized='table', grants={{'select': ['{role}']}}) }}}}\nselect 1 as id"),
+    );
+    project.write(
+        "models/granted_view.sql",
+        &format!("{{{{ config(grants={{'select': ['{role}']}}) }}}}\nselect 1 as id"),
+    );
+    project.write("models/private.sql", "select 1 as id");
+    project.dvt_exits(0, &["run"]);
+    let privilege = |name: &str| {
+        project.value(&format!(
+            "select has_table_privilege('{role}', 'analytics.{name}', 'select')::text"
+        ))
+    };
+    assert_eq!(privilege("granted_table").as_deref(), Some("true"));
+    assert_eq!(privilege("granted_view").as_deref(), Some("true"));
+    assert_eq!(privilege("private").as_deref(), Some("false"));
+    // A rebuilt table gets the grant again.
+    project.dvt_exits(0, &["run", "--select", "granted_table"]);
+    assert_eq!(privilege("granted_table").as_deref(), Some("true"));
+}
+
+// ---------------------------------------------------------------------------
+// show
+
+#[test]
+fn show_prints_the_first_rows_of_a_model_or_inline_sql() {
+    let project = Project::new();
+    project.write(
+        "models/fruits.sql",
+        "select * from (values (1, 'apple'), (2, 'banana'), (3, 'cherry')) as fruits(id, name) order by id",
+    );
+    project.dvt_exits(0, &["run"]);
+
+    let output = project.dvt_exits(0, &["show", "--select", "fruits", "--limit", "2"]);
+    let lines: Vec<&str> = output.stdout.lines().filter(|line| line.starts_with('|')).collect();
+    assert_eq!(lines.len(), 4, "a header, a rule and two rows: {output:?}");
+    assert!(lines[0].contains("id") && lines[0].contains("name"), "{output:?}");
+    assert!(lines[2].contains("apple") && lines[3].contains("banana"), "{output:?}");
+    assert!(!output.stdout.contains("cherry"), "{output:?}");
+
+    let output = project.dvt_exits(
+        0,
+        &["show", "--inline", "select name from {{ ref('fruits') }} where id = 3"],
+    );
+    assert!(output.stdout.contains("cherry"), "{output:?}");
+    assert!(!output.stdout.contains("apple"), "{output:?}");
+}
+
+// ---------------------------------------------------------------------------
+// Artifacts and logs
+
+#[test]
+fn run_results_record_every_node() {
+    let project = Project::new();
+    project.write("seeds/codes.csv", "code\n1\n2\n3\n");
+    project.write(
+        "models/code_table.sql",
+        "{{ config(materialized='table') }}\nselect * from {{ ref('codes') }}",
+    );
+    project.write("models/broken.sql", "select * from no_such_table");
+    project.write("models/broken_child.sql", "select * from {{ ref('broken') }}");
+    project.write(
+        "models/schema.yml",
+        "version: 2\nmodels:\n  - name: code_table\n    columns:\n      - name: code\n        tests:\n          \
+         - accepted_values:\n              values: [1, 2]\n              quote: false\n",
+    );
+    project.dvt_exits(1, &["build"]);
+    let run_results = project.run_results();
+    assert!(run_results["elapsed_time"].is_number());
+    assert_eq!(run_results["args"]["which"], "build");
+    let results = results_by_name(&run_results);
+    // dbt spells the boolean of `quote: false` in the test's name `False`.
+    let test_name = results
+        .keys()
+        .find(|name| name.starts_with("accepted_values_code_table_code__"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no accepted_values test in {results:?}"));
+    let names: Vec<&str> = results.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [test_name.as_str(), "broken", "broken_child", "code_table", "codes"]
+    );
+    for (name, result) in &results {
+        for key in [
+            "status",
+            "timing",
+            "execution_time",
+            "adapter_response",
+            "message",
+            "failures",
+        ] {
+            assert!(result.get(key).is_some(), "`{name}` has no `{key}`: {result}");
+        }
+        let executed = result["status"] != "skipped";
+        assert_eq!(
+            result["timing"].as_array().is_some_and(|timing| !timing.is_empty()),
+            executed,
+            "`{name}` timing: {result}"
+        );
+        if executed {
+            assert!(result["timing"][0]["started_at"].is_string(), "{result}");
+            assert!(result["timing"][0]["completed_at"].is_string(), "{result}");
+        }
+    }
+    let codes = &results["codes"];
+    assert_eq!(codes["status"], "success");
+    assert_eq!(codes["adapter_response"]["rows_affected"], 3);
+    let code_table = &results["code_table"];
+    assert_eq!(code_table["adapter_response"]["rows_affected"], 3);
+    assert_eq!(code_table["message"], "SELECT 3");
+    let test = &results[&test_name];
+    assert_eq!(test["status"], "fail");
+    assert_eq!(test["failures"], 1);
+    assert!(
+        test["message"].as_str().unwrap_or_default().contains("Got 1 result"),
+        "{test}"
+    );
+    let broken = &results["broken"];
+    assert_eq!(broken["status"], "error");
+    assert!(
+        broken["message"].as_str().unwrap_or_default().contains("no_such_table"),
+        "{broken}"
+    );
+    assert_eq!(results["broken_child"]["status"], "skipped");
+    assert!(results["broken_child"]["failures"].is_null());
+}
+
+#[test]
+fn json_logs_are_one_object_per_line_with_a_summary() {
+    let project = Project::new();
+    project.write("models/one.sql", "select 1 as id");
+    project.write("models/broken.sql", "select * from no_such_table");
+    let output = project.dvt_exits(1, &["run", "--log-format", "json"]);
+    let events: Vec<Value> = output
+        .stderr
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            let event: Value =
+                serde_json::from_str(line).unwrap_or_else(|error| panic!("not JSON ({error}): {line}\n{output:?}"));
+            assert!(event.is_object(), "{line}");
+            event
+        })
+        .collect();
+    let summary = events
+        .iter()
+        .find(|event| event["event"] == "summary" && event.get("total").is_some())
+        .unwrap_or_else(|| panic!("no summary event: {output:?}"));
+    assert_eq!(summary["pass"], 1);
+    assert_eq!(summary["error"], 1);
+    assert_eq!(summary["total"], 2);
+    let finished: Vec<&Value> = events
+        .iter()
+        .filter(|event| event["event"] == "node_finished")
+        .collect();
+    assert_eq!(finished.len(), 2, "{output:?}");
+    assert!(
+        events
+            .iter()
+            .any(|event| event["event"] == "diagnostic" && event["level"] == "error"),
+        "{output:?}"
+    );
+}
