@@ -260,6 +260,7 @@ pub fn debug(printer: &Printer, args: &ProjectArgs) -> Result<Outcome, Diagnosti
         printer.result(&format!("  {key}: {value}"));
     }
     let started = Instant::now();
+    target.check_secrets()?;
     match check_connection(target) {
         Ok(version) => {
             printer.result(&format!(

@@ -8,6 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value};
 
 use crate::diagnostic::{did_you_mean, Diagnostic, Location};
@@ -47,6 +49,8 @@ pub struct Target {
     pub fields: Map<String, Value>,
     /// Where the profile came from, for `dvt debug`.
     pub source: String,
+    /// Secrets whose Jinja could not be rendered, with why; an error when connecting.
+    pub unresolved: BTreeMap<String, String>,
 }
 
 impl std::fmt::Debug for Target {
@@ -94,6 +98,19 @@ impl Target {
         context.insert("database".into(), Value::String(self.database.clone()));
         context.insert("threads".into(), Value::from(self.threads));
         Value::Object(context)
+    }
+
+    /// An error naming the first secret that could not be rendered, if any.
+    pub fn check_secrets(&self) -> Result<(), Diagnostic> {
+        match self.unresolved.iter().next() {
+            None => Ok(()),
+            Some((key, reason)) => Err(Diagnostic::error(format!(
+                "`{key}` of target `{}` is not set: {reason}",
+                self.name
+            ))
+            .in_file(&self.source)
+            .hint("export the environment variable it reads, or give env_var() a default")),
+        }
     }
 
     pub fn string(&self, key: &str) -> Option<String> {
@@ -219,23 +236,20 @@ pub fn resolve(
     };
 
     let mut fields = Map::new();
+    let mut unresolved = BTreeMap::new();
     for (key, value) in raw_fields {
         let value = match value {
-            Value::String(text) if text.contains("{{") || text.contains("{%") => {
-                let rendered = render(file, text).map_err(|error| {
-                    // Never echo a secret's template in full: it may hold a literal.
-                    if is_secret(key) {
-                        Diagnostic::error(format!(
-                            "cannot render `{key}` of target `{target_name}`: {}",
-                            error.message
-                        ))
-                        .in_file(file)
-                    } else {
-                        error
-                    }
-                })?;
-                coerce(&rendered)
-            }
+            Value::String(text) if text.contains("{{") || text.contains("{%") => match render(file, text) {
+                Ok(rendered) => coerce(&rendered),
+                // A secret that cannot be rendered (say, its env var is unset) only
+                // matters when dvt connects: parse, compile and ls work without it.
+                // Its template is never echoed: it may hold a literal secret.
+                Err(error) if is_secret(key) => {
+                    unresolved.insert(key.clone(), error.message.clone());
+                    Value::Null
+                }
+                Err(error) => return Err(error),
+            },
             other => other.clone(),
         };
         fields.insert(key.clone(), value);
@@ -288,6 +302,7 @@ pub fn resolve(
         threads,
         fields,
         source: file.to_string(),
+        unresolved,
     })
 }
 

@@ -70,12 +70,18 @@ impl Session {
 
 /// Resolves a possibly relative directory against the working directory.
 pub fn absolute(path: &std::path::Path) -> PathBuf {
-    if path.is_absolute() {
-        return path.to_path_buf();
-    }
-    std::env::current_dir()
-        .map(|current| current.join(path))
-        .unwrap_or_else(|_| path.to_path_buf())
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|current| current.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    };
+    // Drop `.` components so that paths shown to users read cleanly.
+    joined
+        .components()
+        .filter(|component| !matches!(component, std::path::Component::CurDir))
+        .collect()
 }
 
 fn parse_vars(text: Option<&str>) -> Result<Map<String, serde_json::Value>, Diagnostic> {

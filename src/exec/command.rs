@@ -26,6 +26,7 @@ use super::{Command, Context, ExecOptions};
 
 /// Opens the adapter for a target.
 pub async fn connect(target: &Target, threads: usize) -> Result<Arc<dyn Adapter>, Diagnostic> {
+    target.check_secrets()?;
     match target.adapter_type.as_str() {
         "postgres" | "postgresql" => {
             let require = |key: &str| {
