@@ -55,28 +55,44 @@ pub fn write_compiled(
         .filter(|node| selected.is_none_or(|selected| selected.contains(&node.unique_id)))
         .collect();
     // Compiled SQL is a view for people, not an artifact other tools read
-    // half-written: plain writes, each folder created once.
-    let folders: std::collections::BTreeSet<std::path::PathBuf> = nodes
-        .iter()
-        .filter_map(|node| target_dir.join(node.compiled_path()).parent().map(Path::to_path_buf))
-        .collect();
-    for folder in &folders {
-        std::fs::create_dir_all(folder)
-            .map_err(|error| Diagnostic::error(format!("cannot create `{}`: {error}", folder.display())))?;
+    // half-written: plain writes. Files are grouped by folder and each folder is
+    // written by one thread, because creating files in one directory from
+    // several threads contends on the directory's lock.
+    let mut by_folder: std::collections::BTreeMap<std::path::PathBuf, Vec<(std::path::PathBuf, &str)>> =
+        std::collections::BTreeMap::new();
+    for node in &nodes {
+        let path = target_dir.join(node.compiled_path());
+        let folder = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| target_dir.to_path_buf());
+        by_folder
+            .entry(folder)
+            .or_default()
+            .push((path, node.compiled_code.as_deref().unwrap_or_default()));
     }
-    nodes
+    let folders: Vec<_> = by_folder.into_iter().collect();
+    folders
         .par_iter()
-        .map(|node| {
-            let path = target_dir.join(node.compiled_path());
-            let mut sql = node.compiled_code.clone().unwrap_or_default();
-            sql.push('\n');
-            // Rewriting an unchanged file costs far more than reading it.
-            if std::fs::read(&path).is_ok_and(|existing| existing == sql.as_bytes()) {
-                return Ok(());
+        .map(|(folder, files)| {
+            let existed = folder.is_dir();
+            if !existed {
+                std::fs::create_dir_all(folder)
+                    .map_err(|error| Diagnostic::error(format!("cannot create `{}`: {error}", folder.display())))?;
             }
-            std::fs::write(&path, sql.as_bytes())
-                .map_err(|error| Diagnostic::error(format!("cannot write `{}`: {error}", path.display())))
+            for (path, code) in files {
+                let mut sql = String::with_capacity(code.len() + 1);
+                sql.push_str(code);
+                sql.push('\n');
+                // Rewriting an unchanged file costs far more than reading it.
+                if existed && std::fs::read(path).is_ok_and(|existing| existing == sql.as_bytes()) {
+                    continue;
+                }
+                std::fs::write(path, sql.as_bytes())
+                    .map_err(|error| Diagnostic::error(format!("cannot write `{}`: {error}", path.display())))?;
+            }
+            Ok(files.len())
         })
-        .collect::<Result<Vec<()>, Diagnostic>>()
-        .map(|written| written.len())
+        .collect::<Result<Vec<usize>, Diagnostic>>()
+        .map(|written| written.iter().sum())
 }
