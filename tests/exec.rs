@@ -404,9 +404,10 @@ fn seed_column_types_and_delimiter_come_from_config() {
     );
     project.write(
         "seeds/_seeds.yml",
-        "version: 2\nseeds:\n  - name: semicolons\n    config:\n      delimiter: \";\"\n",
+        "version: 2\nseeds:\n  - name: semicolons\n    config:\n      delimiter: \";\"\n  - name: shouting\n    config:\n      quote_columns: false\n",
     );
     project.write("seeds/prices.csv", "code,price\n007,1.5\nA1,20\n");
+    project.write("seeds/shouting.csv", "CustomerID,Name\n1,x\n");
     project.write("seeds/semicolons.csv", "id;label\n1;a,b\n2;\"c;d\"\n");
     project.dvt_exits(0, &["seed"]);
 
@@ -423,6 +424,11 @@ fn seed_column_types_and_delimiter_come_from_config() {
     assert_eq!(
         project.rows("select code, price from analytics.prices order by code"),
         table(&[&[Some("007"), Some("1.50")], &[Some("A1"), Some("20.00")]])
+    );
+    // `quote_columns: false` leaves names as PostgreSQL folds unquoted ones.
+    assert_eq!(
+        project.column_types("analytics", "shouting"),
+        types(&[("customerid", "integer"), ("name", "text")])
     );
     assert_eq!(
         project.column_types("analytics", "semicolons"),

@@ -192,11 +192,18 @@ async fn run_seed(context: &Context, node: &Node) -> NodeResult {
         Ok(Err(error)) => return NodeResult::error(node, seed_diagnostic(&error, delimiter)),
         Err(error) => return NodeResult::crashed(&node.unique_id, &error.to_string()),
     };
+    // dvt quotes column names as written, as dbt does by default. With
+    // `quote_columns: false` they are left as PostgreSQL would fold them unquoted.
+    let fold_names = node.config.get("quote_columns") == Some(&Value::Bool(false));
     let columns: Vec<SeedColumn> = prepared
         .columns
         .iter()
         .map(|column| SeedColumn {
-            name: column.name.clone(),
+            name: if fold_names {
+                column.name.to_lowercase()
+            } else {
+                column.name.clone()
+            },
             data_type: column.data_type.clone(),
         })
         .collect();
