@@ -14,9 +14,9 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 
-    /// How to print progress and errors.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "DVT_LOG_FORMAT")]
-    pub log_format: LogFormat,
+    /// How to print progress and errors [default: github when GITHUB_ACTIONS=true, else text].
+    #[arg(long, global = true, value_enum, env = "DVT_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
 
     /// Treat every warning as an error.
     #[arg(long, global = true, env = "DVT_WARN_ERROR")]
@@ -33,6 +33,8 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+    /// Text, with every error and warning also as a GitHub Actions annotation.
+    Github,
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,6 +64,8 @@ pub enum Command {
     Show(ShowArgs),
     /// Repeat the last run, test, seed or build on the nodes that failed or were skipped.
     Retry(RetryArgs),
+    /// List what changed since another run (new and modified nodes) and what they affect downstream.
+    Diff(DiffArgs),
 }
 
 #[derive(Debug, Args)]
@@ -82,6 +86,12 @@ pub struct ExecArgs {
     /// Store the failing rows of every test in the audit schema.
     #[arg(long)]
     pub store_failures: bool,
+    /// Read refs to nodes that are not selected from the relations in the --state manifest (production).
+    #[arg(long, requires = "state")]
+    pub defer: bool,
+    /// Also write the results as JUnit XML to this file, for CI test reports.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -106,6 +116,9 @@ pub struct RetryArgs {
     /// How many nodes run at once (default: as in the last run).
     #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub threads: Option<usize>,
+    /// Also write the results as JUnit XML to this file, for CI test reports.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -149,6 +162,10 @@ pub struct SelectArgs {
     /// Nodes to leave out, in the same syntax as --select.
     #[arg(long, num_args = 1..)]
     pub exclude: Vec<String>,
+
+    /// The target directory of another run (holding its manifest.json), for `state:` selectors and --defer.
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -157,6 +174,29 @@ pub struct CompileArgs {
     pub project: ProjectArgs,
     #[command(flatten)]
     pub selection: SelectArgs,
+    /// Resolve refs to nodes that are not selected to the relations in the --state manifest (production).
+    #[arg(long, requires = "state")]
+    pub defer: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// Plain text for a terminal.
+    Text,
+    /// Markdown for a pull-request comment.
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// The target directory of the run to compare with (holding its manifest.json).
+    #[arg(long, value_name = "DIR")]
+    pub state: PathBuf,
+    /// How to print the report.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

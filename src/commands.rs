@@ -1,13 +1,13 @@
 //! The commands that need no warehouse writes: `init`, `debug`, `parse`,
-//! `compile`, `ls` and `clean`. Each is a short chain of phases.
+//! `compile`, `ls`, `diff` and `clean`. Each is a short chain of phases.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::time::Instant;
 
 use serde_json::json;
 
-use crate::cli::{InitArgs, LsArgs, LsOutput, ProjectArgs};
+use crate::cli::{DiffArgs, DiffFormat, InitArgs, LsArgs, LsOutput, ProjectArgs};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::graph::{self, Dag};
 use crate::manifest::ResourceType;
@@ -15,7 +15,7 @@ use crate::output::Printer;
 use crate::plan;
 use crate::render::{self, Rendered};
 use crate::settings::Session;
-use crate::{artifacts, Outcome};
+use crate::{artifacts, diff, state, validate, Outcome};
 
 /// Loads, renders and builds the DAG, printing warnings. Under `--warn-error`
 /// any warning fails the command.
@@ -27,6 +27,7 @@ pub fn load(
     full_refresh: bool,
 ) -> Result<(Session, Rendered, Dag), Diagnostics> {
     let mut session = Session::open(args, command, full_refresh)?;
+    printer.set_project_dir(&session.project.dir);
     session.options.compile = compile;
     let mut warnings = std::mem::take(&mut session.project.warnings);
     let rendered = render::render_all(&session.project, &session.target, &session.options)?;
@@ -88,14 +89,19 @@ pub fn parse(printer: &Printer, args: &ProjectArgs) -> Result<Outcome, Diagnosti
 pub fn compile(printer: &Printer, args: &crate::cli::CompileArgs) -> Result<Outcome, Diagnostics> {
     let started = Instant::now();
     let (session, mut rendered, dag) = load(printer, &args.project, "compile", false, false)?;
-    let plan = plan::plan(&rendered.manifest, &dag, &args.selection)?;
+    let previous = state::load(args.selection.state.as_deref())?;
+    let plan = plan::plan(&rendered.manifest, &dag, &args.selection, previous.as_ref())?;
+    if args.defer {
+        report_deferred(printer, state::defer(&mut rendered, previous.as_ref(), &plan.selected));
+    }
     let compilable: BTreeSet<String> = plan
         .selected
         .iter()
         .filter(|id| rendered.manifest.nodes.contains_key(*id))
         .cloned()
         .collect();
-    render::compile_selected(&mut rendered, &session.project, &compilable)?;
+    let bodies = render::compile_selected(&mut rendered, &session.project, &compilable)?;
+    let checked = check(printer, &session, &rendered, &compilable, &bodies);
     let target_dir = session.project.target_dir();
     // The manifest streams on one thread while the SQL files are written on the others.
     let (written, manifest_written) = rayon::join(
@@ -104,6 +110,8 @@ pub fn compile(printer: &Printer, args: &crate::cli::CompileArgs) -> Result<Outc
     );
     let written = written?;
     manifest_written?;
+    // The compiled SQL is written even when checks fail: errors point into it.
+    checked?;
     printer.event(
         "compile_done",
         &format!(
@@ -119,6 +127,32 @@ pub fn compile(printer: &Printer, args: &crate::cli::CompileArgs) -> Result<Outc
     Ok(Outcome::Success)
 }
 
+/// Runs the offline checks ([`validate`]) on the compiled `selected` nodes and
+/// prints the warnings. An error, or any warning under `--warn-error`, fails
+/// the command with every problem found.
+pub fn check(
+    printer: &Printer,
+    session: &Session,
+    rendered: &Rendered,
+    selected: &BTreeSet<String>,
+    bodies: &HashMap<String, render::CompiledBody>,
+) -> Result<(), Diagnostics> {
+    let diagnostics = validate::validate(&validate::Input {
+        project: &session.project,
+        rendered,
+        adapter_type: &session.target.adapter_type,
+        selected,
+        bodies,
+    });
+    if diagnostics.iter().any(Diagnostic::is_error) || (printer.warn_error && !diagnostics.is_empty()) {
+        return Err(Diagnostics(diagnostics));
+    }
+    for warning in &diagnostics {
+        printer.diagnostic(warning);
+    }
+    Ok(())
+}
+
 /// Skips freeing the whole manifest just before the process exits: the
 /// operating system reclaims it at once, and freeing 40,000 nodes one by one
 /// takes longer than building them.
@@ -128,7 +162,8 @@ fn exit_without_freeing(rendered: Rendered) {
 
 pub fn ls(printer: &Printer, args: &LsArgs) -> Result<Outcome, Diagnostics> {
     let (_session, rendered, dag) = load(printer, &args.project, "ls", false, false)?;
-    let plan = plan::plan(&rendered.manifest, &dag, &args.selection)?;
+    let previous = state::load(args.selection.state.as_deref())?;
+    let plan = plan::plan(&rendered.manifest, &dag, &args.selection, previous.as_ref())?;
     let mut types = BTreeSet::new();
     for resource_type in &args.resource_type {
         let Some(parsed) = ResourceType::parse(resource_type) else {
@@ -207,6 +242,37 @@ pub fn ls(printer: &Printer, args: &LsArgs) -> Result<Outcome, Diagnostics> {
             printer.result(&line);
         }
     }
+    Ok(Outcome::Success)
+}
+
+/// Says how many unselected nodes `--defer` reads from the other run.
+pub fn report_deferred(printer: &Printer, deferred: usize) {
+    printer.info(
+        "defer",
+        &format!(
+            "Deferred {deferred} unselected node{} to the relations of the --state manifest",
+            if deferred == 1 { "" } else { "s" }
+        ),
+    );
+}
+
+/// `dvt diff`: what changed since the run whose manifest `--state` names, and
+/// what each change affects downstream.
+pub fn diff(printer: &Printer, args: &DiffArgs) -> Result<Outcome, Diagnostics> {
+    let (_session, rendered, dag) = load(printer, &args.project, "diff", false, false)?;
+    let previous = state::read(&args.state).map_err(Diagnostic::from)?;
+    let comparison = state::compare(&rendered.manifest, &previous);
+    let report = diff::Report::new(
+        &rendered.manifest,
+        &dag,
+        &comparison,
+        &previous.path.display().to_string(),
+    );
+    let text = match args.format {
+        DiffFormat::Text => report.text(),
+        DiffFormat::Markdown => report.markdown(),
+    };
+    printer.result(text.trim_end());
     Ok(Outcome::Success)
 }
 

@@ -11,6 +11,7 @@ pub mod artifacts;
 pub mod cli;
 pub mod commands;
 pub mod diagnostic;
+pub mod diff;
 pub mod exec;
 pub mod graph;
 pub mod manifest;
@@ -22,6 +23,8 @@ pub mod render;
 pub mod seed;
 pub mod select;
 pub mod settings;
+pub mod state;
+pub mod validate;
 pub mod yaml;
 
 use cli::{Cli, Command};
@@ -43,7 +46,8 @@ pub enum Outcome {
 
 /// Runs a command and returns the process exit code.
 pub fn run(cli: Cli) -> u8 {
-    let printer = std::sync::Arc::new(Printer::new(cli.log_format, cli.quiet, cli.warn_error));
+    let log_format = settings::log_format(cli.log_format);
+    let printer = std::sync::Arc::new(Printer::new(log_format, cli.quiet, cli.warn_error));
     let shared = || std::sync::Arc::clone(&printer);
     let result = match &cli.command {
         Command::Init(args) => commands::init(&printer, args),
@@ -58,6 +62,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Build(args) => exec::command::execute(shared(), args, exec::Command::Build),
         Command::Show(args) => exec::command::show(shared(), args),
         Command::Retry(args) => exec::command::retry(shared(), args),
+        Command::Diff(args) => commands::diff(&printer, args),
     };
     match result {
         Ok(Outcome::Success) => EXIT_SUCCESS,

@@ -2,9 +2,10 @@
 //! returns the chosen resources in a deterministic topological order.
 //!
 //! The selector language itself lives in [`crate::select`]; this module adapts
-//! the manifest to it and adds dbt's indirect selection of tests.
+//! the manifest to it, compares it with the `--state` manifest for `state:`
+//! selectors ([`crate::state`]), and adds dbt's indirect selection of tests.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 
@@ -12,7 +13,8 @@ use crate::cli::SelectArgs;
 use crate::diagnostic::Diagnostic;
 use crate::graph::Dag;
 use crate::manifest::{Manifest, ResourceType};
-use crate::select::{self, SelectableNode, SelectionGraph};
+use crate::select::{self, SelectableNode, SelectionGraph, SelectorError};
+use crate::state::{self, Change, StateManifest};
 
 /// The resources a command acts on, in topological order.
 #[derive(Debug, Clone)]
@@ -21,8 +23,10 @@ pub struct Plan {
     pub selected: BTreeSet<String>,
 }
 
-/// Every resource as the selector sees it, in the DAG's unique-id order.
-pub fn selectable_nodes(manifest: &Manifest) -> Vec<SelectableNode> {
+/// Every resource as the selector sees it, in the DAG's unique-id order. With
+/// `changes` (from [`state::compare`]), each carries its change for `state:`.
+pub fn selectable_nodes(manifest: &Manifest, changes: Option<&BTreeMap<String, Change>>) -> Vec<SelectableNode> {
+    let change_of = |id: &str| changes.map(|changes| changes.get(id).cloned().unwrap_or(Change::New));
     let mut nodes = Vec::new();
     for node in manifest.nodes.values() {
         let mut config = serde_json::Value::Object(node.config.clone());
@@ -47,6 +51,7 @@ pub fn selectable_nodes(manifest: &Manifest) -> Vec<SelectableNode> {
             materialized: Some(node.materialized().to_string()),
             source_name: None,
             config,
+            state: change_of(&node.unique_id),
         });
     }
     for source in manifest.sources.values() {
@@ -61,6 +66,7 @@ pub fn selectable_nodes(manifest: &Manifest) -> Vec<SelectableNode> {
             materialized: None,
             source_name: Some(source.source_name.clone()),
             config: serde_json::Value::Object(source.config.clone()),
+            state: change_of(&source.unique_id),
         });
     }
     for exposure in manifest.exposures.values() {
@@ -75,6 +81,7 @@ pub fn selectable_nodes(manifest: &Manifest) -> Vec<SelectableNode> {
             materialized: None,
             source_name: None,
             config: serde_json::Value::Object(exposure.config.clone()),
+            state: change_of(&exposure.unique_id),
         });
     }
     nodes.sort_by(|left, right| left.unique_id.cmp(&right.unique_id));
@@ -83,14 +90,20 @@ pub fn selectable_nodes(manifest: &Manifest) -> Vec<SelectableNode> {
 
 /// Applies the selection. Tests are selected indirectly, as dbt's default
 /// (`eager`) does: a test runs when any resource it tests is selected, unless it
-/// is excluded itself.
-pub fn plan(manifest: &Manifest, dag: &Dag, selection: &SelectArgs) -> Result<Plan, Diagnostic> {
+/// is excluded itself. `state` is the manifest `--state` names, if any.
+pub fn plan(
+    manifest: &Manifest,
+    dag: &Dag,
+    selection: &SelectArgs,
+    state: Option<&StateManifest>,
+) -> Result<Plan, Diagnostic> {
     if selection.select.is_empty() && selection.exclude.is_empty() {
         let order = dag.topological_order();
         let selected = order.iter().cloned().collect();
         return Ok(Plan { order, selected });
     }
-    let nodes = selectable_nodes(manifest);
+    let comparison = state.map(|state| state::compare(manifest, state));
+    let nodes = selectable_nodes(manifest, comparison.as_ref().map(|comparison| &comparison.changes));
     let ids: Vec<String> = nodes.iter().map(|node| node.unique_id.clone()).collect();
     let (parents, children) = dag.adjacency(&ids);
     let graph = SelectionGraph {
@@ -99,7 +112,12 @@ pub fn plan(manifest: &Manifest, dag: &Dag, selection: &SelectArgs) -> Result<Pl
         children: &children,
     };
     let chosen = select::select(&graph, &selection.select, &selection.exclude).map_err(|error| {
-        Diagnostic::error(error.to_string()).hint("see `dvt ls --help`; for example `--select +fct_rental tag:marts`")
+        let diagnostic = Diagnostic::error(error.to_string());
+        match error {
+            // These carry their own hint.
+            SelectorError::StateNeedsState { .. } | SelectorError::UnknownState { .. } => diagnostic,
+            _ => diagnostic.hint("see `dvt ls --help`; for example `--select +fct_rental tag:marts`"),
+        }
     })?;
     let mut selected: BTreeSet<String> = chosen.iter().map(|index| ids[*index].clone()).collect();
     if !selection.select.is_empty() {

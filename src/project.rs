@@ -161,6 +161,15 @@ impl Project {
     pub fn target_dir(&self) -> PathBuf {
         self.dir.join(&self.target_path)
     }
+
+    /// The text of a schema file by its project-relative path.
+    pub fn schema_source(&self, path: &str) -> Option<&str> {
+        self.files
+            .schemas
+            .iter()
+            .find(|file| file.path == path)
+            .map(|file| file.contents.as_str())
+    }
 }
 
 /// Finds the project configuration file in `dir`.

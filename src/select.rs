@@ -18,9 +18,13 @@
 //!   `.csv`, and otherwise a fully qualified name or a node name (globs allowed).
 //!
 //! - Methods: `fqn`, `tag`, `path`, `file`, `source`, `resource_type`,
-//!   `config.<key>`, `package`, `exposure`, `test_type` and `state` (parsed, but
-//!   evaluating it fails until dvt supports `--state`). Adding one is a variant,
-//!   an arm in `SelectorMethod::from_name` and an arm in `Matcher`.
+//!   `config.<key>`, `package`, `exposure`, `test_type` and `state`. Adding one
+//!   is a variant, an arm in `SelectorMethod::from_name` and an arm in `Matcher`.
+//! - `state:` reads each node's [`SelectableNode::state`], which the caller fills
+//!   from comparing with another manifest (`--state`, see [`crate::state`]):
+//!   `state:new`, `state:old`, `state:unmodified`, `state:modified` and
+//!   `state:modified.<kind>`. As in dbt, `state:modified` includes new nodes.
+//!   Without a comparison it is an error.
 //!
 //! Like dbt, `fqn` matching (and so a bare name) never selects sources; use
 //! `source:` for them. Two small additions to dbt only ever select more:
@@ -33,6 +37,8 @@ use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
 
 use globset::{GlobBuilder, GlobMatcher};
+
+use crate::state::{Change, Modification};
 
 /// One node as selection sees it, independent of how the rest of dvt models nodes.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +60,8 @@ pub struct SelectableNode {
     pub source_name: Option<String>,
     /// The full config object, searched by `config.<key>:<value>`.
     pub config: serde_json::Value,
+    /// How the node compares with the `--state` manifest; `None` without `--state`.
+    pub state: Option<Change>,
 }
 
 /// The nodes and their edges, by index into `nodes`.
@@ -136,8 +144,18 @@ pub enum SelectorError {
         source: globset::Error,
     },
 
-    #[error("cannot evaluate `{term}`: state: selectors need --state, which dvt does not support yet")]
+    #[error(
+        "selector `{term}` compares with another run, but no `--state` was given\n\
+         hint: pass the target directory of that run, as in `--state prod/ --select {term}`"
+    )]
     StateNeedsState { term: String },
+
+    #[error("unknown state `{value}` in `{term}`\n{}", value_hint(.suggestion.as_deref(), STATE_VALUES))]
+    UnknownState {
+        value: String,
+        term: String,
+        suggestion: Option<String>,
+    },
 
     #[error(
         "selection graph is inconsistent: `{nodes}` nodes but `{parents}` parent lists and `{children}` child lists"
@@ -221,6 +239,56 @@ const RESOURCE_TYPES: &[&str] = &[
 
 const TEST_TYPES: &[&str] = &["generic", "singular", "schema", "data", "unit"];
 
+/// Values `state:` accepts; keep in step with [`StateValue::parse`].
+const STATE_VALUES: &[&str] = &[
+    "new",
+    "old",
+    "unmodified",
+    "modified",
+    "modified.body",
+    "modified.configs",
+    "modified.macros",
+    "modified.contract",
+    "modified.relation",
+];
+
+/// What a `state:` criterion matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StateValue {
+    /// Not in the other manifest.
+    New,
+    /// In the other manifest, changed or not.
+    Old,
+    Unmodified,
+    /// Changed in any way, or in one way only. As in dbt, new nodes count as
+    /// modified in every way.
+    Modified(Option<Modification>),
+}
+
+impl StateValue {
+    fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "new" => Self::New,
+            "old" => Self::Old,
+            "unmodified" => Self::Unmodified,
+            "modified" => Self::Modified(None),
+            _ => Self::Modified(Some(Modification::parse(value.strip_prefix("modified.")?)?)),
+        })
+    }
+
+    fn matches(self, change: &Change) -> bool {
+        match (self, change) {
+            (Self::New, Change::New) => true,
+            (Self::Old, Change::Modified(_) | Change::Unchanged) => true,
+            (Self::Unmodified, Change::Unchanged) => true,
+            (Self::Modified(_), Change::New) => true,
+            (Self::Modified(None), Change::Modified(_)) => true,
+            (Self::Modified(Some(kind)), Change::Modified(modifications)) => modifications.contains(&kind),
+            _ => false,
+        }
+    }
+}
+
 /// How far a graph operator reaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Depth {
@@ -247,7 +315,7 @@ pub enum SelectorMethod {
     Package,
     Exposure,
     TestType,
-    /// Parsed so it can be described, but evaluating it needs `--state`.
+    /// Compares with another run; evaluating it needs `--state`.
     State,
 }
 
@@ -591,6 +659,11 @@ fn validate_value(method: &SelectorMethod, value: &str, term: &str) -> Result<()
             value: value.to_string(),
             term: term.to_string(),
         }),
+        SelectorMethod::State if StateValue::parse(value).is_none() => Err(SelectorError::UnknownState {
+            value: value.to_string(),
+            term: term.to_string(),
+            suggestion: did_you_mean(value, STATE_VALUES),
+        }),
         _ => Ok(()),
     }
 }
@@ -825,7 +898,7 @@ enum Matcher {
         name: Pattern,
     },
     TestType(&'static [&'static str]),
-    State,
+    State(StateValue),
 }
 
 impl Matcher {
@@ -879,7 +952,16 @@ impl Matcher {
                     })
                 }
             }),
-            SelectorMethod::State => Self::State,
+            SelectorMethod::State => match StateValue::parse(value) {
+                Some(state) => Self::State(state),
+                None => {
+                    return Err(SelectorError::UnknownState {
+                        value: value.to_string(),
+                        term,
+                        suggestion: did_you_mean(value, STATE_VALUES),
+                    })
+                }
+            },
         })
     }
 
@@ -914,7 +996,7 @@ impl Matcher {
                         .and_then(serde_json::Value::as_str)
                         .is_some_and(|test_type| test_types.contains(&test_type))
             }
-            Self::State => false,
+            Self::State(state) => node.state.as_ref().is_some_and(|change| state.matches(change)),
         }
     }
 }
@@ -981,7 +1063,7 @@ fn evaluate_union(graph: &SelectionGraph, intersections: &[Vec<CompiledCriteria>
 }
 
 fn evaluate_criteria(graph: &SelectionGraph, compiled: &CompiledCriteria) -> Result<Vec<bool>, SelectorError> {
-    if matches!(compiled.matcher, Matcher::State) {
+    if matches!(compiled.matcher, Matcher::State(_)) && graph.nodes.iter().any(|node| node.state.is_none()) {
         return Err(SelectorError::StateNeedsState {
             term: compiled.criteria.to_string(),
         });
@@ -1262,6 +1344,7 @@ mod tests {
                         .map(str::to_string),
                     source_name: is_source.then(|| spec.fqn[1].to_string()),
                     config: spec.config,
+                    state: None,
                 }
             })
             .collect();
@@ -1345,6 +1428,7 @@ mod tests {
                 "config" => "config.materialized:table".to_string(),
                 "resource_type" => "resource_type:model".to_string(),
                 "test_type" => "test_type:generic".to_string(),
+                "state" => "state:modified".to_string(),
                 _ => format!("{method}:x"),
             };
             let union = parse(&selector).unwrap();
@@ -1806,12 +1890,129 @@ mod tests {
 
     #[test]
     fn error_state_needs_state() {
-        assert_snapshot!(error(&["state:modified+"]), @"cannot evaluate `state:modified+`: state: selectors need --state, which dvt does not support yet");
+        assert_snapshot!(error(&["state:modified+"]), @r"
+        selector `state:modified+` compares with another run, but no `--state` was given
+        hint: pass the target directory of that run, as in `--state prod/ --select state:modified+`
+        ");
         // Rejected even when it sits in --exclude.
         assert!(matches!(
             run(&["tag:marts"], &["state:new"]),
             Err(SelectorError::StateNeedsState { .. })
         ));
+    }
+
+    #[test]
+    fn error_unknown_state() {
+        assert_snapshot!(error(&["state:modified.bdy"]), @r"
+        unknown state `modified.bdy` in `state:modified.bdy`
+        hint: did you mean `modified.body`?
+        ");
+        assert_snapshot!(error(&["state:changed"]), @r"
+        unknown state `changed` in `state:changed`
+        hint: expected one of `new`, `old`, `unmodified`, `modified`, `modified.body`, `modified.configs`, `modified.macros`, `modified.contract`, `modified.relation`
+        ");
+    }
+
+    // State ------------------------------------------------------------------
+
+    /// The fixture compared with a state where `stg_rental`'s body and
+    /// `dim_customer`'s config changed, `date_spine` is new and the rest is as it was.
+    fn run_with_state(select_args: &[&str], exclude_args: &[&str]) -> Vec<String> {
+        let mut fixture = fixture();
+        for node in &mut fixture.nodes {
+            node.state = Some(match node.name.as_str() {
+                "stg_rental" => Change::Modified([Modification::Body].into()),
+                "dim_customer" => Change::Modified([Modification::Configs, Modification::Contract].into()),
+                "date_spine" => Change::New,
+                _ => Change::Unchanged,
+            });
+        }
+        select(&fixture.graph(), &strings(select_args), &strings(exclude_args))
+            .unwrap()
+            .into_iter()
+            .map(|index| fixture.nodes[index].name.clone())
+            .collect()
+    }
+
+    #[test]
+    fn state_methods_select_by_kind_of_change() {
+        // As in dbt, a new node counts as modified in every way.
+        assert_eq!(
+            run_with_state(&["state:modified"], &[]),
+            ["stg_rental", "dim_customer", "date_spine"]
+        );
+        assert_eq!(
+            run_with_state(&["state:modified.body"], &[]),
+            ["stg_rental", "date_spine"]
+        );
+        assert_eq!(
+            run_with_state(&["state:modified.configs"], &[]),
+            ["dim_customer", "date_spine"]
+        );
+        assert_eq!(
+            run_with_state(&["state:modified.contract"], &[]),
+            ["dim_customer", "date_spine"]
+        );
+        assert_eq!(run_with_state(&["state:modified.macros"], &[]), ["date_spine"]);
+        assert_eq!(run_with_state(&["state:modified.relation"], &[]), ["date_spine"]);
+        assert_eq!(run_with_state(&["state:new"], &[]), ["date_spine"]);
+        let old = run_with_state(&["state:old"], &[]);
+        assert_eq!(old.len(), fixture().nodes.len() - 1, "{old:?}");
+        assert!(!old.contains(&"date_spine".to_string()));
+        let unmodified = run_with_state(&["state:unmodified"], &[]);
+        assert_eq!(unmodified.len(), fixture().nodes.len() - 3, "{unmodified:?}");
+    }
+
+    #[test]
+    fn state_methods_combine_with_operators_unions_and_intersections() {
+        assert_eq!(
+            run_with_state(&["state:modified.body+"], &[]),
+            [
+                "stg_rental",
+                "fct_rental",
+                "kpi_monthly",
+                "not_null_fct_rental_rental_id",
+                "legacy_check",
+                "weekly_dashboard",
+                "rental_trends",
+                "rental_export",
+                "date_spine"
+            ]
+        );
+        assert_eq!(
+            run_with_state(&["+state:modified.configs"], &[]),
+            ["raw_customer", "stg_customer", "dim_customer", "date_spine"]
+        );
+        assert_eq!(
+            run_with_state(&["state:modified+,resource_type:model"], &[]),
+            [
+                "stg_rental",
+                "fct_rental",
+                "dim_customer",
+                "fct_payment",
+                "kpi_monthly",
+                "date_spine"
+            ]
+        );
+        assert_eq!(
+            run_with_state(&["state:modified.body state:modified.configs"], &[]),
+            ["stg_rental", "dim_customer", "date_spine"]
+        );
+        assert_eq!(run_with_state(&["state:modified,tag:staging"], &[]), ["stg_rental"]);
+        assert_eq!(
+            run_with_state(&["state:modified+"], &["resource_type:test"]),
+            [
+                "stg_rental",
+                "fct_rental",
+                "dim_customer",
+                "fct_payment",
+                "kpi_monthly",
+                "weekly_dashboard",
+                "rental_trends",
+                "rental_export",
+                "date_spine"
+            ]
+        );
     }
 
     #[test]
@@ -1920,6 +2121,7 @@ mod tests {
                 materialized: Some("view".to_string()),
                 source_name: None,
                 config: json!({"materialized": if index % 2 == 0 { "table" } else { "view" }}),
+                state: None,
             })
             .collect();
         // Each node depends on the one before it and the one ten before it.

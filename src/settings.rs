@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde_json::Map;
 
-use crate::cli::ProjectArgs;
+use crate::cli::{LogFormat, ProjectArgs};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::profile::{self, Target};
 use crate::project::{self, Project};
@@ -68,6 +68,20 @@ impl Session {
     }
 }
 
+/// The log format: `--log-format` (or `DVT_LOG_FORMAT`), else `github` when
+/// running in GitHub Actions, which sets `GITHUB_ACTIONS=true`, else text.
+pub fn log_format(flag: Option<LogFormat>) -> LogFormat {
+    choose_log_format(flag, std::env::var("GITHUB_ACTIONS").ok().as_deref())
+}
+
+fn choose_log_format(flag: Option<LogFormat>, github_actions: Option<&str>) -> LogFormat {
+    match (flag, github_actions) {
+        (Some(format), _) => format,
+        (None, Some("true")) => LogFormat::Github,
+        (None, _) => LogFormat::Text,
+    }
+}
+
 /// Resolves a possibly relative directory against the working directory.
 pub fn absolute(path: &std::path::Path) -> PathBuf {
     let joined = if path.is_absolute() {
@@ -121,5 +135,19 @@ fn redact_template(text: &str) -> String {
         format!("{}, ****) }}}}", &text[..name_end])
     } else {
         text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_actions_turns_on_annotations_unless_a_format_is_given() {
+        assert_eq!(choose_log_format(None, Some("true")), LogFormat::Github);
+        assert_eq!(choose_log_format(None, Some("false")), LogFormat::Text);
+        assert_eq!(choose_log_format(None, None), LogFormat::Text);
+        assert_eq!(choose_log_format(Some(LogFormat::Json), Some("true")), LogFormat::Json);
+        assert_eq!(choose_log_format(Some(LogFormat::Text), Some("true")), LogFormat::Text);
     }
 }

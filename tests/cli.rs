@@ -8,8 +8,12 @@
 //! `parse`, `compile` and `ls` never connect, and `debug` is checked for what it
 //! prints whether or not its connection succeeds.
 
+#[path = "support/tree.rs"]
+mod tree;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use tree::copy_tree;
 
 use serde_json::Value;
 use tempfile::TempDir;
@@ -24,6 +28,9 @@ const DVT_VARIABLES: &[&str] = &[
     "DVT_WARN_ERROR",
     "DVT_PG_PASSWORD",
     "DVT_FIXTURE_SCHEMA",
+    // Inside GitHub Actions, dvt prints annotations by default.
+    "GITHUB_ACTIONS",
+    "GITHUB_WORKSPACE",
 ];
 
 fn fixtures_dir() -> PathBuf {
@@ -125,26 +132,6 @@ fn dvt_command() -> assert_cmd::Command {
     }
     command.env("NO_COLOR", "1");
     command
-}
-
-fn copy_tree(source: &Path, destination: &Path, skip: &[&str]) {
-    for entry in walkdir::WalkDir::new(source).min_depth(1) {
-        let entry = entry.expect("walk the fixture");
-        let relative = entry.path().strip_prefix(source).expect("inside the fixture");
-        let top = relative
-            .components()
-            .next()
-            .map(|part| part.as_os_str().to_string_lossy());
-        if top.is_some_and(|top| skip.contains(&top.as_ref())) {
-            continue;
-        }
-        let target = destination.join(relative);
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).expect("create a directory");
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy a file");
-        }
-    }
 }
 
 fn escape_regex(text: &str) -> String {
@@ -422,7 +409,11 @@ fn example_project_parses() {
 fn example_project_compiles_with_ephemeral_ctes() {
     let project = example_project();
     let output = project.dvt(&["compile"]);
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    // The offline checks (SQL syntax, config values, test columns) find
+    // nothing to complain about in the example project.
+    assert!(!stderr.contains("warning") && !stderr.contains("error"), "{stderr}");
     let sql = project.read("target/compiled/dvdrental/models/marts/core/fct_rental.sql");
     assert!(sql.contains("__dbt__cte__int_rental_durations"), "{sql}");
     assert!(sql.contains(r#""analytics_staging"."stg_rental""#), "{sql}");
@@ -511,4 +502,120 @@ fn clean_removes_the_target_directory() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(!project.path().join("target").exists());
     assert!(project.path().join("src_models").is_dir());
+}
+
+// ---------------------------------------------------------------------------
+// CI output: offline checks, GitHub annotations, JSON logs, JUnit
+
+/// `--log-format github` prints each problem as text and as an annotation
+/// on the source line of the model the user wrote.
+#[test]
+fn github_log_format_annotates_each_problem() {
+    let project = Project::fixture("sql_syntax_error");
+    let output = project.dvt(&["compile", "--log-format", "github"]);
+    let stderr = text(&output.stderr);
+    assert_eq!(exit_code(&output), 2, "{stderr}");
+    assert!(
+        stderr.contains("::error file=models/orders.sql,line=7,col=35,title=dvt::"),
+        "{stderr}"
+    );
+    project.settings().bind(|| insta::assert_snapshot!(stderr));
+}
+
+/// Inside GitHub Actions (`GITHUB_ACTIONS=true`) annotations are on by
+/// default, with paths relative to the repository; `--log-format` wins.
+#[test]
+fn github_actions_turns_annotations_on_by_default() {
+    let project = Project::fixture("sql_syntax_error");
+    let in_actions = [("GITHUB_ACTIONS", "true")];
+    let output = project.dvt_with(&["compile"], &in_actions);
+    let stderr = text(&output.stderr);
+    assert_eq!(exit_code(&output), 2, "{stderr}");
+    assert!(
+        stderr.contains("::error file=models/orders.sql,line=7,col=35,"),
+        "{stderr}"
+    );
+
+    let output = project.dvt_with(&["compile", "--log-format", "text"], &in_actions);
+    let stderr = text(&output.stderr);
+    assert!(!stderr.contains("::error"), "{stderr}");
+
+    // A project in a subfolder of the repository gets the folder as a prefix.
+    let parent = project.path().parent().expect("the temp dir has a parent");
+    let folder = project.path().file_name().expect("a folder name").to_string_lossy();
+    let workspace = parent.to_string_lossy();
+    let output = project.dvt_with(
+        &["compile"],
+        &[("GITHUB_ACTIONS", "true"), ("GITHUB_WORKSPACE", &workspace)],
+    );
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains(&format!("::error file={folder}/models/orders.sql,line=7,")),
+        "{stderr}"
+    );
+}
+
+/// `--log-format json` prints nothing but JSON objects, one per line, with
+/// the file and line of every problem.
+#[test]
+fn json_log_format_is_one_object_per_line() {
+    for (fixture, code) in [("config_value_error", 2), ("test_columns", 0), ("sql_syntax_error", 2)] {
+        let project = Project::fixture(fixture);
+        let output = project.dvt(&["compile", "--log-format", "json"]);
+        let stderr = text(&output.stderr);
+        assert_eq!(exit_code(&output), code, "{fixture}: {stderr}");
+        let events: Vec<Value> = stderr
+            .lines()
+            .map(|line| {
+                let event: Value =
+                    serde_json::from_str(line).unwrap_or_else(|error| panic!("{fixture}: not JSON ({error}): {line}"));
+                assert!(event.is_object(), "{fixture}: {line}");
+                event
+            })
+            .collect();
+        let diagnostics: Vec<&Value> = events.iter().filter(|event| event["event"] == "diagnostic").collect();
+        assert!(!diagnostics.is_empty(), "{fixture}: {stderr}");
+        for diagnostic in diagnostics {
+            assert!(diagnostic["file"].is_string(), "{fixture}: {diagnostic}");
+            assert!(
+                diagnostic["line"].as_u64().is_some_and(|line| line > 0),
+                "{fixture}: {diagnostic}"
+            );
+        }
+    }
+}
+
+/// A test naming a column its model does not have is a warning, and an
+/// error under `--warn-error`.
+#[test]
+fn missing_test_columns_fail_under_warn_error() {
+    let project = Project::fixture("test_columns");
+    let output = project.dvt(&["compile", "--warn-error"]);
+    let stderr = text(&output.stderr);
+    assert_eq!(exit_code(&output), 2, "{stderr}");
+    assert!(
+        stderr.contains("error: `customers` has no column `fullname`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("warning:"), "{stderr}");
+}
+
+/// `dvt run` checks the SQL before it connects: a syntax error fails at
+/// once with exit code 2, and `--junit` still reports it.
+#[test]
+fn run_fails_on_a_syntax_error_before_connecting() {
+    let project = Project::fixture("sql_syntax_error");
+    // Nothing listens on port 1: a connection attempt would fail loudly.
+    let profiles = project.read("profiles.yml").replace("port: 5432", "port: 1");
+    std::fs::write(project.path().join("profiles.yml"), profiles).expect("write profiles.yml");
+    let junit = project.path().join("reports").join("junit.xml");
+    let output = project.dvt(&["run", "--junit", &junit.to_string_lossy()]);
+    let stderr = text(&output.stderr);
+    assert_eq!(exit_code(&output), 2, "{stderr}");
+    assert!(stderr.contains("--> models/orders.sql:7:35"), "{stderr}");
+    assert!(!stderr.contains("Running with dvt"), "{stderr}");
+    assert!(!stderr.contains("connect"), "{stderr}");
+    assert!(!project.path().join("target/run_results.json").exists());
+    let report = std::fs::read_to_string(&junit).expect("the JUnit report is written");
+    project.settings().bind(|| insta::assert_snapshot!(report));
 }

@@ -21,8 +21,11 @@ use sqlx::postgres::PgConnection;
 use sqlx::{ConnectOptions, Row};
 
 mod common;
+#[path = "support/profile.rs"]
+mod profile;
 
 use common::Server;
+use profile::postgres_profile;
 
 fn random_suffix() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
@@ -86,15 +89,7 @@ impl Project {
         project.write("project.yml", PROJECT_YML);
         project.write(
             "profiles.yml",
-            &format!(
-                "exec:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n      host: {host}\n      \
-                 port: {port}\n      user: {user}\n      password: \"{{{{ env_var('DVT_PG_PASSWORD', 'postgres') }}}}\"\n      \
-                 dbname: {database}\n      schema: analytics\n      threads: 4\n",
-                host = project.server.host,
-                port = project.server.port,
-                user = project.server.user,
-                database = project.database,
-            ),
+            &postgres_profile("exec", &project.server, &project.database, 4),
         );
         project
     }

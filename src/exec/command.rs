@@ -94,10 +94,24 @@ fn runtime() -> Result<tokio::runtime::Runtime, Diagnostic> {
         .map_err(|error| Diagnostic::error(format!("cannot start the async runtime: {error}")))
 }
 
-/// `dvt run`, `dvt test`, `dvt seed` and `dvt build`.
+/// `dvt run`, `dvt test`, `dvt seed` and `dvt build`. With `--junit`, a
+/// project error that stops the command is written to the report too.
 pub fn execute(printer: Arc<Printer>, args: &ExecArgs, command: Command) -> Result<Outcome, Diagnostics> {
-    let (session, rendered, dag) = load(&printer, &args.project, command.as_str(), false, args.full_refresh)?;
-    let plan = plan::plan(&rendered.manifest, &dag, &args.selection)?;
+    let outcome = execute_plan(printer, args, command);
+    if let (Err(diagnostics), Some(path)) = (&outcome, &args.junit) {
+        super::junit::write_errors(path, command.as_str(), diagnostics)?;
+    }
+    outcome
+}
+
+fn execute_plan(printer: Arc<Printer>, args: &ExecArgs, command: Command) -> Result<Outcome, Diagnostics> {
+    let (session, mut rendered, dag) = load(&printer, &args.project, command.as_str(), false, args.full_refresh)?;
+    let previous = crate::state::load(args.selection.state.as_deref())?;
+    let plan = plan::plan(&rendered.manifest, &dag, &args.selection, previous.as_ref())?;
+    if args.defer {
+        let deferred = crate::state::defer(&mut rendered, previous.as_ref(), &plan.selected);
+        crate::commands::report_deferred(&printer, deferred);
+    }
     let record = json!({
         "which": command.as_str(),
         "select": args.selection.select,
@@ -106,6 +120,8 @@ pub fn execute(printer: Arc<Printer>, args: &ExecArgs, command: Command) -> Resu
         "threads": args.threads,
         "fail_fast": args.fail_fast,
         "store_failures": args.store_failures,
+        "state": args.selection.state,
+        "defer": args.defer,
         "vars": args.project.vars,
         "target": args.project.target,
         "profile": args.project.profile,
@@ -116,8 +132,36 @@ pub fn execute(printer: Arc<Printer>, args: &ExecArgs, command: Command) -> Resu
         fail_fast: args.fail_fast,
         full_refresh: args.full_refresh,
         store_failures: args.store_failures,
+        junit: args.junit.clone(),
     };
+    check_offline(&printer, &session, &mut rendered, &plan, command)?;
     run_plan(printer, session, rendered, &dag, &plan, options, record)
+}
+
+/// Compiles what the command will run and checks it offline (SQL syntax,
+/// config values, test columns), so that a broken project fails before
+/// anything connects to the warehouse.
+fn check_offline(
+    printer: &Printer,
+    session: &crate::settings::Session,
+    rendered: &mut render::Rendered,
+    plan: &Plan,
+    command: Command,
+) -> Result<(), Diagnostics> {
+    let runs: BTreeSet<String> = plan
+        .selected
+        .iter()
+        .filter(|id| {
+            rendered
+                .manifest
+                .nodes
+                .get(*id)
+                .is_some_and(|node| command.executes(node.resource_type))
+        })
+        .cloned()
+        .collect();
+    let bodies = render::compile_selected(rendered, &session.project, &runs)?;
+    crate::commands::check(printer, session, rendered, &runs, &bodies)
 }
 
 fn run_plan(
@@ -213,6 +257,9 @@ fn run_plan(
         .map_err(|error| Diagnostic::error(format!("cannot serialise run results: {error}")))?;
     artifacts::write_atomic(&target_dir.join("run_results.json"), &bytes)?;
     artifacts::write_manifest(&target_dir, &context.rendered.manifest)?;
+    if let Some(path) = &context.options.junit {
+        super::junit::write(path, &context, &results)?;
+    }
     end_hooks?;
     Ok(if results.failed() {
         Outcome::Failure
@@ -324,7 +371,7 @@ pub fn retry(printer: Arc<Printer>, args: &RetryArgs) -> Result<Outcome, Diagnos
     project_args.vars = project_args.vars.or_else(|| previous_setting("vars"));
     project_args.target = project_args.target.or_else(|| previous_setting("target"));
     project_args.profile = project_args.profile.or_else(|| previous_setting("profile"));
-    let (session, rendered, dag) = load(&printer, &project_args, command.as_str(), false, full_refresh)?;
+    let (session, mut rendered, dag) = load(&printer, &project_args, command.as_str(), false, full_refresh)?;
     let selected: BTreeSet<String> = again
         .into_iter()
         .filter(|id| rendered.manifest.nodes.contains_key(id))
@@ -335,6 +382,21 @@ pub fn retry(printer: Arc<Printer>, args: &RetryArgs) -> Result<Outcome, Diagnos
         .filter(|id| selected.contains(id))
         .collect();
     let plan = Plan { order, selected };
+    // A deferred run is retried deferred, or refs to what it did not build
+    // break; what it did build is read from this target, as then.
+    if previous.pointer("/args/defer").and_then(Value::as_bool) == Some(true) {
+        let state_dir = previous_setting("state").map(std::path::PathBuf::from);
+        let state = crate::state::load(state_dir.as_deref())?;
+        let built_before: BTreeSet<String> = previous
+            .get("results")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|result| result.get("unique_id").and_then(Value::as_str).map(str::to_owned))
+            .collect();
+        let deferred = crate::state::defer(&mut rendered, state.as_ref(), &built_before);
+        crate::commands::report_deferred(&printer, deferred);
+    }
     printer.info(
         "retry",
         &format!(
@@ -364,6 +426,7 @@ pub fn retry(printer: Arc<Printer>, args: &RetryArgs) -> Result<Outcome, Diagnos
             .pointer("/args/store_failures")
             .and_then(Value::as_bool)
             .unwrap_or(false),
+        junit: args.junit.clone(),
     };
     let mut record = previous.get("args").cloned().unwrap_or(json!({}));
     if let Some(object) = record.as_object_mut() {
@@ -372,6 +435,7 @@ pub fn retry(printer: Arc<Printer>, args: &RetryArgs) -> Result<Outcome, Diagnos
         object.insert("target".into(), json!(project_args.target));
         object.insert("profile".into(), json!(project_args.profile));
     }
+    check_offline(&printer, &session, &mut rendered, &plan, command)?;
     run_plan(printer, session, rendered, &dag, &plan, options, record)
 }
 
@@ -379,7 +443,7 @@ pub fn retry(printer: Arc<Printer>, args: &RetryArgs) -> Result<Outcome, Diagnos
 pub fn show(printer: Arc<Printer>, args: &ShowArgs) -> Result<Outcome, Diagnostics> {
     let selection = SelectArgs {
         select: args.select.clone().into_iter().collect(),
-        exclude: Vec::new(),
+        ..SelectArgs::default()
     };
     let project_args: &ProjectArgs = &args.project;
     let (session, rendered, dag) = load(&printer, project_args, "show", false, false)?;
@@ -405,7 +469,7 @@ pub fn show(printer: Arc<Printer>, args: &ShowArgs) -> Result<Outcome, Diagnosti
             )
         }
         (None, Some(_)) => {
-            let plan = plan::plan(&rendered.manifest, &dag, &selection)?;
+            let plan = plan::plan(&rendered.manifest, &dag, &selection, None)?;
             let nodes: Vec<&crate::manifest::Node> = plan
                 .order
                 .iter()

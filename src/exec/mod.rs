@@ -11,6 +11,7 @@
 //! [`node`]; results, progress lines and `run_results.json` are in [`results`].
 
 pub mod command;
+pub mod junit;
 pub mod node;
 pub mod results;
 
@@ -72,6 +73,8 @@ pub struct ExecOptions {
     pub fail_fast: bool,
     pub full_refresh: bool,
     pub store_failures: bool,
+    /// Where `--junit` writes the results as JUnit XML.
+    pub junit: Option<std::path::PathBuf>,
 }
 
 /// Everything a node needs while it runs; shared by the worker tasks.

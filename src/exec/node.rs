@@ -159,10 +159,24 @@ pub fn adapter_diagnostic(error: &AdapterError, node: &Node, sql: Option<&str>) 
     if let (Some(database_error), Some(sql)) = (error.database_error(), sql) {
         if let Some((line, column)) = database_error.position_in(sql) {
             let compiled = node.compiled_path().replacen("compiled/", "run/", 1);
-            diagnostic = diagnostic.at(
-                crate::diagnostic::Location::at(format!("target/{compiled}"), line, column, 1),
-                Some(sql),
-            );
+            // Point into the file the user wrote, when the compiled line maps
+            // back to it exactly; a generic test's SQL comes from its macro.
+            let source = (node.test_metadata.is_none())
+                .then(|| crate::validate::source_map::SourceMap::new(&node.raw_code, sql).position(line, column, 1))
+                .flatten()
+                .filter(|position| position.exact);
+            diagnostic = match source {
+                Some(position) => diagnostic
+                    .at(
+                        crate::diagnostic::Location::at(&node.original_file_path, position.line, position.column, 1),
+                        Some(&node.raw_code),
+                    )
+                    .note(format!("line {line} of the SQL that ran, in target/{compiled}")),
+                None => diagnostic.at(
+                    crate::diagnostic::Location::at(format!("target/{compiled}"), line, column, 1),
+                    Some(sql),
+                ),
+            };
         } else {
             diagnostic = diagnostic.in_file(&node.original_file_path);
         }

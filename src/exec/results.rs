@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::adapter::AdapterResponse;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Location, Severity};
 use crate::manifest::{Node, ResourceType};
 
 use super::Context;
@@ -237,6 +237,15 @@ pub fn seed_progress(context: &Context, node: &Node, bytes: u64) -> Option<indic
     Some(bar)
 }
 
+/// Where a node is declared: its file, and for a generic test the line of
+/// its entry in the schema file.
+fn node_location(context: &Context, node: &Node) -> Location {
+    match context.rendered.test_lines.get(&node.unique_id) {
+        Some(line) => Location::at(&node.original_file_path, *line, 0, 0),
+        None => Location::file(&node.original_file_path),
+    }
+}
+
 /// Prints every failure in full, then the totals.
 pub fn print_summary(context: &Context, results: &RunResults) {
     let printer = &context.printer;
@@ -294,10 +303,20 @@ pub fn print_summary(context: &Context, results: &RunResults) {
                 if let Some(path) = &result.compiled_path {
                     printer.info("node_failure", &format!("  compiled code at {path}"));
                 }
+                let severity = if result.status == Status::Fail {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                };
+                printer.annotate(
+                    severity,
+                    Some(&node_location(context, node)),
+                    &format!("{word} in test `{}`: {}", node.name, result.message),
+                );
             }
             _ => {
                 if let Some(diagnostic) = &result.diagnostic {
-                    printer.diagnostic(diagnostic);
+                    printer.node_diagnostic(diagnostic, &node_location(context, node));
                     if let Some(path) = &result.compiled_path {
                         printer.info("node_failure", &format!("  compiled code at {path}"));
                     }

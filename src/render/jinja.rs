@@ -566,12 +566,12 @@ fn add_globals(env: &mut Environment<'static>, globals: Globals, macro_names: Ar
         let info: Option<bool> = kwargs.get("info")?;
         let compiling = with_scope(|scope| scope.mode == Mode::Compile).unwrap_or(true);
         if info.unwrap_or(false) && compiling {
-            eprintln!("{message}");
+            crate::output::template_log("info", &message.to_string());
         }
         Ok(Value::from(""))
     });
     env.add_function("print", |message: Value| -> Value {
-        eprintln!("{message}");
+        crate::output::template_log("info", &message.to_string());
         Value::from("")
     });
     env.add_function("return", |value: Option<Value>| -> Result<Value, Error> {
@@ -612,7 +612,7 @@ fn add_globals(env: &mut Environment<'static>, globals: Globals, macro_names: Ar
     exceptions.insert(
         "warn",
         Value::from_function(|message: String| -> Value {
-            eprintln!("warning: {message}");
+            crate::output::template_log("warn", &message);
             Value::from("")
         }),
     );

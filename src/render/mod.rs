@@ -56,6 +56,9 @@ pub struct Rendered {
     pub resolver: Arc<Resolver>,
     pub target_schema: String,
     pub target_database: String,
+    /// The line of each generic test's entry in its schema file, by unique
+    /// id, so that problems found after rendering can point at it.
+    pub test_lines: BTreeMap<String, usize>,
 }
 
 /// Renders the project. Errors from every file are collected and returned
@@ -161,7 +164,7 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
         drafts.push(context.draft(
             file,
             ResourceType::Analysis,
-            &Value::from(()).into_json(),
+            &serde_json::Value::Null, // analyses take no config from the project file
             properties.analyses.get(&file.stem()),
         ));
     }
@@ -265,7 +268,7 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
             ))
             .at(
                 Location::at(&patch.file, patch.line, 1, 1),
-                source_of(project, &patch.file),
+                project.schema_source(&patch.file),
             );
             if let Some(suggestion) = did_you_mean(name, candidates.iter().copied()) {
                 warning = warning.hint(format!("did you mean `{suggestion}`?"));
@@ -294,10 +297,12 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
         }
     }
     let tests = context.generic_tests(&manifest, &lookup, &mut diagnostics);
-    for test in tests {
+    let mut test_lines = BTreeMap::new();
+    for (test, line) in tests {
         if manifest.nodes.contains_key(&test.unique_id) {
             continue;
         }
+        test_lines.insert(test.unique_id.clone(), line);
         manifest.nodes.insert(test.unique_id.clone(), test);
     }
     for spec in &properties.exposures {
@@ -337,6 +342,7 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
         resolver,
         target_schema: target.schema.clone(),
         target_database: target.database.clone(),
+        test_lines,
     };
     if options.compile {
         let all: BTreeSet<String> = rendered.manifest.nodes.keys().cloned().collect();
@@ -345,13 +351,40 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
     Ok(rendered)
 }
 
+/// Points the refs to the nodes in `deferred` (by unique id) at the given
+/// relations instead of their own, for `--defer` (see [`crate::state::defer`]).
+/// Call it after planning and before compiling.
+pub fn defer_refs(rendered: &mut Rendered, deferred: &BTreeMap<String, Relation>) {
+    if deferred.is_empty() {
+        return;
+    }
+    let mut refs = rendered.resolver.refs.clone();
+    for (id, relation) in deferred {
+        let Some(node) = rendered.manifest.nodes.get(id) else {
+            continue;
+        };
+        let resolved = Resolved::Relation(relation.clone());
+        refs.insert(
+            format!("{}.{}", rendered.manifest.project_name, node.name),
+            resolved.clone(),
+        );
+        refs.insert(node.name.clone(), resolved);
+    }
+    rendered.resolver = Arc::new(Resolver {
+        refs,
+        sources: rendered.resolver.sources.clone(),
+    });
+}
+
 /// Step 6: compiles the nodes in `selected` (in parallel), then inlines ephemeral
 /// models. Ephemeral models are always compiled, since others inline them.
+/// Returns each compiled node's own SQL, before ephemeral models are inlined,
+/// for checks that point back into the node's file.
 pub fn compile_selected(
     rendered: &mut Rendered,
     project: &Project,
     selected: &BTreeSet<String>,
-) -> Result<(), Diagnostics> {
+) -> Result<HashMap<String, CompiledBody>, Diagnostics> {
     let ids: Vec<String> = rendered
         .manifest
         .nodes
@@ -396,7 +429,7 @@ pub fn compile_selected(
             node.compiled_code = Some(sql);
         }
     }
-    Ok(())
+    Ok(bodies)
 }
 
 /// Compiles one node with ephemeral models inlined. The executor calls this at
@@ -436,7 +469,7 @@ pub fn render_hook(rendered: &Rendered, project: &Project, node: &Node, hook: &s
 
 /// Renders a node in compile mode, returning its SQL and the ephemeral models
 /// it refers to directly.
-fn compile_node_raw(
+pub fn compile_node_raw(
     rendered: &Rendered,
     project: &Project,
     node: &Node,
@@ -596,18 +629,9 @@ fn node_context(node: &Node, execute: bool) -> Value {
 /// schema file that declares it. Borrowed, and looked up only on the error path.
 fn node_source<'a>(project: &'a Project, node: &'a Node) -> &'a str {
     if node.test_metadata.is_some() {
-        return source_of(project, &node.original_file_path).unwrap_or_default();
+        return project.schema_source(&node.original_file_path).unwrap_or_default();
     }
     &node.raw_code
-}
-
-fn source_of<'a>(project: &'a Project, path: &str) -> Option<&'a str> {
-    project
-        .files
-        .schemas
-        .iter()
-        .find(|file| file.path == path)
-        .map(|file| file.contents.as_str())
 }
 
 /// Inlines the ephemeral models `sql` refers to (transitively, dependencies
@@ -700,16 +724,6 @@ impl Node {
             .and_then(serde_json::Value::as_str)
             .map(str::to_owned)
             .unwrap_or_default()
-    }
-}
-
-trait IntoJson {
-    fn into_json(self) -> serde_json::Value;
-}
-
-impl IntoJson for Value {
-    fn into_json(self) -> serde_json::Value {
-        serde_json::Value::Null
     }
 }
 
@@ -1066,7 +1080,7 @@ impl<'a> Builder<'a> {
             warnings.extend(self.check_config_keys(&prefixed, file, source, false));
         }
         for patch in self.properties.models.values().chain(self.properties.seeds.values()) {
-            let source = source_of(self.project, &patch.file).unwrap_or_default();
+            let source = self.project.schema_source(&patch.file).unwrap_or_default();
             warnings.extend(self.check_config_keys(&patch.config, &patch.file, source, false));
         }
         warnings
@@ -1202,8 +1216,14 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Test nodes for every generic test declared in YAML.
-    fn generic_tests(&self, manifest: &Manifest, lookup: &RefLookup, diagnostics: &mut Vec<Diagnostic>) -> Vec<Node> {
+    /// Test nodes for every generic test declared in YAML, each with the line
+    /// of its entry.
+    fn generic_tests(
+        &self,
+        manifest: &Manifest,
+        lookup: &RefLookup,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Vec<(Node, usize)> {
         // (specs, attached unique id, name used in test names, Jinja expression of the tested relation)
         let mut jobs: Vec<(&[TestSpec], String, String, String)> = Vec::new();
         for node in manifest.nodes.values() {
@@ -1231,12 +1251,13 @@ impl<'a> Builder<'a> {
                 ));
             }
         }
-        let results: Vec<Result<Node, Diagnostic>> = jobs
+        let results: Vec<Result<(Node, usize), Diagnostic>> = jobs
             .par_iter()
             .flat_map_iter(|(specs, attached_id, attached_name, expression)| {
-                specs
-                    .iter()
-                    .map(move |spec| self.generic_test(spec, attached_id, attached_name, expression, lookup))
+                specs.iter().map(move |spec| {
+                    self.generic_test(spec, attached_id, attached_name, expression, lookup)
+                        .map(|node| (node, spec.line))
+                })
             })
             .collect();
         let mut tests = Vec::with_capacity(results.len());
@@ -1257,7 +1278,7 @@ impl<'a> Builder<'a> {
         model_expression: &str,
         lookup: &RefLookup,
     ) -> Result<Node, Diagnostic> {
-        let source = source_of(self.project, &spec.file).unwrap_or_default();
+        let source = self.project.schema_source(&spec.file).unwrap_or_default();
         let macro_name = format!("test_{}", spec.test_name);
         if !self.jinja.macros.contains_key(&macro_name) {
             let available: Vec<String> = self
@@ -1435,7 +1456,7 @@ impl<'a> Builder<'a> {
         lookup: &RefLookup,
         diagnostics: &mut Vec<Diagnostic>,
     ) -> Option<Exposure> {
-        let source = source_of(self.project, &spec.file).unwrap_or_default();
+        let source = self.project.schema_source(&spec.file).unwrap_or_default();
         let mut depends = BTreeSet::new();
         let mut refs: Vec<RefCall> = Vec::new();
         let mut sources = Vec::new();

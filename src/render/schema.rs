@@ -402,14 +402,17 @@ impl Reader<'_> {
                 }
                 continue;
             };
-            let mut search_from = line;
+            // Searches resume just after the last test found, so that two tests
+            // of the same name (`- not_null:` twice, with different configs)
+            // get lines of their own, and `tests: [unique, not_null]` one line.
+            let mut search_from = (line, 0);
             for item in items {
                 let (test_text, spec) = self.test(item, column, line);
-                let test_line = self
-                    .lines
-                    .find_text_line(&self.file.contents, &test_text, search_from)
-                    .map_or(line, |(found, _)| found);
-                search_from = test_line;
+                let found = self.find_after(&test_text, search_from);
+                let test_line = found.map_or(line, |(found, _)| found);
+                if let Some(found) = found {
+                    search_from = (found.0, found.1 + test_text.chars().count());
+                }
                 if let Some(mut spec) = spec {
                     spec.line = test_line;
                     specs.push(spec);
@@ -417,6 +420,25 @@ impl Reader<'_> {
             }
         }
         specs
+    }
+
+    /// The line and 1-based column of `needle` after column `after` of line
+    /// `line` (0: the whole line), or on a later line.
+    fn find_after(&self, needle: &str, (line, after): (usize, usize)) -> Option<(usize, usize)> {
+        if needle.is_empty() {
+            return None;
+        }
+        let text = self
+            .file
+            .contents
+            .lines()
+            .nth(line.saturating_sub(1))
+            .unwrap_or_default();
+        let skip: usize = text.chars().take(after).map(char::len_utf8).sum();
+        if let Some(offset) = text.get(skip..).and_then(|rest| rest.find(needle)) {
+            return Some((line, text[..skip + offset].chars().count() + 1));
+        }
+        self.lines.find_text_line(&self.file.contents, needle, line + 1)
     }
 
     /// One test entry; returns the text to search for its line, and the spec.
@@ -696,4 +718,36 @@ fn find_tag(text: &str, word: &str) -> Option<usize> {
         offset = start + 2;
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tests_of_the_same_name_get_their_own_lines() {
+        let contents = "version: 2\nmodels:\n  - name: rentals\n    columns:\n      - name: id\n        tests: [unique, not_null]\n      - name: returned_at\n        tests:\n          - not_null:\n              config:\n                where: \"rented_at < '2006-01-01'\"\n          - not_null:\n              name: returned_at_warn\n";
+        let file = SourceFile {
+            path: "models/schema.yml".into(),
+            root: "models".into(),
+            contents: contents.into(),
+        };
+        let render = |_: &str, text: &str| -> Result<String, Diagnostic> { Ok(text.to_string()) };
+        let (properties, diagnostics) = read_all(&[file], &render);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let lines: Vec<(String, Option<String>, usize)> = properties.models["rentals"]
+            .tests
+            .iter()
+            .map(|spec| (spec.test_name.clone(), spec.custom_name.clone(), spec.line))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                ("unique".into(), None, 6),
+                ("not_null".into(), None, 6),
+                ("not_null".into(), None, 9),
+                ("not_null".into(), Some("returned_at_warn".into()), 12),
+            ]
+        );
+    }
 }

@@ -1,0 +1,17 @@
+//! The `profiles.yml` of a test project pointed at its own database on the
+//! test server.
+
+use crate::common::Server;
+
+/// A profile named `profile` with one target, `dev`, building into schema
+/// `analytics` of `database`. The password comes from `env_var()`.
+pub fn postgres_profile(profile: &str, server: &Server, database: &str, threads: u32) -> String {
+    format!(
+        "{profile}:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n      host: {host}\n      \
+         port: {port}\n      user: {user}\n      password: \"{{{{ env_var('DVT_PG_PASSWORD', 'postgres') }}}}\"\n      \
+         dbname: {database}\n      schema: analytics\n      threads: {threads}\n",
+        host = server.host,
+        port = server.port,
+        user = server.user,
+    )
+}
