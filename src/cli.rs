@@ -66,6 +66,9 @@ pub enum Command {
     Retry(RetryArgs),
     /// List what changed since another run (new and modified nodes) and what they affect downstream.
     Diff(DiffArgs),
+    /// Generate the docs site (catalog, column lineage) in target/docs/, or serve it.
+    #[command(subcommand)]
+    Docs(DocsCommand),
 }
 
 #[derive(Debug, Args)]
@@ -223,4 +226,33 @@ pub struct LsArgs {
     /// What to print for each resource.
     #[arg(long, short = 'o', value_enum, default_value_t = LsOutput::Selector)]
     pub output: LsOutput,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DocsCommand {
+    /// Write target/catalog.json, target/lineage.json and the static site in target/docs/.
+    Generate(DocsGenerateArgs),
+    /// Serve target/docs/ over HTTP.
+    Serve(DocsServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DocsGenerateArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Do not connect to the warehouse: columns and lineage come from the YAML and the SQL only.
+    #[arg(long)]
+    pub no_catalog: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DocsServeArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// The port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// The address to listen on; 0.0.0.0 makes the site reachable from other machines.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
 }

@@ -12,8 +12,10 @@ pub mod cli;
 pub mod commands;
 pub mod diagnostic;
 pub mod diff;
+pub mod docs;
 pub mod exec;
 pub mod graph;
+pub mod lineage;
 pub mod manifest;
 pub mod output;
 pub mod plan;
@@ -63,6 +65,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Show(args) => exec::command::show(shared(), args),
         Command::Retry(args) => exec::command::retry(shared(), args),
         Command::Diff(args) => commands::diff(&printer, args),
+        Command::Docs(cli::DocsCommand::Generate(args)) => docs::generate(&printer, args),
+        Command::Docs(cli::DocsCommand::Serve(args)) => docs::serve(&printer, args),
     };
     match result {
         Ok(Outcome::Success) => EXIT_SUCCESS,

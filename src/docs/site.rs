@@ -1,0 +1,245 @@
+//! The static docs site: `index.html`, `app.js` and `style.css` from
+//! `templates/docs/`, and `data.js`, which assigns the project's data to a
+//! global so that the site works from `file://` with no fetch.
+//!
+//! This module decides what the site knows about each node; how it is drawn
+//! is the business of `templates/docs/app.js`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde_json::{json, Map, Value};
+
+use super::catalog::{Catalog, CatalogRelation};
+use super::NodeLineage;
+use crate::diagnostic::Diagnostic;
+use crate::manifest::{Column, Manifest, ResourceType};
+use crate::settings::Session;
+
+const FILES: [(&str, &str); 3] = [
+    ("index.html", include_str!("../../templates/docs/index.html")),
+    ("app.js", include_str!("../../templates/docs/app.js")),
+    ("style.css", include_str!("../../templates/docs/style.css")),
+];
+
+/// Writes the site to `docs_dir`.
+pub fn write(
+    docs_dir: &Path,
+    session: &Session,
+    manifest: &Manifest,
+    catalog: &Catalog,
+    lineage: &BTreeMap<String, NodeLineage>,
+    run_results: Option<&Value>,
+) -> Result<(), Diagnostic> {
+    let fail = |path: &Path, error: &dyn std::fmt::Display| {
+        Diagnostic::error(format!("cannot write `{}`: {error}", path.display()))
+    };
+    std::fs::create_dir_all(docs_dir).map_err(|error| fail(docs_dir, &error))?;
+    for (name, contents) in FILES {
+        let path = docs_dir.join(name);
+        std::fs::write(&path, contents).map_err(|error| fail(&path, &error))?;
+    }
+    let data = site_data(session, manifest, catalog, lineage, run_results);
+    let text = serde_json::to_string(&data).map_err(|error| fail(docs_dir, &error))?;
+    let path = docs_dir.join("data.js");
+    std::fs::write(&path, format!("window.DVT_DATA = {text};\n")).map_err(|error| fail(&path, &error))
+}
+
+/// Everything the site shows, as one JSON value.
+pub fn site_data(
+    session: &Session,
+    manifest: &Manifest,
+    catalog: &Catalog,
+    lineage: &BTreeMap<String, NodeLineage>,
+    run_results: Option<&Value>,
+) -> Value {
+    let mut statuses: BTreeMap<String, (String, String)> = BTreeMap::new();
+    if let Some(results) = run_results.and_then(|results| results["results"].as_array()) {
+        for result in results {
+            if let Some(unique_id) = result["unique_id"].as_str() {
+                let status = result["status"].as_str().unwrap_or_default().to_string();
+                let message = result["message"].as_str().unwrap_or_default().to_string();
+                statuses.insert(unique_id.to_string(), (status, message));
+            }
+        }
+    }
+    let status_of = |unique_id: &str| -> (Value, Value) {
+        match statuses.get(unique_id) {
+            Some((status, message)) => (json!(status), json!(message)),
+            None => (Value::Null, Value::Null),
+        }
+    };
+
+    let mut nodes = Vec::new();
+    let mut tests = Vec::new();
+    for node in manifest.nodes.values() {
+        let (status, message) = status_of(&node.unique_id);
+        if node.resource_type == ResourceType::Test {
+            let attached: Vec<&String> = match &node.attached_node {
+                Some(attached) => vec![attached],
+                None => node.depends_on_nodes.iter().collect(),
+            };
+            tests.push(json!({
+                "id": node.unique_id,
+                "name": node.name,
+                "attached": attached,
+                "column": node.column_name,
+                "kind": if node.test_metadata.is_some() { "generic" } else { "singular" },
+                "status": status,
+                "message": message,
+            }));
+            continue;
+        }
+        let traced = lineage.get(&node.unique_id);
+        let relation = catalog.nodes.get(&node.unique_id);
+        let mut entry = json!({
+            "id": node.unique_id,
+            "name": node.name,
+            "type": node.resource_type.as_str(),
+            "package": node.package_name,
+            "path": node.original_file_path,
+            "fqn": node.fqn,
+            "materialized": if node.resource_type == ResourceType::Model { json!(node.materialized()) } else { Value::Null },
+            "tags": node.tags(),
+            "description": node.description,
+            "relation": if node.is_ephemeral() { Value::Null } else { json!(node.relation.quoted()) },
+            "columns": columns(&node.columns, relation, traced),
+            "raw": node.raw_code,
+            "compiled": node.compiled_code,
+            "parents": node.depends_on_nodes,
+            "owner": node.meta.get("owner").or_else(|| node.config.get("meta").and_then(|meta| meta.get("owner"))),
+            "status": status,
+            "message": message,
+        });
+        add_lineage_and_stats(&mut entry, relation, traced);
+        nodes.push(entry);
+    }
+    for source in manifest.sources.values() {
+        let relation = catalog.sources.get(&source.unique_id);
+        let mut entry = json!({
+            "id": source.unique_id,
+            "name": format!("{}.{}", source.source_name, source.name),
+            "type": "source",
+            "package": source.package_name,
+            "path": source.original_file_path,
+            "fqn": source.fqn,
+            "tags": source.tags,
+            "description": if source.description.is_empty() { &source.source_description } else { &source.description },
+            "relation": source.relation.quoted(),
+            "columns": columns(&source.columns, relation, None),
+            "parents": [],
+            "owner": source.meta.get("owner"),
+            "loader": source.loader,
+        });
+        add_lineage_and_stats(&mut entry, relation, None);
+        nodes.push(entry);
+    }
+    for exposure in manifest.exposures.values() {
+        nodes.push(json!({
+            "id": exposure.unique_id,
+            "name": exposure.label.clone().unwrap_or_else(|| exposure.name.clone()),
+            "type": "exposure",
+            "package": exposure.package_name,
+            "path": exposure.original_file_path,
+            "fqn": exposure.fqn,
+            "tags": exposure.tags,
+            "description": exposure.description,
+            "columns": [],
+            "parents": exposure.depends_on_nodes,
+            "owner": exposure.owner,
+            "maturity": exposure.maturity,
+            "url": exposure.url,
+            "exposure_type": exposure.exposure_type,
+        }));
+    }
+    let lineage_json: Map<String, Value> = lineage
+        .iter()
+        .filter(|(_, traced)| !traced.lineage.columns.is_empty())
+        .map(|(unique_id, traced)| {
+            let columns: Map<String, Value> = traced
+                .lineage
+                .columns
+                .iter()
+                .map(|column| {
+                    let sources: Vec<Value> = column
+                        .sources
+                        .iter()
+                        .map(|source| json!([source.relation, source.column]))
+                        .collect();
+                    (column.name.clone(), json!({ "kind": column.kind, "sources": sources }))
+                })
+                .collect();
+            (unique_id.clone(), Value::Object(columns))
+        })
+        .collect();
+    json!({
+        "project": manifest.project_name,
+        "target": session.target.name,
+        "generated_at": super::catalog::now(),
+        "has_catalog": !catalog.nodes.is_empty() || !catalog.sources.is_empty(),
+        "has_run_results": run_results.is_some(),
+        "nodes": nodes,
+        "tests": tests,
+        "lineage": lineage_json,
+    })
+}
+
+fn add_lineage_and_stats(entry: &mut Value, relation: Option<&CatalogRelation>, traced: Option<&NodeLineage>) {
+    let Some(object) = entry.as_object_mut() else { return };
+    if let Some(relation) = relation {
+        object.insert(
+            "stats".into(),
+            json!({ "type": relation.relation_type, "rows": relation.row_count, "bytes": relation.bytes, "owner": relation.owner }),
+        );
+    }
+    if let Some(traced) = traced {
+        let mut notes: Vec<&String> = traced.lineage.notes.iter().collect();
+        if let Some(error) = &traced.error {
+            notes.insert(0, error);
+        }
+        if !notes.is_empty() {
+            object.insert("lineage_notes".into(), json!(notes));
+        }
+    }
+}
+
+/// A node's columns: the warehouse's order and types, the YAML's
+/// descriptions, and the traced columns when the warehouse has none.
+fn columns(
+    declared: &BTreeMap<String, Column>,
+    relation: Option<&CatalogRelation>,
+    traced: Option<&NodeLineage>,
+) -> Vec<Value> {
+    let mut names: Vec<String> = Vec::new();
+    let mut types: BTreeMap<String, String> = BTreeMap::new();
+    if let Some(relation) = relation {
+        for column in &relation.columns {
+            names.push(column.name.clone());
+            types.insert(column.name.clone(), column.data_type.clone());
+        }
+    } else if let Some(traced) = traced {
+        names.extend(traced.lineage.columns.iter().map(|column| column.name.clone()));
+    }
+    let mut seen: BTreeSet<String> = names.iter().cloned().collect();
+    for name in declared.keys() {
+        let key = name.to_lowercase();
+        if seen.insert(key.clone()) {
+            names.push(key);
+        }
+    }
+    let declared_by_key: BTreeMap<String, &Column> = declared
+        .values()
+        .map(|column| (column.name.to_lowercase(), column))
+        .collect();
+    names
+        .into_iter()
+        .map(|name| {
+            let declared = declared_by_key.get(&name);
+            json!({
+                "name": name,
+                "type": types.get(&name).cloned().or_else(|| declared.and_then(|column| column.data_type.clone())),
+                "description": declared.map(|column| column.description.as_str()).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
