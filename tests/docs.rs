@@ -390,6 +390,14 @@ fn browser_shows_the_details_panel_and_column_lineage_back_to_the_seed() {
         &details[..200.min(details.len())]
     );
     assert!(dom.contains("id=\"columns\""), "the columns table is shown");
+    // The SQL comes from sql.js, loaded when a node is first opened.
+    let compiled = element_html(&dom, "compiled");
+    assert!(
+        compiled.contains("\"analytics_staging\".\"stg_payment\"")
+            || compiled.contains("&quot;analytics_staging&quot;"),
+        "{}",
+        &compiled[..200.min(compiled.len())]
+    );
     assert!(dom.contains("numeric(10,2)"), "column types from the catalog are shown");
     let lineage = element_html(&dom, "column-lineage");
     for (node, column) in [

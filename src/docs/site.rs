@@ -42,7 +42,24 @@ pub fn write(
     let data = site_data(session, manifest, catalog, lineage, run_results);
     let text = serde_json::to_string(&data).map_err(|error| fail(docs_dir, &error))?;
     let path = docs_dir.join("data.js");
-    std::fs::write(&path, format!("window.DVT_DATA = {text};\n")).map_err(|error| fail(&path, &error))
+    std::fs::write(&path, format!("window.DVT_DATA = {text};\n")).map_err(|error| fail(&path, &error))?;
+    // The SQL of every node is most of the bytes; it loads when a node is first
+    // opened, so that a large project's first paint parses only the graph.
+    let sql = sql_data(manifest);
+    let text = serde_json::to_string(&sql).map_err(|error| fail(docs_dir, &error))?;
+    let path = docs_dir.join("sql.js");
+    std::fs::write(&path, format!("window.DVT_SQL = {text};\n")).map_err(|error| fail(&path, &error))
+}
+
+/// Raw and compiled SQL by unique id, as `[raw, compiled]`.
+pub fn sql_data(manifest: &Manifest) -> Value {
+    let entries: Map<String, Value> = manifest
+        .nodes
+        .values()
+        .filter(|node| !node.raw_code.is_empty() || node.compiled_code.is_some())
+        .map(|node| (node.unique_id.clone(), json!([node.raw_code, node.compiled_code])))
+        .collect();
+    Value::Object(entries)
 }
 
 /// Everything the site shows, as one JSON value.
@@ -104,8 +121,6 @@ pub fn site_data(
             "description": node.description,
             "relation": if node.is_ephemeral() { Value::Null } else { json!(node.relation.quoted()) },
             "columns": columns(&node.columns, relation, traced),
-            "raw": node.raw_code,
-            "compiled": node.compiled_code,
             "parents": node.depends_on_nodes,
             "owner": node.meta.get("owner").or_else(|| node.config.get("meta").and_then(|meta| meta.get("owner"))),
             "status": status,

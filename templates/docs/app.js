@@ -557,8 +557,34 @@
       element('h3', {}, 'Children (' + node.children.length + ')'),
       element('ul', { class: 'plain', id: 'children' }, node.children.map((id) => element('li', {}, nodeLink(id)))),
     );
-    if (node.raw) details.append(element('details', {}, element('summary', {}, 'Source SQL'), element('pre', {}, node.raw)));
-    if (node.compiled) details.append(element('details', { open: true }, element('summary', {}, 'Compiled SQL'), element('pre', { id: 'compiled' }, node.compiled)));
+    const sqlBox = element('div', { id: 'sql' });
+    details.append(sqlBox);
+    const shown = node.id;
+    withSql((sql) => {
+      const entry = sql[shown];
+      if (!entry || !selected || selected.id !== shown) return;
+      const [raw, compiled] = entry;
+      if (raw) sqlBox.append(element('details', {}, element('summary', {}, 'Source SQL'), element('pre', {}, raw)));
+      if (compiled) sqlBox.append(element('details', { open: true }, element('summary', {}, 'Compiled SQL'), element('pre', { id: 'compiled' }, compiled)));
+    });
+  }
+
+  // Raw and compiled SQL live in sql.js, loaded the first time a node is
+  // opened: on a large project they are most of the data, and the first paint
+  // should not wait for them. A script tag works from file:// too.
+  let sqlWaiters = null;
+  function withSql(callback) {
+    if (window.DVT_SQL) { callback(window.DVT_SQL); return; }
+    if (sqlWaiters) { sqlWaiters.push(callback); return; }
+    sqlWaiters = [callback];
+    const script = document.createElement('script');
+    script.src = 'sql.js';
+    script.onload = script.onerror = () => {
+      const waiting = sqlWaiters;
+      sqlWaiters = null;
+      waiting.forEach((wait) => wait(window.DVT_SQL || {}));
+    };
+    document.head.append(script);
   }
 
   function updateHash() {
