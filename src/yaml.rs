@@ -101,6 +101,13 @@ impl LineIndex {
         }
     }
 
+    /// The text of 1-based line `line`, without its line ending.
+    pub fn line<'a>(&self, source: &'a str, line: usize) -> &'a str {
+        let (rest, _) = self.rest_from_line(source, line);
+        let end = rest.find('\n').unwrap_or(rest.len());
+        rest[..end].trim_end_matches('\r')
+    }
+
     /// As [`find_key_line`], starting at line `after` without rescanning.
     pub fn find_key_line(&self, source: &str, key: &str, value: &str, after: usize) -> Option<(usize, usize)> {
         let (rest, first) = self.rest_from_line(source, after);

@@ -428,12 +428,7 @@ impl Reader<'_> {
         if needle.is_empty() {
             return None;
         }
-        let text = self
-            .file
-            .contents
-            .lines()
-            .nth(line.saturating_sub(1))
-            .unwrap_or_default();
+        let text = self.lines.line(&self.file.contents, line);
         let skip: usize = text.chars().take(after).map(char::len_utf8).sum();
         if let Some(offset) = text.get(skip..).and_then(|rest| rest.find(needle)) {
             return Some((line, text[..skip + offset].chars().count() + 1));
