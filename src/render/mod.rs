@@ -207,9 +207,14 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
                     draft.resource_type.as_str(),
                     draft.name
                 ))
-                .in_file(&draft.file.path)
-                .note(format!("the other is `{previous}`"))
-                .hint("names must be unique across folders: rename one file, or set a distinct `alias` and file name"),
+                // A node's name is its file name, so the whole file is the culprit:
+                // point at its first line.
+                .at(
+                    Location::at(&draft.file.path, 1, 1, draft.file.contents.lines().next().map_or(1, str::len)),
+                    Some(&draft.file.contents),
+                )
+                .label(format!("`{}` is also the name of `{previous}`", draft.name))
+                .hint("rename one of the files: a name is its file name, and ref() needs it unique across folders (an `alias` config can keep the relation's name)"),
             );
             continue;
         }
