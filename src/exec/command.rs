@@ -175,16 +175,7 @@ fn run_plan(
 ) -> Result<Outcome, Diagnostics> {
     let command = options.command;
     let manifest = &rendered.manifest;
-    let executable: Vec<&String> = plan
-        .order
-        .iter()
-        .filter(|id| {
-            manifest
-                .nodes
-                .get(*id)
-                .is_some_and(|node| command.executes(node.resource_type) && !node.is_ephemeral())
-        })
-        .collect();
+    let executable = super::executable(manifest, plan, command);
     if executable.is_empty() {
         printer.diagnostic(
             &Diagnostic::warning(format!(
@@ -201,7 +192,7 @@ fn run_plan(
             .filter(|id| {
                 manifest
                     .nodes
-                    .get(**id)
+                    .get(*id)
                     .is_some_and(|node| node.resource_type == resource_type)
             })
             .count()

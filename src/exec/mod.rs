@@ -95,46 +95,10 @@ pub async fn run(context: Arc<Context>, plan: &Plan, dag: &Dag) -> RunResults {
     let started = Instant::now();
     let manifest = &context.rendered.manifest;
     let command = context.options.command;
-    // Nodes that do something under this command; the rest pass through
-    // instantly (ephemeral models, analyses, sources, exposures).
-    let executable: BTreeSet<String> = plan
-        .order
-        .iter()
-        .filter(|id| {
-            manifest
-                .nodes
-                .get(*id)
-                .is_some_and(|node| command.executes(node.resource_type) && !node.is_ephemeral())
-        })
-        .cloned()
-        .collect();
-    let dependencies = dependencies(&context, plan, dag);
-    let position: HashMap<&str, usize> = plan
-        .order
-        .iter()
-        .enumerate()
-        .map(|(index, id)| (id.as_str(), index))
-        .collect();
-
-    let mut waiting: BTreeMap<String, BTreeSet<String>> = dependencies.clone();
-    let mut dependents: HashMap<String, Vec<String>> = HashMap::new();
-    for (child, parents) in &dependencies {
-        for parent in parents {
-            dependents.entry(parent.clone()).or_default().push(child.clone());
-        }
-    }
-    let mut ready: BTreeSet<(usize, String)> = BTreeSet::new();
-    for (id, parents) in &waiting {
-        if parents.is_empty() {
-            ready.insert((position.get(id.as_str()).copied().unwrap_or(usize::MAX), id.clone()));
-        }
-    }
-    for id in ready.iter().map(|(_, id)| id.clone()).collect::<Vec<_>>() {
-        waiting.remove(&id);
-    }
+    let executable = executable(manifest, plan, command);
+    let mut schedule = Schedule::new(plan, dependencies(&context, plan, dag));
 
     let mut results: BTreeMap<String, NodeResult> = BTreeMap::new();
-    let mut skipped_because: BTreeMap<String, String> = BTreeMap::new();
     let mut running = tokio::task::JoinSet::new();
     let threads = context.options.threads.max(1);
     let mut stop = false;
@@ -151,33 +115,15 @@ pub async fn run(context: Arc<Context>, plan: &Plan, dag: &Dag) -> RunResults {
 
     loop {
         while !stop && running.len() < threads {
-            let Some((_, id)) = ready.pop_first() else { break };
-            if let Some(reason) = skipped_because.get(&id) {
+            let Some(id) = schedule.next_ready() else { break };
+            if let Some(reason) = schedule.skipped_because.get(&id) {
                 let result = NodeResult::skipped(&id, reason);
-                finish(&context, &mut results, &executable, result.clone());
-                release(
-                    &id,
-                    false,
-                    &dependents,
-                    &mut waiting,
-                    &mut ready,
-                    &position,
-                    &mut skipped_because,
-                    &id,
-                );
+                finish(&context, &mut results, &executable, result);
+                schedule.release(&id, false);
                 continue;
             }
             if !executable.contains(&id) {
-                release(
-                    &id,
-                    true,
-                    &dependents,
-                    &mut waiting,
-                    &mut ready,
-                    &position,
-                    &mut skipped_because,
-                    &id,
-                );
+                schedule.release(&id, true);
                 continue;
             }
             let task_context = Arc::clone(&context);
@@ -192,7 +138,7 @@ pub async fn run(context: Arc<Context>, plan: &Plan, dag: &Dag) -> RunResults {
             });
         }
         if running.is_empty() {
-            if ready.is_empty() || stop {
+            if schedule.ready.is_empty() || stop {
                 break;
             }
             continue;
@@ -207,13 +153,13 @@ pub async fn run(context: Arc<Context>, plan: &Plan, dag: &Dag) -> RunResults {
                 };
                 let id = result.unique_id.clone();
                 let succeeded = result.status.lets_children_run();
-                finish(&context, &mut results, &executable, result.clone());
+                finish(&context, &mut results, &executable, result);
                 if !succeeded && context.options.fail_fast && !stop {
                     stop = true;
                     context.printer.info("fail_fast", &format!("Stopping: `{id}` failed and --fail-fast is set"));
                     let _ = context.adapter.cancel_running().await;
                 }
-                release(&id, succeeded, &dependents, &mut waiting, &mut ready, &position, &mut skipped_because, &id);
+                schedule.release(&id, succeeded);
             }
             Some(()) = interrupts.recv() => {
                 if context.cancelled.swap(true, Ordering::SeqCst) {
@@ -235,7 +181,11 @@ pub async fn run(context: Arc<Context>, plan: &Plan, dag: &Dag) -> RunResults {
     };
     for id in &executable {
         if !results.contains_key(id) {
-            let why = skipped_because.get(id).cloned().unwrap_or_else(|| reason.to_string());
+            let why = schedule
+                .skipped_because
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| reason.to_string());
             results.insert(id.clone(), NodeResult::skipped(id, &why));
         }
     }
@@ -270,39 +220,94 @@ fn finish(
     results.insert(result.unique_id.clone(), result);
 }
 
-/// Marks `id` done: its dependents become ready once all their parents are
-/// done; when it failed, every descendant is skipped.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the scheduler's state, passed explicitly rather than bundled"
-)]
-fn release(
-    id: &str,
-    succeeded: bool,
-    dependents: &HashMap<String, Vec<String>>,
-    waiting: &mut BTreeMap<String, BTreeSet<String>>,
-    ready: &mut BTreeSet<(usize, String)>,
-    position: &HashMap<&str, usize>,
-    skipped_because: &mut BTreeMap<String, String>,
-    root_cause: &str,
-) {
-    let Some(children) = dependents.get(id) else { return };
-    for child in children {
-        if !succeeded {
-            let cause = skipped_because
-                .get(id)
-                .cloned()
-                .unwrap_or_else(|| format!("`{root_cause}` failed"));
-            skipped_because.entry(child.clone()).or_insert(cause);
+/// The planned nodes this command executes; the rest pass through instantly
+/// (ephemeral models, analyses, sources, exposures, and under `run` the tests).
+pub fn executable(manifest: &crate::manifest::Manifest, plan: &Plan, command: Command) -> BTreeSet<String> {
+    plan.order
+        .iter()
+        .filter(|id| {
+            manifest
+                .nodes
+                .get(*id)
+                .is_some_and(|node| command.executes(node.resource_type) && !node.is_ephemeral())
+        })
+        .cloned()
+        .collect()
+}
+
+/// Which nodes wait for which, and which are ready to start, in plan order.
+struct Schedule {
+    /// Parents not yet done, of each node not yet ready.
+    waiting: BTreeMap<String, BTreeSet<String>>,
+    dependents: HashMap<String, Vec<String>>,
+    /// Ready nodes, keyed by their position in the plan.
+    ready: BTreeSet<(usize, String)>,
+    position: HashMap<String, usize>,
+    /// Nodes to skip, with why: a parent failed or was skipped.
+    skipped_because: BTreeMap<String, String>,
+}
+
+impl Schedule {
+    fn new(plan: &Plan, dependencies: BTreeMap<String, BTreeSet<String>>) -> Self {
+        let position = plan
+            .order
+            .iter()
+            .enumerate()
+            .map(|(index, id)| (id.clone(), index))
+            .collect();
+        let mut dependents: HashMap<String, Vec<String>> = HashMap::new();
+        for (child, parents) in &dependencies {
+            for parent in parents {
+                dependents.entry(parent.clone()).or_default().push(child.clone());
+            }
         }
-        if let Some(parents) = waiting.get_mut(child) {
-            parents.remove(id);
+        let mut schedule = Schedule {
+            waiting: BTreeMap::new(),
+            dependents,
+            ready: BTreeSet::new(),
+            position,
+            skipped_because: BTreeMap::new(),
+        };
+        for (id, parents) in dependencies {
             if parents.is_empty() {
-                waiting.remove(child);
-                ready.insert((
-                    position.get(child.as_str()).copied().unwrap_or(usize::MAX),
-                    child.clone(),
-                ));
+                schedule.make_ready(id);
+            } else {
+                schedule.waiting.insert(id, parents);
+            }
+        }
+        schedule
+    }
+
+    fn make_ready(&mut self, id: String) {
+        let position = self.position.get(&id).copied().unwrap_or(usize::MAX);
+        self.ready.insert((position, id));
+    }
+
+    fn next_ready(&mut self) -> Option<String> {
+        self.ready.pop_first().map(|(_, id)| id)
+    }
+
+    /// Marks `id` done: its dependents become ready once all their parents are
+    /// done; when it failed, every descendant is skipped.
+    fn release(&mut self, id: &str, succeeded: bool) {
+        let Some(children) = self.dependents.get(id).cloned() else {
+            return;
+        };
+        for child in children {
+            if !succeeded {
+                let cause = self
+                    .skipped_because
+                    .get(id)
+                    .cloned()
+                    .unwrap_or_else(|| format!("`{id}` failed"));
+                self.skipped_because.entry(child.clone()).or_insert(cause);
+            }
+            if let Some(parents) = self.waiting.get_mut(&child) {
+                parents.remove(id);
+                if parents.is_empty() {
+                    self.waiting.remove(&child);
+                    self.make_ready(child);
+                }
             }
         }
     }

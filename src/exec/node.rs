@@ -40,6 +40,25 @@ pub async fn execute(context: &Context, unique_id: &str) -> NodeResult {
     result
 }
 
+/// The node's rendered `pre-hook` and `post-hook` lists.
+fn hooks(context: &Context, node: &Node) -> Result<(Vec<String>, Vec<String>), Diagnostic> {
+    let render = |key: &str| -> Result<Vec<String>, Diagnostic> {
+        crate::manifest::string_list(node.config.get(key))
+            .iter()
+            .map(|hook| render::render_hook(&context.rendered, &context.project, node, hook))
+            .collect()
+    };
+    Ok((render("pre-hook")?, render("post-hook")?))
+}
+
+/// `--full-refresh`, unless the node's own `full_refresh` config says otherwise.
+fn full_refresh(context: &Context, node: &Node) -> bool {
+    match node.config.get("full_refresh") {
+        Some(Value::Bool(flag)) => *flag,
+        _ => context.options.full_refresh,
+    }
+}
+
 fn relation(node: &Node) -> adapter::Relation {
     adapter::Relation::new(node.relation.schema.clone(), node.relation.identifier.clone())
 }
@@ -53,10 +72,7 @@ async fn run_model(context: &Context, node: &Node) -> NodeResult {
                 .hint("use view, table, incremental, ephemeral or materialized_view"),
         );
     };
-    let full_refresh = match node.config.get("full_refresh") {
-        Some(Value::Bool(flag)) => *flag,
-        _ => context.options.full_refresh,
-    };
+    let full_refresh = full_refresh(context, node);
     let target = relation(node);
     // is_incremental() holds when the table already exists and no full refresh is asked for.
     let is_incremental = if materialization == Materialization::Incremental && !full_refresh {
@@ -72,15 +88,9 @@ async fn run_model(context: &Context, node: &Node) -> NodeResult {
         Err(diagnostic) => return NodeResult::error(node, diagnostic),
     };
     let compiled_path = write_compiled(context, node, &sql);
-    let hooks = |key: &str| -> Result<Vec<String>, Diagnostic> {
-        crate::manifest::string_list(node.config.get(key))
-            .iter()
-            .map(|hook| render::render_hook(&context.rendered, &context.project, node, hook))
-            .collect()
-    };
-    let (pre_hooks, post_hooks) = match (hooks("pre-hook"), hooks("post-hook")) {
-        (Ok(pre), Ok(post)) => (pre, post),
-        (Err(diagnostic), _) | (_, Err(diagnostic)) => return NodeResult::error(node, diagnostic),
+    let (pre_hooks, post_hooks) = match hooks(context, node) {
+        Ok(hooks) => hooks,
+        Err(diagnostic) => return NodeResult::error(node, diagnostic),
     };
     let on_schema_change = node.config_str("on_schema_change").unwrap_or("ignore");
     let Some(on_schema_change) = OnSchemaChange::from_name(on_schema_change) else {
@@ -221,20 +231,11 @@ async fn run_seed(context: &Context, node: &Node) -> NodeResult {
             data_type: column.data_type.clone(),
         })
         .collect();
-    let hooks = |key: &str| -> Result<Vec<String>, Diagnostic> {
-        crate::manifest::string_list(node.config.get(key))
-            .iter()
-            .map(|hook| render::render_hook(&context.rendered, &context.project, node, hook))
-            .collect()
+    let (pre_hooks, post_hooks) = match hooks(context, node) {
+        Ok(hooks) => hooks,
+        Err(diagnostic) => return NodeResult::error(node, diagnostic),
     };
-    let (pre_hooks, post_hooks) = match (hooks("pre-hook"), hooks("post-hook")) {
-        (Ok(pre), Ok(post)) => (pre, post),
-        (Err(diagnostic), _) | (_, Err(diagnostic)) => return NodeResult::error(node, diagnostic),
-    };
-    let full_refresh = match node.config.get("full_refresh") {
-        Some(Value::Bool(flag)) => *flag,
-        _ => context.options.full_refresh,
-    };
+    let full_refresh = full_refresh(context, node);
     let build = SeedBuild {
         relation: relation(node),
         columns: columns.clone(),

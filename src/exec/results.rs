@@ -74,8 +74,13 @@ pub struct NodeResult {
 
 impl NodeResult {
     pub fn new(node: &Node, status: Status, message: String) -> Self {
+        NodeResult::blank(&node.unique_id, status, message)
+    }
+
+    /// A result with nothing recorded but its node, status and message.
+    fn blank(unique_id: &str, status: Status, message: String) -> Self {
         NodeResult {
-            unique_id: node.unique_id.clone(),
+            unique_id: unique_id.to_string(),
             status,
             message,
             diagnostic: None,
@@ -96,19 +101,7 @@ impl NodeResult {
     }
 
     pub fn skipped(unique_id: &str, reason: &str) -> Self {
-        NodeResult {
-            unique_id: unique_id.to_string(),
-            status: Status::Skipped,
-            message: format!("skipped: {reason}"),
-            diagnostic: None,
-            started_at: None,
-            execution_time: Duration::ZERO,
-            adapter_response: None,
-            failures: None,
-            compiled_code: None,
-            compiled_path: None,
-            index: 0,
-        }
+        NodeResult::blank(unique_id, Status::Skipped, format!("skipped: {reason}"))
     }
 
     /// A node whose task died without a result (a bug, not a user error).
