@@ -8,6 +8,8 @@
 //! side (compile checks, `--log-format github` and `json` on errors) is in
 //! `tests/cli.rs`.
 
+#[path = "support/command.rs"]
+mod command;
 use std::path::Path;
 use std::time::Duration;
 
@@ -19,17 +21,6 @@ mod profile;
 
 use common::Server;
 use profile::postgres_profile;
-
-/// Settings a developer's shell (or CI) may hold that would change what dvt prints.
-const INHERITED_SETTINGS: [&str; 7] = [
-    "DVT_LOG_FORMAT",
-    "DVT_TARGET",
-    "DVT_PROJECT_DIR",
-    "DVT_PROFILES_DIR",
-    "DVT_WARN_ERROR",
-    "GITHUB_ACTIONS",
-    "GITHUB_WORKSPACE",
-];
 
 /// A project in a temp directory with a database of its own, dropped with it.
 struct Project {
@@ -95,13 +86,9 @@ impl Project {
 
     /// Runs `dvt <args> --project-dir .. --profiles-dir ..` and checks the exit code.
     fn dvt_exits(&self, code: i32, args: &[&str]) -> Output {
-        let mut dvt = assert_cmd::Command::cargo_bin("dvt").expect("the dvt binary");
+        let mut dvt = command::dvt_command();
         dvt.current_dir(self.path())
-            .env("DVT_PG_PASSWORD", &self.server.password)
-            .env("NO_COLOR", "1");
-        for name in INHERITED_SETTINGS {
-            dvt.env_remove(name);
-        }
+            .env("DVT_PG_PASSWORD", &self.server.password);
         let output = dvt
             .args(args)
             .arg("--project-dir")

@@ -11,27 +11,14 @@
 #[path = "support/tree.rs"]
 mod tree;
 
+#[path = "support/command.rs"]
+mod command;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use tree::copy_tree;
 
 use serde_json::Value;
 use tempfile::TempDir;
-
-/// Environment variables that would change what dvt does; every run clears them.
-const DVT_VARIABLES: &[&str] = &[
-    "DVT_PROJECT_DIR",
-    "DVT_PROFILES_DIR",
-    "DBT_PROFILES_DIR",
-    "DVT_TARGET",
-    "DVT_LOG_FORMAT",
-    "DVT_WARN_ERROR",
-    "DVT_PG_PASSWORD",
-    "DVT_FIXTURE_SCHEMA",
-    // Inside GitHub Actions, dvt prints annotations by default.
-    "GITHUB_ACTIONS",
-    "GITHUB_WORKSPACE",
-];
 
 fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("fixtures")
@@ -125,12 +112,11 @@ impl Project {
     }
 }
 
+/// The binary, isolated as every test runs it; a password from the caller's
+/// environment is cleared too, since `debug` must be seen not to print one.
 fn dvt_command() -> assert_cmd::Command {
-    let mut command = assert_cmd::Command::cargo_bin("dvt").expect("the dvt binary is built");
-    for variable in DVT_VARIABLES {
-        command.env_remove(variable);
-    }
-    command.env("NO_COLOR", "1");
+    let mut command = command::dvt_command();
+    command.env_remove("DVT_PG_PASSWORD");
     command
 }
 

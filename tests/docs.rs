@@ -9,6 +9,8 @@
 //!   (Debian's `chromium` package) through the URL hash. It saves a screenshot
 //!   as `target/docs-screenshot.png`. Without Chromium it is skipped with a message.
 
+#[path = "support/command.rs"]
+mod command;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -70,8 +72,7 @@ fn write_profile(project: &Path, server: &Server, database: &str) {
 }
 
 fn dvt(project: &Path, server: &Server, args: &[&str]) -> std::process::Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_dvt"));
-    command
+    let output = command::dvt_command()
         .args(args)
         .arg("--project-dir")
         .arg(project)
@@ -79,17 +80,8 @@ fn dvt(project: &Path, server: &Server, args: &[&str]) -> std::process::Output {
         .arg(project)
         .current_dir(project)
         .env("DVT_PG_PASSWORD", &server.password)
-        .env("NO_COLOR", "1");
-    for name in [
-        "DVT_LOG_FORMAT",
-        "DVT_TARGET",
-        "DVT_PROJECT_DIR",
-        "DVT_PROFILES_DIR",
-        "DVT_WARN_ERROR",
-    ] {
-        command.env_remove(name);
-    }
-    let output = command.output().expect("dvt runs");
+        .output()
+        .expect("dvt runs");
     assert!(
         output.status.success(),
         "dvt {}: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
@@ -261,13 +253,14 @@ struct Served {
 
 impl Served {
     fn start(project: &Path, server: &Server) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_dvt"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_dvt"));
+        command::isolate(&mut command);
+        let mut child = command
             .args(["docs", "serve", "--port", "0", "--project-dir"])
             .arg(project)
             .arg("--profiles-dir")
             .arg(project)
             .env("DVT_PG_PASSWORD", &server.password)
-            .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -11,6 +11,8 @@
 //! The warehouse is checked with plain sqlx queries, independent of dvt's
 //! own adapter, and the run with `target/run_results.json`.
 
+#[path = "support/command.rs"]
+mod command;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Stdio;
@@ -60,15 +62,6 @@ struct Project {
 }
 
 const PROJECT_YML: &str = "name: exec\nprofile: exec\n";
-
-/// Settings a developer's shell may hold that would change what dvt does.
-const INHERITED_SETTINGS: [&str; 5] = [
-    "DVT_LOG_FORMAT",
-    "DVT_TARGET",
-    "DVT_PROJECT_DIR",
-    "DVT_PROFILES_DIR",
-    "DVT_WARN_ERROR",
-];
 
 impl Project {
     fn new() -> Self {
@@ -123,25 +116,18 @@ impl Project {
     /// The environment of a dvt process: the password the profile reads, no
     /// colour, and none of the caller's dvt settings.
     fn environment(&self, command: &mut std::process::Command) {
+        command::isolate(command);
         command
             .current_dir(self.path())
-            .env("DVT_PG_PASSWORD", &self.server.password)
-            .env("NO_COLOR", "1");
-        for name in INHERITED_SETTINGS {
-            command.env_remove(name);
-        }
+            .env("DVT_PG_PASSWORD", &self.server.password);
     }
 
     /// Runs `dvt <command> --project-dir .. --profiles-dir .. <rest>`.
     fn dvt(&self, args: &[&str]) -> Output {
         let (command, rest) = args.split_first().expect("a dvt command");
-        let mut dvt = assert_cmd::Command::cargo_bin("dvt").expect("the dvt binary");
+        let mut dvt = command::dvt_command();
         dvt.current_dir(self.path())
-            .env("DVT_PG_PASSWORD", &self.server.password)
-            .env("NO_COLOR", "1");
-        for name in INHERITED_SETTINGS {
-            dvt.env_remove(name);
-        }
+            .env("DVT_PG_PASSWORD", &self.server.password);
         let output = dvt
             .arg(command)
             .args(self.project_arguments())

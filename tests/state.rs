@@ -19,6 +19,8 @@
 #[path = "support/tree.rs"]
 mod tree;
 
+#[path = "support/command.rs"]
+mod command;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -30,28 +32,14 @@ use tempfile::TempDir;
 
 mod common;
 
-/// Environment variables that would change what dvt does; every run clears them.
-const DVT_VARIABLES: &[&str] = &[
-    "DVT_PROJECT_DIR",
-    "DVT_PROFILES_DIR",
-    "DBT_PROFILES_DIR",
-    "DVT_TARGET",
-    "DVT_LOG_FORMAT",
-    "DVT_WARN_ERROR",
-    "GITHUB_ACTIONS",
-];
-
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Runs `dvt <args> --project-dir . --profiles-dir .` in `dir`.
 fn dvt(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = assert_cmd::Command::cargo_bin("dvt").expect("the dvt binary is built");
-    for variable in DVT_VARIABLES {
-        command.env_remove(variable);
-    }
-    command.env("NO_COLOR", "1").current_dir(dir);
+    let mut command = command::dvt_command();
+    command.current_dir(dir);
     for (name, value) in env {
         command.env(name, value);
     }
