@@ -1,8 +1,7 @@
 {#-
-    Whole calendar days between two timestamps.
-    date - date is an integer number of days on both PostgreSQL and DuckDB,
-    which avoids age(), date_part('epoch', ...) and datediff().
+    Whole calendar days between two timestamps, through dbt's cross-database
+    `datediff`, which dvt dispatches to each adapter's own SQL.
 -#}
 {% macro rental_days(start_column, end_column) -%}
-    (cast({{ end_column }} as date) - cast({{ start_column }} as date))
+    {{ dbt.datediff(start_column, end_column, 'day') }}
 {%- endmacro %}

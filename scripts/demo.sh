@@ -1,14 +1,12 @@
 #!/usr/bin/env bash
-# The main job: seeds, builds, tests and documents the example DVD-rental project.
-# Until the embedded DuckDB target lands, it runs on the locally installed
-# PostgreSQL 15, which this script starts.
+# The main job: seeds, builds, tests and documents the example DVD-rental
+# project on the embedded DuckDB default (target/dev.duckdb). No server and
+# no profiles.yml are needed: with none found, dvt says so and uses DuckDB.
+# To run the same project on PostgreSQL: copy profiles.yml.example to
+# profiles.yml, start the server (`bash scripts/start-postgres.sh` does it
+# here), and run `DVT_TARGET=pg bash scripts/demo.sh`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-bash scripts/start-postgres.sh
-su postgres -c "psql -qAtc \"select 1 from pg_database where datname = 'dvdrental'\"" | grep -q 1 \
-    || su postgres -c "psql -qc 'create database dvdrental'"
-[ -f profiles.yml ] || cp profiles.yml.example profiles.yml
 
 cargo run --release --quiet -- build "$@"
 cargo run --release --quiet -- docs generate

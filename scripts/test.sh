@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test: unit, snapshot, CLI, and the integration tests against a real
-# PostgreSQL 15 on 127.0.0.1, which this script starts.
+# PostgreSQL 15 on 127.0.0.1, which this script starts, and the embedded DuckDB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/start-postgres.sh
+# The host as an explicit build target, as .ci/run sets it, so that the test
+# build and `cargo clippy` share one run of DuckDB's C++ build.
+export CARGO_BUILD_TARGET="${CARGO_BUILD_TARGET:-$(rustc -vV | sed -n 's/^host: //p')}"
 cargo test "$@"

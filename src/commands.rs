@@ -28,6 +28,7 @@ pub fn load(
 ) -> Result<(Session, Rendered, Dag), Diagnostics> {
     let mut session = Session::open(args, command, full_refresh)?;
     printer.set_project_dir(&session.project.dir);
+    announce_fallback(printer, &session);
     session.options.compile = compile;
     let mut warnings = std::mem::take(&mut session.project.warnings);
     let rendered = render::render_all(&session.project, &session.target, &session.options)?;
@@ -40,6 +41,14 @@ pub fn load(
     }
     let dag = graph::build(&rendered.manifest)?;
     Ok((session, rendered, dag))
+}
+
+/// The one line saying that dvt found no `profiles.yml` and uses the
+/// embedded DuckDB default.
+pub fn announce_fallback(printer: &Printer, session: &Session) {
+    if let Some(note) = &session.target.fallback_note {
+        printer.info("profile_fallback", note);
+    }
 }
 
 fn counts(rendered: &Rendered) -> String {
@@ -308,6 +317,7 @@ pub fn clean(printer: &Printer, args: &ProjectArgs) -> Result<Outcome, Diagnosti
 
 pub fn debug(printer: &Printer, args: &ProjectArgs) -> Result<Outcome, Diagnostics> {
     let session = Session::open(args, "debug", false)?;
+    announce_fallback(printer, &session);
     let project = &session.project;
     let target = &session.target;
     printer.result(&format!("dvt version: {}", env!("CARGO_PKG_VERSION")));
@@ -343,9 +353,13 @@ pub fn debug(printer: &Printer, args: &ProjectArgs) -> Result<Outcome, Diagnosti
 
 /// Connects to the target and returns the server version.
 fn check_connection(target: &crate::profile::Target) -> Result<String, String> {
+    #[cfg(feature = "duckdb")]
+    if target.adapter_type == "duckdb" {
+        return check_duckdb(target);
+    }
     if target.adapter_type != "postgres" {
         return Err(format!(
-            "adapter type `{}` is not supported; use `type: postgres`",
+            "adapter type `{}` is not supported; use `type: postgres` or `type: duckdb`",
             target.adapter_type
         ));
     }
@@ -368,6 +382,30 @@ fn check_connection(target: &crate::profile::Target) -> Result<String, String> {
             .await
             .map_err(|error| error.to_string())?;
         Ok(format!("PostgreSQL {}", version.0))
+    })
+}
+
+/// Opens the DuckDB file (creating it, as the first build would) and
+/// returns the library's version.
+#[cfg(feature = "duckdb")]
+fn check_duckdb(target: &crate::profile::Target) -> Result<String, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| error.to_string())?;
+    runtime.block_on(async {
+        let adapter = crate::exec::command::connect(target, 1)
+            .await
+            .map_err(|diagnostic| diagnostic.message.clone())?;
+        let mut connection = adapter.connection().await.map_err(|error| error.to_string())?;
+        let version = connection
+            .query("select library_version from pragma_version()", None)
+            .await
+            .map_err(|error| error.to_string())?;
+        drop(connection);
+        adapter.close().await;
+        let version = version.rows.first().and_then(|row| row.first().cloned().flatten());
+        Ok(format!("DuckDB {} (embedded)", version.unwrap_or_default()))
     })
 }
 

@@ -40,7 +40,7 @@ pub fn is_secret(key: &str) -> bool {
 pub struct Target {
     pub profile: String,
     pub name: String,
-    /// `postgres` now; `duckdb` later.
+    /// `postgres` or `duckdb`.
     pub adapter_type: String,
     pub schema: String,
     pub database: String,
@@ -51,6 +51,12 @@ pub struct Target {
     pub source: String,
     /// Secrets whose Jinja could not be rendered, with why; an error when connecting.
     pub unresolved: BTreeMap<String, String>,
+    /// Set when no `profiles.yml` was found and dvt chose the embedded
+    /// default: the one line that tells the user so.
+    pub fallback_note: Option<String>,
+    /// The project directory, against which a relative `path` (DuckDB's
+    /// database file) resolves.
+    pub project_dir: PathBuf,
 }
 
 impl std::fmt::Debug for Target {
@@ -158,17 +164,71 @@ pub fn load(
         .map(|dir| dir.join("profiles.yml"))
         .find(|path| path.is_file())
     else {
-        let searched: Vec<String> = dirs.iter().map(|dir| format!("`{}`", dir.display())).collect();
-        return Err(
-            Diagnostic::error(format!("no `profiles.yml` found (searched {})", searched.join(", "))).hint(
-                "copy `profiles.yml.example` to `profiles.yml` in the project directory, or pass `--profiles-dir DIR`",
-            ),
-        );
+        let mut target = embedded_default(profiles_dir, &dirs, profile_name, target_override)?;
+        target.project_dir = project_dir.to_path_buf();
+        return Ok(target);
     };
     let display = path.to_string_lossy().to_string();
     let source = std::fs::read_to_string(&path)
         .map_err(|error| Diagnostic::error(format!("cannot read `{display}`: {error}")).in_file(&display))?;
-    resolve(&display, &source, profile_name, target_override, render)
+    let mut target = resolve(&display, &source, profile_name, target_override, render)?;
+    target.project_dir = project_dir.to_path_buf();
+    Ok(target)
+}
+
+/// The target of the default DuckDB file.
+pub const EMBEDDED_TARGET: &str = "dev";
+/// Where the embedded default keeps its database, relative to the project.
+pub const EMBEDDED_PATH: &str = "target/dev.duckdb";
+
+/// With no `profiles.yml` anywhere, the embedded DuckDB target `dev`: a
+/// fresh clone builds with nothing to copy or edit. Asking for another
+/// target, or for a profiles directory that has no file, is still an error.
+fn embedded_default(
+    profiles_dir: Option<&Path>,
+    searched: &[PathBuf],
+    profile_name: &str,
+    target_override: Option<&str>,
+) -> Result<Target, Diagnostic> {
+    let searched_list = || {
+        searched
+            .iter()
+            .map(|dir| format!("`{}`", dir.display()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let explicit_dir = profiles_dir.is_some()
+        || ["DVT_PROFILES_DIR", "DBT_PROFILES_DIR"]
+            .iter()
+            .any(|variable| std::env::var_os(variable).is_some_and(|dir| !dir.is_empty()));
+    let other_target = target_override.is_some_and(|name| name != EMBEDDED_TARGET);
+    if !cfg!(feature = "duckdb") || explicit_dir || other_target {
+        return Err(
+            Diagnostic::error(format!("no `profiles.yml` found (searched {})", searched_list())).hint(
+                "copy `profiles.yml.example` to `profiles.yml` in the project directory, or pass `--profiles-dir DIR`",
+            ),
+        );
+    }
+    let mut fields = Map::new();
+    fields.insert("type".into(), Value::String("duckdb".into()));
+    fields.insert("path".into(), Value::String(EMBEDDED_PATH.into()));
+    fields.insert("schema".into(), Value::String("main".into()));
+    fields.insert("threads".into(), Value::from(4));
+    Ok(Target {
+        profile: profile_name.to_string(),
+        name: EMBEDDED_TARGET.to_string(),
+        adapter_type: "duckdb".to_string(),
+        schema: "main".to_string(),
+        database: "dev".to_string(),
+        threads: 4,
+        fields,
+        source: "the embedded default".to_string(),
+        unresolved: BTreeMap::new(),
+        fallback_note: Some(format!(
+            "No profiles.yml found; using the embedded DuckDB target `{EMBEDDED_TARGET}` at {EMBEDDED_PATH}"
+        )),
+        project_dir: PathBuf::new(),
+    })
 }
 
 /// Resolves `profile_name` from the text of a profiles file.
@@ -269,6 +329,8 @@ pub fn resolve(
         .get("schema")
         .and_then(Value::as_str)
         .map(str::to_owned)
+        // DuckDB's default schema, as dbt-duckdb has it.
+        .or_else(|| (adapter_type == "duckdb").then(|| "main".to_string()))
         .ok_or_else(|| {
             Diagnostic::error(format!("target `{target_name}` has no `schema`"))
                 .in_file(file)
@@ -278,8 +340,9 @@ pub fn resolve(
         .get("dbname")
         .or_else(|| fields.get("database"))
         .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
+        .map(str::to_string)
+        .or_else(|| duckdb_database_name(&adapter_type, fields.get("path").and_then(Value::as_str)))
+        .unwrap_or_default();
     let threads = match fields.get("threads") {
         None => 1,
         Some(value) => value
@@ -303,7 +366,23 @@ pub fn resolve(
         fields,
         source: file.to_string(),
         unresolved,
+        fallback_note: None,
+        project_dir: PathBuf::new(),
     })
+}
+
+/// DuckDB names a database after its file (`target/dev.duckdb` is `dev`),
+/// and an in-memory one `memory`.
+fn duckdb_database_name(adapter_type: &str, path: Option<&str>) -> Option<String> {
+    if adapter_type != "duckdb" {
+        return None;
+    }
+    match path.unwrap_or(":memory:") {
+        ":memory:" => Some("memory".to_string()),
+        path => Path::new(path)
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned()),
+    }
 }
 
 /// Rendered Jinja is text; numbers and booleans are turned back into values.
@@ -337,6 +416,49 @@ mod tests {
         let shown = format!("{target:?} {}", target.context());
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(target.context().get("password").is_none());
+    }
+
+    #[test]
+    fn no_profiles_file_means_the_embedded_duckdb_unless_something_else_was_asked_for() {
+        let searched = [PathBuf::from("/project")];
+        match embedded_default(None, &searched, "shop", None) {
+            Ok(target) if cfg!(feature = "duckdb") => {
+                assert_eq!(target.adapter_type, "duckdb");
+                assert_eq!(target.name, "dev");
+                assert_eq!(target.schema, "main");
+                assert_eq!(target.string("path").as_deref(), Some(EMBEDDED_PATH));
+                assert_eq!(
+                    target.fallback_note.as_deref(),
+                    Some("No profiles.yml found; using the embedded DuckDB target `dev` at target/dev.duckdb")
+                );
+            }
+            Err(error) if !cfg!(feature = "duckdb") => assert!(error.to_string().contains("no `profiles.yml`")),
+            other => panic!("{other:?}"),
+        }
+        // An explicit folder without the file, or another target, is a
+        // mistake to report rather than to paper over.
+        let error = embedded_default(Some(Path::new("/elsewhere")), &searched, "shop", None)
+            .err()
+            .map(|error| error.to_string())
+            .unwrap_or_default();
+        assert!(
+            error.contains("no `profiles.yml` found (searched `/project`)"),
+            "{error}"
+        );
+        let error = embedded_default(None, &searched, "shop", Some("pg"))
+            .err()
+            .map(|error| error.to_string())
+            .unwrap_or_default();
+        assert!(error.contains("no `profiles.yml` found"), "{error}");
+    }
+
+    #[test]
+    fn duckdb_targets_default_their_schema_and_take_the_database_name_from_the_file() {
+        let profiles = "shop:\n  outputs:\n    dev:\n      type: duckdb\n      path: target/shop.duckdb\n";
+        let target =
+            resolve("profiles.yml", profiles, "shop", None, &no_render).unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(target.schema, "main");
+        assert_eq!(target.database, "shop");
     }
 
     #[test]

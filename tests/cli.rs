@@ -394,16 +394,23 @@ fn example_project_parses() {
 #[test]
 fn example_project_compiles_with_ephemeral_ctes() {
     let project = example_project();
-    let output = project.dvt(&["compile"]);
-    let stderr = text(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    // The offline checks (SQL syntax, config values, test columns) find
-    // nothing to complain about in the example project.
-    assert!(!stderr.contains("warning") && !stderr.contains("error"), "{stderr}");
-    let sql = project.read("target/compiled/dvdrental/models/marts/core/fct_rental.sql");
-    assert!(sql.contains("__dbt__cte__int_rental_durations"), "{sql}");
-    assert!(sql.contains(r#""analytics_staging"."stg_rental""#), "{sql}");
-    assert!(!sql.contains("{{"), "Jinja left in the compiled SQL:\n{sql}");
+    // The same SQL on both targets of profiles.yml.example: `dev` (DuckDB,
+    // the default) and `pg`, each checked offline in its own dialect.
+    for (target, staging) in [("dev", "main_staging"), ("pg", "analytics_staging")] {
+        let output = project.dvt(&["compile", "--target", target]);
+        let stderr = text(&output.stderr);
+        assert!(output.status.success(), "{target}: {stderr}");
+        // The offline checks (SQL syntax, config values, test columns) find
+        // nothing to complain about in the example project.
+        assert!(
+            !stderr.contains("warning") && !stderr.contains("error"),
+            "{target}: {stderr}"
+        );
+        let sql = project.read("target/compiled/dvdrental/models/marts/core/fct_rental.sql");
+        assert!(sql.contains("__dbt__cte__int_rental_durations"), "{sql}");
+        assert!(sql.contains(&format!(r#""{staging}"."stg_rental""#)), "{target}: {sql}");
+        assert!(!sql.contains("{{"), "Jinja left in the compiled SQL:\n{sql}");
+    }
 }
 
 #[test]
@@ -432,6 +439,21 @@ fn init_creates_a_project_that_parses() {
     let stderr = text(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(stderr.contains("Parsed 2 models"), "{stderr}");
+
+    // Its default target is the embedded DuckDB: it builds with no server.
+    if cfg!(feature = "duckdb") {
+        let output = dvt_command()
+            .args(["build", "--project-dir"])
+            .arg(&dir)
+            .arg("--profiles-dir")
+            .arg(&dir)
+            .output()
+            .expect("run dvt build");
+        let stderr = text(&output.stderr);
+        assert!(output.status.success(), "{stderr}");
+        assert!(stderr.contains("ERROR=0 SKIP=0"), "{stderr}");
+        assert!(dir.join("target/dev.duckdb").is_file());
+    }
 
     let again = dvt_command()
         .args(["init", "shop_analytics", "--path"])

@@ -191,6 +191,11 @@ pub async fn materialize(adapter: &dyn Adapter, build: &ModelBuild<'_>) -> Resul
         Materialization::View => build_view(adapter, connection, build, sql).await,
         Materialization::Table => build_table(adapter, connection, build, sql).await,
         Materialization::Incremental => build_incremental(adapter, connection, build, sql).await,
+        Materialization::MaterializedView if !adapter.supports_materialized_views() => Err(AdapterError::Unsupported {
+            what: "materialized: materialized_view",
+            adapter: adapter.kind(),
+            hint: "use `materialized: table`, which dvt swaps in atomically",
+        }),
         Materialization::MaterializedView => build_materialized_view(adapter, connection, build, sql).await,
     }
 }

@@ -12,10 +12,15 @@
 //! [`template_names`], with the same context variables, so that
 //! [`materialize`] works unchanged on every dialect.
 
+#[cfg(feature = "duckdb")]
+pub mod duckdb;
 pub mod materialize;
 pub mod postgres;
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
@@ -26,6 +31,9 @@ pub use materialize::{
     SeedBuild, SeedColumn,
 };
 pub use postgres::{PostgresAdapter, PostgresConfig};
+
+/// A driver's error, whichever driver the adapter uses.
+pub type DriverError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The names of the templates every adapter provides, with what each renders.
 pub mod template_names {
@@ -75,8 +83,151 @@ pub mod template_names {
     pub const SEED_CREATE: &str = "seed_create.sql";
     /// Empties a seed's table; context: `relation`.
     pub const SEED_TRUNCATE: &str = "seed_truncate.sql";
-    /// Starts a CSV copy into a table; context: `relation`, `columns`.
+    /// Starts a CSV copy into a table; context: `relation`, `columns`, and
+    /// `path`, the file holding the CSV, for adapters that read one.
     pub const SEED_COPY: &str = "seed_copy.sql";
+    /// One row per column of every relation in the given schemas, for
+    /// `dvt docs generate`; context: `schemas`. Columns, in order:
+    /// schema, name, kind (`r` table, `v` view, `m` materialized view),
+    /// owner, comment, row count, bytes, column name, column type, column
+    /// position, column comment.
+    pub const CATALOG: &str = "catalog.sql";
+
+    /// Every name above, for checking that an adapter provides them all.
+    pub const ALL: &[&str] = &[
+        CREATE_SCHEMA,
+        CREATE_OR_REPLACE_VIEW,
+        CREATE_VIEW,
+        CREATE_TABLE_AS,
+        CREATE_TEMPORARY_TABLE_AS,
+        DROP_RELATION,
+        RENAME_RELATION,
+        INCREMENTAL_APPEND,
+        INCREMENTAL_MERGE,
+        INCREMENTAL_DELETE,
+        ADD_COLUMNS,
+        DROP_COLUMNS,
+        ALTER_COLUMN_TYPES,
+        CREATE_MATERIALIZED_VIEW,
+        REFRESH_MATERIALIZED_VIEW,
+        COMMENT_ON_RELATION,
+        GRANTS,
+        TEST_COUNT,
+        LIMIT,
+        SEED_CREATE,
+        SEED_TRUNCATE,
+        SEED_COPY,
+        CATALOG,
+    ];
+}
+
+/// `(name, source)` pairs for template files in `templates/<dir>/`.
+macro_rules! template_files {
+    ($dir:literal; $($file:literal),* $(,)?) => {
+        &[$(($file, include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/", $dir, "/", $file)))),*]
+    };
+}
+
+/// An adapter module's SQL: `TEMPLATE_SOURCES`, its own templates in
+/// `templates/<dir>/` (the statements where dialects differ; every other name
+/// in [`template_names::ALL`] comes from [`COMMON_TEMPLATES`]), `templates()`,
+/// the environment parsed once, and `render()`.
+macro_rules! adapter_templates {
+    ($dir:literal) => {
+        const TEMPLATE_SOURCES: &[(&str, &str)] = $crate::adapter::template_files!($dir;
+            "create_temporary_table_as.sql", "incremental_delete.sql", "add_columns.sql", "drop_columns.sql",
+            "alter_column_types.sql", "create_materialized_view.sql", "refresh_materialized_view.sql", "grants.sql",
+            "seed_create.sql", "seed_copy.sql", "catalog.sql");
+
+        /// This adapter's templates, parsed once.
+        pub fn templates() -> &'static minijinja::Environment<'static> {
+            static TEMPLATES: std::sync::OnceLock<minijinja::Environment<'static>> = std::sync::OnceLock::new();
+            TEMPLATES.get_or_init(|| $crate::adapter::template_environment(TEMPLATE_SOURCES))
+        }
+
+        fn render(name: &'static str, context: minijinja::Value) -> Result<String, $crate::adapter::AdapterError> {
+            $crate::adapter::render_template(templates(), name, context)
+        }
+    };
+}
+pub(crate) use {adapter_templates, template_files};
+
+/// The statements PostgreSQL and DuckDB spell alike (`templates/common/`).
+pub(crate) const COMMON_TEMPLATES: &[(&str, &str)] = template_files!("common";
+    "create_schema.sql", "create_or_replace_view.sql", "create_view.sql", "create_table_as.sql", "drop_relation.sql",
+    "rename_relation.sql", "incremental_append.sql", "incremental_merge.sql", "comment_on_relation.sql",
+    "test_count.sql", "limit.sql", "seed_truncate.sql");
+
+/// The template environment of one adapter: its own sources, then the
+/// common ones, plus the filters every template may use: `quote` (an
+/// identifier), `relation` (a relation value as `"schema"."identifier"`)
+/// and `literal` (a string literal).
+pub(crate) fn template_environment(
+    sources: &'static [(&'static str, &'static str)],
+) -> minijinja::Environment<'static> {
+    let mut environment = minijinja::Environment::new();
+    environment.set_trim_blocks(true);
+    environment.set_lstrip_blocks(true);
+    environment.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    environment.add_filter("quote", |identifier: String| quote_identifier(&identifier));
+    environment.add_filter("relation", relation_filter);
+    environment.add_filter("literal", |text: String| format!("'{}'", text.replace('\'', "''")));
+    // Parsed on first use, so a mistake in a template surfaces as an error
+    // naming it rather than a panic here.
+    environment.set_loader(move |name| Ok(template_source(sources, name).map(str::to_string)));
+    environment
+}
+
+/// An adapter's template by name: its own, or else the common one.
+pub(crate) fn template_source(sources: &[(&str, &'static str)], name: &str) -> Option<&'static str> {
+    sources
+        .iter()
+        .chain(COMMON_TEMPLATES)
+        .find(|(known, _)| *known == name)
+        .map(|(_, source)| *source)
+}
+
+/// Checks that an adapter has every template in [`template_names::ALL`],
+/// and that each parses; for each adapter's unit tests.
+#[cfg(test)]
+pub(crate) fn check_templates(sources: &[(&str, &'static str)]) {
+    for name in template_names::ALL {
+        let source = template_source(sources, name).unwrap_or_else(|| panic!("no template `{name}`"));
+        let mut environment = minijinja::Environment::new();
+        environment
+            .add_template(name, source)
+            .unwrap_or_else(|error| panic!("template `{name}`: {error}"));
+    }
+}
+
+/// Renders a relation value as `"schema"."identifier"`.
+fn relation_filter(relation: minijinja::Value) -> Result<String, minijinja::Error> {
+    let part = |name: &str| -> Result<String, minijinja::Error> {
+        let value = relation.get_attr(name)?;
+        value.as_str().map(str::to_string).ok_or_else(|| {
+            minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                format!("a relation needs a string `{name}`"),
+            )
+        })
+    };
+    Ok(format!(
+        "{}.{}",
+        quote_identifier(&part("schema")?),
+        quote_identifier(&part("identifier")?)
+    ))
+}
+
+/// Renders one of an adapter's templates.
+pub(crate) fn render_template(
+    templates: &minijinja::Environment<'static>,
+    name: &'static str,
+    context: minijinja::Value,
+) -> Result<String, AdapterError> {
+    templates
+        .get_template(name)
+        .and_then(|template| template.render(context))
+        .map_err(|source| AdapterError::Template { name, source })
 }
 
 /// A table, view or materialized view in the warehouse.
@@ -131,6 +282,77 @@ pub fn quote_identifier(identifier: &str) -> String {
 /// inside another.
 pub(crate) fn trim_statement(sql: &str) -> &str {
     sql.trim_end().trim_end_matches(';').trim_end()
+}
+
+/// The first word of the SQL, upper-cased, skipping comments: the command
+/// PostgreSQL would name in its completion tag.
+pub(crate) fn leading_keyword(sql: &str) -> String {
+    let mut rest = sql.trim_start();
+    loop {
+        if let Some(after) = rest.strip_prefix("--") {
+            rest = after.split_once('\n').map_or("", |(_, tail)| tail).trim_start();
+        } else if let Some(after) = rest.strip_prefix("/*") {
+            rest = after.split_once("*/").map_or("", |(_, tail)| tail).trim_start();
+        } else {
+            break;
+        }
+    }
+    rest.split(|character: char| !character.is_alphanumeric() && character != '_')
+        .next()
+        .unwrap_or_default()
+        .to_uppercase()
+}
+
+/// The statements running right now, each with what cancelling it takes
+/// (a backend pid, an interrupt handle), so that [`Adapter::cancel_running`]
+/// can reach them all.
+pub(crate) struct RunningStatements<T> {
+    next_token: AtomicU64,
+    entries: Mutex<BTreeMap<u64, T>>,
+}
+
+impl<T> Default for RunningStatements<T> {
+    fn default() -> Self {
+        Self {
+            next_token: AtomicU64::new(0),
+            entries: Mutex::new(BTreeMap::new()),
+        }
+    }
+}
+
+impl<T: Clone> RunningStatements<T> {
+    /// Marks a statement as running until the guard is dropped, even when
+    /// the future running it is cancelled.
+    pub(crate) fn start(self: &Arc<Self>, entry: T) -> RunningGuard<T> {
+        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        self.lock().insert(token, entry);
+        RunningGuard {
+            registry: Arc::clone(self),
+            token,
+        }
+    }
+
+    /// What each running statement registered.
+    pub(crate) fn current(&self) -> Vec<T> {
+        self.lock().values().cloned().collect()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<u64, T>> {
+        // The map stays consistent even if a holder panicked.
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Keeps one statement in [`RunningStatements`] until dropped.
+pub(crate) struct RunningGuard<T: Clone> {
+    registry: Arc<RunningStatements<T>>,
+    token: u64,
+}
+
+impl<T: Clone> Drop for RunningGuard<T> {
+    fn drop(&mut self) {
+        self.registry.lock().remove(&self.token);
+    }
 }
 
 /// What kind of object a relation is.
@@ -286,23 +508,23 @@ pub const SQLSTATE_QUERY_CANCELED: &str = "57014";
 pub enum AdapterError {
     #[error("could not connect to `{target}`")]
     Connect {
-        /// `user@host:port/dbname`, without the password.
+        /// `user@host:port/dbname` or the database file, without the password.
         target: String,
         #[source]
-        source: sqlx::Error,
+        source: DriverError,
     },
     #[error("invalid connection setting `{setting}` = `{value}`")]
     InvalidConfig {
         setting: &'static str,
         value: String,
         #[source]
-        source: sqlx::Error,
+        source: DriverError,
     },
     /// The server's own words, printed as they are.
     #[error(transparent)]
     Database(Box<DatabaseError>),
     #[error("lost the conversation with the database")]
-    Driver(#[source] sqlx::Error),
+    Driver(#[source] DriverError),
     #[error("could not render SQL template `{name}`")]
     Template {
         name: &'static str,
@@ -332,6 +554,13 @@ pub enum AdapterError {
     },
     #[error("data test query returned no row count")]
     MissingTestCount,
+    #[error("{what} is not supported on {adapter}; {hint}")]
+    Unsupported {
+        what: &'static str,
+        adapter: &'static str,
+        /// What to do instead.
+        hint: &'static str,
+    },
 }
 
 fn describe_changes(added: &[String], removed: &[String], changed: &[(String, String, String)]) -> String {
@@ -411,6 +640,17 @@ pub trait Adapter: Send + Sync {
     /// The longest identifier the warehouse keeps, in bytes; longer names
     /// are cut, so derived names such as `x__dvt_tmp` must be shortened.
     fn max_identifier_bytes(&self) -> usize;
+
+    /// Whether `materialized: materialized_view` can be built.
+    fn supports_materialized_views(&self) -> bool {
+        true
+    }
+
+    /// The SQL type a seed column of the inferred type gets when
+    /// `column_types` names none.
+    fn seed_type(&self, inferred: crate::seed::InferredType) -> &'static str {
+        inferred.postgres_type()
+    }
 
     /// Closes every connection of the pool.
     async fn close(&self);

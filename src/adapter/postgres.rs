@@ -7,11 +7,9 @@
 //! Statements run over the simple query protocol, so one call may hold
 //! several statements and every value comes back as text.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -23,8 +21,8 @@ use sqlx::postgres::{
 use sqlx::{Column, ConnectOptions, Executor, Postgres, Row, ValueRef};
 
 use super::{
-    quote_identifier, template_names, trim_statement, Adapter, AdapterError, AdapterResponse, ColumnInfo, Connection,
-    DatabaseError, QueryResult, Relation, RelationKind,
+    adapter_templates, leading_keyword, template_names, trim_statement, Adapter, AdapterError, AdapterResponse,
+    ColumnInfo, Connection, DatabaseError, QueryResult, Relation, RelationKind, RunningStatements,
 };
 
 /// SQLSTATE of a duplicate key, which `create schema if not exists` raises
@@ -118,7 +116,7 @@ impl PostgresConfig {
             let mode = PgSslMode::from_str(sslmode).map_err(|source| AdapterError::InvalidConfig {
                 setting: "sslmode",
                 value: sslmode.clone(),
-                source,
+                source: source.into(),
             })?;
             options = options.ssl_mode(mode);
         }
@@ -144,53 +142,12 @@ impl fmt::Debug for PostgresConfig {
     }
 }
 
-/// The backends currently running one of our statements, by a token per
-/// statement, so that [`Adapter::cancel_running`] can cancel them.
-#[derive(Default)]
-struct RunningStatements {
-    next_token: AtomicU64,
-    backends: Mutex<BTreeMap<u64, i32>>,
-}
-
-impl RunningStatements {
-    fn start(self: &Arc<Self>, backend_pid: i32) -> RunningGuard {
-        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
-        self.lock().insert(token, backend_pid);
-        RunningGuard {
-            registry: Arc::clone(self),
-            token,
-        }
-    }
-
-    fn pids(&self) -> Vec<i32> {
-        self.lock().values().copied().collect()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, i32>> {
-        // The map stays consistent even if a holder panicked.
-        self.backends.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-/// Marks one statement as running until dropped, even when the future
-/// running it is cancelled.
-struct RunningGuard {
-    registry: Arc<RunningStatements>,
-    token: u64,
-}
-
-impl Drop for RunningGuard {
-    fn drop(&mut self) {
-        self.registry.lock().remove(&self.token);
-    }
-}
-
 /// The PostgreSQL [`Adapter`].
 pub struct PostgresAdapter {
     config: PostgresConfig,
     options: PgConnectOptions,
     pool: PgPool,
-    running: Arc<RunningStatements>,
+    running: Arc<RunningStatements<i32>>,
 }
 
 impl fmt::Debug for PostgresAdapter {
@@ -214,7 +171,7 @@ impl PostgresAdapter {
             .await
             .map_err(|source| AdapterError::Connect {
                 target: config.target(),
-                source,
+                source: source.into(),
             })?;
         Ok(Self {
             config,
@@ -238,7 +195,7 @@ impl Adapter for PostgresAdapter {
     async fn connection(&self) -> Result<Box<dyn Connection>, AdapterError> {
         let mut connection = self.pool.acquire().await.map_err(|source| AdapterError::Connect {
             target: self.config.target(),
-            source,
+            source: source.into(),
         })?;
         let backend_pid: i32 = sqlx::query_scalar(BACKEND_PID_QUERY)
             .fetch_one(&mut *connection)
@@ -253,7 +210,7 @@ impl Adapter for PostgresAdapter {
     }
 
     async fn cancel_running(&self) -> Result<(), AdapterError> {
-        let pids = self.running.pids();
+        let pids = self.running.current();
         if pids.is_empty() {
             return Ok(());
         }
@@ -261,7 +218,7 @@ impl Adapter for PostgresAdapter {
         // statements we are cancelling.
         let mut connection = self.options.connect().await.map_err(|source| AdapterError::Connect {
             target: self.config.target(),
-            source,
+            source: source.into(),
         })?;
         let result = sqlx::query(CANCEL_QUERY)
             .bind(pids)
@@ -294,7 +251,7 @@ impl Adapter for PostgresAdapter {
 struct PostgresConnection {
     connection: PoolConnection<Postgres>,
     backend_pid: i32,
-    running: Arc<RunningStatements>,
+    running: Arc<RunningStatements<i32>>,
     in_transaction: bool,
 }
 
@@ -523,113 +480,15 @@ impl Connection for PostgresConnection {
     }
 }
 
-/// The PostgreSQL templates, parsed once.
-pub fn templates() -> &'static minijinja::Environment<'static> {
-    static TEMPLATES: OnceLock<minijinja::Environment<'static>> = OnceLock::new();
-    TEMPLATES.get_or_init(build_templates)
-}
-
-macro_rules! postgres_templates {
-    ($($name:expr => $file:literal),* $(,)?) => {
-        &[$(($name, include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/postgres/", $file)))),*]
-    };
-}
-
-const TEMPLATE_SOURCES: &[(&str, &str)] = postgres_templates![
-    template_names::CREATE_SCHEMA => "create_schema.sql",
-    template_names::CREATE_OR_REPLACE_VIEW => "create_or_replace_view.sql",
-    template_names::CREATE_VIEW => "create_view.sql",
-    template_names::CREATE_TABLE_AS => "create_table_as.sql",
-    template_names::CREATE_TEMPORARY_TABLE_AS => "create_temporary_table_as.sql",
-    template_names::DROP_RELATION => "drop_relation.sql",
-    template_names::RENAME_RELATION => "rename_relation.sql",
-    template_names::INCREMENTAL_APPEND => "incremental_append.sql",
-    template_names::INCREMENTAL_MERGE => "incremental_merge.sql",
-    template_names::INCREMENTAL_DELETE => "incremental_delete.sql",
-    template_names::ADD_COLUMNS => "add_columns.sql",
-    template_names::DROP_COLUMNS => "drop_columns.sql",
-    template_names::ALTER_COLUMN_TYPES => "alter_column_types.sql",
-    template_names::CREATE_MATERIALIZED_VIEW => "create_materialized_view.sql",
-    template_names::REFRESH_MATERIALIZED_VIEW => "refresh_materialized_view.sql",
-    template_names::COMMENT_ON_RELATION => "comment_on_relation.sql",
-    template_names::GRANTS => "grants.sql",
-    template_names::TEST_COUNT => "test_count.sql",
-    template_names::LIMIT => "limit.sql",
-    template_names::SEED_CREATE => "seed_create.sql",
-    template_names::SEED_TRUNCATE => "seed_truncate.sql",
-    template_names::SEED_COPY => "seed_copy.sql",
-];
-
-fn build_templates() -> minijinja::Environment<'static> {
-    let mut environment = minijinja::Environment::new();
-    environment.set_trim_blocks(true);
-    environment.set_lstrip_blocks(true);
-    environment.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    environment.add_filter("quote", |identifier: String| quote_identifier(&identifier));
-    environment.add_filter("relation", relation_filter);
-    environment.add_filter("literal", |text: String| format!("'{}'", text.replace('\'', "''")));
-    // Parsed on first use, so a mistake in a template surfaces as an error
-    // naming it rather than a panic here.
-    environment.set_loader(|name| {
-        Ok(TEMPLATE_SOURCES
-            .iter()
-            .find(|(known, _)| *known == name)
-            .map(|(_, source)| (*source).to_string()))
-    });
-    environment
-}
-
-/// Renders a relation value as `"schema"."identifier"`.
-fn relation_filter(relation: minijinja::Value) -> Result<String, minijinja::Error> {
-    let part = |name: &str| -> Result<String, minijinja::Error> {
-        let value = relation.get_attr(name)?;
-        value.as_str().map(str::to_string).ok_or_else(|| {
-            minijinja::Error::new(
-                minijinja::ErrorKind::InvalidOperation,
-                format!("a relation needs a string `{name}`"),
-            )
-        })
-    };
-    Ok(format!(
-        "{}.{}",
-        quote_identifier(&part("schema")?),
-        quote_identifier(&part("identifier")?)
-    ))
-}
-
-fn render(name: &'static str, context: minijinja::Value) -> Result<String, AdapterError> {
-    templates()
-        .get_template(name)
-        .and_then(|template| template.render(context))
-        .map_err(|source| AdapterError::Template { name, source })
-}
-
-/// The first word of the SQL, upper-cased, skipping comments: the command
-/// PostgreSQL would name in its completion tag.
-fn leading_keyword(sql: &str) -> String {
-    let mut rest = sql.trim_start();
-    loop {
-        if let Some(after) = rest.strip_prefix("--") {
-            rest = after.split_once('\n').map_or("", |(_, tail)| tail).trim_start();
-        } else if let Some(after) = rest.strip_prefix("/*") {
-            rest = after.split_once("*/").map_or("", |(_, tail)| tail).trim_start();
-        } else {
-            break;
-        }
-    }
-    rest.split(|character: char| !character.is_alphanumeric() && character != '_')
-        .next()
-        .unwrap_or_default()
-        .to_uppercase()
-}
+adapter_templates!("postgres");
 
 /// Converts a driver error, keeping everything the server said.
 fn from_sqlx(error: sqlx::Error, statement: &str) -> AdapterError {
     let sqlx::Error::Database(database_error) = &error else {
-        return AdapterError::Driver(error);
+        return AdapterError::Driver(error.into());
     };
     let Some(postgres_error) = database_error.try_downcast_ref::<PgDatabaseError>() else {
-        return AdapterError::Driver(error);
+        return AdapterError::Driver(error.into());
     };
     let position = match postgres_error.position() {
         Some(PgErrorPosition::Original(position)) => Some(position),
@@ -660,13 +519,8 @@ mod tests {
     }
 
     #[test]
-    fn every_template_parses() {
-        for (name, source) in TEMPLATE_SOURCES {
-            let mut environment = minijinja::Environment::new();
-            environment
-                .add_template(name, source)
-                .unwrap_or_else(|error| panic!("template `{name}`: {error}"));
-        }
+    fn every_template_is_provided_and_parses() {
+        super::super::check_templates(TEMPLATE_SOURCES);
     }
 
     #[test]

@@ -93,12 +93,12 @@ async fn query_catalog(adapter: &dyn crate::adapter::Adapter, manifest: &Manifes
     if schemas.is_empty() {
         return Ok(Catalog::default());
     }
-    let schema_list = schemas
-        .iter()
-        .map(|schema| quote_literal(schema))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = include_str!("../../templates/docs/catalog.sql").replace("{{ schemas }}", &schema_list);
+    let sql = crate::adapter::render_template(
+        adapter.templates(),
+        crate::adapter::template_names::CATALOG,
+        minijinja::context! { schemas => schemas },
+    )
+    .map_err(database_error)?;
     let rows = connection.query(&sql, None).await.map_err(database_error)?;
 
     let mut found: BTreeMap<(String, String), CatalogRelation> = BTreeMap::new();
@@ -169,10 +169,6 @@ async fn query_catalog(adapter: &dyn crate::adapter::Adapter, manifest: &Manifes
         map.insert(unique_id.to_string(), entry);
     }
     Ok(catalog)
-}
-
-fn quote_literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }
 
 impl CatalogRelation {

@@ -99,6 +99,7 @@ pub fn generate(printer: &Printer, args: &DocsGenerateArgs) -> Result<Outcome, D
 /// `dvt docs serve`.
 pub fn serve(printer: &Printer, args: &DocsServeArgs) -> Result<Outcome, Diagnostics> {
     let session = Session::open(&args.project, "docs", false)?;
+    crate::commands::announce_fallback(printer, &session);
     let docs_dir = session.project.target_dir().join("docs");
     serve::serve(printer, &docs_dir, &args.host, args.port)?;
     Ok(Outcome::Success)

@@ -79,12 +79,44 @@ pub async fn connect(target: &Target, threads: usize) -> Result<Arc<dyn Adapter>
             })?;
             Ok(Arc::new(adapter))
         }
+        #[cfg(feature = "duckdb")]
+        "duckdb" => connect_duckdb(target, threads).await,
         other => Err(
             Diagnostic::error(format!("adapter type `{other}` is not available in this build of dvt"))
                 .in_file(&target.source)
-                .hint("use `type: postgres`"),
+                .hint(if cfg!(feature = "duckdb") {
+                    "use `type: postgres` or `type: duckdb`"
+                } else {
+                    "use `type: postgres`, or build dvt with its default `duckdb` feature"
+                }),
         ),
     }
+}
+
+/// Opens the embedded DuckDB database of a `type: duckdb` target: `path`
+/// (relative to the project, `:memory:` for none; `target/dev.duckdb` when
+/// unset), and `threads`.
+#[cfg(feature = "duckdb")]
+async fn connect_duckdb(target: &Target, threads: usize) -> Result<Arc<dyn Adapter>, Diagnostic> {
+    use crate::adapter::duckdb::{self, DuckDbAdapter, DuckDbConfig};
+    let path = target
+        .string("path")
+        .unwrap_or_else(|| crate::profile::EMBEDDED_PATH.to_string());
+    let mut config = DuckDbConfig::new(duckdb::resolve_path(&path, &target.project_dir), target.schema.clone());
+    config.threads = u32::try_from(threads.max(1) + 1).unwrap_or(u32::MAX);
+    let adapter = DuckDbAdapter::open(config).await.map_err(|error| {
+        let mut message = error.to_string();
+        if let Some(source) = std::error::Error::source(&error) {
+            message.push_str(&format!(": {source}"));
+        }
+        let hint = if duckdb::is_locked_elsewhere(&error) {
+            format!("another process has `{path}` open; wait for it to finish, or point `path` at another file")
+        } else {
+            format!("check that `{path}` is a DuckDB database file that dvt can write")
+        };
+        Diagnostic::error(message).in_file(&target.source).hint(hint)
+    })?;
+    Ok(Arc::new(adapter))
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Diagnostic> {

@@ -2,8 +2,8 @@
 //!
 //! It owns the global context (`ref`, `source`, `config`, `var`, `env_var`,
 //! `target`, `adapter.dispatch`, `return`, ...), the project's macros (every macro
-//! is callable from every template, as in dbt), and the per-render [`Scope`] that
-//! captures what a node refers to.
+//! is callable from every template, as in dbt, and through the `dbt` namespace),
+//! and the per-render [`Scope`] that captures what a node refers to.
 //!
 //! Rendering happens on rayon worker threads. minijinja renders synchronously, so
 //! the scope of the node being rendered lives in a thread-local and the global
@@ -28,6 +28,10 @@ const BUILTIN_MACROS: &[(&str, &str)] = &[
     (
         "dvt/macros/naming.sql",
         include_str!("../../templates/macros/naming.sql"),
+    ),
+    (
+        "dvt/macros/cross_db.sql",
+        include_str!("../../templates/macros/cross_db.sql"),
     ),
 ];
 
@@ -372,8 +376,8 @@ impl Jinja {
                 call_macro(state, &template, &name, &args)
             });
         }
-        let macros_for_dispatch = Arc::new(macros.keys().cloned().collect::<BTreeSet<String>>());
-        add_globals(&mut env, globals, macros_for_dispatch);
+        let index = Arc::new(MacroIndex::new(&macros));
+        add_globals(&mut env, globals, index);
         Ok(Jinja { env, macros })
     }
 
@@ -476,7 +480,7 @@ fn is_return(error: &Error) -> bool {
     false
 }
 
-fn add_globals(env: &mut Environment<'static>, globals: Globals, macro_names: Arc<BTreeSet<String>>) {
+fn add_globals(env: &mut Environment<'static>, globals: Globals, macros: Arc<MacroIndex>) {
     let globals = Arc::new(globals);
 
     env.add_function("ref", |args: Rest<Value>| -> Result<Value, Error> {
@@ -622,9 +626,10 @@ fn add_globals(env: &mut Environment<'static>, globals: Globals, macro_names: Ar
         "adapter",
         Value::from_object(AdapterObject {
             adapter_type: globals.adapter_type.clone(),
-            macro_names,
+            macros: Arc::clone(&macros),
         }),
     );
+    env.add_global("dbt", Value::from_object(DbtNamespace { macros }));
     env.add_global("target", Value::from_serialize(&globals.target));
     env.add_global("project_name", Value::from(globals.project_name.clone()));
     env.add_global("invocation_id", Value::from(globals.invocation_id.clone()));
@@ -686,12 +691,96 @@ fn resolve_ref(scope: &mut Scope, package: Option<String>, name: String) -> Resu
     }
 }
 
+/// Every macro by name, and where it is defined: the project's, or dvt's own when
+/// the project does not define one of that name.
+#[derive(Debug)]
+struct MacroIndex {
+    entries: BTreeMap<String, MacroEntry>,
+}
+
+#[derive(Debug)]
+struct MacroEntry {
+    template: String,
+    builtin: bool,
+}
+
+impl MacroIndex {
+    fn new(macros: &BTreeMap<String, MacroDefinition>) -> Self {
+        let entries = macros
+            .iter()
+            .map(|(name, definition)| {
+                let entry = MacroEntry {
+                    template: definition.template.clone(),
+                    builtin: definition.package == "dvt",
+                };
+                (name.clone(), entry)
+            })
+            .collect();
+        MacroIndex { entries }
+    }
+
+    /// The macro `name` as a function value.
+    ///
+    /// It calls the definition by its template, not by looking the name up where
+    /// it is called: inside a macro file, a name is first found among that file's
+    /// own macros, which would hide a project's override of one of dvt's.
+    fn function(&self, name: &str) -> Option<Value> {
+        let template = self.entries.get(name)?.template.clone();
+        let name = name.to_string();
+        Some(Value::from_function(move |state: &State, args: Rest<Value>| {
+            call_macro(state, &template, &name, &args)
+        }))
+    }
+
+    /// dbt's dispatch order: the project's `<adapter>__name` and `default__name`,
+    /// then dvt's, so that a project's `default__datediff` beats dvt's
+    /// `postgres__datediff`. Then `name` itself.
+    fn dispatch(&self, adapter_type: &str, name: &str) -> Option<Value> {
+        let prefixed = [format!("{adapter_type}__{name}"), format!("default__{name}")];
+        for builtin in [false, true] {
+            for candidate in &prefixed {
+                if self
+                    .entries
+                    .get(candidate)
+                    .is_some_and(|entry| entry.builtin == builtin)
+                {
+                    return self.function(candidate);
+                }
+            }
+        }
+        self.function(name)
+    }
+}
+
+/// The `dbt` global: `dbt.datediff(...)`, as dbt projects write it, calls the macro
+/// `datediff`, the project's when it defines one and dvt's otherwise.
+#[derive(Debug)]
+struct DbtNamespace {
+    macros: Arc<MacroIndex>,
+}
+
+impl Object for DbtNamespace {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.macros.function(key.as_str()?)
+    }
+
+    fn call_method(self: &Arc<Self>, state: &State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+        match self.macros.function(method) {
+            Some(function) => function.call(state, args),
+            None => Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!("`dbt.{method}` is not a macro of the project or of dvt"),
+            )),
+        }
+    }
+}
+
 /// The `adapter` global. Compile-time only: introspection methods return empty
 /// results, as they do during dbt's parse.
 #[derive(Debug)]
 struct AdapterObject {
     adapter_type: String,
-    macro_names: Arc<BTreeSet<String>>,
+    macros: Arc<MacroIndex>,
 }
 
 impl Object for AdapterObject {
@@ -702,34 +791,26 @@ impl Object for AdapterObject {
         }
     }
 
-    fn call_method(self: &Arc<Self>, state: &State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
+    fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
         match method {
             "dispatch" => {
-                let (name, kwargs): (String, Kwargs) = minijinja::value::from_args(&args[..args.len().min(1)])
-                    .or_else(|_| {
-                        let (name, _namespace): (String, Option<String>) = minijinja::value::from_args(args)?;
-                        Ok::<_, Error>((name, Kwargs::from_iter(std::iter::empty::<(String, Value)>())))
-                    })?;
-                let _ = kwargs;
-                let candidates = [
-                    format!("{}__{name}", self.adapter_type),
-                    format!("default__{name}"),
-                    name.clone(),
-                ];
-                for candidate in candidates {
-                    if self.macro_names.contains(&candidate) {
-                        return state.lookup(&candidate).ok_or_else(|| {
-                            Error::new(
-                                ErrorKind::UnknownFunction,
-                                format!("macro `{candidate}` is not defined"),
-                            )
-                        });
-                    }
-                }
-                Err(Error::new(
-                    ErrorKind::UnknownFunction,
-                    format!("no implementation of `{name}` for adapter `{}`; define a macro `{}__{name}` or `default__{name}`", self.adapter_type, self.adapter_type),
-                ))
+                // dbt's `dispatch(macro_name, macro_namespace=None)`, each argument by
+                // position or keyword. dvt has no packages, so every namespace holds
+                // the same macros.
+                let (name, _namespace, kwargs): (Option<String>, Option<String>, Kwargs) =
+                    minijinja::value::from_args(args)?;
+                let name = match name {
+                    Some(name) => name,
+                    None => kwargs.get("macro_name")?,
+                };
+                let _namespace: Option<String> = kwargs.get("macro_namespace")?;
+                kwargs.assert_all_used()?;
+                self.macros.dispatch(&self.adapter_type, &name).ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::UnknownFunction,
+                        format!("no implementation of `{name}` for adapter `{}`; define a macro `{}__{name}` or `default__{name}`", self.adapter_type, self.adapter_type),
+                    )
+                })
             }
             "quote" => {
                 let (identifier,): (String,) = minijinja::value::from_args(args)?;
@@ -847,6 +928,7 @@ pub fn jinja_diagnostic_with<'a>(
 const GLOBAL_NAMES: &[&str] = &[
     "adapter",
     "config",
+    "dbt",
     "env_var",
     "exceptions",
     "execute",
@@ -953,6 +1035,282 @@ fn undefined_name(error: &Error, source: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An environment for `adapter_type`, with `project_macros` as (path, source).
+    fn environment(adapter_type: &str, project_macros: &[(&str, &str)]) -> Jinja {
+        let globals = Globals {
+            project_name: "shop".to_string(),
+            target: serde_json::json!({"type": adapter_type, "schema": "analytics", "database": "shop"}),
+            adapter_type: adapter_type.to_string(),
+            vars: Map::new(),
+            cli_vars: Map::new(),
+            docs: BTreeMap::new(),
+            invocation_id: String::new(),
+            run_started_at: String::new(),
+            full_refresh: false,
+            command: "compile".to_string(),
+        };
+        let macros: Vec<(String, String)> = project_macros
+            .iter()
+            .map(|(path, source)| (path.to_string(), source.to_string()))
+            .collect();
+        match Jinja::new(globals, &macros) {
+            Ok(jinja) => jinja,
+            Err(diagnostics) => panic!("the macros do not load: {diagnostics:?}"),
+        }
+    }
+
+    fn render(jinja: &Jinja, source: &str) -> String {
+        let scope = Scope::new(Mode::Compile, "analytics", "shop");
+        let (result, _) = jinja.render("models/check.sql", source, scope, Value::from(()));
+        result.unwrap_or_else(|error| panic!("`{source}` does not render: {error:#}"))
+    }
+
+    /// Each cross-database macro: the template, then its SQL on PostgreSQL and on
+    /// DuckDB. The SQL was run on both databases with sample values and gave the
+    /// same results; these cases pin it.
+    const CROSS_DB_CASES: &[(&str, &str, &str)] = &[
+        (
+            "{{ date_trunc('month', 'ordered_at') }}",
+            "date_trunc('month', ordered_at)",
+            "date_trunc('month', ordered_at)",
+        ),
+        (
+            "{{ datediff('started_at', 'ended_at', 'year') }}",
+            "(date_part('year', (ended_at)::date) - date_part('year', (started_at)::date))",
+            "date_diff('year', (started_at)::date, (ended_at)::date)",
+        ),
+        (
+            "{{ datediff('started_at', 'ended_at', 'quarter') }}",
+            "((date_part('year', (ended_at)::date) - date_part('year', (started_at)::date)) * 4 + date_part('quarter', (ended_at)::date) - date_part('quarter', (started_at)::date))",
+            "date_diff('quarter', (started_at)::date, (ended_at)::date)",
+        ),
+        (
+            "{{ datediff('started_at', 'ended_at', 'month') }}",
+            "((date_part('year', (ended_at)::date) - date_part('year', (started_at)::date)) * 12 + date_part('month', (ended_at)::date) - date_part('month', (started_at)::date))",
+            "date_diff('month', (started_at)::date, (ended_at)::date)",
+        ),
+        (
+            "{{ datediff('started_at', 'ended_at', 'week') }}",
+            "((((ended_at)::date - (started_at)::date) + date_part('dow', (started_at)::date) - date_part('dow', (ended_at)::date)) / 7)",
+            "((date_diff('day', (started_at)::date, (ended_at)::date) + date_part('dow', (started_at)::date) - date_part('dow', (ended_at)::date)) // 7)",
+        ),
+        (
+            "{{ datediff('started_at', 'ended_at', 'day') }}",
+            "((ended_at)::date - (started_at)::date)",
+            "date_diff('day', (started_at)::date, (ended_at)::date)",
+        ),
+        (
+            "{{ datediff('started_at', 'ended_at', 'hour') }}",
+            "(((ended_at)::date - (started_at)::date) * 24 + date_part('hour', (ended_at)::timestamp) - date_part('hour', (started_at)::timestamp))",
+            "date_diff('hour', (started_at)::timestamp, (ended_at)::timestamp)",
+        ),
+        (
+            "{{ datediff('started_at', 'ended_at', 'minute') }}",
+            "((((ended_at)::date - (started_at)::date) * 24 + date_part('hour', (ended_at)::timestamp) - date_part('hour', (started_at)::timestamp)) * 60 + date_part('minute', (ended_at)::timestamp) - date_part('minute', (started_at)::timestamp))",
+            "date_diff('minute', (started_at)::timestamp, (ended_at)::timestamp)",
+        ),
+        (
+            "{{ datediff('started_at', 'ended_at', 'second') }}",
+            "(((((ended_at)::date - (started_at)::date) * 24 + date_part('hour', (ended_at)::timestamp) - date_part('hour', (started_at)::timestamp)) * 60 + date_part('minute', (ended_at)::timestamp) - date_part('minute', (started_at)::timestamp)) * 60 + floor(date_part('second', (ended_at)::timestamp)) - floor(date_part('second', (started_at)::timestamp)))",
+            "date_diff('second', (started_at)::timestamp, (ended_at)::timestamp)",
+        ),
+        (
+            "{{ datediff('started_at', 'ended_at', 'millisecond') }}",
+            "(((((ended_at)::date - (started_at)::date) * 24 + date_part('hour', (ended_at)::timestamp) - date_part('hour', (started_at)::timestamp)) * 60 + date_part('minute', (ended_at)::timestamp) - date_part('minute', (started_at)::timestamp)) * 60000 + floor(date_part('millisecond', (ended_at)::timestamp)) - floor(date_part('millisecond', (started_at)::timestamp)))",
+            "date_diff('millisecond', (started_at)::timestamp, (ended_at)::timestamp)",
+        ),
+        (
+            "{{ datediff('started_at', 'ended_at', 'microsecond') }}",
+            "(((((ended_at)::date - (started_at)::date) * 24 + date_part('hour', (ended_at)::timestamp) - date_part('hour', (started_at)::timestamp)) * 60 + date_part('minute', (ended_at)::timestamp) - date_part('minute', (started_at)::timestamp)) * 60000000 + floor(date_part('microsecond', (ended_at)::timestamp)) - floor(date_part('microsecond', (started_at)::timestamp)))",
+            "date_diff('microsecond', (started_at)::timestamp, (ended_at)::timestamp)",
+        ),
+        (
+            "{{ dateadd('day', 7, 'ordered_at') }}",
+            "ordered_at + ((interval '1 day') * (7))",
+            "ordered_at + ((interval '1 day') * (7))",
+        ),
+        (
+            "{{ dateadd('quarter', -1, 'ordered_at') }}",
+            "ordered_at + ((interval '3 month') * (-1))",
+            "ordered_at + ((interval '3 month') * (-1))",
+        ),
+        (
+            "{{ last_day('ordered_at', 'month') }}",
+            "cast(date_trunc('month', ordered_at) + ((interval '1 month') * (1)) + ((interval '1 day') * (-1)) as date)",
+            "cast(date_trunc('month', ordered_at) + ((interval '1 month') * (1)) + ((interval '1 day') * (-1)) as date)",
+        ),
+        ("{{ current_timestamp() }}", "now()", "now()"),
+        ("{{ cast('amount', 'text') }}", "cast(amount as text)", "cast(amount as text)"),
+        (
+            "{{ safe_cast('amount', type_numeric()) }}",
+            "cast(amount as numeric(28, 6))",
+            "try_cast(amount as numeric(28, 6))",
+        ),
+        ("{{ cast_bool_to_text('is_active') }}", "cast(is_active as text)", "cast(is_active as text)"),
+        ("{{ type_string() }}", "text", "text"),
+        ("{{ type_int() }}", "integer", "integer"),
+        ("{{ type_bigint() }}", "bigint", "bigint"),
+        ("{{ type_numeric() }}", "numeric(28, 6)", "numeric(28, 6)"),
+        ("{{ type_float() }}", "float", "double"),
+        ("{{ type_timestamp() }}", "timestamp", "timestamp"),
+        ("{{ type_boolean() }}", "boolean", "boolean"),
+        (
+            "{{ concat(['first_name', \"' '\", 'last_name']) }}",
+            "first_name || ' ' || last_name",
+            "first_name || ' ' || last_name",
+        ),
+        ("{{ hash('email') }}", "md5(cast(email as text))", "md5(cast(email as text))"),
+        (
+            "{{ split_part('path', \"'/'\", -1) }}",
+            "split_part(path, '/', -1)",
+            "split_part(path, '/', -1)",
+        ),
+        ("{{ string_literal('paid') }}", "'paid'", "'paid'"),
+        ("{{ escape_single_quotes(\"it's\") }}", "it''s", "it''s"),
+        (
+            "{{ replace('phone', \"'-'\", \"''\") }}",
+            "replace(phone, '-', '')",
+            "replace(phone, '-', '')",
+        ),
+        ("{{ length('name') }}", "length(name)", "length(name)"),
+        ("{{ position(\"'@'\", 'email') }}", "position('@' in email)", "position('@' in email)"),
+        ("{{ right('code', 2) }}", "right(code, 2)", "right(code, 2)"),
+        (
+            "{{ listagg('name') }}",
+            "string_agg(name, ',')",
+            "string_agg(name, ',')",
+        ),
+        (
+            "{{ listagg('name', \"', '\", 'order by name desc', 2) }}",
+            "array_to_string((array_agg(name order by name desc))[1:2], ', ')",
+            "list_aggr((array_agg(name order by name desc))[1:2], 'string_agg', ', ')",
+        ),
+        ("{{ any_value('name') }}", "min(name)", "min(name)"),
+        ("{{ bool_or('is_late') }}", "bool_or(is_late)", "bool_or(is_late)"),
+        ("{{ except() }}", "except", "except"),
+        ("{{ intersect() }}", "intersect", "intersect"),
+    ];
+
+    #[test]
+    fn cross_database_macros_render_per_adapter() {
+        let postgres = environment("postgres", &[]);
+        let duckdb = environment("duckdb", &[]);
+        for (template, postgres_sql, duckdb_sql) in CROSS_DB_CASES {
+            assert_eq!(render(&postgres, template), *postgres_sql, "{template} on postgres");
+            assert_eq!(render(&duckdb, template), *duckdb_sql, "{template} on duckdb");
+        }
+    }
+
+    #[test]
+    fn cross_database_macros_are_reachable_as_dbt_projects_call_them() {
+        for adapter_type in ["postgres", "duckdb"] {
+            let jinja = environment(adapter_type, &[]);
+            let direct = render(&jinja, "{{ datediff('a', 'b', 'month') }}");
+            for spelling in [
+                "{{ dbt.datediff('a', 'b', 'month') }}",
+                "{{ adapter.dispatch('datediff', 'dbt')('a', 'b', 'month') }}",
+                "{{ adapter.dispatch('datediff', macro_namespace='dbt')('a', 'b', 'month') }}",
+                "{{ adapter.dispatch('datediff')('a', 'b', 'month') }}",
+                "{{ adapter.dispatch(macro_name='datediff', macro_namespace='dbt')('a', 'b', 'month') }}",
+                "{% set datediff_macro = dbt.datediff %}{{ datediff_macro('a', 'b', 'month') }}",
+            ] {
+                assert_eq!(render(&jinja, spelling), direct, "{spelling} on {adapter_type}");
+            }
+            // Keyword arguments and defaults pass through the dispatch.
+            assert_eq!(
+                render(
+                    &jinja,
+                    "{{ dbt.listagg(measure='name', order_by_clause='order by name') }}"
+                ),
+                "string_agg(name, ',' order by name)"
+            );
+        }
+        let jinja = environment("postgres", &[]);
+        let (result, _) = jinja.render(
+            "models/check.sql",
+            "{{ dbt.no_such_macro() }}",
+            Scope::new(Mode::Compile, "analytics", "shop"),
+            Value::from(()),
+        );
+        let message = result.map(|_| String::new()).unwrap_or_else(|error| error.to_string());
+        assert!(message.contains("`dbt.no_such_macro` is not a macro"), "{message}");
+    }
+
+    #[test]
+    fn a_project_macro_overrides_the_built_in_one() {
+        let adapter_specific = (
+            "macros/datediff.sql",
+            "{% macro postgres__datediff(first_date, second_date, datepart) %}pg_datediff({{ first_date }}, {{ second_date }}){% endmacro %}",
+        );
+        let postgres = environment("postgres", &[adapter_specific]);
+        for spelling in ["{{ datediff('a', 'b', 'day') }}", "{{ dbt.datediff('a', 'b', 'day') }}"] {
+            assert_eq!(render(&postgres, spelling), "pg_datediff(a, b)");
+        }
+        // On another adapter, dvt's own version still applies.
+        let duckdb = environment("duckdb", &[adapter_specific]);
+        assert_eq!(
+            render(&duckdb, "{{ datediff('a', 'b', 'day') }}"),
+            "date_diff('day', (a)::date, (b)::date)"
+        );
+
+        // The public macro itself, for `datediff()` and `dbt.datediff()` alike.
+        let whole = (
+            "macros/datediff.sql",
+            "{% macro datediff(first_date, second_date, datepart) %}my_datediff('{{ datepart }}', {{ first_date }}, {{ second_date }}){% endmacro %}",
+        );
+        for adapter_type in ["postgres", "duckdb"] {
+            let jinja = environment(adapter_type, &[whole]);
+            for spelling in ["{{ datediff('a', 'b', 'day') }}", "{{ dbt.datediff('a', 'b', 'day') }}"] {
+                assert_eq!(render(&jinja, spelling), "my_datediff('day', a, b)");
+            }
+        }
+
+        // As in dbt, the project's `default__` comes before dvt's `postgres__`.
+        let default = (
+            "macros/datediff.sql",
+            "{% macro default__datediff(first_date, second_date, datepart) %}my_default{% endmacro %}",
+        );
+        let jinja = environment("postgres", &[default]);
+        assert_eq!(render(&jinja, "{{ datediff('a', 'b', 'day') }}"), "my_default");
+
+        // dvt's macros built on others go through the override too.
+        let dateadd = (
+            "macros/dateadd.sql",
+            "{% macro duckdb__dateadd(datepart, interval, from_date_or_timestamp) %}{{ from_date_or_timestamp }} + interval ({{ interval }}) {{ datepart }}{% endmacro %}",
+        );
+        let jinja = environment("duckdb", &[dateadd]);
+        assert_eq!(
+            render(&jinja, "{{ last_day('d', 'month') }}"),
+            "cast(date_trunc('month', d) + interval (1) month + interval (-1) day as date)"
+        );
+    }
+
+    #[test]
+    fn cross_database_sql_parses_in_the_target_dialect() {
+        // dvt checks compiled SQL before it runs it, so what the macros generate
+        // has to get past that check.
+        for adapter_type in ["postgres", "duckdb"] {
+            let jinja = environment(adapter_type, &[]);
+            let Some(dialect) = crate::validate::sql::dialect_for(adapter_type) else {
+                panic!("no dialect for {adapter_type}");
+            };
+            for (template, _, _) in CROSS_DB_CASES {
+                let expression = render(&jinja, template);
+                let sql = match *template {
+                    "{{ except() }}" | "{{ intersect() }}" => format!("select 1 {expression} select 2"),
+                    _ if template.contains("escape_single_quotes") => format!("select '{expression}' from t"),
+                    _ if template.contains("type_") && !template.contains("cast") => {
+                        format!("select cast(x as {expression}) from t")
+                    }
+                    _ => format!("select {expression} from t"),
+                };
+                if let Err(problem) = crate::validate::sql::parse(dialect.as_ref(), &sql) {
+                    panic!("{adapter_type}: `{sql}` does not parse: {problem:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn preprocess_rewrites_test_blocks_keeping_lines() {

@@ -18,5 +18,5 @@ inner join pg_catalog.pg_namespace as namespace on namespace.oid = class.relname
 inner join pg_catalog.pg_attribute as attribute
     on attribute.attrelid = class.oid and attribute.attnum > 0 and not attribute.attisdropped
 where class.relkind in ('r', 'v', 'm', 'p', 'f')
-    and namespace.nspname in ({{ schemas }})
+    and namespace.nspname in ({% for schema in schemas %}{{ schema|literal }}{{ ", " if not loop.last else "" }}{% endfor %})
 order by namespace.nspname, class.relname, attribute.attnum

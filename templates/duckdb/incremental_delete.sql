@@ -1,0 +1,5 @@
+delete from {{ target|relation }}
+where ({{ unique_key|map("quote")|join(", ") }}) in (
+    select ({{ unique_key|map("quote")|join(", ") }})
+    from {{ source|relation }}
+)
