@@ -15,6 +15,7 @@ pub mod diff;
 pub mod docs;
 pub mod exec;
 pub mod graph;
+pub mod ingest;
 pub mod lineage;
 pub mod manifest;
 pub mod output;

@@ -325,6 +325,9 @@ pub struct SourceTable {
     pub tags: Vec<String>,
     pub config: Map<String, Value>,
     pub external: Value,
+    /// How the table is fed from Kafka. The block as declared is also in
+    /// `meta.ingest`, which is where the manifest shows it.
+    pub ingest: Option<crate::ingest::IngestSpec>,
 }
 
 impl SourceTable {

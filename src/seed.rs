@@ -447,7 +447,9 @@ pub fn encode_copy_csv(
     Ok(rows_written)
 }
 
-/// Appends one non-header field in PostgreSQL's CSV dialect.
+/// Appends one non-header field in PostgreSQL's CSV dialect. An empty
+/// value is written bare, which `COPY` reads as NULL; use
+/// [`write_copy_text`] for a value that must stay an empty string.
 fn write_copy_value(buffer: &mut Vec<u8>, value: &[u8]) {
     // `\.` alone on a line ends COPY data, so it is quoted as well.
     let needs_quotes =
@@ -464,6 +466,16 @@ fn write_copy_value(buffer: &mut Vec<u8>, value: &[u8]) {
         }
     }
     buffer.push(b'"');
+}
+
+/// Appends one non-NULL field: as [`write_copy_value`], except that an
+/// empty value is written as `""`, which `COPY` reads as an empty string.
+pub(crate) fn write_copy_text(buffer: &mut Vec<u8>, value: &[u8]) {
+    if value.is_empty() {
+        buffer.extend_from_slice(b"\"\"");
+    } else {
+        write_copy_value(buffer, value);
+    }
 }
 
 /// Matches `column_types` keys to header columns, returning the override (if
@@ -983,6 +995,28 @@ enum TypeCheck {
     TimestampTz,
     /// `varchar(n)` and `char(n)`.
     MaxChars(usize),
+}
+
+/// Whether a value fits a SQL type as PostgreSQL's input function would
+/// accept it: the checks of `column_types` overrides, shared with `dvt
+/// ingest`, which validates extracted JSON values before they reach `COPY`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ValueCheck(TypeCheck);
+
+impl ValueCheck {
+    /// The check for a SQL type, or `None` when dvt leaves the values of
+    /// that type to PostgreSQL (`text`, `uuid`, `jsonb`, ...).
+    pub(crate) fn for_type(data_type: &str) -> Option<Self> {
+        TypeCheck::parse(data_type).map(ValueCheck)
+    }
+
+    /// `Err` says why the value does not fit, in words that follow "value
+    /// `x`", such as "is out of range for integer".
+    pub(crate) fn check(self, value: &[u8], data_type: &str) -> Result<(), String> {
+        self.0
+            .validate(value)
+            .map_err(|rejection| rejection.explain(data_type).0)
+    }
 }
 
 /// Why a value does not fit an overridden type.

@@ -306,6 +306,28 @@ fn env_var_sets_source_schema() {
     );
 }
 
+/// An `ingest:` block, wherever it was declared on a source table, is shown
+/// in the table's `meta.ingest`, the one place dbt's manifest schema leaves
+/// open to tools.
+#[test]
+fn ingest_blocks_appear_in_the_manifest_meta() {
+    let project = Project::fixture("ingest_sources");
+    let output = project.dvt(&["parse"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let manifest = project.manifest();
+    let sources = &manifest["sources"];
+    let rentals = &sources["source.ingest_sources.events.rental_events"];
+    assert_eq!(rentals["meta"]["ingest"]["topic"], "rental_events");
+    assert_eq!(rentals["meta"]["ingest"]["columns"][1]["path"], "$.payment.amount");
+    assert!(rentals.get("ingest").is_none(), "no key outside dbt's schema");
+    let clicks = &sources["source.ingest_sources.events.clicks"];
+    assert_eq!(
+        clicks["meta"]["ingest"]["topics"],
+        serde_json::json!(["clicks", "clicks_v2"])
+    );
+    assert_eq!(clicks["config"]["ingest"]["mapping"], "raw");
+}
+
 /// `{% docs %}` blocks reach descriptions through `doc()`.
 #[test]
 fn doc_blocks_fill_descriptions() {

@@ -984,6 +984,11 @@ impl<'a> Builder<'a> {
         tags.dedup();
         let mut meta = source.meta.clone();
         meta.extend(table.meta.clone());
+        // dbt's source schema has no `ingest` property; tools reading the
+        // manifest find the block in `meta`, wherever it was declared.
+        if let Some(ingest) = &table.ingest {
+            meta.insert("ingest".to_string(), ingest.declared.clone());
+        }
         let fqn = {
             let mut fqn = vec![self.project.name.clone()];
             let file = SourceFile {
@@ -1022,6 +1027,7 @@ impl<'a> Builder<'a> {
             tags,
             config,
             external: table.external.clone(),
+            ingest: table.ingest.clone(),
         }
     }
 

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::diagnostic::{Diagnostic, Location};
+use crate::ingest::spec::{self as ingest_spec, IngestSpec};
 use crate::manifest::Column;
 use crate::project::SourceFile;
 use crate::yaml;
@@ -90,6 +91,8 @@ pub struct SourceTableSpec {
     pub tags: Vec<String>,
     pub config: Map<String, Value>,
     pub external: Value,
+    /// How the table is fed from Kafka, when it has an `ingest:` block.
+    pub ingest: Option<IngestSpec>,
     pub line: usize,
 }
 
@@ -583,6 +586,7 @@ impl Reader<'_> {
                     let mut tests = self.tests(table, None, table_line);
                     tests.append(&mut column_tests);
                     let freshness = table.get("freshness").cloned();
+                    let ingest = self.ingest(table, table_line);
                     tables.push(SourceTableSpec {
                         name: table_name,
                         identifier: self.string(table, "identifier"),
@@ -595,6 +599,7 @@ impl Reader<'_> {
                         tags: crate::manifest::string_list(table.get("tags")),
                         config: self.mapping(table, "config", table_line),
                         external: table.get("external").cloned().unwrap_or(Value::Null),
+                        ingest,
                         line: table_line,
                     });
                 }
@@ -621,6 +626,32 @@ impl Reader<'_> {
             line,
             tables,
         })
+    }
+
+    /// The table's `ingest:` block (or `meta.ingest`, `config.ingest`), read
+    /// after its Jinja is rendered.
+    fn ingest(&mut self, table: &Map<String, Value>, table_line: usize) -> Option<IngestSpec> {
+        let (source_file, lines) = (self.file, self.lines);
+        let file = ingest_spec::YamlFile {
+            path: &source_file.path,
+            contents: &source_file.contents,
+            lines,
+        };
+        let block = match ingest_spec::declared_block(table, &file, table_line) {
+            Ok(Some((_, block))) => self.render_value(block),
+            Ok(None) => return None,
+            Err(diagnostic) => {
+                self.diagnostics.push(diagnostic);
+                return None;
+            }
+        };
+        match ingest_spec::parse(&block, &file, table_line) {
+            Ok(spec) => Some(spec),
+            Err(diagnostics) => {
+                self.diagnostics.extend(diagnostics);
+                None
+            }
+        }
     }
 
     fn exposure(&mut self, entry: &Map<String, Value>, line: usize) -> Option<ExposureSpec> {
