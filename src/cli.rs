@@ -69,6 +69,9 @@ pub enum Command {
     /// Generate the docs site (catalog, column lineage) in target/docs/, or serve it.
     #[command(subcommand)]
     Docs(DocsCommand),
+    /// Load the Kafka topics of sources with an `ingest:` block into their bronze tables, exactly once, then exit.
+    #[cfg(feature = "kafka")]
+    Ingest(IngestArgs),
 }
 
 #[derive(Debug, Args)]
@@ -95,6 +98,14 @@ pub struct ExecArgs {
     /// Also write the results as JUnit XML to this file, for CI test reports.
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    #[command(flatten)]
+    pub selection: SelectArgs,
 }
 
 #[derive(Debug, Args)]

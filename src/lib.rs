@@ -68,6 +68,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Diff(args) => commands::diff(&printer, args),
         Command::Docs(cli::DocsCommand::Generate(args)) => docs::generate(&printer, args),
         Command::Docs(cli::DocsCommand::Serve(args)) => docs::serve(&printer, args),
+        #[cfg(feature = "kafka")]
+        Command::Ingest(args) => ingest::command::ingest(shared(), args),
     };
     match result {
         Ok(Outcome::Success) => EXIT_SUCCESS,

@@ -13,6 +13,10 @@
 //!    [`StoredOffsets::commits_for`], and [`StoredOffsets::record`] once it
 //!    committed.
 
+#[cfg(feature = "kafka")]
+pub mod command;
+#[cfg(feature = "kafka")]
+pub mod consumer;
 pub mod mapping;
 pub mod spec;
 pub mod state;

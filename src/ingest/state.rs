@@ -148,7 +148,7 @@ pub enum StateError {
 }
 
 impl StateError {
-    fn warehouse(action: impl Into<String>) -> impl FnOnce(AdapterError) -> StateError {
+    pub(crate) fn warehouse(action: impl Into<String>) -> impl FnOnce(AdapterError) -> StateError {
         let action = action.into();
         move |source| StateError::Warehouse { action, source }
     }

@@ -1,0 +1,364 @@
+//! The Kafka side of `dvt ingest`: one consumer per ingested source table,
+//! in a consumer group of its own, that drains its partitions into the
+//! warehouse in batches committed together with their offsets.
+//!
+//! Offsets live in the warehouse (see `docs/ingest-design.md`). The consumer
+//! never commits to Kafka: on every assignment its rebalance callback reads
+//! the stored offsets and assigns the partitions there, and each batch's
+//! commit is fenced on the offsets it started from, so a rebalance or a
+//! `kill -9` can neither lose nor duplicate a message.
+//!
+//! librdkafka's consumer is synchronous: it polls on a thread of its own,
+//! and the warehouse work runs on the tokio runtime through a handle.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Headers, Message as _};
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use tokio::runtime::Handle;
+
+use super::state::{commit_batch, load_offsets, Destination, OffsetStore, StateError, StoredOffsets};
+use super::{BatchLimits, Mapper, Message};
+use crate::adapter::Adapter;
+use crate::profile::Target;
+
+/// How long a metadata or watermark request may take.
+const BROKER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one poll waits for a message.
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The librdkafka settings of a target: every `kafka_<name>` key of the
+/// profile's target, as the property `<name>` with dots for underscores
+/// (`kafka_bootstrap_servers` is `bootstrap.servers`,
+/// `kafka_sasl_password` is `sasl.password`, read with `env_var()`).
+#[derive(Clone)]
+pub struct KafkaSettings {
+    properties: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for KafkaSettings {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown: BTreeMap<&str, &str> = self
+            .properties
+            .iter()
+            .map(|(key, value)| {
+                let value = if key.contains("password") || key.contains("secret") {
+                    "****"
+                } else {
+                    value.as_str()
+                };
+                (key.as_str(), value)
+            })
+            .collect();
+        formatter
+            .debug_struct("KafkaSettings")
+            .field("properties", &shown)
+            .finish()
+    }
+}
+
+impl KafkaSettings {
+    /// The settings of `target`, or `None` when it names no
+    /// `kafka_bootstrap_servers`.
+    pub fn from_target(target: &Target) -> Option<Self> {
+        let properties: BTreeMap<String, String> = target
+            .fields
+            .keys()
+            .filter_map(|key| {
+                let name = key.strip_prefix("kafka_")?;
+                Some((name.replace('_', "."), target.string(key)?))
+            })
+            .collect();
+        properties
+            .contains_key("bootstrap.servers")
+            .then_some(Self { properties })
+    }
+
+    /// The settings with `bootstrap.servers` alone, for tests and
+    /// `dvt produce --bootstrap-servers`.
+    pub fn bootstrap(servers: &str) -> Self {
+        Self {
+            properties: BTreeMap::from([("bootstrap.servers".to_string(), servers.to_string())]),
+        }
+    }
+
+    pub fn client_config(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        for (key, value) in &self.properties {
+            config.set(key, value);
+        }
+        config
+    }
+}
+
+/// One source table to ingest.
+#[derive(Debug, Clone)]
+pub struct IngestJob {
+    /// `source.events.rental_events`, for messages.
+    pub name: String,
+    pub topics: Vec<String>,
+    pub consumer_group: String,
+    pub mapper: Arc<Mapper>,
+    pub destination: Destination,
+    pub store: OffsetStore,
+    pub batch: BatchLimits,
+}
+
+/// What one job loaded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestTotals {
+    pub rows: u64,
+    pub dead_letters: u64,
+    pub batches: u64,
+}
+
+/// Everything that can stop an ingest.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("Kafka: {0}")]
+    Kafka(#[from] KafkaError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("topic `{topic}` does not exist on the broker")]
+    MissingTopic { topic: String },
+    #[error("the consumer thread stopped unexpectedly")]
+    Crashed,
+}
+
+/// Shared between the polling thread and the rebalance callback.
+struct Shared {
+    adapter: Arc<dyn Adapter>,
+    handle: Handle,
+    store: OffsetStore,
+    topics: Vec<String>,
+    offsets: Mutex<StoredOffsets>,
+    /// Set by every assignment and revocation: the batch being built is
+    /// dropped, since the consumer now starts from the stored offsets.
+    rebalanced: AtomicBool,
+    /// The first error the callback met, which stops the loop.
+    failure: Mutex<Option<IngestError>>,
+    /// The partitions assigned right now.
+    assigned: Mutex<Vec<(String, i32)>>,
+}
+
+impl Shared {
+    fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+        mutex.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Reads the stored offsets of every topic from the warehouse.
+    fn reload_offsets(&self) -> Result<(), IngestError> {
+        let loaded = self.handle.block_on(async {
+            let mut connection = self
+                .adapter
+                .connection()
+                .await
+                .map_err(StateError::warehouse("connect to read the stored offsets"))?;
+            load_offsets(&mut *connection, &self.store, &self.topics).await
+        })?;
+        *Self::lock(&self.offsets) = loaded;
+        Ok(())
+    }
+}
+
+struct IngestContext {
+    shared: Arc<Shared>,
+}
+
+impl ClientContext for IngestContext {}
+
+impl ConsumerContext for IngestContext {
+    fn rebalance(&self, consumer: &BaseConsumer<Self>, err: RDKafkaRespErr, partitions: &mut TopicPartitionList) {
+        self.shared.rebalanced.store(true, Ordering::SeqCst);
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                if let Err(error) = self.shared.reload_offsets() {
+                    Shared::lock(&self.shared.failure).get_or_insert(error);
+                }
+                let offsets = Shared::lock(&self.shared.offsets).clone();
+                let mut assigned = Vec::new();
+                for element in partitions.elements() {
+                    let (topic, partition) = (element.topic().to_string(), element.partition());
+                    assigned.push((topic, partition));
+                }
+                for (topic, partition) in &assigned {
+                    let start = offsets.get(topic, *partition).map_or(Offset::Beginning, Offset::Offset);
+                    if let Err(error) = partitions.set_partition_offset(topic, *partition, start) {
+                        Shared::lock(&self.shared.failure).get_or_insert(error.into());
+                    }
+                }
+                if let Err(error) = consumer.assign(partitions) {
+                    Shared::lock(&self.shared.failure).get_or_insert(error.into());
+                }
+                *Shared::lock(&self.shared.assigned) = assigned;
+            }
+            _ => {
+                Shared::lock(&self.shared.assigned).clear();
+                if let Err(error) = consumer.unassign() {
+                    Shared::lock(&self.shared.failure).get_or_insert(error.into());
+                }
+            }
+        }
+    }
+}
+
+/// Drains `job`'s topics, as they were when it started, into the
+/// warehouse, and returns what it loaded. Blocks: call it from a blocking
+/// thread.
+pub fn drain(
+    adapter: Arc<dyn Adapter>,
+    handle: Handle,
+    settings: &KafkaSettings,
+    job: &IngestJob,
+    progress: &dyn Fn(&IngestTotals),
+) -> Result<IngestTotals, IngestError> {
+    let shared = Arc::new(Shared {
+        adapter,
+        handle,
+        store: job.store.clone(),
+        topics: job.topics.clone(),
+        offsets: Mutex::new(StoredOffsets::default()),
+        rebalanced: AtomicBool::new(false),
+        failure: Mutex::new(None),
+        assigned: Mutex::new(Vec::new()),
+    });
+    let consumer: BaseConsumer<IngestContext> = settings
+        .client_config()
+        .set("group.id", &job.consumer_group)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .create_with_context(IngestContext {
+            shared: Arc::clone(&shared),
+        })?;
+
+    // The high watermarks now: a batch ingest stops there.
+    let mut targets: BTreeMap<(String, i32), i64> = BTreeMap::new();
+    for topic in &job.topics {
+        let metadata = consumer.fetch_metadata(Some(topic), BROKER_TIMEOUT)?;
+        let Some(found) = metadata.topics().iter().find(|found| found.name() == topic) else {
+            return Err(IngestError::MissingTopic { topic: topic.clone() });
+        };
+        if found.partitions().is_empty() {
+            return Err(IngestError::MissingTopic { topic: topic.clone() });
+        }
+        for partition in found.partitions() {
+            let (_, high) = consumer.fetch_watermarks(topic, partition.id(), BROKER_TIMEOUT)?;
+            targets.insert((topic.clone(), partition.id()), high);
+        }
+    }
+    let topics: Vec<&str> = job.topics.iter().map(String::as_str).collect();
+    consumer.subscribe(&topics)?;
+
+    let mut totals = IngestTotals::default();
+    let mut encoder = job.mapper.batch(Utc::now());
+    let mut started = Instant::now();
+    // The next offset of each assigned partition, as consumed so far.
+    let mut positions: BTreeMap<(String, i32), i64> = BTreeMap::new();
+    let mut header_buffer: Vec<(String, Option<Vec<u8>>)> = Vec::new();
+    loop {
+        let polled = consumer.poll(POLL_INTERVAL);
+        if let Some(error) = Shared::lock(&shared.failure).take() {
+            return Err(error);
+        }
+        if shared.rebalanced.swap(false, Ordering::SeqCst) {
+            // The new assignment starts at the stored offsets: what was
+            // read but not committed will be read again.
+            encoder = job.mapper.batch(Utc::now());
+            started = Instant::now();
+            positions.clear();
+        }
+        match polled {
+            Some(Ok(message)) => {
+                header_buffer.clear();
+                if let Some(headers) = message.headers() {
+                    for header in headers.iter() {
+                        header_buffer.push((header.key.to_string(), header.value.map(<[u8]>::to_vec)));
+                    }
+                }
+                let headers: Vec<(&str, Option<&[u8]>)> = header_buffer
+                    .iter()
+                    .map(|(key, value)| (key.as_str(), value.as_deref()))
+                    .collect();
+                encoder.push(&Message {
+                    topic: message.topic(),
+                    partition: message.partition(),
+                    offset: message.offset(),
+                    timestamp: message.timestamp().to_millis(),
+                    key: message.key(),
+                    payload: message.payload(),
+                    headers: &headers,
+                });
+                positions.insert((message.topic().to_string(), message.partition()), message.offset() + 1);
+            }
+            Some(Err(KafkaError::PartitionEOF(_))) | None => {}
+            Some(Err(error)) => return Err(error.into()),
+        }
+
+        let assigned = Shared::lock(&shared.assigned).clone();
+        let stored = Shared::lock(&shared.offsets).clone();
+        let drained = !assigned.is_empty()
+            && assigned.iter().all(|(topic, partition)| {
+                let key = (topic.clone(), *partition);
+                let target = targets.get(&key).copied().unwrap_or(0);
+                let position = positions
+                    .get(&key)
+                    .copied()
+                    .or_else(|| stored.get(topic, *partition))
+                    .unwrap_or(0);
+                position >= target
+            });
+        let full = encoder.len() >= job.batch.rows;
+        let late = encoder.len() > 0 && started.elapsed() >= job.batch.latency;
+        if full || late || (drained && encoder.len() > 0) {
+            let batch = std::mem::replace(&mut encoder, job.mapper.batch(Utc::now())).finish();
+            started = Instant::now();
+            let commits = stored.commits_for(&batch);
+            let result = shared.handle.block_on(async {
+                let mut connection = shared
+                    .adapter
+                    .connection()
+                    .await
+                    .map_err(StateError::warehouse("connect to load a batch"))?;
+                commit_batch(&mut *connection, &job.store, &job.destination, batch, &commits).await
+            });
+            match result {
+                Ok(committed) => {
+                    Shared::lock(&shared.offsets).record(&commits);
+                    totals.rows += committed.rows;
+                    totals.dead_letters += committed.dead_letters;
+                    totals.batches += 1;
+                    progress(&totals);
+                }
+                Err(StateError::OffsetConflict { .. }) => {
+                    // Another consumer of the group moved these partitions
+                    // on; start again from what it stored.
+                    shared.reload_offsets()?;
+                    seek_to_stored(&consumer, &shared)?;
+                    positions.clear();
+                }
+                Err(error) => return Err(error.into()),
+            }
+        } else if drained {
+            return Ok(totals);
+        }
+    }
+}
+
+/// Moves every assigned partition back to its stored offset.
+fn seek_to_stored(consumer: &BaseConsumer<IngestContext>, shared: &Shared) -> Result<(), IngestError> {
+    let offsets = Shared::lock(&shared.offsets).clone();
+    for (topic, partition) in Shared::lock(&shared.assigned).iter() {
+        let offset = offsets.get(topic, *partition).map_or(Offset::Beginning, Offset::Offset);
+        consumer.seek(topic, *partition, offset, BROKER_TIMEOUT)?;
+    }
+    Ok(())
+}
