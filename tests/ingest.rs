@@ -94,10 +94,7 @@ impl IngestProject {
     }
 
     fn ingest(&self) -> (Option<i32>, String) {
-        // The binary cargo built for these tests, with the `kafka` feature.
-        let mut dvt = std::process::Command::new(env!("CARGO_BIN_EXE_dvt"));
-        command::isolate(&mut dvt);
-        let output = assert_cmd::Command::from_std(dvt)
+        let output = command::dvt_command()
             .args(["ingest", "--project-dir"])
             .arg(self.dir.path())
             .arg("--profiles-dir")

@@ -64,7 +64,7 @@ pub fn ingest(printer: Arc<Printer>, args: &IngestArgs) -> Result<Outcome, Diagn
                     dead_letter,
                 },
                 mapper: Arc::new(mapper),
-                batch: spec.batch.clone(),
+                batch: spec.batch,
             })
         })
         .collect();

@@ -317,8 +317,8 @@ pub fn drain(
                 position >= target
             });
         let full = encoder.len() >= job.batch.rows;
-        let late = encoder.len() > 0 && started.elapsed() >= job.batch.latency;
-        if full || late || (drained && encoder.len() > 0) {
+        let late = !encoder.is_empty() && started.elapsed() >= job.batch.latency;
+        if full || late || (drained && !encoder.is_empty()) {
             let batch = std::mem::replace(&mut encoder, job.mapper.batch(Utc::now())).finish();
             started = Instant::now();
             let commits = stored.commits_for(&batch);
