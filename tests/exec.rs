@@ -1322,13 +1322,14 @@ fn ctrl_c_interrupts_the_running_duckdb_query_and_keeps_the_previous_table() {
     project.dvt_exits(0, &["run"]);
 
     // The pre-hook writes a file when the build starts; then the query
-    // counts a hundred billion rows, far longer than the test waits.
+    // filters a hundred billion rows, far longer than the test waits. (A
+    // bare count of a range DuckDB answers at once, from its cardinality.)
     let marker = project.path().join("started.csv");
     project.write(
         "models/slow.sql",
         &format!(
             "{{{{ config(materialized='table', pre_hook=\"copy (select 1 as started) to '{}'\") }}}}\n\
-             select 2 as id, 'new' as version from (select count(*) from range(100000000000)) as spinning",
+             select 2 as id, 'new' as version from (select count(*) from range(100000000000) as numbers(i) where i % 7 = 3) as spinning",
             marker.display()
         ),
     );
@@ -1356,11 +1357,12 @@ fn ctrl_c_interrupts_the_running_duckdb_query_and_keeps_the_previous_table() {
 #[test]
 fn a_second_ctrl_c_forces_the_exit() {
     let project = Project::new();
-    // A hook that shrugs off the cancel and goes on sleeping.
+    // A hook that shrugs off every cancel and goes on sleeping (dvt
+    // cancels again until the node ends).
     project.write(
         "models/stubborn.sql",
-        "{{ config(materialized='table', pre_hook=\"do $$ begin perform pg_sleep(30); \
-         exception when query_canceled then perform pg_sleep(60); end $$\") }}\nselect 1 as id",
+        "{{ config(materialized='table', pre_hook=\"do $$ begin loop begin perform pg_sleep(30); \
+         exception when query_canceled then null; end; end loop; end $$\") }}\nselect 1 as id",
     );
     let mut dvt = Background::start(&project, &["run"]);
     wait_for_query(&project, &mut dvt, "pg_sleep(30)");
