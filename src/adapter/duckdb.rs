@@ -15,6 +15,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use duckdb::arrow::array::Array;
@@ -276,6 +277,13 @@ fn catalog_parameters(relation: &Relation) -> Vec<String> {
     ]
 }
 
+const SCHEMA_EXISTS_QUERY: &str =
+    "select 1 from duckdb_schemas() where database_name = current_database() and schema_name = $1";
+
+/// How long creating a schema waits, in all, for the connections it
+/// conflicts with.
+const MAX_SCHEMA_WAIT: Duration = Duration::from_secs(5);
+
 const CATALOG_FILTER: &str =
     "database_name = coalesce(nullif($1, ''), current_database()) and schema_name = $2 and table_name = $3";
 
@@ -404,15 +412,27 @@ impl Connection for DuckDbConnection {
 
     async fn create_schema_if_missing(&mut self, schema: &str) -> Result<(), AdapterError> {
         let sql = render(template_names::CREATE_SCHEMA, minijinja::context! { schema => schema })?;
-        // Two connections creating the same schema at once conflict; the
-        // loser finds it there when it asks again.
-        for _ in 0..3 {
+        // Creating a schema conflicts with any open transaction that
+        // creates in it, so dvt asks first, and waits its turn when another
+        // connection creates the same schema at the same moment.
+        let mut delay = Duration::from_millis(10);
+        loop {
+            let missing = self
+                .lookup(SCHEMA_EXISTS_QUERY, vec![schema.to_string()])
+                .await?
+                .rows
+                .is_empty();
+            if !missing {
+                return Ok(());
+            }
             match self.run(&sql, |connection, sql| connection.execute_batch(sql)).await {
-                Err(error) if error.is_retryable() => continue,
+                Err(error) if error.is_retryable() && delay < MAX_SCHEMA_WAIT => {
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
                 other => return other,
             }
         }
-        self.run(&sql, |connection, sql| connection.execute_batch(sql)).await
     }
 
     async fn copy_in_csv(
