@@ -187,7 +187,7 @@ bench_duckdb() {
     measure "build (example project, DuckDB)" "26 models, 15 seeds, 172 tests" "$tool" "$runs" \
       "rm -rf '$proj/target' '$proj/logs' '$db' '$db.wal'" \
       "'$bin' build $extra --project-dir '$proj' --profiles-dir '$proj'"
-    payments=$(python3 -c 'import duckdb, sys; print(duckdb.connect(sys.argv[1], read_only=True).sql("select count(*) from main_marts.fct_payment").fetchone()[0])' "$db" 2>/dev/null || echo "?")
+    payments=$(python3 -c 'import duckdb, sys; print(duckdb.connect(sys.argv[1], read_only=True).sql("select count(*) from main_marts.fct_payment").fetchall()[0][0])' "$db" 2>/dev/null || echo "?")
     log "$tool: main_marts.fct_payment has $payments rows"
   done
 }
