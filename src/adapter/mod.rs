@@ -338,9 +338,15 @@ impl<T: Clone> RunningStatements<T> {
     }
 
     fn lock(&self) -> MutexGuard<'_, BTreeMap<u64, T>> {
-        // The map stays consistent even if a holder panicked.
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+        lock_unpoisoned(&self.entries)
     }
+}
+
+/// Locks a mutex that stays usable after a holder panicked: what the
+/// adapters guard (a map of running statements, a connection) is consistent
+/// between calls.
+pub(crate) fn lock_unpoisoned<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Keeps one statement in [`RunningStatements`] until dropped.

@@ -59,7 +59,7 @@ pub async fn connect(target: &Target, threads: usize) -> Result<Arc<dyn Adapter>
                     .in_file(&target.source)
                 })?;
             }
-            config.threads = u32::try_from(threads.max(1) + 1).unwrap_or(u32::MAX);
+            config.threads = pool_size(threads);
             config.sslmode = target.string("sslmode");
             if let Some(seconds) = target
                 .string("connect_timeout")
@@ -69,13 +69,7 @@ pub async fn connect(target: &Target, threads: usize) -> Result<Arc<dyn Adapter>
             }
             let display = config.target();
             let adapter = PostgresAdapter::connect(config).await.map_err(|error| {
-                let mut message = error.to_string();
-                if let Some(source) = std::error::Error::source(&error) {
-                    message.push_str(&format!(": {source}"));
-                }
-                Diagnostic::error(message)
-                    .in_file(&target.source)
-                    .hint(format!("check that PostgreSQL is running at `{display}` and that the user and password are right (`dvt debug` tests the connection)"))
+                connect_error(&error, target, format!("check that PostgreSQL is running at `{display}` and that the user and password are right (`dvt debug` tests the connection)"))
             })?;
             Ok(Arc::new(adapter))
         }
@@ -103,20 +97,32 @@ async fn connect_duckdb(target: &Target, threads: usize) -> Result<Arc<dyn Adapt
         .string("path")
         .unwrap_or_else(|| crate::profile::EMBEDDED_PATH.to_string());
     let mut config = DuckDbConfig::new(duckdb::resolve_path(&path, &target.project_dir), target.schema.clone());
-    config.threads = u32::try_from(threads.max(1) + 1).unwrap_or(u32::MAX);
+    config.threads = pool_size(threads);
     let adapter = DuckDbAdapter::open(config).await.map_err(|error| {
-        let mut message = error.to_string();
-        if let Some(source) = std::error::Error::source(&error) {
-            message.push_str(&format!(": {source}"));
-        }
         let hint = if duckdb::is_locked_elsewhere(&error) {
             format!("another process has `{path}` open; wait for it to finish, or point `path` at another file")
         } else {
             format!("check that `{path}` is a DuckDB database file that dvt can write")
         };
-        Diagnostic::error(message).in_file(&target.source).hint(hint)
+        connect_error(&error, target, hint)
     })?;
     Ok(Arc::new(adapter))
+}
+
+/// How many connections an adapter holds for `threads` nodes at once: one
+/// more, for the statements dvt runs beside the nodes.
+fn pool_size(threads: usize) -> u32 {
+    u32::try_from(threads.max(1) + 1).unwrap_or(u32::MAX)
+}
+
+/// The error for a target dvt could not connect to: the adapter's words and
+/// the driver's, and what to check.
+fn connect_error(error: &crate::adapter::AdapterError, target: &Target, hint: String) -> Diagnostic {
+    let mut message = error.to_string();
+    if let Some(source) = std::error::Error::source(error) {
+        message.push_str(&format!(": {source}"));
+    }
+    Diagnostic::error(message).in_file(&target.source).hint(hint)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Diagnostic> {
