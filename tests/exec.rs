@@ -22,6 +22,8 @@
 // The matrix needs the embedded DuckDB, which `--no-default-features` leaves out.
 #![cfg(feature = "duckdb")]
 
+#[path = "support/background.rs"]
+mod background;
 #[path = "support/command.rs"]
 mod command;
 use std::collections::BTreeMap;
@@ -42,6 +44,7 @@ mod profile;
 #[path = "support/tree.rs"]
 mod tree;
 
+use background::Background;
 use common::Server;
 use profile::postgres_profile;
 
@@ -1140,86 +1143,13 @@ fn retry_reruns_only_what_failed_or_was_skipped(engine: Engine) {
 // ---------------------------------------------------------------------------
 // Cancellation
 
-/// A dvt process running in the background, its stderr read line by line.
-struct Background {
-    child: std::process::Child,
-    lines: std::sync::mpsc::Receiver<String>,
-    stderr: Vec<String>,
-}
-
-impl Background {
-    fn start(project: &Project, args: &[&str]) -> Self {
-        let (command, rest) = args.split_first().expect("a dvt command");
-        let mut dvt = std::process::Command::new(env!("CARGO_BIN_EXE_dvt"));
-        project.environment(&mut dvt);
-        let mut child = dvt
-            .arg(command)
-            .args(project.project_arguments())
-            .args(rest)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("dvt starts");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let (sender, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            child,
-            lines,
-            stderr: Vec::new(),
-        }
-    }
-
-    /// Sends SIGINT, as Ctrl-C in a terminal does.
-    fn interrupt(&self) {
-        let sent = std::process::Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(sent.success(), "kill -INT failed");
-    }
-
-    /// Waits until dvt prints a line containing `text`.
-    fn wait_for_line(&mut self, text: &str, limit: Duration) {
-        let started = Instant::now();
-        while !self.stderr.iter().any(|line| line.contains(text)) {
-            let left = limit.saturating_sub(started.elapsed());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => self.stderr.push(line),
-                Err(_) => {
-                    let _ = self.child.kill();
-                    panic!("dvt never printed `{text}`:\n{}", self.stderr.join("\n"));
-                }
-            }
-        }
-    }
-
-    /// Waits, at most `limit`, for dvt to exit; returns its exit code and stderr.
-    fn finish(mut self, limit: Duration) -> (Option<i32>, String) {
-        let started = Instant::now();
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("wait on dvt") {
-                break status;
-            }
-            if started.elapsed() > limit {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!("dvt did not exit in time:\n{}", self.stderr.join("\n"));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        // The reader ends when the pipe closes.
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
-            self.stderr.push(line);
-        }
-        (status.code(), self.stderr.join("\n"))
-    }
+/// Starts `dvt <args>` on `project` in the background.
+fn background(project: &Project, args: &[&str]) -> Background {
+    let (command, rest) = args.split_first().expect("a dvt command");
+    let mut dvt = std::process::Command::new(env!("CARGO_BIN_EXE_dvt"));
+    project.environment(&mut dvt);
+    dvt.arg(command).args(project.project_arguments()).args(rest);
+    Background::spawn(dvt)
 }
 
 /// How many statements of the test database's other sessions are running
@@ -1239,12 +1169,8 @@ fn running_queries(project: &Project, text: &str) -> String {
 fn wait_for_query(project: &Project, dvt: &mut Background, text: &str) {
     let started = Instant::now();
     while running_queries(project, text) == "0" {
-        if started.elapsed() > Duration::from_secs(30) || dvt.child.try_wait().ok().flatten().is_some() {
-            let _ = dvt.child.kill();
-            while let Ok(line) = dvt.lines.recv_timeout(Duration::from_secs(1)) {
-                dvt.stderr.push(line);
-            }
-            panic!("`{text}` never showed in pg_stat_activity:\n{}", dvt.stderr.join("\n"));
+        if started.elapsed() > Duration::from_secs(30) || dvt.has_exited() {
+            panic!("`{text}` never showed in pg_stat_activity:\n{}", dvt.kill_hard());
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -1263,7 +1189,7 @@ fn ctrl_c_cancels_the_running_query_and_keeps_the_previous_table() {
         "models/slow.sql",
         "{{ config(materialized='table') }}\nselect 2 as id, 'new' as version from (select pg_sleep(30)) as sleeping",
     );
-    let mut dvt = Background::start(&project, &["run"]);
+    let mut dvt = background(&project, &["run"]);
     wait_for_query(&project, &mut dvt, "pg_sleep(30)");
     dvt.interrupt();
     let (code, stderr) = dvt.finish(Duration::from_secs(15));
@@ -1333,12 +1259,11 @@ fn ctrl_c_interrupts_the_running_duckdb_query_and_keeps_the_previous_table() {
             marker.display()
         ),
     );
-    let mut dvt = Background::start(&project, &["run"]);
+    let mut dvt = background(&project, &["run"]);
     let started = Instant::now();
     while !marker.exists() {
-        if started.elapsed() > Duration::from_secs(30) || dvt.child.try_wait().ok().flatten().is_some() {
-            let _ = dvt.child.kill();
-            panic!("the slow model never started");
+        if started.elapsed() > Duration::from_secs(30) || dvt.has_exited() {
+            panic!("the slow model never started:\n{}", dvt.kill_hard());
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -1364,7 +1289,7 @@ fn a_second_ctrl_c_forces_the_exit() {
         "{{ config(materialized='table', pre_hook=\"do $$ begin loop begin perform pg_sleep(30); \
          exception when query_canceled then null; end; end loop; end $$\") }}\nselect 1 as id",
     );
-    let mut dvt = Background::start(&project, &["run"]);
+    let mut dvt = background(&project, &["run"]);
     wait_for_query(&project, &mut dvt, "pg_sleep(30)");
     dvt.interrupt();
     dvt.wait_for_line("Cancelling", Duration::from_secs(15));

@@ -614,6 +614,22 @@ impl AdapterError {
         )
     }
 
+    /// Whether a later attempt may succeed without anything changing: a
+    /// retryable conflict, a lost or refused connection, or a server
+    /// shutting down or out of connections. Long-running loops such as
+    /// `dvt ingest --follow` wait and try again on these.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            AdapterError::Connect { .. } | AdapterError::Driver(_) => true,
+            AdapterError::Database(error) => {
+                self.is_retryable()
+                    || error.sqlstate.starts_with("08")
+                    || matches!(error.sqlstate.as_str(), "57P01" | "57P02" | "57P03" | "53300")
+            }
+            _ => false,
+        }
+    }
+
     /// Whether the statement was cancelled, for example by
     /// [`Adapter::cancel_running`].
     pub fn is_cancelled(&self) -> bool {

@@ -297,6 +297,74 @@ fn run_plan(
     })
 }
 
+/// A `dvt run` of one selection, prepared once and run again and again:
+/// `dvt ingest --follow --refresh SELECTOR`.
+pub struct Refresh {
+    context: Arc<Context>,
+    plan: Plan,
+    dag: crate::graph::Dag,
+}
+
+impl Refresh {
+    /// Plans and compiles the models `selectors` select, to run on `adapter`.
+    pub fn prepare(
+        printer: &Arc<Printer>,
+        session: crate::settings::Session,
+        mut rendered: render::Rendered,
+        dag: crate::graph::Dag,
+        selectors: &[String],
+        adapter: Arc<dyn Adapter>,
+    ) -> Result<Self, Diagnostics> {
+        let selection = SelectArgs {
+            select: selectors.to_vec(),
+            exclude: Vec::new(),
+            state: None,
+        };
+        let plan = plan::plan(&rendered.manifest, &dag, &selection, None)?;
+        check_offline(printer, &session, &mut rendered, &plan, Command::Run)?;
+        let total = super::executable(&rendered.manifest, &plan, Command::Run).len();
+        if total == 0 {
+            return Err(Diagnostic::error(format!(
+                "`--refresh {}` selects no model",
+                selectors.join(" ")
+            ))
+            .hint("select the models built on the ingested source, e.g. `--refresh source:<source>.<table>+`; `dvt ls --select ...` shows what a selector matches")
+            .into());
+        }
+        let options = ExecOptions {
+            command: Command::Run,
+            threads: session.target.threads,
+            fail_fast: false,
+            full_refresh: false,
+            store_failures: false,
+            junit: None,
+        };
+        let context = Arc::new(Context {
+            adapter,
+            rendered,
+            project: session.project,
+            printer: Arc::clone(printer),
+            options,
+            total,
+            counter: AtomicUsize::new(0),
+            cancelled: AtomicBool::new(false),
+            invocation_id: session.options.invocation_id,
+        });
+        Ok(Self { context, plan, dag })
+    }
+
+    /// How many models each refresh runs.
+    pub fn models(&self) -> usize {
+        self.context.total
+    }
+
+    /// Runs the selected models once, printing a progress line for each.
+    pub async fn run(&self) -> super::results::RunResults {
+        self.context.counter.store(0, std::sync::atomic::Ordering::SeqCst);
+        super::run(Arc::clone(&self.context), &self.plan, &self.dag).await
+    }
+}
+
 async fn run_project_hooks(context: &Context, key: &str) -> Result<(), Diagnostic> {
     let hooks = if key == "on-run-start" {
         &context.project.on_run_start

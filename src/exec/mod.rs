@@ -30,7 +30,7 @@ use crate::render::Rendered;
 use results::{NodeResult, RunResults};
 
 /// The exit code after a second Ctrl-C, as a shell reports death by SIGINT.
-const EXIT_FORCED: i32 = 130;
+pub const EXIT_FORCED: i32 = 130;
 
 /// Which command is running; decides what each node does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

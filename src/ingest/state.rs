@@ -157,6 +157,12 @@ impl StateError {
     pub fn is_retryable(&self) -> bool {
         matches!(self, StateError::Warehouse { source, .. } if source.is_retryable())
     }
+
+    /// Whether waiting and trying again may succeed: a conflict, or a lost
+    /// or refused warehouse connection ([`AdapterError::is_transient`]).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StateError::Warehouse { source, .. } if source.is_transient())
+    }
 }
 
 fn describe_partitions(partitions: &[(String, i32)]) -> String {
