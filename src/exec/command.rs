@@ -265,6 +265,10 @@ fn run_plan(
         cancelled: AtomicBool::new(false),
         invocation_id,
     });
+    if let Err(diagnostic) = runtime.block_on(create_bronze_tables(&context, &executable)) {
+        runtime.block_on(adapter.close());
+        return Err(diagnostic.into());
+    }
     let hooks_apply = matches!(command, Command::Run | Command::Build | Command::Seed | Command::Test);
     if hooks_apply {
         if let Err(diagnostic) = runtime.block_on(run_project_hooks(&context, "on-run-start")) {
@@ -363,6 +367,44 @@ impl Refresh {
         self.context.counter.store(0, std::sync::atomic::Ordering::SeqCst);
         super::run(Arc::clone(&self.context), &self.plan, &self.dag).await
     }
+}
+
+/// Creates the bronze tables of the ingested sources (`ingest:` blocks)
+/// that the nodes to run read, unless they exist: models built on a topic
+/// then build, empty, before the first `dvt ingest`.
+async fn create_bronze_tables(context: &Context, executable: &BTreeSet<String>) -> Result<(), Diagnostic> {
+    let manifest = &context.rendered.manifest;
+    let read: BTreeSet<&String> = executable
+        .iter()
+        .filter_map(|id| manifest.nodes.get(id))
+        .flat_map(|node| node.depends_on_nodes.iter())
+        .collect();
+    let sources: Vec<_> = manifest
+        .sources
+        .values()
+        .filter(|source| read.contains(&source.unique_id))
+        .filter_map(|source| Some((source, crate::ingest::Destination::of_source(source)?)))
+        .collect();
+    if sources.is_empty() {
+        return Ok(());
+    }
+    let mut connection = context
+        .adapter
+        .connection()
+        .await
+        .map_err(|error| Diagnostic::error(error.to_string()))?;
+    let dialect = crate::ingest::state::Dialect::of(context.adapter.kind());
+    for (source, destination) in sources {
+        crate::ingest::state::create_destination(&mut *connection, &destination, dialect)
+            .await
+            .map_err(|error| {
+                let spec = source.ingest.as_ref();
+                Diagnostic::error(format!("{}: {error}", source.unique_id))
+                    .in_file(spec.map_or(source.original_file_path.as_str(), |spec| spec.file.as_str()))
+                    .hint("the bronze table of an `ingest:` block must have the columns its mapping writes; drop it or fix the mapping")
+            })?;
+    }
+    Ok(())
 }
 
 async fn run_project_hooks(context: &Context, key: &str) -> Result<(), Diagnostic> {

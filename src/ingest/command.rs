@@ -23,7 +23,7 @@ use super::consumer::{self, Event, IngestJob, IngestTotals, KafkaSettings, Until
 use super::freshness::{thousands, Freshness};
 use super::state::{load_offsets, offsets_relation, prepare_tables, Destination, OffsetStore, StoredOffsets};
 use super::Mapper;
-use crate::adapter::{lock_unpoisoned, Adapter, Relation};
+use crate::adapter::{lock_unpoisoned, Adapter};
 use crate::cli::IngestArgs;
 use crate::commands::load;
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -55,6 +55,15 @@ pub fn ingest(printer: Arc<Printer>, args: &IngestArgs) -> Result<Outcome, Diagn
             .hint("declare `ingest: {topics: [...], format: json, mapping: raw}` on a source table, or select one with `--select source:<source>.<table>`")
             .into());
     }
+    if !matches!(session.target.adapter_type.as_str(), "postgres" | "postgresql") {
+        return Err(Diagnostic::error(format!(
+            "`dvt ingest` loads into PostgreSQL, and target `{}` is `{}`",
+            session.target.name, session.target.adapter_type
+        ))
+        .in_file(&session.target.source)
+        .hint("run it on a PostgreSQL target, e.g. `dvt ingest --target pg`")
+        .into());
+    }
     let settings = KafkaSettings::from_target(&session.target).ok_or_else(|| {
         Diagnostic::error(format!("target `{}` names no Kafka cluster", session.target.name))
             .in_file(&session.target.source)
@@ -64,9 +73,7 @@ pub fn ingest(printer: Arc<Printer>, args: &IngestArgs) -> Result<Outcome, Diagn
         .iter()
         .filter_map(|source| {
             let spec = source.ingest.as_ref()?;
-            let mapper = Mapper::new(&spec.mapping);
-            let bronze = Relation::new(source.relation.schema.clone(), source.relation.identifier.clone());
-            let dead_letter = spec.dead_letter_relation(&bronze);
+            let destination = Destination::of_source(source)?;
             let consumer_group = consumer_group(&session.project.name, source);
             let mut batch = spec.batch;
             if let Some(rows) = args.batch_rows {
@@ -83,12 +90,8 @@ pub fn ingest(printer: Arc<Printer>, args: &IngestArgs) -> Result<Outcome, Diagn
                     consumer_group: consumer_group.clone(),
                 },
                 consumer_group,
-                destination: Destination {
-                    bronze,
-                    columns: mapper.columns().to_vec(),
-                    dead_letter,
-                },
-                mapper: Arc::new(mapper),
+                destination,
+                mapper: Arc::new(Mapper::new(&spec.mapping)),
                 batch,
             })
         })
@@ -196,17 +199,24 @@ impl Run {
             let printer = Arc::clone(&self.printer);
             let notify = Arc::clone(&progress);
             tokio::spawn(async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    printer.info(
-                        "ingest_stopping",
-                        "Stopping: committing what was read (Ctrl-C again to quit at once)",
-                    );
-                    stop.store(true, Ordering::SeqCst);
-                    notify.committed.notify_one();
-                    if tokio::signal::ctrl_c().await.is_ok() {
-                        std::process::exit(crate::exec::EXIT_FORCED);
+                let mut signals = match StopSignals::new() {
+                    Ok(signals) => signals,
+                    Err(error) => {
+                        printer.diagnostic(&Diagnostic::warning(format!(
+                            "cannot listen for Ctrl-C: {error}; stop dvt with `kill -9`, which loses nothing"
+                        )));
+                        return;
                     }
-                }
+                };
+                signals.next().await;
+                printer.info(
+                    "ingest_stopping",
+                    "Stopping: committing what was read (Ctrl-C again to quit at once)",
+                );
+                stop.store(true, Ordering::SeqCst);
+                notify.committed.notify_one();
+                signals.next().await;
+                std::process::exit(crate::exec::EXIT_FORCED);
             });
         }
 
@@ -371,6 +381,33 @@ impl Run {
     }
 }
 
+/// Ctrl-C (SIGINT) and SIGTERM, which schedulers and `docker stop` send:
+/// both stop a `--follow` gracefully.
+struct StopSignals {
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn new() -> std::io::Result<Self> {
+        Ok(Self {
+            #[cfg(unix)]
+            terminate: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?,
+        })
+    }
+
+    /// Waits for the next stop signal.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
 /// Runs `refresh` after commits (or every `every`) while events wait for
 /// it, until `done` or Ctrl-C. Returns whether the last refresh succeeded.
 async fn refresh_until(
@@ -453,6 +490,14 @@ async fn status(
     settings: &KafkaSettings,
     jobs: &[IngestJob],
 ) -> Result<Outcome, Diagnostic> {
+    // Text shows a table on stdout; JSON logs one `ingest_lag` event per
+    // partition instead.
+    let json = printer.format == crate::cli::LogFormat::Json;
+    let table = |line: String| {
+        if !json {
+            printer.result(&line);
+        }
+    };
     let mut total_lag = 0;
     for job in jobs {
         let mut connection = adapter
@@ -471,18 +516,18 @@ async fn status(
         drop(connection);
         let lags = tokio::task::block_in_place(|| consumer::lag(settings, job, &stored))
             .map_err(|error| Diagnostic::error(format!("{}: {}", job.name, error_chain(&error))))?;
-        printer.result(&format!(
+        table(format!(
             "{} -> {} (consumer group `{}`)",
             job.name, job.destination.bronze, job.consumer_group
         ));
         let width = lags.iter().map(|lag| lag.topic.len()).max().unwrap_or(5).max(5);
-        printer.result(&format!(
+        table(format!(
             "  {:<width$}  {:>9}  {:>12}  {:>14}  {:>10}",
             "topic", "partition", "stored", "high watermark", "lag"
         ));
         for lag in &lags {
             total_lag += lag.lag();
-            printer.result(&format!(
+            table(format!(
                 "  {:<width$}  {:>9}  {:>12}  {:>14}  {:>10}",
                 lag.topic,
                 lag.partition,
@@ -490,12 +535,14 @@ async fn status(
                 lag.high_watermark,
                 lag.lag()
             ));
-            printer.event(
-                "ingest_lag",
-                "",
-                json!({"source": job.name, "topic": lag.topic, "partition": lag.partition,
+            if json {
+                printer.event(
+                    "ingest_lag",
+                    &format!("{} [{}]: lag {}", lag.topic, lag.partition, lag.lag()),
+                    json!({"source": job.name, "topic": lag.topic, "partition": lag.partition,
                        "stored_offset": lag.stored, "high_watermark": lag.high_watermark, "lag": lag.lag()}),
-            );
+                );
+            }
         }
     }
     printer.event(
