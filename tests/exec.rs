@@ -28,7 +28,6 @@ mod background;
 mod command;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -1742,4 +1741,48 @@ fn debug_reports_the_embedded_duckdb_version() {
     assert!(text.contains("target: dev (type duckdb)"), "{output:?}");
     assert!(text.contains("connection: OK (DuckDB v"), "{output:?}");
     assert!(text.contains("(embedded)"), "{output:?}");
+}
+
+matrix!(run_creates_the_bronze_table_of_an_ingested_source_before_the_first_ingest);
+fn run_creates_the_bronze_table_of_an_ingested_source_before_the_first_ingest(engine: Engine) {
+    let project = Project::on(engine);
+    project.write(
+        "models/sources.yml",
+        "version: 2\nsources:\n  - name: events\n    schema: bronze\n    tables:\n      - name: clicks\n        \
+         ingest:\n          topics: [clicks]\n          format: json\n          mapping: raw\n      - name: orders\n        \
+         ingest:\n          topics: [orders]\n          mapping: typed\n          columns:\n            \
+         - {name: order_id, type: bigint, path: $.id}\n",
+    );
+    project.write(
+        "models/click_count.sql",
+        "select count(*) as clicks, count(payload) as payloads from {{ source('events', 'clicks') }}",
+    );
+    project.dvt_exits(0, &["run"]);
+    assert_eq!(
+        project.rows("select clicks, payloads from analytics.click_count"),
+        table(&[&[Some("0"), Some("0")]])
+    );
+    // The raw mapping's columns, with JSON as text where there is no jsonb.
+    let columns: BTreeMap<String, String> = project.column_types("bronze", "clicks").into_iter().collect();
+    assert_eq!(columns.get("payload").map(String::as_str), Some(engine.pick("jsonb", "varchar")));
+    assert_eq!(columns.get("offset").map(String::as_str), Some("bigint"));
+    assert!(columns.contains_key("ingested_at"), "{columns:?}");
+    assert!(project
+        .column_types("bronze", "clicks__dead_letter")
+        .iter()
+        .any(|(name, _)| name == "error"));
+    // No model reads `orders`: its table is left alone.
+    assert!(project.column_types("bronze", "orders").is_empty());
+
+    // A bronze table without the mapping's columns is an error naming the source.
+    project.write(
+        "models/sources.yml",
+        "version: 2\nsources:\n  - name: events\n    schema: bronze\n    tables:\n      - name: clicks\n        \
+         ingest:\n          topics: [clicks]\n          mapping: typed\n          columns:\n            \
+         - {name: click_id, type: bigint, path: $.id}\n",
+    );
+    project.write("models/click_count.sql", "select count(*) as clicks from {{ source('events', 'clicks') }}");
+    let output = project.dvt_exits(2, &["run"]);
+    assert!(output.stderr.contains("source.exec.events.clicks"), "{output:?}");
+    assert!(output.stderr.contains("`click_id`"), "{output:?}");
 }

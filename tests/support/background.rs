@@ -47,7 +47,7 @@ impl Background {
     }
 
     /// `kill -9`: the process ends at once, with no chance to clean up.
-    pub fn kill_hard(mut self) -> String {
+    pub fn kill_hard(&mut self) -> String {
         self.child.kill().expect("SIGKILL is delivered");
         self.child.wait().expect("wait on the killed process");
         self.collect();
