@@ -1764,7 +1764,10 @@ fn run_creates_the_bronze_table_of_an_ingested_source_before_the_first_ingest(en
     );
     // The raw mapping's columns, with JSON as text where there is no jsonb.
     let columns: BTreeMap<String, String> = project.column_types("bronze", "clicks").into_iter().collect();
-    assert_eq!(columns.get("payload").map(String::as_str), Some(engine.pick("jsonb", "varchar")));
+    assert_eq!(
+        columns.get("payload").map(String::as_str),
+        Some(engine.pick("jsonb", "varchar"))
+    );
     assert_eq!(columns.get("offset").map(String::as_str), Some("bigint"));
     assert!(columns.contains_key("ingested_at"), "{columns:?}");
     assert!(project
@@ -1781,7 +1784,10 @@ fn run_creates_the_bronze_table_of_an_ingested_source_before_the_first_ingest(en
          ingest:\n          topics: [clicks]\n          mapping: typed\n          columns:\n            \
          - {name: click_id, type: bigint, path: $.id}\n",
     );
-    project.write("models/click_count.sql", "select count(*) as clicks from {{ source('events', 'clicks') }}");
+    project.write(
+        "models/click_count.sql",
+        "select count(*) as clicks from {{ source('events', 'clicks') }}",
+    );
     let output = project.dvt_exits(2, &["run"]);
     assert!(output.stderr.contains("source.exec.events.clicks"), "{output:?}");
     assert!(output.stderr.contains("`click_id`"), "{output:?}");
