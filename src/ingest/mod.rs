@@ -18,6 +18,8 @@ pub mod command;
 #[cfg(feature = "kafka")]
 pub mod consumer;
 pub mod mapping;
+#[cfg(feature = "kafka")]
+pub mod produce;
 pub mod spec;
 pub mod state;
 
