@@ -299,7 +299,7 @@ pub struct ProduceArgs {
     #[arg(long, value_name = "FIELD")]
     pub key: Option<String>,
     /// Seed of the generated events: the same seed gives the same events, all but `event_time` [default: a fresh one, printed].
-    #[arg(long)]
+    #[arg(long, conflicts_with = "csv")]
     pub seed: Option<u64>,
     /// Kafka brokers, host:port[,host:port...] (default: the target's `kafka_bootstrap_servers`).
     #[arg(long, value_name = "SERVERS")]
