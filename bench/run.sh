@@ -2,7 +2,7 @@
 # Side-by-side benchmark of dvt against dbt-core on local PostgreSQL.
 #
 # Usage:
-#   bench/run.sh [parse|compile|run|seed|all] [--dvt PATH] [--sizes "1000 10000"]
+#   bench/run.sh [parse|compile|run|seed|duckdb|all] [--dvt PATH] [--sizes "1000 10000"]
 #                [--views N] [--rows N] [--dbt-runs N] [--dvt-runs N] [--run-repeats N]
 #                [--skip-dbt]   (time dvt only)
 #
@@ -17,7 +17,10 @@
 #   seed            the example project's seeds (/work/main/seeds/*.csv, if any)
 #                   and a --rows (1M) row CSV from gen_big_csv.py; the bench
 #                   schema is dropped before every run, so each load is cold.
-#   all             parse, compile, run, seed (default).
+#   duckdb          `build` of the whole example project (seeds, models, tests)
+#                   into a fresh embedded DuckDB file each run: dbt-duckdb
+#                   against dvt's DuckDB adapter. Rows are checked after.
+#   all             parse, compile, run, seed, duckdb (default).
 #
 # Environment: DBT (default /work/dbt-venv/bin/dbt), BENCH_WORK (default
 # /tmp/dvt-bench), BENCH_DB (default dvt_bench), BENCH_PG_PASSWORD (postgres).
@@ -43,7 +46,7 @@ THREADS=4
 
 while [ $# -gt 0 ]; do
   case "$1" in
-    parse|compile|run|seed|all) WHAT=$1 ;;
+    parse|compile|run|seed|duckdb|all) WHAT=$1 ;;
     --dvt) DVT=$2; shift ;;
     --sizes) SIZES=$2; shift ;;
     --views) VIEWS=$2; shift ;;
@@ -167,6 +170,28 @@ PY
 RESULTS_START=$(grep -n '^## Run ' "$RESULTS" | tail -1 | cut -d: -f1)
 
 # ---------------------------------------------------------------- benches
+# The example project built end to end on an embedded DuckDB file, which is
+# deleted (with target/) before every run, so each build is cold.
+bench_duckdb() {
+  local proj="$WORK/duckdb_example" tool bin extra runs db payments
+  rm -rf "$proj"; mkdir -p "$proj/tests"
+  cp -r "$REPO_DIR/models" "$REPO_DIR/seeds" "$REPO_DIR/macros" "$proj/"
+  cp "$REPO_DIR"/tests/*.sql "$proj/tests/"
+  cp "$REPO_DIR/project.yml" "$proj/dbt_project.yml"
+  db="$proj/bench.duckdb"
+  printf 'dvdrental:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: %s\n      schema: main\n      threads: %s\n' \
+    "$db" "$THREADS" >"$proj/profiles.yml"
+  for tool in dbt dvt; do
+    if [ "$tool" = dbt ]; then [ "$SKIP_DBT" = 1 ] && continue; bin=$DBT; extra="--no-partial-parse"; runs=$DBT_RUNS
+    else [ -n "$DVT" ] || continue; bin=$DVT; extra=""; runs=$DVT_RUNS; fi
+    measure "build (example project, DuckDB)" "26 models, 15 seeds, 172 tests" "$tool" "$runs" \
+      "rm -rf '$proj/target' '$proj/logs' '$db' '$db.wal'" \
+      "'$bin' build $extra --project-dir '$proj' --profiles-dir '$proj'"
+    payments=$(python3 -c 'import duckdb, sys; print(duckdb.connect(sys.argv[1], read_only=True).sql("select count(*) from main_marts.fct_payment").fetchall()[0][0])' "$db" 2>/dev/null || echo "?")
+    log "$tool: main_marts.fct_payment has $payments rows"
+  done
+}
+
 bench_parse_compile() {  # $1 = parse|compile
   local cmd=$1 size proj
   for size in $SIZES; do
@@ -269,7 +294,8 @@ case "$WHAT" in
   compile) bench_parse_compile compile ;;
   run) bench_run ;;
   seed) bench_seed ;;
-  all) bench_parse_compile parse; bench_parse_compile compile; bench_run; bench_seed ;;
+  duckdb) bench_duckdb ;;
+  all) bench_parse_compile parse; bench_parse_compile compile; bench_run; bench_seed; bench_duckdb ;;
 esac
 
 echo

@@ -17,9 +17,9 @@
 #
 # Idempotent: when the broker is already running it only prints its address
 # (FLAGS are then ignored; stop it first to change them). The binary is built
-# once, when missing, with `cargo build --no-default-features --features kafka`
-# (no DuckDB build), honouring CARGO_TARGET_DIR and CARGO_BUILD_TARGET;
-# DVT_MOCK_KAFKA names a binary to use instead.
+# with `cargo build --bin dvt-mock-kafka` (the build the tests reuse),
+# honouring CARGO_TARGET_DIR and CARGO_BUILD_TARGET; DVT_MOCK_KAFKA names a
+# binary to use instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,8 +47,8 @@ if running && [[ -s "$dir/bootstrap" ]]; then
 fi
 
 binary="${DVT_MOCK_KAFKA:-${CARGO_TARGET_DIR:-target}/${CARGO_BUILD_TARGET:+$CARGO_BUILD_TARGET/}debug/dvt-mock-kafka}"
-if [[ ! -x "$binary" ]]; then
-    cargo build --quiet --no-default-features --features kafka --bin dvt-mock-kafka
+if [[ -z "${DVT_MOCK_KAFKA:-}" ]]; then
+    cargo build --quiet --bin dvt-mock-kafka
 fi
 
 rm -f "$dir/pid" "$dir/bootstrap" "$dir/commands"

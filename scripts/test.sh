@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: unit, snapshot, CLI, and the integration tests against a real
-# PostgreSQL 15 on 127.0.0.1, which this script starts, and the embedded DuckDB.
+# Runs every test: unit, snapshot, CLI, and the integration tests against the
+# services they need on 127.0.0.1, which this script starts: a real PostgreSQL
+# 15 and a Kafka wire-protocol broker (dvt-mock-kafka, built from this
+# repository). The embedded DuckDB needs nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,4 +10,9 @@ bash scripts/start-postgres.sh
 # The host as an explicit build target, as .ci/run sets it, so that the test
 # build and `cargo clippy` share one run of DuckDB's C++ build.
 export CARGO_BUILD_TARGET="${CARGO_BUILD_TARGET:-$(rustc -vV | sed -n 's/^host: //p')}"
+# The Kafka tests start a broker of their own each; this one is for the
+# smoke test of the start script (and for demos afterwards).
+bash scripts/start-kafka.sh --topic dvt_smoke --partitions 2
+DVT_TEST_KAFKA_BOOTSTRAP="$(cat target/kafka/bootstrap)"
+export DVT_TEST_KAFKA_BOOTSTRAP
 cargo test "$@"

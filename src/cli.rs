@@ -109,6 +109,33 @@ pub struct IngestArgs {
     pub project: ProjectArgs,
     #[command(flatten)]
     pub selection: SelectArgs,
+    /// Keep streaming, committing micro-batches, until Ctrl-C (default: drain to the current high watermarks and exit).
+    #[arg(long, conflicts_with = "status")]
+    pub follow: bool,
+    /// With --follow: run these models after each commit, or every --every (selector syntax, e.g. `source:events.rental_events+`).
+    #[arg(long, num_args = 1.., value_name = "SELECTOR", requires = "follow")]
+    pub refresh: Vec<String>,
+    /// With --refresh: run the models on this interval (`10s`, `1m`) instead of after every commit.
+    #[arg(long, value_name = "DURATION", requires = "refresh", value_parser = parse_positive_duration)]
+    pub every: Option<std::time::Duration>,
+    /// Commit a batch once it holds this many messages (default: each source's `batch.rows`, else 50000).
+    #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub batch_rows: Option<usize>,
+    /// Commit a batch once its first message is this old (default: each source's `batch.latency`, else 1s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
+    pub batch_latency: Option<std::time::Duration>,
+    /// Show the lag of every partition (stored offset against the broker's high watermark) and exit.
+    #[arg(long)]
+    pub status: bool,
+}
+
+fn parse_positive_duration(text: &str) -> Result<std::time::Duration, String> {
+    match crate::ingest::spec::parse_duration(text) {
+        Some(duration) if !duration.is_zero() => Ok(duration),
+        _ => Err(format!(
+            "`{text}` is not a positive duration; write a number with a unit: `500ms`, `10s`, `2m`"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]

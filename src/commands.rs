@@ -353,60 +353,53 @@ pub fn debug(printer: &Printer, args: &ProjectArgs) -> Result<Outcome, Diagnosti
 
 /// Connects to the target and returns the server version.
 fn check_connection(target: &crate::profile::Target) -> Result<String, String> {
-    #[cfg(feature = "duckdb")]
-    if target.adapter_type == "duckdb" {
-        return check_duckdb(target);
-    }
-    if target.adapter_type != "postgres" {
-        return Err(format!(
-            "adapter type `{}` is not supported; use `type: postgres` or `type: duckdb`",
-            target.adapter_type
-        ));
-    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|error| error.to_string())?;
-    runtime.block_on(async {
-        use sqlx::Connection;
-        let options = postgres_options(target);
-        let mut connection = tokio::time::timeout(
-            std::time::Duration::from_secs(10),
-            sqlx::PgConnection::connect_with(&options),
-        )
+    match target.adapter_type.as_str() {
+        "postgres" => runtime.block_on(postgres_version(target)),
+        #[cfg(feature = "duckdb")]
+        "duckdb" => runtime.block_on(duckdb_version(target)),
+        other => Err(format!(
+            "adapter type `{other}` is not supported; use `type: postgres` or `type: duckdb`"
+        )),
+    }
+}
+
+async fn postgres_version(target: &crate::profile::Target) -> Result<String, String> {
+    use sqlx::Connection;
+    let options = postgres_options(target);
+    let mut connection = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        sqlx::PgConnection::connect_with(&options),
+    )
+    .await
+    .map_err(|_| "timed out after 10 s".to_string())?
+    .map_err(|error| error.to_string())?;
+    let version: (String,) = sqlx::query_as("show server_version")
+        .fetch_one(&mut connection)
         .await
-        .map_err(|_| "timed out after 10 s".to_string())?
         .map_err(|error| error.to_string())?;
-        let version: (String,) = sqlx::query_as("show server_version")
-            .fetch_one(&mut connection)
-            .await
-            .map_err(|error| error.to_string())?;
-        Ok(format!("PostgreSQL {}", version.0))
-    })
+    Ok(format!("PostgreSQL {}", version.0))
 }
 
 /// Opens the DuckDB file (creating it, as the first build would) and
 /// returns the library's version.
 #[cfg(feature = "duckdb")]
-fn check_duckdb(target: &crate::profile::Target) -> Result<String, String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+async fn duckdb_version(target: &crate::profile::Target) -> Result<String, String> {
+    let adapter = crate::exec::command::connect(target, 1)
+        .await
+        .map_err(|diagnostic| diagnostic.message.clone())?;
+    let mut connection = adapter.connection().await.map_err(|error| error.to_string())?;
+    let version = connection
+        .query("select library_version from pragma_version()", None)
+        .await
         .map_err(|error| error.to_string())?;
-    runtime.block_on(async {
-        let adapter = crate::exec::command::connect(target, 1)
-            .await
-            .map_err(|diagnostic| diagnostic.message.clone())?;
-        let mut connection = adapter.connection().await.map_err(|error| error.to_string())?;
-        let version = connection
-            .query("select library_version from pragma_version()", None)
-            .await
-            .map_err(|error| error.to_string())?;
-        drop(connection);
-        adapter.close().await;
-        let version = version.rows.first().and_then(|row| row.first().cloned().flatten());
-        Ok(format!("DuckDB {} (embedded)", version.unwrap_or_default()))
-    })
+    drop(connection);
+    adapter.close().await;
+    let version = version.rows.first().and_then(|row| row.first().cloned().flatten());
+    Ok(format!("DuckDB {} (embedded)", version.unwrap_or_default()))
 }
 
 fn postgres_options(target: &crate::profile::Target) -> sqlx::postgres::PgConnectOptions {

@@ -136,11 +136,9 @@ pub fn search_dirs(profiles_dir: Option<&Path>, project_dir: &Path) -> Vec<PathB
         dirs.push(dir.to_path_buf());
         return dirs;
     }
-    for variable in ["DVT_PROFILES_DIR", "DBT_PROFILES_DIR"] {
-        if let Some(dir) = std::env::var_os(variable).filter(|dir| !dir.is_empty()) {
-            dirs.push(PathBuf::from(dir));
-            return dirs;
-        }
+    if let Some(dir) = profiles_dir_from_env() {
+        dirs.push(dir);
+        return dirs;
     }
     dirs.push(project_dir.to_path_buf());
     if let Some(home) = std::env::var_os("HOME") {
@@ -148,6 +146,15 @@ pub fn search_dirs(profiles_dir: Option<&Path>, project_dir: &Path) -> Vec<PathB
         dirs.push(Path::new(&home).join(".dbt"));
     }
     dirs
+}
+
+/// The profiles directory named by `DVT_PROFILES_DIR` (or dbt's
+/// `DBT_PROFILES_DIR`), when one is set.
+fn profiles_dir_from_env() -> Option<PathBuf> {
+    ["DVT_PROFILES_DIR", "DBT_PROFILES_DIR"]
+        .iter()
+        .find_map(|variable| std::env::var_os(variable).filter(|dir| !dir.is_empty()))
+        .map(PathBuf::from)
 }
 
 /// Finds and resolves the target. `render` renders one Jinja string value.
@@ -180,6 +187,9 @@ pub fn load(
 pub const EMBEDDED_TARGET: &str = "dev";
 /// Where the embedded default keeps its database, relative to the project.
 pub const EMBEDDED_PATH: &str = "target/dev.duckdb";
+/// The schema of a DuckDB target that names none: DuckDB's own default, as
+/// dbt-duckdb has it.
+const DUCKDB_DEFAULT_SCHEMA: &str = "main";
 
 /// With no `profiles.yml` anywhere, the embedded DuckDB target `dev`: a
 /// fresh clone builds with nothing to copy or edit. Asking for another
@@ -190,37 +200,29 @@ fn embedded_default(
     profile_name: &str,
     target_override: Option<&str>,
 ) -> Result<Target, Diagnostic> {
-    let searched_list = || {
-        searched
-            .iter()
-            .map(|dir| format!("`{}`", dir.display()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let explicit_dir = profiles_dir.is_some()
-        || ["DVT_PROFILES_DIR", "DBT_PROFILES_DIR"]
-            .iter()
-            .any(|variable| std::env::var_os(variable).is_some_and(|dir| !dir.is_empty()));
+    let explicit_dir = profiles_dir.is_some() || profiles_dir_from_env().is_some();
     let other_target = target_override.is_some_and(|name| name != EMBEDDED_TARGET);
     if !cfg!(feature = "duckdb") || explicit_dir || other_target {
+        let searched: Vec<String> = searched.iter().map(|dir| format!("`{}`", dir.display())).collect();
         return Err(
-            Diagnostic::error(format!("no `profiles.yml` found (searched {})", searched_list())).hint(
+            Diagnostic::error(format!("no `profiles.yml` found (searched {})", searched.join(", "))).hint(
                 "copy `profiles.yml.example` to `profiles.yml` in the project directory, or pass `--profiles-dir DIR`",
             ),
         );
     }
+    let (schema, threads) = (DUCKDB_DEFAULT_SCHEMA, 4);
     let mut fields = Map::new();
     fields.insert("type".into(), Value::String("duckdb".into()));
     fields.insert("path".into(), Value::String(EMBEDDED_PATH.into()));
-    fields.insert("schema".into(), Value::String("main".into()));
-    fields.insert("threads".into(), Value::from(4));
+    fields.insert("schema".into(), Value::String(schema.into()));
+    fields.insert("threads".into(), Value::from(threads));
     Ok(Target {
         profile: profile_name.to_string(),
         name: EMBEDDED_TARGET.to_string(),
         adapter_type: "duckdb".to_string(),
-        schema: "main".to_string(),
-        database: "dev".to_string(),
-        threads: 4,
+        schema: schema.to_string(),
+        database: duckdb_database_name("duckdb", Some(EMBEDDED_PATH)).unwrap_or_default(),
+        threads,
         fields,
         source: "the embedded default".to_string(),
         unresolved: BTreeMap::new(),
@@ -329,8 +331,7 @@ pub fn resolve(
         .get("schema")
         .and_then(Value::as_str)
         .map(str::to_owned)
-        // DuckDB's default schema, as dbt-duckdb has it.
-        .or_else(|| (adapter_type == "duckdb").then(|| "main".to_string()))
+        .or_else(|| (adapter_type == "duckdb").then(|| DUCKDB_DEFAULT_SCHEMA.to_string()))
         .ok_or_else(|| {
             Diagnostic::error(format!("target `{target_name}` has no `schema`"))
                 .in_file(file)

@@ -116,11 +116,21 @@ impl fmt::Display for InferredType {
 pub struct SeedColumn {
     /// The header name, with surrounding whitespace removed.
     pub name: String,
-    /// The SQL type for `create table`: the `column_types` override if there
-    /// is one, otherwise the inferred type.
-    pub data_type: String,
+    /// The `column_types` override, as written, if there is one.
+    pub column_type: Option<String>,
     /// What the values alone suggest, even when an override applies.
     pub inferred: InferredType,
+}
+
+impl SeedColumn {
+    /// The SQL type for `create table`: the override if there is one,
+    /// otherwise the inferred type as `spell` names it in the warehouse's
+    /// dialect (such as `Adapter::seed_type`).
+    pub fn data_type(&self, spell: impl Fn(InferredType) -> &'static str) -> String {
+        self.column_type
+            .clone()
+            .unwrap_or_else(|| spell(self.inferred).to_string())
+    }
 }
 
 /// The result of the validating first pass over a seed file.
@@ -369,13 +379,10 @@ pub fn prepare(path: &Path, display_path: &str, options: &SeedOptions) -> Result
         .into_iter()
         .zip(overrides)
         .zip(inferred)
-        .map(|((name, data_type), inferred)| {
-            let inferred = inferred.unwrap_or(InferredType::Text);
-            SeedColumn {
-                name,
-                data_type: data_type.unwrap_or_else(|| inferred.postgres_type().to_string()),
-                inferred,
-            }
+        .map(|((name, column_type), inferred)| SeedColumn {
+            name,
+            column_type,
+            inferred: inferred.unwrap_or(InferredType::Text),
         })
         .collect();
     Ok(PreparedSeed {
@@ -1505,8 +1512,14 @@ mod tests {
         let types: Vec<InferredType> = prepared.columns.iter().map(|column| column.inferred).collect();
         assert_eq!(types, vec![Integer, Numeric, Text]);
         assert_eq!(prepared.row_count, 3);
-        assert_eq!(prepared.columns[2].data_type, "text");
-        assert_eq!(prepared.columns[1].data_type, "numeric");
+        assert_eq!(
+            prepared.columns[2].data_type(|inferred| inferred.postgres_type()),
+            "text"
+        );
+        assert_eq!(
+            prepared.columns[1].data_type(|inferred| inferred.postgres_type()),
+            "numeric"
+        );
     }
 
     #[test]
@@ -1783,10 +1796,10 @@ mod tests {
     fn overrides_are_matched_ignoring_case_and_win_over_inference() {
         let options = with_overrides(&[("ZIP", "varchar(5)"), ("Amount", "numeric(10,2)")]);
         let prepared = prepare_with(b"zip,amount,id\n02134,1.5,1\n", &options).expect("seed prepares");
-        let data_types: Vec<&str> = prepared
+        let data_types: Vec<String> = prepared
             .columns
             .iter()
-            .map(|column| column.data_type.as_str())
+            .map(|column| column.data_type(|inferred| inferred.postgres_type()))
             .collect();
         assert_eq!(data_types, vec!["varchar(5)", "numeric(10,2)", "integer"]);
         assert_eq!(prepared.columns[0].inferred, Text);
@@ -1876,7 +1889,10 @@ mod tests {
     fn boolean_override_accepts_postgres_spellings() {
         let options = with_overrides(&[("flag", "bool")]);
         let prepared = prepare_with(b"flag\n1\n0\nyes\nOFF\nt\n", &options).expect("seed prepares");
-        assert_eq!(prepared.columns[0].data_type, "bool");
+        assert_eq!(
+            prepared.columns[0].data_type(|inferred| inferred.postgres_type()),
+            "bool"
+        );
         assert_eq!(prepared.columns[0].inferred, Text);
         let error = prepare_with(b"flag\n1\nmaybe\n", &options).unwrap_err();
         assert!(
@@ -1931,7 +1947,10 @@ mod tests {
     fn unrecognised_override_types_are_not_validated() {
         let options = with_overrides(&[("id", "uuid"), ("tags", "integer[]"), ("note", "varchar")]);
         let prepared = prepare_with(b"id,tags,note\nnot-a-uuid,{1},anything\n", &options).expect("seed prepares");
-        assert_eq!(prepared.columns[1].data_type, "integer[]");
+        assert_eq!(
+            prepared.columns[1].data_type(|inferred| inferred.postgres_type()),
+            "integer[]"
+        );
     }
 
     #[test]

@@ -22,6 +22,8 @@
 // The matrix needs the embedded DuckDB, which `--no-default-features` leaves out.
 #![cfg(feature = "duckdb")]
 
+#[path = "support/background.rs"]
+mod background;
 #[path = "support/command.rs"]
 mod command;
 use std::collections::BTreeMap;
@@ -34,11 +36,15 @@ use sqlx::postgres::PgConnection;
 use sqlx::{ConnectOptions, Row};
 
 mod common;
+#[path = "support/engine.rs"]
+mod engine;
+use engine::Engine;
 #[path = "support/profile.rs"]
 mod profile;
 #[path = "support/tree.rs"]
 mod tree;
 
+use background::Background;
 use common::Server;
 use profile::postgres_profile;
 
@@ -60,23 +66,6 @@ impl std::fmt::Debug for Output {
             "exit code {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
             self.code, self.stdout, self.stderr
         )
-    }
-}
-
-/// The warehouse a test runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Engine {
-    Postgres,
-    DuckDb,
-}
-
-impl Engine {
-    /// The value for this engine, where the two differ (a type's name).
-    fn pick<T>(self, postgres: T, duckdb: T) -> T {
-        match self {
-            Engine::Postgres => postgres,
-            Engine::DuckDb => duckdb,
-        }
     }
 }
 
@@ -1154,86 +1143,13 @@ fn retry_reruns_only_what_failed_or_was_skipped(engine: Engine) {
 // ---------------------------------------------------------------------------
 // Cancellation
 
-/// A dvt process running in the background, its stderr read line by line.
-struct Background {
-    child: std::process::Child,
-    lines: std::sync::mpsc::Receiver<String>,
-    stderr: Vec<String>,
-}
-
-impl Background {
-    fn start(project: &Project, args: &[&str]) -> Self {
-        let (command, rest) = args.split_first().expect("a dvt command");
-        let mut dvt = std::process::Command::new(env!("CARGO_BIN_EXE_dvt"));
-        project.environment(&mut dvt);
-        let mut child = dvt
-            .arg(command)
-            .args(project.project_arguments())
-            .args(rest)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("dvt starts");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let (sender, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            child,
-            lines,
-            stderr: Vec::new(),
-        }
-    }
-
-    /// Sends SIGINT, as Ctrl-C in a terminal does.
-    fn interrupt(&self) {
-        let sent = std::process::Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(sent.success(), "kill -INT failed");
-    }
-
-    /// Waits until dvt prints a line containing `text`.
-    fn wait_for_line(&mut self, text: &str, limit: Duration) {
-        let started = Instant::now();
-        while !self.stderr.iter().any(|line| line.contains(text)) {
-            let left = limit.saturating_sub(started.elapsed());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => self.stderr.push(line),
-                Err(_) => {
-                    let _ = self.child.kill();
-                    panic!("dvt never printed `{text}`:\n{}", self.stderr.join("\n"));
-                }
-            }
-        }
-    }
-
-    /// Waits, at most `limit`, for dvt to exit; returns its exit code and stderr.
-    fn finish(mut self, limit: Duration) -> (Option<i32>, String) {
-        let started = Instant::now();
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("wait on dvt") {
-                break status;
-            }
-            if started.elapsed() > limit {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!("dvt did not exit in time:\n{}", self.stderr.join("\n"));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        // The reader ends when the pipe closes.
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
-            self.stderr.push(line);
-        }
-        (status.code(), self.stderr.join("\n"))
-    }
+/// Starts `dvt <args>` on `project` in the background.
+fn background(project: &Project, args: &[&str]) -> Background {
+    let (command, rest) = args.split_first().expect("a dvt command");
+    let mut dvt = std::process::Command::new(env!("CARGO_BIN_EXE_dvt"));
+    project.environment(&mut dvt);
+    dvt.arg(command).args(project.project_arguments()).args(rest);
+    Background::spawn(dvt)
 }
 
 /// How many statements of the test database's other sessions are running
@@ -1253,12 +1169,8 @@ fn running_queries(project: &Project, text: &str) -> String {
 fn wait_for_query(project: &Project, dvt: &mut Background, text: &str) {
     let started = Instant::now();
     while running_queries(project, text) == "0" {
-        if started.elapsed() > Duration::from_secs(30) || dvt.child.try_wait().ok().flatten().is_some() {
-            let _ = dvt.child.kill();
-            while let Ok(line) = dvt.lines.recv_timeout(Duration::from_secs(1)) {
-                dvt.stderr.push(line);
-            }
-            panic!("`{text}` never showed in pg_stat_activity:\n{}", dvt.stderr.join("\n"));
+        if started.elapsed() > Duration::from_secs(30) || dvt.has_exited() {
+            panic!("`{text}` never showed in pg_stat_activity:\n{}", dvt.kill_hard());
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -1277,7 +1189,7 @@ fn ctrl_c_cancels_the_running_query_and_keeps_the_previous_table() {
         "models/slow.sql",
         "{{ config(materialized='table') }}\nselect 2 as id, 'new' as version from (select pg_sleep(30)) as sleeping",
     );
-    let mut dvt = Background::start(&project, &["run"]);
+    let mut dvt = background(&project, &["run"]);
     wait_for_query(&project, &mut dvt, "pg_sleep(30)");
     dvt.interrupt();
     let (code, stderr) = dvt.finish(Duration::from_secs(15));
@@ -1295,12 +1207,22 @@ fn ctrl_c_cancels_the_running_query_and_keeps_the_previous_table() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    assert_cancelled_and_intact(
+        &project,
+        "select relname::text from pg_class where relname like '%\\_\\_dvt\\_%'",
+    );
+}
+
+/// After a cancelled build of `slow`: the previous table is there whole,
+/// `leftovers` (a query for temporary or backup relations) finds nothing,
+/// and the run results say the model was cancelled.
+fn assert_cancelled_and_intact(project: &Project, leftovers: &str) {
     assert_eq!(
         project.rows("select id, version from analytics.slow"),
         table(&[&[Some("1"), Some("old")]])
     );
     assert_eq!(
-        project.rows("select relname::text from pg_class where relname like '%\\_\\_dvt\\_%'"),
+        project.rows(leftovers),
         Vec::<Vec<Option<String>>>::new(),
         "no temporary or backup relation is left"
     );
@@ -1316,18 +1238,58 @@ fn ctrl_c_cancels_the_running_query_and_keeps_the_previous_table() {
     );
 }
 
+#[test]
+fn ctrl_c_interrupts_the_running_duckdb_query_and_keeps_the_previous_table() {
+    let project = Project::on(Engine::DuckDb);
+    project.write(
+        "models/slow.sql",
+        "{{ config(materialized='table') }}\nselect 1 as id, 'old' as version",
+    );
+    project.dvt_exits(0, &["run"]);
+
+    // The pre-hook writes a file when the build starts; then the query
+    // filters a hundred billion rows, far longer than the test waits. (A
+    // bare count of a range DuckDB answers at once, from its cardinality.)
+    let marker = project.path().join("started.csv");
+    project.write(
+        "models/slow.sql",
+        &format!(
+            "{{{{ config(materialized='table', pre_hook=\"copy (select 1 as started) to '{}'\") }}}}\n\
+             select 2 as id, 'new' as version from (select count(*) from range(100000000000) as numbers(i) where i % 7 = 3) as spinning",
+            marker.display()
+        ),
+    );
+    let mut dvt = background(&project, &["run"]);
+    let started = Instant::now();
+    while !marker.exists() {
+        if started.elapsed() > Duration::from_secs(30) || dvt.has_exited() {
+            panic!("the slow model never started:\n{}", dvt.kill_hard());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    dvt.interrupt();
+    let (code, stderr) = dvt.finish(Duration::from_secs(15));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("Cancelled."), "{stderr}");
+    assert_cancelled_and_intact(
+        &project,
+        "select table_name from duckdb_tables() where table_name like '%dvt_%'",
+    );
+}
+
 /// The first Ctrl-C promised "press Ctrl-C again to force", but the second
 /// was swallowed, and dvt waited for a query that ignored the cancel.
 #[test]
 fn a_second_ctrl_c_forces_the_exit() {
     let project = Project::new();
-    // A hook that shrugs off the cancel and goes on sleeping.
+    // A hook that shrugs off every cancel and goes on sleeping (dvt
+    // cancels again until the node ends).
     project.write(
         "models/stubborn.sql",
-        "{{ config(materialized='table', pre_hook=\"do $$ begin perform pg_sleep(30); \
-         exception when query_canceled then perform pg_sleep(60); end $$\") }}\nselect 1 as id",
+        "{{ config(materialized='table', pre_hook=\"do $$ begin loop begin perform pg_sleep(30); \
+         exception when query_canceled then null; end; end loop; end $$\") }}\nselect 1 as id",
     );
-    let mut dvt = Background::start(&project, &["run"]);
+    let mut dvt = background(&project, &["run"]);
     wait_for_query(&project, &mut dvt, "pg_sleep(30)");
     dvt.interrupt();
     dvt.wait_for_line("Cancelling", Duration::from_secs(15));
@@ -1742,4 +1704,42 @@ fn the_example_project_builds_on_the_embedded_default_with_no_profile() {
         rows,
         vec![vec![Some("14566".to_string()), Some("59945.64".to_string())]]
     );
+    drop(connection);
+
+    // The docs read DuckDB's catalog: columns, types and row counts.
+    let output = command::dvt_command()
+        .args(["docs", "generate"])
+        .current_dir(project.path())
+        .env("HOME", home.path())
+        .timeout(Duration::from_secs(120))
+        .output()
+        .expect("dvt runs");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let catalog: Value = serde_json::from_str(
+        &std::fs::read_to_string(project.path().join("target/catalog.json")).expect("catalog.json is written"),
+    )
+    .expect("catalog.json is JSON");
+    let payments = &catalog["nodes"]["model.dvdrental.fct_payment"];
+    assert_eq!(payments["metadata"]["type"], "BASE TABLE", "{payments}");
+    assert_eq!(payments["columns"]["amount"]["type"], "DECIMAL(10,2)", "{payments}");
+    assert_eq!(payments["stats"]["num_rows"]["value"], 14566, "{payments}");
+    assert_eq!(
+        catalog["nodes"]["model.dvdrental.stg_payment"]["metadata"]["type"],
+        "VIEW"
+    );
+}
+
+#[test]
+fn debug_reports_the_embedded_duckdb_version() {
+    let project = Project::on(Engine::DuckDb);
+    let output = project.dvt_exits(0, &["debug"]);
+    let text = format!("{}{}", output.stdout, output.stderr);
+    assert!(text.contains("target: dev (type duckdb)"), "{output:?}");
+    assert!(text.contains("connection: OK (DuckDB v"), "{output:?}");
+    assert!(text.contains("(embedded)"), "{output:?}");
 }

@@ -3,6 +3,8 @@
 
 #![cfg(feature = "kafka")]
 
+#[path = "support/background.rs"]
+mod background;
 #[path = "support/command.rs"]
 mod command;
 mod common;
@@ -13,6 +15,7 @@ mod mock_kafka;
 
 use std::time::Duration;
 
+use background::Background;
 use mock_kafka::MockKafka;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::ClientConfig;
@@ -44,11 +47,7 @@ impl IngestProject {
             runtime,
         };
         project.admin(&format!("create database \"{}\"", project.database));
-        let write = |path: &str, text: &str| {
-            let path = project.dir.path().join(path);
-            std::fs::create_dir_all(path.parent().expect("a parent")).expect("create dirs");
-            std::fs::write(path, text).expect("write");
-        };
+        let write = |path: &str, text: &str| project.write(path, text);
         write("project.yml", "name: ingest\nprofile: ingest\n");
         write(
             "profiles.yml",
@@ -68,6 +67,12 @@ impl IngestProject {
              - {name: amount, type: \"numeric(10,2)\", path: $.amount}\n",
         );
         project
+    }
+
+    fn write(&self, path: &str, text: &str) {
+        let path = self.dir.path().join(path);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("create dirs");
+        std::fs::write(path, text).expect("write");
     }
 
     fn admin(&self, sql: &str) {
@@ -93,12 +98,11 @@ impl IngestProject {
         })
     }
 
-    fn ingest(&self) -> (Option<i32>, String) {
+    /// `dvt ingest ARGS` on this project, to its end.
+    fn ingest(&self, args: &[&str]) -> (Option<i32>, String) {
         let output = command::dvt_command()
-            .args(["ingest", "--project-dir"])
-            .arg(self.dir.path())
-            .arg("--profiles-dir")
-            .arg(self.dir.path())
+            .args(self.arguments("ingest"))
+            .args(args)
             .env("DVT_PG_PASSWORD", &self.server.password)
             .timeout(Duration::from_secs(180))
             .output()
@@ -111,6 +115,91 @@ impl IngestProject {
                 String::from_utf8_lossy(&output.stderr)
             ),
         )
+    }
+
+    /// `dvt ingest ARGS` on this project, in the background.
+    fn background(&self, args: &[&str]) -> Background {
+        let mut dvt = std::process::Command::new(env!("CARGO_BIN_EXE_dvt"));
+        command::isolate(&mut dvt);
+        dvt.args(self.arguments("ingest"))
+            .args(args)
+            .env("DVT_PG_PASSWORD", &self.server.password);
+        Background::spawn(dvt)
+    }
+
+    fn arguments(&self, command: &str) -> Vec<std::ffi::OsString> {
+        vec![
+            command.into(),
+            "--project-dir".into(),
+            self.dir.path().into(),
+            "--profiles-dir".into(),
+            self.dir.path().into(),
+        ]
+    }
+
+    /// Rows, distinct ids and the sums of ids and amounts in the bronze
+    /// table, and the rows in its dead-letter table.
+    fn loaded(&self) -> Loaded {
+        let text = self.value(
+            "select count(*)::text || ' ' || count(distinct rental_id)::text || ' ' || coalesce(sum(rental_id), 0)::text \
+             || ' ' || coalesce(sum(amount), 0)::text || ' ' || (select count(*) from bronze.rental_events__dead_letter)::text \
+             from bronze.rental_events",
+        );
+        let fields: Vec<&str> = text.split(' ').collect();
+        Loaded {
+            rows: fields[0].parse().expect("a count"),
+            distinct: fields[1].parse().expect("a count"),
+            id_sum: fields[2].parse().expect("a sum"),
+            amount_sum: fields[3].to_string(),
+            dead_letters: fields[4].parse().expect("a count"),
+        }
+    }
+
+    /// How many rows the bronze table has, 0 before it exists.
+    fn bronze_rows(&self) -> u64 {
+        self.value_if_exists(
+            "bronze.rental_events",
+            "select count(*)::text from bronze.rental_events",
+        )
+        .map_or(0, |count| count.parse().expect("a count"))
+    }
+
+    /// `sql`'s value once `relation` exists; `None` before.
+    fn value_if_exists(&self, relation: &str, sql: &str) -> Option<String> {
+        let exists = self.value(&format!("select (to_regclass('{relation}') is not null)::text"));
+        (exists == "true").then(|| self.value(sql))
+    }
+}
+
+/// What the bronze table holds, to compare with what was produced.
+#[derive(Debug, PartialEq, Eq)]
+struct Loaded {
+    rows: u64,
+    distinct: u64,
+    id_sum: u64,
+    amount_sum: String,
+    dead_letters: u64,
+}
+
+/// What loading the messages `ids` exactly once leaves in the warehouse.
+fn expected(ids: std::ops::Range<u64>) -> Loaded {
+    let good: Vec<u64> = ids.clone().filter(|id| id % 1000 != 0).collect();
+    let cents: u64 = good.iter().map(|id| (id % 100) * 100 + id % 7).sum();
+    Loaded {
+        rows: good.len() as u64,
+        distinct: good.len() as u64,
+        id_sum: good.iter().sum(),
+        amount_sum: format!("{}.{:02}", cents / 100, cents % 100),
+        dead_letters: ids.count() as u64 - good.len() as u64,
+    }
+}
+
+/// Waits until `condition` holds, at most `limit`.
+fn wait_until(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !condition() {
+        assert!(started.elapsed() < limit, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -152,9 +241,9 @@ fn ingest_drains_the_topic_once_with_poison_messages_in_the_dead_letter_table() 
     let project = IngestProject::new(kafka.bootstrap());
     produce(kafka.bootstrap(), 1..10_001);
 
-    let (code, output) = project.ingest();
+    let (code, output) = project.ingest(&[]);
     assert_eq!(code, Some(0), "{output}");
-    assert!(output.contains("Ingested 9990 rows"), "{output}");
+    assert!(output.contains("Ingested 9,990 rows"), "{output}");
     assert!(output.contains("10 messages went to the dead-letter table"), "{output}");
     assert_eq!(
         project.value("select count(*)::text || ' ' || count(distinct rental_id)::text from bronze.rental_events"),
@@ -170,15 +259,183 @@ fn ingest_drains_the_topic_once_with_poison_messages_in_the_dead_letter_table() 
     );
 
     // Nothing new: nothing loaded. New messages: exactly those.
-    let (code, output) = project.ingest();
+    let (code, output) = project.ingest(&[]);
     assert_eq!(code, Some(0), "{output}");
     assert!(output.contains("Ingested 0 rows"), "{output}");
     produce(kafka.bootstrap(), 10_001..12_001);
-    let (code, output) = project.ingest();
+    let (code, output) = project.ingest(&[]);
     assert_eq!(code, Some(0), "{output}");
-    assert!(output.contains("Ingested 1998 rows"), "{output}");
+    assert!(output.contains("Ingested 1,998 rows"), "{output}");
     assert_eq!(
         project.value("select count(*)::text || ' ' || count(distinct rental_id)::text from bronze.rental_events"),
         "11988 11988"
     );
+}
+
+#[test]
+fn a_kill_9_mid_stream_neither_loses_nor_duplicates_a_message() {
+    let mut kafka = MockKafka::start(1, &[]);
+    kafka.run("create rental_events 4");
+    let project = IngestProject::new(kafka.bootstrap());
+    produce(kafka.bootstrap(), 1..60_001);
+    let total = expected(1..60_001);
+
+    // Small batches, so that batches are in flight when the process dies.
+    let args = ["--follow", "--batch-rows", "500", "--batch-latency", "10s"];
+    for round in 1..=2 {
+        let before = project.bronze_rows();
+        let mut dvt = project.background(&args);
+        wait_until("a batch committed", Duration::from_secs(90), || {
+            dvt.has_exited() || project.bronze_rows() > before
+        });
+        let output = dvt.kill_hard();
+        let after = project.bronze_rows();
+        assert!(
+            after > before,
+            "round {round}: nothing was loaded before the kill:\n{output}"
+        );
+        assert!(
+            after < total.rows,
+            "round {round}: everything was loaded before the kill, so the kill tested nothing:\n{output}"
+        );
+    }
+
+    // A drain after the kills loads the rest, each message once.
+    let (code, output) = project.ingest(&[]);
+    assert_eq!(code, Some(0), "{output}");
+    assert_eq!(project.loaded(), total, "{output}");
+    assert_eq!(
+        project.value("select sum(next_offset)::text from analytics_dvt.ingest_offsets"),
+        "60000"
+    );
+}
+
+#[test]
+fn two_consumers_in_one_group_share_the_partitions_and_load_each_message_once() {
+    let mut kafka = MockKafka::start(1, &[]);
+    kafka.run("create rental_events 4");
+    let project = IngestProject::new(kafka.bootstrap());
+    produce(kafka.bootstrap(), 1..5_001);
+
+    let args = ["--follow", "--batch-latency", "200ms"];
+    let mut first = project.background(&args);
+    first.wait_for_line("assigned rental_events [0, 1, 2, 3]", Duration::from_secs(60));
+    wait_until("the first consumer loaded the topic", Duration::from_secs(60), || {
+        project.bronze_rows() == expected(1..5_001).rows
+    });
+    // The second member joins: the group rebalances while messages arrive.
+    let mut second = project.background(&args);
+    second.wait_for_line("assigned rental_events [", Duration::from_secs(90));
+    produce(kafka.bootstrap(), 5_001..20_001);
+    let total = expected(1..20_001);
+    wait_until("both consumers loaded everything", Duration::from_secs(90), || {
+        project.bronze_rows() == total.rows
+    });
+    // Let a late duplicate, if there were one, land before counting.
+    std::thread::sleep(Duration::from_secs(1));
+
+    first.interrupt();
+    second.interrupt();
+    let (first_code, first_output) = first.finish(Duration::from_secs(30));
+    let (second_code, second_output) = second.finish(Duration::from_secs(30));
+    assert_eq!(first_code, Some(0), "{first_output}");
+    assert_eq!(second_code, Some(0), "{second_output}");
+    assert_eq!(
+        project.loaded(),
+        total,
+        "first:\n{first_output}\nsecond:\n{second_output}"
+    );
+    assert!(
+        second_output.contains(": committed "),
+        "the second consumer loaded nothing:\n{second_output}"
+    );
+    assert!(
+        first_output.matches(": assigned ").count() >= 2,
+        "the first consumer never saw the rebalance:\n{first_output}"
+    );
+}
+
+#[test]
+fn follow_refreshes_the_models_downstream_and_reports_freshness() {
+    let mut kafka = MockKafka::start(1, &[]);
+    kafka.run("create rental_events 2");
+    let project = IngestProject::new(kafka.bootstrap());
+    project.write(
+        "models/silver_rentals.sql",
+        "{{ config(materialized='incremental', unique_key='event_key') }}\n\
+         select topic || '/' || partition || '/' || \"offset\" as event_key, rental_id, amount, ingested_at\n\
+         from {{ source('events', 'rental_events') }}\n\
+         {% if is_incremental() %}\n\
+         where ingested_at > (select coalesce(max(ingested_at), '-infinity') - interval '5 minutes' from {{ this }})\n\
+         {% endif %}\n",
+    );
+    project.write(
+        "models/gold_revenue.sql",
+        "{{ config(materialized='table') }}\n\
+         select count(*) as rentals, sum(amount) as revenue from {{ ref('silver_rentals') }}\n",
+    );
+    let gold = || {
+        project
+            .value_if_exists(
+                "analytics.gold_revenue",
+                "select rentals::text || ' ' || revenue::text from analytics.gold_revenue",
+            )
+            .unwrap_or_default()
+    };
+    produce(kafka.bootstrap(), 1..3_001);
+    let mut dvt = project.background(&[
+        "--follow",
+        "--batch-latency",
+        "200ms",
+        "--refresh",
+        "source:events.rental_events+",
+        "--every",
+        "1s",
+    ]);
+    let first = expected(1..3_001);
+    wait_until("gold shows the first events", Duration::from_secs(90), || {
+        dvt.has_exited() || gold() == format!("{} {}", first.rows, first.amount_sum)
+    });
+    produce(kafka.bootstrap(), 3_001..6_001);
+    let all = expected(1..6_001);
+    wait_until("gold shows the later events", Duration::from_secs(90), || {
+        dvt.has_exited() || gold() == format!("{} {}", all.rows, all.amount_sum)
+    });
+    dvt.interrupt();
+    let (code, output) = dvt.finish(Duration::from_secs(30));
+    assert_eq!(code, Some(0), "{output}");
+    assert!(output.contains("Refreshed 2 models in"), "{output}");
+    assert!(
+        output.contains("Freshness, event produced to visible in the refreshed models: p50 "),
+        "{output}"
+    );
+    assert_eq!(
+        project.value("select count(*)::text || ' ' || count(distinct event_key)::text from analytics.silver_rentals"),
+        format!("{} {}", all.rows, all.rows)
+    );
+}
+
+#[test]
+fn status_shows_the_lag_of_every_partition() {
+    let mut kafka = MockKafka::start(1, &[]);
+    kafka.run("create rental_events 3");
+    let project = IngestProject::new(kafka.bootstrap());
+    produce(kafka.bootstrap(), 1..301);
+
+    // Before any ingest, the whole topic is lag.
+    let (code, output) = project.ingest(&["--status"]);
+    assert_eq!(code, Some(0), "{output}");
+    assert!(output.contains("Total lag: 300 messages"), "{output}");
+
+    let (code, output) = project.ingest(&[]);
+    assert_eq!(code, Some(0), "{output}");
+    produce(kafka.bootstrap(), 301..351);
+    let (code, output) = project.ingest(&["--status"]);
+    assert_eq!(code, Some(0), "{output}");
+    assert!(output.contains("Total lag: 50 messages"), "{output}");
+    let partition_lines = output
+        .lines()
+        .filter(|line| line.trim_start().starts_with("rental_events "))
+        .count();
+    assert_eq!(partition_lines, 3, "{output}");
 }

@@ -14,7 +14,8 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use duckdb::arrow::array::Array;
@@ -24,8 +25,8 @@ use futures::stream::{BoxStream, StreamExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{
-    adapter_templates, leading_keyword, template_names, trim_statement, Adapter, AdapterError, AdapterResponse,
-    ColumnInfo, Connection, DatabaseError, QueryResult, Relation, RelationKind, RunningStatements,
+    adapter_templates, leading_keyword, lock_unpoisoned, template_names, trim_statement, Adapter, AdapterError,
+    AdapterResponse, ColumnInfo, Connection, DatabaseError, QueryResult, Relation, RelationKind, RunningStatements,
     SQLSTATE_QUERY_CANCELED, SQLSTATE_SERIALIZATION_FAILURE,
 };
 use crate::seed::InferredType;
@@ -88,12 +89,6 @@ impl DuckDbConfig {
     }
 }
 
-/// A lock that stays usable after a holder panicked: what it guards is a
-/// connection or a map, consistent between calls.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// The DuckDB [`Adapter`].
 pub struct DuckDbAdapter {
     config: DuckDbConfig,
@@ -153,7 +148,7 @@ impl Adapter for DuckDbAdapter {
             .acquire_owned()
             .await
             .map_err(|error| AdapterError::Driver(error.into()))?;
-        let connection = lock(&self.database)
+        let connection = lock_unpoisoned(&self.database)
             .try_clone()
             .map_err(|error| from_duckdb(error, None))?;
         let interrupt = connection.interrupt_handle();
@@ -207,7 +202,7 @@ impl Adapter for DuckDbAdapter {
         // Connections close when dropped; checkpointing now leaves a
         // compact file for the next process.
         let database = Arc::clone(&self.database);
-        let _ = blocking(move || lock(&database).execute_batch("checkpoint")).await;
+        let _ = blocking(move || lock_unpoisoned(&database).execute_batch("checkpoint")).await;
     }
 }
 
@@ -232,7 +227,7 @@ impl DuckDbConnection {
         let statement = sql.to_string();
         let _running = self.running.start(Arc::clone(&self.interrupt));
         blocking(move || {
-            let connection = lock(&connection);
+            let connection = lock_unpoisoned(&connection);
             work(&connection, &statement).map_err(|error| from_duckdb(error, Some(&statement)))
         })
         .await?
@@ -240,41 +235,60 @@ impl DuckDbConnection {
 
     /// Runs a catalog query with text parameters and returns its rows.
     async fn lookup(&mut self, sql: &'static str, parameters: Vec<String>) -> Result<QueryResult, AdapterError> {
-        self.run(sql, move |connection, sql| {
-            let mut statement = connection.prepare(sql)?;
-            let batches: Vec<RecordBatch> = statement
-                .query_arrow(duckdb::params_from_iter(parameters.iter()))?
-                .collect();
-            let columns = statement.column_names();
-            Ok(QueryResult {
-                columns,
-                rows: text_rows(&batches, None),
-            })
-        })
-        .await
+        self.run(sql, move |connection, sql| fetch(connection, sql, &parameters, None))
+            .await
+    }
+
+    /// Runs SQL that returns no rows.
+    async fn batch(&mut self, sql: &str) -> Result<(), AdapterError> {
+        self.run(sql, |connection, sql| connection.execute_batch(sql)).await
     }
 }
 
-/// A relation's catalog and schema as the DuckDB catalog functions name
-/// them: a temporary table is in schema `main` of the `temp` catalog.
-fn catalog_parts(relation: &Relation) -> (Option<&'static str>, &str) {
-    if relation.schema == TEMPORARY_CATALOG {
-        (Some(TEMPORARY_CATALOG), "main")
-    } else {
-        (None, relation.schema.as_str())
-    }
+/// The rows of a query as text, at most `limit` of them.
+fn fetch(
+    connection: &duckdb::Connection,
+    sql: &str,
+    parameters: &[String],
+    limit: Option<usize>,
+) -> Result<QueryResult, duckdb::Error> {
+    let mut statement = connection.prepare(sql)?;
+    let batches: Vec<RecordBatch> = statement
+        .query_arrow(duckdb::params_from_iter(parameters.iter()))?
+        .collect();
+    Ok(QueryResult {
+        columns: statement.column_names(),
+        rows: text_rows(&batches, limit),
+    })
 }
 
-/// `database_name = ?` for the relation's catalog: `temp` for temporary
-/// tables, the open database otherwise.
+/// Runs SQL (every statement but the last, then the last, as `prepare`
+/// does) and returns the rows it changed: DML and `create table as` answer
+/// with a `Count`; other statements with none.
+fn execute_counted(connection: &duckdb::Connection, sql: &str) -> Result<Option<u64>, duckdb::Error> {
+    let mut statement = connection.prepare(sql)?;
+    let batches: Vec<RecordBatch> = statement.query_arrow([])?.collect();
+    Ok(count_column(&batches))
+}
+
+/// The parameters of [`CATALOG_FILTER`] for a relation, as the DuckDB
+/// catalog functions name it: a temporary table is in schema `main` of the
+/// `temp` catalog; anything else is in the open database (an empty catalog).
 fn catalog_parameters(relation: &Relation) -> Vec<String> {
-    let (catalog, schema) = catalog_parts(relation);
-    vec![
-        catalog.unwrap_or_default().to_string(),
-        schema.to_string(),
-        relation.identifier.clone(),
-    ]
+    let (catalog, schema) = if relation.schema == TEMPORARY_CATALOG {
+        (TEMPORARY_CATALOG, "main")
+    } else {
+        ("", relation.schema.as_str())
+    };
+    vec![catalog.to_string(), schema.to_string(), relation.identifier.clone()]
 }
+
+const SCHEMA_EXISTS_QUERY: &str =
+    "select 1 from duckdb_schemas() where database_name = current_database() and schema_name = $1";
+
+/// How long creating a schema waits, in all, for the connections it
+/// conflicts with.
+const MAX_SCHEMA_WAIT: Duration = Duration::from_secs(5);
 
 const CATALOG_FILTER: &str =
     "database_name = coalesce(nullif($1, ''), current_database()) and schema_name = $2 and table_name = $3";
@@ -315,15 +329,7 @@ impl Connection for DuckDbConnection {
             // A template with nothing to do on DuckDB, such as grants.
             return Ok(AdapterResponse::command(""));
         }
-        let rows = self
-            .run(sql, |connection, sql| {
-                // `prepare` runs every statement but the last, which it
-                // prepares. DML and `create table as` answer with a `Count`.
-                let mut statement = connection.prepare(sql)?;
-                let batches: Vec<RecordBatch> = statement.query_arrow([])?.collect();
-                Ok(count_column(&batches))
-            })
-            .await?;
+        let rows = self.run(sql, execute_counted).await?;
         let code = leading_keyword(sql);
         Ok(match rows {
             Some(rows) => AdapterResponse::with_rows(&code, rows),
@@ -342,30 +348,20 @@ impl Connection for DuckDbConnection {
             )?,
             None => sql.to_string(),
         };
-        self.run(&sql, move |connection, sql| {
-            let mut statement = connection.prepare(sql)?;
-            let batches: Vec<RecordBatch> = statement.query_arrow([])?.collect();
-            Ok(QueryResult {
-                columns: statement.column_names(),
-                rows: text_rows(&batches, limit),
-            })
-        })
-        .await
+        self.run(&sql, move |connection, sql| fetch(connection, sql, &[], limit))
+            .await
     }
 
     async fn begin(&mut self) -> Result<(), AdapterError> {
-        self.run("begin transaction", |connection, sql| connection.execute_batch(sql))
-            .await
+        self.batch("begin transaction").await
     }
 
     async fn commit(&mut self) -> Result<(), AdapterError> {
-        self.run("commit", |connection, sql| connection.execute_batch(sql))
-            .await
+        self.batch("commit").await
     }
 
     async fn rollback(&mut self) -> Result<(), AdapterError> {
-        self.run("rollback", |connection, sql| connection.execute_batch(sql))
-            .await
+        self.batch("rollback").await
     }
 
     async fn relation_kind(&mut self, relation: &Relation) -> Result<Option<RelationKind>, AdapterError> {
@@ -404,15 +400,27 @@ impl Connection for DuckDbConnection {
 
     async fn create_schema_if_missing(&mut self, schema: &str) -> Result<(), AdapterError> {
         let sql = render(template_names::CREATE_SCHEMA, minijinja::context! { schema => schema })?;
-        // Two connections creating the same schema at once conflict; the
-        // loser finds it there when it asks again.
-        for _ in 0..3 {
-            match self.run(&sql, |connection, sql| connection.execute_batch(sql)).await {
-                Err(error) if error.is_retryable() => continue,
+        // Creating a schema conflicts with any open transaction that
+        // creates in it, so dvt asks first, and waits its turn when another
+        // connection creates the same schema at the same moment.
+        let mut delay = Duration::from_millis(10);
+        loop {
+            let missing = self
+                .lookup(SCHEMA_EXISTS_QUERY, vec![schema.to_string()])
+                .await?
+                .rows
+                .is_empty();
+            if !missing {
+                return Ok(());
+            }
+            match self.batch(&sql).await {
+                Err(error) if error.is_retryable() && delay < MAX_SCHEMA_WAIT => {
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
                 other => return other,
             }
         }
-        self.run(&sql, |connection, sql| connection.execute_batch(sql)).await
     }
 
     async fn copy_in_csv(
@@ -423,8 +431,8 @@ impl Connection for DuckDbConnection {
     ) -> Result<u64, AdapterError> {
         // DuckDB's CSV reader takes a file: the stream is spooled to one,
         // so memory stays flat, and the file goes when this returns.
-        let spool = SpoolFile::create().map_err(|source| seed_input(relation, source))?;
-        let mut writer = std::io::BufWriter::new(spool.open().map_err(|source| seed_input(relation, source))?);
+        let (spool, file) = SpoolFile::create().map_err(|source| seed_input(relation, source))?;
+        let mut writer = std::io::BufWriter::new(file);
         while let Some(chunk) = chunks.next().await {
             writer
                 .write_all(&chunk?)
@@ -436,14 +444,7 @@ impl Connection for DuckDbConnection {
             template_names::SEED_COPY,
             minijinja::context! { relation => relation, columns => columns, path => spool.path.display().to_string() },
         )?;
-        let rows = self
-            .run(&statement, |connection, sql| {
-                let mut statement = connection.prepare(sql)?;
-                let batches: Vec<RecordBatch> = statement.query_arrow([])?.collect();
-                Ok(count_column(&batches))
-            })
-            .await?;
-        Ok(rows.unwrap_or(0))
+        Ok(self.run(&statement, execute_counted).await?.unwrap_or(0))
     }
 }
 
@@ -460,15 +461,12 @@ struct SpoolFile {
 }
 
 impl SpoolFile {
-    fn create() -> std::io::Result<Self> {
+    /// A new, empty file, and the file opened for writing.
+    fn create() -> std::io::Result<(Self, std::fs::File)> {
         let name = format!("dvt-seed-{}-{}.csv", std::process::id(), uuid::Uuid::new_v4().simple());
         let path = std::env::temp_dir().join(name);
-        std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
-        Ok(Self { path })
-    }
-
-    fn open(&self) -> std::io::Result<std::fs::File> {
-        std::fs::OpenOptions::new().write(true).open(&self.path)
+        let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+        Ok((Self { path }, file))
     }
 }
 

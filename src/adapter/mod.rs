@@ -338,9 +338,15 @@ impl<T: Clone> RunningStatements<T> {
     }
 
     fn lock(&self) -> MutexGuard<'_, BTreeMap<u64, T>> {
-        // The map stays consistent even if a holder panicked.
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+        lock_unpoisoned(&self.entries)
     }
+}
+
+/// Locks a mutex that stays usable after a holder panicked: what the
+/// adapters guard (a map of running statements, a connection) is consistent
+/// between calls.
+pub(crate) fn lock_unpoisoned<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Keeps one statement in [`RunningStatements`] until dropped.
@@ -606,6 +612,22 @@ impl AdapterError {
             self.sqlstate(),
             Some(SQLSTATE_DEADLOCK_DETECTED | SQLSTATE_SERIALIZATION_FAILURE)
         )
+    }
+
+    /// Whether a later attempt may succeed without anything changing: a
+    /// retryable conflict, a lost or refused connection, or a server
+    /// shutting down or out of connections. Long-running loops such as
+    /// `dvt ingest --follow` wait and try again on these.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            AdapterError::Connect { .. } | AdapterError::Driver(_) => true,
+            AdapterError::Database(error) => {
+                self.is_retryable()
+                    || error.sqlstate.starts_with("08")
+                    || matches!(error.sqlstate.as_str(), "57P01" | "57P02" | "57P03" | "53300")
+            }
+            _ => false,
+        }
     }
 
     /// Whether the statement was cancelled, for example by

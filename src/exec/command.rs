@@ -59,7 +59,7 @@ pub async fn connect(target: &Target, threads: usize) -> Result<Arc<dyn Adapter>
                     .in_file(&target.source)
                 })?;
             }
-            config.threads = u32::try_from(threads.max(1) + 1).unwrap_or(u32::MAX);
+            config.threads = pool_size(threads);
             config.sslmode = target.string("sslmode");
             if let Some(seconds) = target
                 .string("connect_timeout")
@@ -69,13 +69,7 @@ pub async fn connect(target: &Target, threads: usize) -> Result<Arc<dyn Adapter>
             }
             let display = config.target();
             let adapter = PostgresAdapter::connect(config).await.map_err(|error| {
-                let mut message = error.to_string();
-                if let Some(source) = std::error::Error::source(&error) {
-                    message.push_str(&format!(": {source}"));
-                }
-                Diagnostic::error(message)
-                    .in_file(&target.source)
-                    .hint(format!("check that PostgreSQL is running at `{display}` and that the user and password are right (`dvt debug` tests the connection)"))
+                connect_error(&error, target, format!("check that PostgreSQL is running at `{display}` and that the user and password are right (`dvt debug` tests the connection)"))
             })?;
             Ok(Arc::new(adapter))
         }
@@ -103,20 +97,32 @@ async fn connect_duckdb(target: &Target, threads: usize) -> Result<Arc<dyn Adapt
         .string("path")
         .unwrap_or_else(|| crate::profile::EMBEDDED_PATH.to_string());
     let mut config = DuckDbConfig::new(duckdb::resolve_path(&path, &target.project_dir), target.schema.clone());
-    config.threads = u32::try_from(threads.max(1) + 1).unwrap_or(u32::MAX);
+    config.threads = pool_size(threads);
     let adapter = DuckDbAdapter::open(config).await.map_err(|error| {
-        let mut message = error.to_string();
-        if let Some(source) = std::error::Error::source(&error) {
-            message.push_str(&format!(": {source}"));
-        }
         let hint = if duckdb::is_locked_elsewhere(&error) {
             format!("another process has `{path}` open; wait for it to finish, or point `path` at another file")
         } else {
             format!("check that `{path}` is a DuckDB database file that dvt can write")
         };
-        Diagnostic::error(message).in_file(&target.source).hint(hint)
+        connect_error(&error, target, hint)
     })?;
     Ok(Arc::new(adapter))
+}
+
+/// How many connections an adapter holds for `threads` nodes at once: one
+/// more, for the statements dvt runs beside the nodes.
+fn pool_size(threads: usize) -> u32 {
+    u32::try_from(threads.max(1) + 1).unwrap_or(u32::MAX)
+}
+
+/// The error for a target dvt could not connect to: the adapter's words and
+/// the driver's, and what to check.
+fn connect_error(error: &crate::adapter::AdapterError, target: &Target, hint: String) -> Diagnostic {
+    let mut message = error.to_string();
+    if let Some(source) = std::error::Error::source(error) {
+        message.push_str(&format!(": {source}"));
+    }
+    Diagnostic::error(message).in_file(&target.source).hint(hint)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Diagnostic> {
@@ -259,6 +265,10 @@ fn run_plan(
         cancelled: AtomicBool::new(false),
         invocation_id,
     });
+    if let Err(diagnostic) = runtime.block_on(create_bronze_tables(&context, &executable)) {
+        runtime.block_on(adapter.close());
+        return Err(diagnostic.into());
+    }
     let hooks_apply = matches!(command, Command::Run | Command::Build | Command::Seed | Command::Test);
     if hooks_apply {
         if let Err(diagnostic) = runtime.block_on(run_project_hooks(&context, "on-run-start")) {
@@ -289,6 +299,112 @@ fn run_plan(
     } else {
         Outcome::Success
     })
+}
+
+/// A `dvt run` of one selection, prepared once and run again and again:
+/// `dvt ingest --follow --refresh SELECTOR`.
+pub struct Refresh {
+    context: Arc<Context>,
+    plan: Plan,
+    dag: crate::graph::Dag,
+}
+
+impl Refresh {
+    /// Plans and compiles the models `selectors` select, to run on `adapter`.
+    pub fn prepare(
+        printer: &Arc<Printer>,
+        session: crate::settings::Session,
+        mut rendered: render::Rendered,
+        dag: crate::graph::Dag,
+        selectors: &[String],
+        adapter: Arc<dyn Adapter>,
+    ) -> Result<Self, Diagnostics> {
+        let selection = SelectArgs {
+            select: selectors.to_vec(),
+            exclude: Vec::new(),
+            state: None,
+        };
+        let plan = plan::plan(&rendered.manifest, &dag, &selection, None)?;
+        check_offline(printer, &session, &mut rendered, &plan, Command::Run)?;
+        let total = super::executable(&rendered.manifest, &plan, Command::Run).len();
+        if total == 0 {
+            return Err(Diagnostic::error(format!(
+                "`--refresh {}` selects no model",
+                selectors.join(" ")
+            ))
+            .hint("select the models built on the ingested source, e.g. `--refresh source:<source>.<table>+`; `dvt ls --select ...` shows what a selector matches")
+            .into());
+        }
+        let options = ExecOptions {
+            command: Command::Run,
+            threads: session.target.threads,
+            fail_fast: false,
+            full_refresh: false,
+            store_failures: false,
+            junit: None,
+        };
+        let context = Arc::new(Context {
+            adapter,
+            rendered,
+            project: session.project,
+            printer: Arc::clone(printer),
+            options,
+            total,
+            counter: AtomicUsize::new(0),
+            cancelled: AtomicBool::new(false),
+            invocation_id: session.options.invocation_id,
+        });
+        Ok(Self { context, plan, dag })
+    }
+
+    /// How many models each refresh runs.
+    pub fn models(&self) -> usize {
+        self.context.total
+    }
+
+    /// Runs the selected models once, printing a progress line for each.
+    pub async fn run(&self) -> super::results::RunResults {
+        self.context.counter.store(0, std::sync::atomic::Ordering::SeqCst);
+        super::run(Arc::clone(&self.context), &self.plan, &self.dag).await
+    }
+}
+
+/// Creates the bronze tables of the ingested sources (`ingest:` blocks)
+/// that the nodes to run read, unless they exist: models built on a topic
+/// then build, empty, before the first `dvt ingest`.
+async fn create_bronze_tables(context: &Context, executable: &BTreeSet<String>) -> Result<(), Diagnostic> {
+    let manifest = &context.rendered.manifest;
+    let read: BTreeSet<&String> = executable
+        .iter()
+        .filter_map(|id| manifest.nodes.get(id))
+        .flat_map(|node| node.depends_on_nodes.iter())
+        .collect();
+    let sources: Vec<_> = manifest
+        .sources
+        .values()
+        .filter(|source| read.contains(&source.unique_id))
+        .filter_map(|source| Some((source, crate::ingest::Destination::of_source(source)?)))
+        .collect();
+    if sources.is_empty() {
+        return Ok(());
+    }
+    let mut connection = context
+        .adapter
+        .connection()
+        .await
+        .map_err(|error| Diagnostic::error(error.to_string()))?;
+    let dialect = crate::ingest::state::Dialect::of(context.adapter.kind());
+    for (source, destination) in sources {
+        crate::ingest::state::create_destination(&mut *connection, &destination, dialect)
+            .await
+            .map_err(|error| {
+                let spec = source.ingest.as_ref();
+                Diagnostic::error(format!("{}: {error}", source.unique_id))
+                    .in_file(spec.map_or(source.original_file_path.as_str(), |spec| spec.file.as_str()))
+                    .hint("the bronze table of an `ingest:` block must have the columns its mapping writes; drop it or fix the mapping")
+            })?;
+    }
+    Ok(())
 }
 
 async fn run_project_hooks(context: &Context, key: &str) -> Result<(), Diagnostic> {

@@ -18,7 +18,7 @@ pub mod results;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::adapter::Adapter;
 use crate::graph::Dag;
@@ -30,7 +30,7 @@ use crate::render::Rendered;
 use results::{NodeResult, RunResults};
 
 /// The exit code after a second Ctrl-C, as a shell reports death by SIGINT.
-const EXIT_FORCED: i32 = 130;
+pub const EXIT_FORCED: i32 = 130;
 
 /// Which command is running; decides what each node does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +104,9 @@ pub async fn run(context: Arc<Context>, plan: &Plan, dag: &Dag) -> RunResults {
     let mut stop = false;
     // Every Ctrl-C, not just the first: a second one forces the exit when
     // the cancelled queries do not stop.
+    // Once stopping, the running statements are cancelled again at this
+    // interval until the running nodes have ended.
+    const RECANCEL_INTERVAL: Duration = Duration::from_millis(200);
     let (interrupt_sender, mut interrupts) = tokio::sync::mpsc::unbounded_channel::<()>();
     let listener = tokio::spawn(async move {
         while tokio::signal::ctrl_c().await.is_ok() {
@@ -160,6 +163,11 @@ pub async fn run(context: Arc<Context>, plan: &Plan, dag: &Dag) -> RunResults {
                     let _ = context.adapter.cancel_running().await;
                 }
                 schedule.release(&id, succeeded);
+            }
+            // A statement that began just after the cancel (the next one of
+            // a build that was between two) is cancelled on the next tick.
+            _ = tokio::time::sleep(RECANCEL_INTERVAL), if stop => {
+                let _ = context.adapter.cancel_running().await;
             }
             Some(()) = interrupts.recv() => {
                 if context.cancelled.swap(true, Ordering::SeqCst) {

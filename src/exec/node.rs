@@ -230,11 +230,7 @@ async fn run_seed(context: &Context, node: &Node) -> NodeResult {
             },
             // An inferred type is spelled in the warehouse's dialect; a
             // `column_types` override is used as written.
-            data_type: if column.data_type == column.inferred.postgres_type() {
-                context.adapter.seed_type(column.inferred).to_string()
-            } else {
-                column.data_type.clone()
-            },
+            data_type: column.data_type(|inferred| context.adapter.seed_type(inferred)),
         })
         .collect();
     let (pre_hooks, post_hooks) = match hooks(context, node) {

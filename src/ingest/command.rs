@@ -1,21 +1,39 @@
-//! `dvt ingest`: drains the Kafka topics of the selected sources that have
-//! an `ingest:` block into their bronze tables, then exits. Each source
-//! table is consumed by a consumer group of its own; several `dvt ingest`
-//! processes share a group's partitions.
+//! `dvt ingest`: loads the Kafka topics of the selected sources that have
+//! an `ingest:` block into their bronze tables.
+//!
+//! - By default it drains each topic to the high watermarks it had at the
+//!   start, then exits: the batch mode of CI and schedulers.
+//! - `--follow` streams until Ctrl-C, committing micro-batches, and with
+//!   `--refresh SELECTOR [--every D]` runs the selected models after each
+//!   commit or on an interval, reporting end-to-end freshness.
+//! - `--status` prints each partition's lag and exits.
+//!
+//! Each source table is consumed by a consumer group of its own, on a
+//! thread of its own; several `dvt ingest` processes share a group's
+//! partitions.
 
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use super::consumer::{drain, IngestJob, IngestTotals, KafkaSettings};
-use super::state::{offsets_relation, prepare_tables, Destination, OffsetStore};
+use serde_json::json;
+use tokio::sync::Notify;
+
+use super::consumer::{self, Event, IngestJob, IngestTotals, KafkaSettings, Until};
+use super::freshness::{thousands, Freshness};
+use super::state::{load_offsets, offsets_relation, prepare_tables, Destination, OffsetStore, StoredOffsets};
 use super::Mapper;
-use crate::adapter::Relation;
+use crate::adapter::{lock_unpoisoned, Adapter};
 use crate::cli::IngestArgs;
 use crate::commands::load;
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::exec::command::Refresh;
 use crate::manifest::SourceTable;
 use crate::output::Printer;
 use crate::{plan, Outcome};
+
+/// SQLSTATE of a table that does not exist.
+const SQLSTATE_UNDEFINED_TABLE: &str = "42P01";
 
 /// The consumer group of a source table, unless the profile names one:
 /// `dvt.<project>.<source>.<table>`.
@@ -37,6 +55,15 @@ pub fn ingest(printer: Arc<Printer>, args: &IngestArgs) -> Result<Outcome, Diagn
             .hint("declare `ingest: {topics: [...], format: json, mapping: raw}` on a source table, or select one with `--select source:<source>.<table>`")
             .into());
     }
+    if !matches!(session.target.adapter_type.as_str(), "postgres" | "postgresql") {
+        return Err(Diagnostic::error(format!(
+            "`dvt ingest` loads into PostgreSQL, and target `{}` is `{}`",
+            session.target.name, session.target.adapter_type
+        ))
+        .in_file(&session.target.source)
+        .hint("run it on a PostgreSQL target, e.g. `dvt ingest --target pg`")
+        .into());
+    }
     let settings = KafkaSettings::from_target(&session.target).ok_or_else(|| {
         Diagnostic::error(format!("target `{}` names no Kafka cluster", session.target.name))
             .in_file(&session.target.source)
@@ -46,10 +73,15 @@ pub fn ingest(printer: Arc<Printer>, args: &IngestArgs) -> Result<Outcome, Diagn
         .iter()
         .filter_map(|source| {
             let spec = source.ingest.as_ref()?;
-            let mapper = Mapper::new(&spec.mapping);
-            let bronze = Relation::new(source.relation.schema.clone(), source.relation.identifier.clone());
-            let dead_letter = spec.dead_letter_relation(&bronze);
+            let destination = Destination::of_source(source)?;
             let consumer_group = consumer_group(&session.project.name, source);
+            let mut batch = spec.batch;
+            if let Some(rows) = args.batch_rows {
+                batch.rows = rows;
+            }
+            if let Some(latency) = args.batch_latency {
+                batch.latency = latency;
+            }
             Some(IngestJob {
                 name: source.unique_id.clone(),
                 topics: spec.topics.clone(),
@@ -58,13 +90,9 @@ pub fn ingest(printer: Arc<Printer>, args: &IngestArgs) -> Result<Outcome, Diagn
                     consumer_group: consumer_group.clone(),
                 },
                 consumer_group,
-                destination: Destination {
-                    bronze,
-                    columns: mapper.columns().to_vec(),
-                    dead_letter,
-                },
-                mapper: Arc::new(mapper),
-                batch: spec.batch,
+                destination,
+                mapper: Arc::new(Mapper::new(&spec.mapping)),
+                batch,
             })
         })
         .collect();
@@ -73,63 +101,504 @@ pub fn ingest(printer: Arc<Printer>, args: &IngestArgs) -> Result<Outcome, Diagn
         .enable_all()
         .build()
         .map_err(|error| Diagnostic::error(format!("cannot start the async runtime: {error}")))?;
-    let handle = runtime.handle().clone();
-    runtime.block_on(async move {
-        let adapter = crate::exec::command::connect(&session.target, jobs.len()).await?;
-        let mut failed = false;
-        for job in jobs {
-            let started = Instant::now();
-            let mut connection = adapter
-                .connection()
-                .await
-                .map_err(|error| Diagnostic::error(error.to_string()))?;
+    let threads = jobs.len() + session.target.threads;
+    let adapter = runtime.block_on(crate::exec::command::connect(&session.target, threads))?;
+    let outcome = if args.status {
+        runtime.block_on(status(&printer, &adapter, &settings, &jobs))
+    } else {
+        let refresh = if args.refresh.is_empty() {
+            None
+        } else {
+            match Refresh::prepare(&printer, session, rendered, dag, &args.refresh, Arc::clone(&adapter)) {
+                Ok(refresh) => Some(refresh),
+                Err(diagnostics) => {
+                    runtime.block_on(adapter.close());
+                    return Err(diagnostics);
+                }
+            }
+        };
+        let run = Run {
+            printer: Arc::clone(&printer),
+            adapter: Arc::clone(&adapter),
+            handle: runtime.handle().clone(),
+            settings,
+            follow: args.follow,
+            every: args.every,
+        };
+        runtime.block_on(run.ingest(jobs, refresh))
+    };
+    runtime.block_on(adapter.close());
+    Ok(outcome?)
+}
+
+/// One `dvt ingest` (batch or `--follow`).
+struct Run {
+    printer: Arc<Printer>,
+    adapter: Arc<dyn Adapter>,
+    handle: tokio::runtime::Handle,
+    settings: KafkaSettings,
+    follow: bool,
+    every: Option<Duration>,
+}
+
+/// What the consumers and the refresh loop share.
+struct Progress {
+    freshness: Mutex<Freshness>,
+    /// Woken after each commit, for a refresh after every commit.
+    committed: Notify,
+    /// Set on Ctrl-C in `--follow`.
+    stop: Arc<AtomicBool>,
+    /// Whether committed events wait for a refresh to be visible.
+    refreshing: bool,
+}
+
+impl Run {
+    async fn ingest(self, jobs: Vec<IngestJob>, refresh: Option<Refresh>) -> Result<Outcome, Diagnostic> {
+        let started = Instant::now();
+        let mut connection = self
+            .adapter
+            .connection()
+            .await
+            .map_err(|error| Diagnostic::error(error.to_string()))?;
+        for job in &jobs {
             prepare_tables(&mut *connection, &job.store, &job.destination)
                 .await
                 .map_err(|error| Diagnostic::error(format!("{}: {error}", job.name)))?;
-            drop(connection);
-            let worker_adapter = Arc::clone(&adapter);
-            let worker_handle = handle.clone();
-            let worker_settings = settings.clone();
-            let worker_printer = Arc::clone(&printer);
-            let worker_job = job.clone();
-            let outcome = tokio::task::spawn_blocking(move || {
-                let report = |totals: &IngestTotals| {
-                    worker_printer.info(
-                        "ingest_batch",
-                        &format!(
-                            "{}: {} rows, {} dead letters in {} batches so far",
-                            worker_job.name, totals.rows, totals.dead_letters, totals.batches
-                        ),
-                    );
+        }
+        drop(connection);
+
+        let progress = Arc::new(Progress {
+            freshness: Mutex::new(Freshness::default()),
+            committed: Notify::new(),
+            stop: Arc::new(AtomicBool::new(false)),
+            refreshing: refresh.is_some(),
+        });
+        let until = if self.follow {
+            Until::Stopped(Arc::clone(&progress.stop))
+        } else {
+            Until::Drained
+        };
+        if self.follow {
+            self.printer.info(
+                "ingest_follow",
+                &format!(
+                    "Following {} until Ctrl-C{}",
+                    jobs.iter()
+                        .map(|job| format!("{} ({})", job.name, job.topics.join(", ")))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    match (&refresh, self.every) {
+                        (Some(refresh), Some(every)) =>
+                            format!("; refreshing {} models every {}", refresh.models(), humanize(every)),
+                        (Some(refresh), None) => format!("; refreshing {} models after each commit", refresh.models()),
+                        (None, _) => String::new(),
+                    }
+                ),
+            );
+            let stop = Arc::clone(&progress.stop);
+            let printer = Arc::clone(&self.printer);
+            let notify = Arc::clone(&progress);
+            tokio::spawn(async move {
+                let mut signals = match StopSignals::new() {
+                    Ok(signals) => signals,
+                    Err(error) => {
+                        printer.diagnostic(&Diagnostic::warning(format!(
+                            "cannot listen for Ctrl-C: {error}; stop dvt with `kill -9`, which loses nothing"
+                        )));
+                        return;
+                    }
                 };
-                drain(worker_adapter, worker_handle, &worker_settings, &worker_job, &report)
-            })
-            .await;
-            match outcome {
-                Ok(Ok(totals)) => printer.result(&format!(
-                    "Ingested {} rows into {} from {} in {:.2}s; {} messages went to the dead-letter table {}",
-                    totals.rows,
-                    job.destination.bronze,
-                    job.topics.join(", "),
-                    started.elapsed().as_secs_f64(),
-                    totals.dead_letters,
-                    job.destination.dead_letter,
-                )),
-                Ok(Err(error)) => {
-                    failed = true;
-                    printer.diagnostic(
-                        &Diagnostic::error(format!("{}: {error}", job.name))
-                            .hint("nothing of the failed batch was stored; run `dvt ingest` again to resume from the stored offsets"),
+                signals.next().await;
+                printer.info(
+                    "ingest_stopping",
+                    "Stopping: committing what was read (Ctrl-C again to quit at once)",
+                );
+                stop.store(true, Ordering::SeqCst);
+                notify.committed.notify_one();
+                signals.next().await;
+                std::process::exit(crate::exec::EXIT_FORCED);
+            });
+        }
+
+        let mut consumers = tokio::task::JoinSet::new();
+        for job in jobs {
+            let adapter = Arc::clone(&self.adapter);
+            let handle = self.handle.clone();
+            let settings = self.settings.clone();
+            let printer = Arc::clone(&self.printer);
+            let progress = Arc::clone(&progress);
+            let until = until.clone();
+            let follow = self.follow;
+            consumers.spawn_blocking(move || {
+                let started = Instant::now();
+                let mut on_event = |event: Event<'_>| match event {
+                    Event::Assigned(partitions) => printer.event(
+                        "ingest_assigned",
+                        &format!("{}: assigned {}", job.name, describe_assignment(partitions)),
+                        json!({"source": job.name, "partitions": partitions}),
+                    ),
+                    Event::Committed(batch, totals) => {
+                        lock_unpoisoned(&progress.freshness).committed(
+                            &batch.produced_at,
+                            batch.committed_at,
+                            progress.refreshing,
+                        );
+                        progress.committed.notify_one();
+                        let message = if follow {
+                            format!(
+                                "{}: committed {} rows, {} dead letters ({} rows in all)",
+                                job.name,
+                                thousands(batch.rows),
+                                thousands(batch.dead_letters),
+                                thousands(totals.rows)
+                            )
+                        } else {
+                            format!(
+                                "{}: {} rows, {} dead letters in {} batches so far",
+                                job.name,
+                                thousands(totals.rows),
+                                thousands(totals.dead_letters),
+                                totals.batches
+                            )
+                        };
+                        printer.event(
+                            "ingest_batch",
+                            &message,
+                            json!({"source": job.name, "rows": batch.rows, "dead_letters": batch.dead_letters,
+                                   "total_rows": totals.rows, "total_dead_letters": totals.dead_letters}),
+                        );
+                    }
+                    Event::Retrying(error, wait) => printer.diagnostic(
+                        &Diagnostic::warning(format!("{}: {}", job.name, error_chain(error))).hint(format!(
+                            "nothing of the batch was stored; trying again in {}",
+                            humanize(wait)
+                        )),
+                    ),
+                };
+                let result = consumer::consume(adapter, handle, &settings, &job, &until, &mut on_event);
+                (job, result, started.elapsed())
+            });
+        }
+
+        // The refresh loop runs until every consumer has stopped.
+        let refresh_loop = refresh.map(|refresh| {
+            let progress = Arc::clone(&progress);
+            let printer = Arc::clone(&self.printer);
+            let every = self.every;
+            let done = Arc::new(AtomicBool::new(false));
+            let loop_done = Arc::clone(&done);
+            let task =
+                tokio::spawn(async move { refresh_until(&refresh, &progress, &printer, every, &loop_done).await });
+            (task, done)
+        });
+
+        let mut failed = false;
+        let mut totals = IngestTotals::default();
+        while let Some(joined) = consumers.join_next().await {
+            let Ok((job, result, elapsed)) = joined else {
+                failed = true;
+                self.printer.diagnostic(&Diagnostic::error(
+                    "a consumer thread crashed; nothing of its batch was stored",
+                ));
+                continue;
+            };
+            match result {
+                Ok(job_totals) => {
+                    totals.rows += job_totals.rows;
+                    totals.dead_letters += job_totals.dead_letters;
+                    totals.batches += job_totals.batches;
+                    let line = format!(
+                        "Ingested {} rows into {} from {} in {:.2}s; {} messages went to the dead-letter table {}",
+                        thousands(job_totals.rows),
+                        job.destination.bronze,
+                        job.topics.join(", "),
+                        elapsed.as_secs_f64(),
+                        thousands(job_totals.dead_letters),
+                        job.destination.dead_letter,
+                    );
+                    self.printer.event(
+                        "ingest_finished",
+                        &line,
+                        json!({"source": job.name, "rows": job_totals.rows, "dead_letters": job_totals.dead_letters,
+                               "batches": job_totals.batches, "elapsed_s": elapsed.as_secs_f64()}),
                     );
                 }
-                Err(_) => {
+                Err(error) => {
                     failed = true;
-                    printer.diagnostic(&Diagnostic::error(format!("{}: the consumer thread crashed", job.name)));
+                    // Stop the other consumers of a --follow too.
+                    progress.stop.store(true, Ordering::SeqCst);
+                    self.printer.diagnostic(
+                        &Diagnostic::error(format!("{}: {}", job.name, error_chain(&error))).hint(failure_hint(&error)),
+                    );
                 }
             }
         }
-        adapter.close().await;
-        Ok::<_, Diagnostic>(if failed { Outcome::Failure } else { Outcome::Success })
-    })
-    .map_err(Diagnostics::from)
+        if let Some((task, done)) = refresh_loop {
+            done.store(true, Ordering::SeqCst);
+            progress.committed.notify_one();
+            match task.await {
+                Ok(true) => {}
+                Ok(false) => failed = true,
+                Err(_) => {
+                    failed = true;
+                    self.printer.diagnostic(&Diagnostic::error("the refresh loop crashed"));
+                }
+            }
+        }
+        if self.follow {
+            let freshness = lock_unpoisoned(&progress.freshness);
+            let visible = if progress.refreshing {
+                "visible in the refreshed models"
+            } else {
+                "committed to bronze"
+            };
+            self.printer.event(
+                "ingest_freshness",
+                &format!(
+                    "Freshness, event produced to {visible}: {}",
+                    freshness.overall.describe()
+                ),
+                json!({
+                    "p50_ms": freshness.overall.percentile(0.5),
+                    "p95_ms": freshness.overall.percentile(0.95),
+                    "events": freshness.overall.count(),
+                }),
+            );
+        }
+        self.printer.event(
+            "summary",
+            &format!(
+                "Done in {:.2}s: {} rows, {} dead letters, {} batches{}",
+                started.elapsed().as_secs_f64(),
+                thousands(totals.rows),
+                thousands(totals.dead_letters),
+                totals.batches,
+                if failed { "; FAILED" } else { "" }
+            ),
+            json!({"rows": totals.rows, "dead_letters": totals.dead_letters, "batches": totals.batches, "failed": failed}),
+        );
+        Ok(if failed { Outcome::Failure } else { Outcome::Success })
+    }
+}
+
+/// Ctrl-C (SIGINT) and SIGTERM, which schedulers and `docker stop` send:
+/// both stop a `--follow` gracefully.
+struct StopSignals {
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn new() -> std::io::Result<Self> {
+        Ok(Self {
+            #[cfg(unix)]
+            terminate: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?,
+        })
+    }
+
+    /// Waits for the next stop signal.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Runs `refresh` after commits (or every `every`) while events wait for
+/// it, until `done` or Ctrl-C. Returns whether the last refresh succeeded.
+async fn refresh_until(
+    refresh: &Refresh,
+    progress: &Progress,
+    printer: &Printer,
+    every: Option<Duration>,
+    done: &AtomicBool,
+) -> bool {
+    let mut last_ok = true;
+    let mut ticker = every.map(|every| {
+        let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        interval
+    });
+    loop {
+        // After Ctrl-C, the refresh in progress ends and no other starts.
+        if done.load(Ordering::SeqCst) || progress.stop.load(Ordering::SeqCst) {
+            return last_ok;
+        }
+        {
+            match ticker.as_mut() {
+                Some(interval) => {
+                    tokio::select! {
+                        _ = interval.tick() => {}
+                        _ = progress.committed.notified() => continue,
+                    }
+                }
+                None => progress.committed.notified().await,
+            }
+        }
+        let waiting = lock_unpoisoned(&progress.freshness).has_waiting();
+        if waiting && !progress.stop.load(Ordering::SeqCst) {
+            last_ok = refresh_once(refresh, progress, printer).await;
+        }
+    }
+}
+
+async fn refresh_once(refresh: &Refresh, progress: &Progress, printer: &Printer) -> bool {
+    lock_unpoisoned(&progress.freshness).refresh_started();
+    let started = Instant::now();
+    let results = refresh.run().await;
+    let succeeded = !results.failed();
+    let mut freshness = lock_unpoisoned(&progress.freshness);
+    freshness.refresh_finished(chrono::Utc::now().timestamp_millis(), succeeded);
+    let window = freshness.take_window();
+    let message = if succeeded {
+        format!(
+            "Refreshed {} models in {:.2}s; freshness, event produced to visible: {}",
+            refresh.models(),
+            started.elapsed().as_secs_f64(),
+            window.describe()
+        )
+    } else {
+        format!(
+            "Refresh of {} models FAILED in {:.2}s; its events wait for the next refresh",
+            refresh.models(),
+            started.elapsed().as_secs_f64()
+        )
+    };
+    printer.event(
+        "ingest_refresh",
+        &message,
+        json!({
+            "succeeded": succeeded,
+            "elapsed_s": started.elapsed().as_secs_f64(),
+            "p50_ms": window.percentile(0.5),
+            "p95_ms": window.percentile(0.95),
+            "events": window.count(),
+        }),
+    );
+    succeeded
+}
+
+/// `dvt ingest --status`: each partition's stored offset, high watermark
+/// and lag.
+async fn status(
+    printer: &Printer,
+    adapter: &Arc<dyn Adapter>,
+    settings: &KafkaSettings,
+    jobs: &[IngestJob],
+) -> Result<Outcome, Diagnostic> {
+    // Text shows a table on stdout; JSON logs one `ingest_lag` event per
+    // partition instead.
+    let json = printer.format == crate::cli::LogFormat::Json;
+    let table = |line: String| {
+        if !json {
+            printer.result(&line);
+        }
+    };
+    let mut total_lag = 0;
+    for job in jobs {
+        let mut connection = adapter
+            .connection()
+            .await
+            .map_err(|error| Diagnostic::error(error.to_string()))?;
+        let stored = match load_offsets(&mut *connection, &job.store, &job.topics).await {
+            Ok(stored) => stored,
+            Err(super::state::StateError::Warehouse { source, .. })
+                if source.sqlstate() == Some(SQLSTATE_UNDEFINED_TABLE) =>
+            {
+                StoredOffsets::default()
+            }
+            Err(error) => return Err(Diagnostic::error(format!("{}: {error}", job.name))),
+        };
+        drop(connection);
+        let lags = tokio::task::block_in_place(|| consumer::lag(settings, job, &stored))
+            .map_err(|error| Diagnostic::error(format!("{}: {}", job.name, error_chain(&error))))?;
+        table(format!(
+            "{} -> {} (consumer group `{}`)",
+            job.name, job.destination.bronze, job.consumer_group
+        ));
+        let width = lags.iter().map(|lag| lag.topic.len()).max().unwrap_or(5).max(5);
+        table(format!(
+            "  {:<width$}  {:>9}  {:>12}  {:>14}  {:>10}",
+            "topic", "partition", "stored", "high watermark", "lag"
+        ));
+        for lag in &lags {
+            total_lag += lag.lag();
+            table(format!(
+                "  {:<width$}  {:>9}  {:>12}  {:>14}  {:>10}",
+                lag.topic,
+                lag.partition,
+                lag.stored.map_or_else(|| "-".to_string(), |offset| offset.to_string()),
+                lag.high_watermark,
+                lag.lag()
+            ));
+            if json {
+                printer.event(
+                    "ingest_lag",
+                    &format!("{} [{}]: lag {}", lag.topic, lag.partition, lag.lag()),
+                    json!({"source": job.name, "topic": lag.topic, "partition": lag.partition,
+                       "stored_offset": lag.stored, "high_watermark": lag.high_watermark, "lag": lag.lag()}),
+                );
+            }
+        }
+    }
+    printer.event(
+        "summary",
+        &format!("Total lag: {} messages", thousands(total_lag as u64)),
+        json!({"lag": total_lag}),
+    );
+    Ok(Outcome::Success)
+}
+
+/// An error with its causes, `: `-separated.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
+fn failure_hint(error: &consumer::IngestError) -> String {
+    match error {
+        consumer::IngestError::MissingTopic { topic } => format!(
+            "create the topic `{topic}` on the broker (or let `dvt produce --topic {topic}` create it), or fix `topics:` in the source's `ingest:` block"
+        ),
+        _ => "nothing of the failed batch was stored; run `dvt ingest` again to resume from the stored offsets".to_string(),
+    }
+}
+
+/// `rental_events [0, 2], clicks [1]`, or `no partitions`.
+fn describe_assignment(partitions: &[(String, i32)]) -> String {
+    if partitions.is_empty() {
+        return "no partitions".to_string();
+    }
+    let mut by_topic: std::collections::BTreeMap<&str, Vec<i32>> = std::collections::BTreeMap::new();
+    for (topic, partition) in partitions {
+        by_topic.entry(topic).or_default().push(*partition);
+    }
+    by_topic
+        .into_iter()
+        .map(|(topic, mut numbers)| {
+            numbers.sort_unstable();
+            let numbers: Vec<String> = numbers.iter().map(i32::to_string).collect();
+            format!("{topic} [{}]", numbers.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `10s`, `1.5s`, `2m`.
+fn humanize(duration: Duration) -> String {
+    let seconds = duration.as_secs_f64();
+    if seconds >= 60.0 && seconds % 60.0 == 0.0 {
+        format!("{}m", seconds / 60.0)
+    } else {
+        format!("{seconds}s")
+    }
 }

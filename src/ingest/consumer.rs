@@ -26,7 +26,7 @@ use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tokio::runtime::Handle;
 
 use super::state::{commit_batch, load_offsets, Destination, OffsetStore, StateError, StoredOffsets};
-use super::{BatchLimits, Mapper, Message};
+use super::{BatchEncoder, BatchLimits, EncodedBatch, Mapper, Message};
 use crate::adapter::Adapter;
 use crate::profile::Target;
 
@@ -124,6 +124,48 @@ pub struct IngestTotals {
     pub batches: u64,
 }
 
+/// When a consumer stops.
+#[derive(Debug, Clone)]
+pub enum Until {
+    /// Batch mode: once every partition has reached the high watermark it
+    /// had when the consumer started.
+    Drained,
+    /// `--follow`: when the flag is set (Ctrl-C), after committing what it
+    /// holds.
+    Stopped(Arc<AtomicBool>),
+}
+
+/// One committed batch, as reported to the caller.
+#[derive(Debug, Clone)]
+pub struct CommittedBatch {
+    pub rows: u64,
+    pub dead_letters: u64,
+    /// When each message of the batch was produced (its Kafka timestamp),
+    /// in milliseconds since the epoch; messages without one are left out.
+    pub produced_at: Vec<i64>,
+    /// When the transaction committed, in milliseconds since the epoch.
+    pub committed_at: i64,
+}
+
+/// What a consumer reports as it goes.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// The group gave this consumer these partitions (none after a
+    /// revocation).
+    Assigned(&'a [(String, i32)]),
+    /// A batch committed; the totals include it.
+    Committed(&'a CommittedBatch, &'a IngestTotals),
+    /// A batch failed on a transient warehouse error; nothing of it was
+    /// stored, and it is read again after the wait.
+    Retrying(&'a IngestError, Duration),
+}
+
+/// How many times in a row a batch may fail on a transient warehouse error
+/// before the ingest gives up, and how long to wait at most between tries.
+const TRANSIENT_ATTEMPTS_DRAINED: u32 = 5;
+const TRANSIENT_ATTEMPTS_FOLLOW: u32 = 30;
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
 /// Everything that can stop an ingest.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -214,15 +256,16 @@ impl ConsumerContext for IngestContext {
     }
 }
 
-/// Drains `job`'s topics, as they were when it started, into the
-/// warehouse, and returns what it loaded. Blocks: call it from a blocking
-/// thread.
-pub fn drain(
+/// Consumes `job`'s topics into the warehouse until `until` says to stop,
+/// reporting assignments, commits and retries to `on_event`, and returns what it
+/// loaded. Blocks: call it from a blocking thread.
+pub fn consume(
     adapter: Arc<dyn Adapter>,
     handle: Handle,
     settings: &KafkaSettings,
     job: &IngestJob,
-    progress: &dyn Fn(&IngestTotals),
+    until: &Until,
+    on_event: &mut dyn FnMut(Event<'_>),
 ) -> Result<IngestTotals, IngestError> {
     let shared = Arc::new(Shared {
         adapter,
@@ -245,32 +288,20 @@ pub fn drain(
         })?;
 
     // The high watermarks now: a batch ingest stops there.
-    let mut targets: BTreeMap<(String, i32), i64> = BTreeMap::new();
-    for topic in &job.topics {
-        let metadata = consumer.fetch_metadata(Some(topic), BROKER_TIMEOUT)?;
-        let Some(found) = metadata.topics().iter().find(|found| found.name() == topic) else {
-            return Err(IngestError::MissingTopic { topic: topic.clone() });
-        };
-        if found.partitions().is_empty() {
-            return Err(IngestError::MissingTopic { topic: topic.clone() });
-        }
-        for partition in found.partitions() {
-            let (_, high) = consumer.fetch_watermarks(topic, partition.id(), BROKER_TIMEOUT)?;
-            targets.insert((topic.clone(), partition.id()), high);
-        }
-    }
+    let targets = high_watermarks(&consumer, &job.topics)?;
     let topics: Vec<&str> = job.topics.iter().map(String::as_str).collect();
     consumer.subscribe(&topics)?;
 
     let mut totals = IngestTotals::default();
-    let mut encoder = job.mapper.batch(Utc::now());
-    let mut started = Instant::now();
+    let mut pending = Pending::new(job);
     // The next offset of each assigned partition, as consumed so far.
     let mut positions: BTreeMap<(String, i32), i64> = BTreeMap::new();
     let mut header_buffer: Vec<(String, Option<Vec<u8>>)> = Vec::new();
+    let mut failures: u32 = 0;
     let mut since_drain_check: u32 = 0;
     loop {
-        let polled = consumer.poll(POLL_INTERVAL);
+        let stopping = matches!(until, Until::Stopped(flag) if flag.load(Ordering::SeqCst));
+        let polled = if stopping { None } else { consumer.poll(POLL_INTERVAL) };
         let got_message = matches!(polled, Some(Ok(_)));
         if let Some(error) = Shared::lock(&shared.failure).take() {
             return Err(error);
@@ -278,9 +309,9 @@ pub fn drain(
         if shared.rebalanced.swap(false, Ordering::SeqCst) {
             // The new assignment starts at the stored offsets: what was
             // read but not committed will be read again.
-            encoder = job.mapper.batch(Utc::now());
-            started = Instant::now();
+            pending = Pending::new(job);
             positions.clear();
+            on_event(Event::Assigned(&Shared::lock(&shared.assigned).clone()));
         }
         match polled {
             Some(Ok(message)) => {
@@ -294,11 +325,12 @@ pub fn drain(
                     .iter()
                     .map(|(key, value)| (key.as_str(), value.as_deref()))
                     .collect();
-                encoder.push(&Message {
+                let timestamp = message.timestamp().to_millis();
+                pending.push(&Message {
                     topic: message.topic(),
                     partition: message.partition(),
                     offset: message.offset(),
-                    timestamp: message.timestamp().to_millis(),
+                    timestamp,
                     key: message.key(),
                     payload: message.payload(),
                     headers: &headers,
@@ -309,29 +341,32 @@ pub fn drain(
             Some(Err(error)) => return Err(error.into()),
         }
 
-        let full = encoder.len() >= job.batch.rows;
-        let late = !encoder.is_empty() && started.elapsed() >= job.batch.latency;
-        since_drain_check += 1;
-        let check_drained = !got_message || full || late || since_drain_check >= DRAIN_CHECK_INTERVAL;
-        let drained = check_drained && {
-            since_drain_check = 0;
-            let assigned = Shared::lock(&shared.assigned);
-            let stored = Shared::lock(&shared.offsets);
-            !assigned.is_empty()
-                && assigned.iter().all(|(topic, partition)| {
-                    let key = (topic.clone(), *partition);
-                    let target = targets.get(&key).copied().unwrap_or(0);
-                    let position = positions
-                        .get(&key)
-                        .copied()
-                        .or_else(|| stored.get(topic, *partition))
-                        .unwrap_or(0);
-                    position >= target
-                })
+        let due = !pending.is_empty() && pending.due(job.batch);
+        let drained = match until {
+            Until::Drained => {
+                since_drain_check += 1;
+                let check = !got_message || due || since_drain_check >= DRAIN_CHECK_INTERVAL;
+                check && {
+                    since_drain_check = 0;
+                    let assigned = Shared::lock(&shared.assigned);
+                    let stored = Shared::lock(&shared.offsets);
+                    !assigned.is_empty()
+                        && assigned.iter().all(|(topic, partition)| {
+                            let key = (topic.clone(), *partition);
+                            let target = targets.get(&key).copied().unwrap_or(0);
+                            let position = positions
+                                .get(&key)
+                                .copied()
+                                .or_else(|| stored.get(topic, *partition))
+                                .unwrap_or(0);
+                            position >= target
+                        })
+                }
+            }
+            Until::Stopped(_) => stopping,
         };
-        if full || late || (drained && !encoder.is_empty()) {
-            let batch = std::mem::replace(&mut encoder, job.mapper.batch(Utc::now())).finish();
-            started = Instant::now();
+        if !pending.is_empty() && (drained || due) {
+            let (batch, produced_at) = std::mem::replace(&mut pending, Pending::new(job)).finish();
             let commits = Shared::lock(&shared.offsets).commits_for(&batch);
             let result = shared.handle.block_on(async {
                 let mut connection = shared
@@ -343,11 +378,18 @@ pub fn drain(
             });
             match result {
                 Ok(committed) => {
+                    failures = 0;
                     Shared::lock(&shared.offsets).record(&commits);
                     totals.rows += committed.rows;
                     totals.dead_letters += committed.dead_letters;
                     totals.batches += 1;
-                    progress(&totals);
+                    let report = CommittedBatch {
+                        rows: committed.rows,
+                        dead_letters: committed.dead_letters,
+                        produced_at,
+                        committed_at: Utc::now().timestamp_millis(),
+                    };
+                    on_event(Event::Committed(&report, &totals));
                 }
                 Err(StateError::OffsetConflict { .. }) => {
                     // Another consumer of the group moved these partitions
@@ -356,12 +398,150 @@ pub fn drain(
                     seek_to_stored(&consumer, &shared)?;
                     positions.clear();
                 }
+                Err(error) if error.is_transient() => {
+                    failures += 1;
+                    let limit = match until {
+                        Until::Drained => TRANSIENT_ATTEMPTS_DRAINED,
+                        Until::Stopped(_) => TRANSIENT_ATTEMPTS_FOLLOW,
+                    };
+                    let error = IngestError::from(error);
+                    if failures >= limit || stopping {
+                        return Err(error);
+                    }
+                    // Nothing of the batch was stored: wait, then read it
+                    // again from the stored offsets.
+                    let wait = MAX_BACKOFF.min(Duration::from_millis(250) * 2u32.pow(failures.min(6)));
+                    on_event(Event::Retrying(&error, wait));
+                    std::thread::sleep(wait);
+                    match shared.reload_offsets() {
+                        Ok(()) => seek_to_stored(&consumer, &shared)?,
+                        Err(error) if is_transient(&error) => {
+                            // The next batch's commit tries again; its
+                            // stored offsets are still the ones it expects.
+                            seek_to_stored(&consumer, &shared)?;
+                        }
+                        Err(error) => return Err(error),
+                    }
+                    positions.clear();
+                }
                 Err(error) => return Err(error.into()),
             }
         } else if drained {
             return Ok(totals);
         }
     }
+}
+
+fn is_transient(error: &IngestError) -> bool {
+    matches!(error, IngestError::State(state) if state.is_transient())
+}
+
+/// The high watermark of every partition of `topics`; an error when a
+/// topic does not exist.
+fn high_watermarks<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    topics: &[String],
+) -> Result<BTreeMap<(String, i32), i64>, IngestError> {
+    let mut targets = BTreeMap::new();
+    for topic in topics {
+        let metadata = consumer.fetch_metadata(Some(topic), BROKER_TIMEOUT)?;
+        let partitions = metadata
+            .topics()
+            .iter()
+            .find(|found| found.name() == topic)
+            .map(|found| found.partitions())
+            .unwrap_or_default();
+        if partitions.is_empty() {
+            return Err(IngestError::MissingTopic { topic: topic.clone() });
+        }
+        for partition in partitions {
+            let (_, high) = consumer.fetch_watermarks(topic, partition.id(), BROKER_TIMEOUT)?;
+            targets.insert((topic.clone(), partition.id()), high);
+        }
+    }
+    Ok(targets)
+}
+
+/// The batch being built: its encoder, when its first message came, and
+/// when each message was produced.
+struct Pending<'a> {
+    encoder: BatchEncoder<'a>,
+    first_at: Option<Instant>,
+    produced_at: Vec<i64>,
+}
+
+impl<'a> Pending<'a> {
+    fn new(job: &'a IngestJob) -> Self {
+        Self {
+            encoder: job.mapper.batch(Utc::now()),
+            first_at: None,
+            produced_at: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, message: &Message<'_>) {
+        self.first_at.get_or_insert_with(Instant::now);
+        if let Some(timestamp) = message.timestamp {
+            self.produced_at.push(timestamp);
+        }
+        self.encoder.push(message);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.encoder.is_empty()
+    }
+
+    /// Whether the batch is full, or its first message has waited long
+    /// enough.
+    fn due(&self, limits: BatchLimits) -> bool {
+        self.encoder.len() >= limits.rows || self.first_at.is_some_and(|first| first.elapsed() >= limits.latency)
+    }
+
+    fn finish(self) -> (EncodedBatch, Vec<i64>) {
+        (self.encoder.finish(), self.produced_at)
+    }
+}
+
+/// The stored offset and the high watermark of one partition, for
+/// `dvt ingest --status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionLag {
+    pub topic: String,
+    pub partition: i32,
+    /// The next offset to load, as stored in the warehouse; `None` before
+    /// the first batch.
+    pub stored: Option<i64>,
+    pub low_watermark: i64,
+    pub high_watermark: i64,
+}
+
+impl PartitionLag {
+    /// How many messages are still to load.
+    pub fn lag(&self) -> i64 {
+        (self.high_watermark - self.stored.unwrap_or(self.low_watermark)).max(0)
+    }
+}
+
+/// The lag of every partition of `job`'s topics: the broker's watermarks
+/// against the offsets stored in the warehouse.
+pub fn lag(
+    settings: &KafkaSettings,
+    job: &IngestJob,
+    stored: &StoredOffsets,
+) -> Result<Vec<PartitionLag>, IngestError> {
+    let consumer: BaseConsumer = settings.client_config().set("group.id", &job.consumer_group).create()?;
+    let mut lags = Vec::new();
+    for ((topic, partition), high) in high_watermarks(&consumer, &job.topics)? {
+        let (low, _) = consumer.fetch_watermarks(&topic, partition, BROKER_TIMEOUT)?;
+        lags.push(PartitionLag {
+            stored: stored.get(&topic, partition),
+            topic,
+            partition,
+            low_watermark: low,
+            high_watermark: high,
+        });
+    }
+    Ok(lags)
 }
 
 /// Moves every assigned partition back to its stored offset.

@@ -17,6 +17,7 @@
 pub mod command;
 #[cfg(feature = "kafka")]
 pub mod consumer;
+pub mod freshness;
 pub mod mapping;
 #[cfg(feature = "kafka")]
 pub mod produce;

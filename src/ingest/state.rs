@@ -55,6 +55,18 @@ pub struct Destination {
 }
 
 impl Destination {
+    /// Where the `ingest:` block of a source table loads; `None` for a
+    /// source table without one.
+    pub fn of_source(source: &crate::manifest::SourceTable) -> Option<Self> {
+        let spec = source.ingest.as_ref()?;
+        let bronze = Relation::new(source.relation.schema.clone(), source.relation.identifier.clone());
+        Some(Self {
+            dead_letter: spec.dead_letter_relation(&bronze),
+            columns: super::Mapper::new(&spec.mapping).columns().to_vec(),
+            bronze,
+        })
+    }
+
     fn column_names(&self) -> Vec<String> {
         self.columns.iter().map(|column| column.name.clone()).collect()
     }
@@ -157,6 +169,12 @@ impl StateError {
     pub fn is_retryable(&self) -> bool {
         matches!(self, StateError::Warehouse { source, .. } if source.is_retryable())
     }
+
+    /// Whether waiting and trying again may succeed: a conflict, or a lost
+    /// or refused warehouse connection ([`AdapterError::is_transient`]).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StateError::Warehouse { source, .. } if source.is_transient())
+    }
 }
 
 fn describe_partitions(partitions: &[(String, i32)]) -> String {
@@ -167,75 +185,120 @@ fn describe_partitions(partitions: &[(String, i32)]) -> String {
         .join(", ")
 }
 
-/// Creates what ingestion writes to, unless it exists: the schemas, the
-/// state table, the bronze table and the dead-letter table. Then checks that
-/// an existing bronze table has every column the mapping writes. Runs
+/// Creates what ingestion writes to, unless it exists: the state table,
+/// then the bronze and dead-letter tables ([`create_destination`]). Runs
 /// outside a transaction; safe when several processes race.
 pub async fn prepare_tables(
     connection: &mut dyn Connection,
     store: &OffsetStore,
     destination: &Destination,
 ) -> Result<(), StateError> {
+    create_schema(connection, &store.relation.schema).await?;
+    let sql = render(
+        "create_offsets_table.sql",
+        minijinja::context! { relation => &store.relation },
+    );
+    create_table(connection, &store.relation, sql).await?;
+    create_destination(connection, destination, Dialect::Postgres).await
+}
+
+/// The SQL dialect bronze tables are created in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Postgres,
+    /// DuckDB, which has no `jsonb` (its `json` type needs an extension
+    /// this build leaves out): JSON columns are text there.
+    DuckDb,
+}
+
+impl Dialect {
+    /// The dialect of an adapter type (`postgres`, `duckdb`).
+    pub fn of(adapter_kind: &str) -> Self {
+        if adapter_kind == "duckdb" {
+            Dialect::DuckDb
+        } else {
+            Dialect::Postgres
+        }
+    }
+
+    fn column_type(self, data_type: &str) -> &str {
+        match (self, data_type) {
+            (Dialect::DuckDb, "jsonb") => "varchar",
+            _ => data_type,
+        }
+    }
+}
+
+/// Creates the schemas, the bronze table and the dead-letter table of a
+/// source unless they exist, then checks that existing tables have every
+/// column the mapping writes. `dvt run` and `dvt build` call it too, so
+/// that models read an (empty) bronze table before the first ingest.
+pub async fn create_destination(
+    connection: &mut dyn Connection,
+    destination: &Destination,
+    dialect: Dialect,
+) -> Result<(), StateError> {
     let schemas: BTreeSet<&str> = [
-        store.relation.schema.as_str(),
         destination.bronze.schema.as_str(),
         destination.dead_letter.schema.as_str(),
     ]
     .into();
     for schema in schemas {
-        connection
-            .create_schema_if_missing(schema)
-            .await
-            .map_err(StateError::warehouse(format!("create schema `{schema}`")))?;
+        create_schema(connection, schema).await?;
     }
     let tables = [
-        (
-            &store.relation,
-            render(
-                "create_offsets_table.sql",
-                minijinja::context! { relation => &store.relation },
-            ),
-        ),
-        (
-            &destination.bronze,
-            render(
-                "create_table.sql",
-                minijinja::context! { relation => &destination.bronze, columns => table_columns(&destination.columns) },
-            ),
-        ),
-        (
-            &destination.dead_letter,
-            render(
-                "create_table.sql",
-                minijinja::context! { relation => &destination.dead_letter, columns => table_columns(&dead_letter_columns()) },
-            ),
-        ),
+        (&destination.bronze, destination.columns.clone()),
+        (&destination.dead_letter, dead_letter_columns()),
     ];
-    for (relation, sql) in tables {
-        let action = format!("create `{relation}`");
-        let sql = sql.map_err(StateError::warehouse(action.clone()))?;
-        match connection.execute(&sql).await {
-            Ok(_) => {}
-            Err(error)
-                if matches!(
-                    error.sqlstate(),
-                    Some(SQLSTATE_UNIQUE_VIOLATION | SQLSTATE_DUPLICATE_TABLE)
-                ) => {}
-            Err(error) => return Err(StateError::warehouse(action)(error)),
-        }
+    for (relation, columns) in tables {
+        let sql = render(
+            "create_table.sql",
+            minijinja::context! { relation => relation, columns => table_columns(&columns, dialect) },
+        );
+        create_table(connection, relation, sql).await?;
+        let names: Vec<String> = columns.into_iter().map(|column| column.name).collect();
+        check_columns(connection, relation, &names).await?;
     }
-    check_columns(connection, &destination.bronze, &destination.column_names()).await?;
-    let dead_letter_names: Vec<String> = dead_letter_columns().into_iter().map(|column| column.name).collect();
-    check_columns(connection, &destination.dead_letter, &dead_letter_names).await
+    Ok(())
 }
 
-fn table_columns(columns: &[TableColumn]) -> Vec<minijinja::Value> {
+async fn create_schema(connection: &mut dyn Connection, schema: &str) -> Result<(), StateError> {
+    connection
+        .create_schema_if_missing(schema)
+        .await
+        .map_err(StateError::warehouse(format!("create schema `{schema}`")))
+}
+
+/// Runs a `create table if not exists`, taking a lost race with another
+/// process creating the same table as success.
+async fn create_table(
+    connection: &mut dyn Connection,
+    relation: &Relation,
+    sql: Result<String, AdapterError>,
+) -> Result<(), StateError> {
+    let action = format!("create `{relation}`");
+    let sql = sql.map_err(StateError::warehouse(action.clone()))?;
+    match connection.execute(&sql).await {
+        Ok(_) => Ok(()),
+        Err(error)
+            if matches!(
+                error.sqlstate(),
+                Some(SQLSTATE_UNIQUE_VIOLATION | SQLSTATE_DUPLICATE_TABLE)
+            ) =>
+        {
+            Ok(())
+        }
+        Err(error) => Err(StateError::warehouse(action)(error)),
+    }
+}
+
+fn table_columns(columns: &[TableColumn], dialect: Dialect) -> Vec<minijinja::Value> {
     columns
         .iter()
         .map(|column| {
             minijinja::context! {
                 name => &column.name,
-                data_type => &column.data_type,
+                data_type => dialect.column_type(&column.data_type),
                 not_null => column.not_null,
             }
         })
@@ -496,7 +559,7 @@ mod tests {
             "create_table.sql",
             minijinja::context! {
                 relation => Relation::new("bronze", "events__dead_letter"),
-                columns => table_columns(&dead_letter_columns()),
+                columns => table_columns(&dead_letter_columns(), Dialect::Postgres),
             },
         )
         .unwrap_or_else(|error| panic!("{error}"));
