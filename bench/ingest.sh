@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The ingest benchmark (bench/README.md, "ingest"): EVENTS JSON rental events
-# of about 220 bytes on a Kafka topic, loaded into PostgreSQL side by side by
-#   - dvt ingest, typed mapping (10 columns from JSON paths) and raw (jsonb)
+# of about 260 bytes on a Kafka topic, loaded into PostgreSQL side by side by
+#   - dvt ingest, typed mapping (the example project's 12 columns from JSON
+#     paths, models/streaming/_streaming.yml) and raw (jsonb)
 #   - a raw COPY of the same rows from a file (the ceiling)
 #   - a Python consumer as users write them (bench/ingest_consumer.py:
 #     confluent-kafka + psycopg executemany)
@@ -96,9 +97,11 @@ sources:
             - {name: film_id, type: integer, path: \$.film_id}
             - {name: customer_id, type: integer, path: \$.customer_id}
             - {name: staff_id, type: integer, path: \$.staff_id}
+            - {name: store_id, type: integer, path: \$.store_id}
             - {name: rental_date, type: timestamptz, path: \$.rental_date}
             - {name: return_date, type: timestamptz, path: \$.return_date}
-            - {name: amount, type: "numeric(10,2)", path: \$.amount}
+            - {name: rental_rate, type: "numeric(4,2)", path: \$.rental_rate}
+            - {name: amount, type: "numeric(6,2)", path: \$.amount}
             - {name: event_time, type: timestamptz, path: \$.event_time}
       - name: rental_events_raw
         ingest:

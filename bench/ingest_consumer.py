@@ -26,8 +26,10 @@ COLUMNS = [
     "film_id",
     "customer_id",
     "staff_id",
+    "store_id",
     "rental_date",
     "return_date",
+    "rental_rate",
     "amount",
     "event_time",
 ]

@@ -204,7 +204,7 @@ fn generated_rentals_arrive_once_each_as_json_keyed_to_one_partition_per_rental(
     assert_eq!(used.len(), 6, "the keys spread over every partition");
     // On its one partition, a rental is created before it is returned.
     for (rental_id, kinds) in &events {
-        assert_eq!(kinds[0], "rented", "rental {rental_id}: {kinds:?}");
+        assert_eq!(kinds[0], "rental_created", "rental {rental_id}: {kinds:?}");
         assert!(kinds.len() <= 2, "rental {rental_id}: {kinds:?}");
     }
     assert!(events.values().any(|kinds| kinds.len() == 2), "some rentals came back");

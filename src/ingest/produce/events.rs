@@ -1,9 +1,9 @@
 //! Generated events for `dvt produce --generate`: the DVD-rental store of
 //! the example project, as a stream.
 //!
-//! - `rentals`: a rental is `rented`, and `returned` some days later (a few
-//!   never are) with the amount due: the film's rental rate (0.99, 2.99 or
-//!   4.99) plus 1.00 a day past its rental duration, as in the dvdrental data.
+//! - `rentals`: a rental is created, and returned some days later (a few
+//!   never are), with the amount due on return: the film's rental rate plus
+//!   1.00 a day past its rental duration, as in the dvdrental data.
 //! - `payments`: the payment of each returned rental of that same
 //!   simulation, so that `rentals` and `payments` under one seed agree.
 //! - `clicks`: page views and actions of web sessions, some by a signed-in
@@ -41,8 +41,10 @@ impl EventKind {
                 "film_id",
                 "customer_id",
                 "staff_id",
+                "store_id",
                 "rental_date",
                 "return_date",
+                "rental_rate",
                 "amount",
                 "event_time",
             ],
@@ -151,9 +153,8 @@ struct Rental {
 }
 
 impl Rental {
-    /// The staff member at the item's store: the seeds' first half of the
-    /// inventory, and staff member 1, are in store 1.
-    fn staff_id(&self) -> i64 {
+    fn store_id(&self) -> i64 {
+        // The seeds' first half of the inventory is in store 1; each store has one staff member.
         if self.inventory_id <= INVENTORY / 2 {
             1
         } else {
@@ -358,22 +359,24 @@ impl Generator {
 
     fn write_rental(&mut self, record: &mut Record, event_time: &str) {
         let (event_type, rental, returned) = match self.desk.step() {
-            RentalEvent::Created(rental) => ("rented", rental, false),
-            RentalEvent::Returned(rental) => ("returned", rental, true),
+            RentalEvent::Created(rental) => ("rental_created", rental, false),
+            RentalEvent::Returned(rental) => ("rental_returned", rental, true),
         };
-        let (film_id, _, _) = film_of(rental.inventory_id);
+        let (film_id, rate_cents, _) = film_of(rental.inventory_id);
         record.text("event_type", event_type);
         record.integer("rental_id", rental.rental_id);
         record.integer("inventory_id", rental.inventory_id);
         record.integer("film_id", film_id);
         record.integer("customer_id", rental.customer_id);
-        record.integer("staff_id", rental.staff_id());
+        record.integer("staff_id", rental.store_id());
+        record.integer("store_id", rental.store_id());
         record.timestamp("rental_date", rental.rented_at);
         if returned {
             record.timestamp("return_date", rental.returned_at);
         } else {
             record.null("return_date");
         }
+        record.cents("rental_rate", rate_cents);
         if returned {
             record.cents("amount", rental.amount_cents());
         } else {
@@ -393,7 +396,7 @@ impl Generator {
         record.integer("payment_id", self.next_payment_id);
         record.integer("rental_id", rental.rental_id);
         record.integer("customer_id", rental.customer_id);
-        record.integer("staff_id", rental.staff_id());
+        record.integer("staff_id", rental.store_id());
         record.cents("amount", rental.amount_cents());
         record.text("currency", "USD");
         record.text("method", method);
@@ -473,15 +476,9 @@ mod tests {
             assert!((1..=CUSTOMERS).contains(&(number(event, "customer_id") as i64)));
             assert!((1..=INVENTORY).contains(&(number(event, "inventory_id") as i64)));
             assert!((1..=FILMS).contains(&(number(event, "film_id") as i64)));
-            let inventory_id = number(event, "inventory_id") as i64;
-            let (film_id, rate_cents, _) = film_of(inventory_id);
-            assert_eq!(number(event, "film_id") as i64, film_id);
-            assert_eq!(
-                number(event, "staff_id") as i64,
-                if inventory_id <= INVENTORY / 2 { 1 } else { 2 }
-            );
+            assert_eq!(event["staff_id"], event["store_id"]);
             match event["event_type"].as_str() {
-                Some("rented") => {
+                Some("rental_created") => {
                     assert!(number(event, "rental_id") >= FIRST_RENTAL_ID as f64);
                     assert_eq!(event["return_date"], Value::Null);
                     assert_eq!(event["amount"], Value::Null);
@@ -490,7 +487,7 @@ mod tests {
                         "a rental created twice"
                     );
                 }
-                Some("returned") => {
+                Some("rental_returned") => {
                     returned += 1;
                     let rented = created.remove(&rental_id).expect("returned after it was created");
                     assert_eq!(rented["rental_date"], event["rental_date"]);
@@ -499,7 +496,7 @@ mod tests {
                     let return_date = event["return_date"].as_str().expect("a date");
                     assert!(return_date > rental_date, "{return_date} <= {rental_date}");
                     // The rate, plus whole dollars for late days.
-                    let extra = number(event, "amount") - rate_cents as f64 / 100.0;
+                    let extra = number(event, "amount") - number(event, "rental_rate");
                     assert!(extra >= 0.0 && (extra - extra.round()).abs() < 1e-9, "{event:?}");
                 }
                 other => panic!("unexpected event type {other:?}"),
@@ -511,21 +508,18 @@ mod tests {
             (3_000..10_000).contains(&returned),
             "{returned} returned of 20,000 events"
         );
-        let amounts: BTreeSet<String> = rentals
+        let rates: BTreeSet<String> = rentals
             .iter()
-            .filter(|(_, event)| event["event_type"] == "returned")
-            .map(|(_, event)| event["amount"].to_string())
+            .map(|(_, event)| event["rental_rate"].to_string())
             .collect();
-        for on_time in ["0.99", "2.99", "4.99", "5.99"] {
-            assert!(amounts.contains(on_time), "{on_time} in {amounts:?}");
-        }
+        assert_eq!(rates, BTreeSet::from(["0.99".into(), "2.99".into(), "4.99".into()]));
     }
 
     #[test]
     fn payments_pay_for_the_returned_rentals_of_the_same_seed() {
         let returned: Vec<(Value, Value, Value)> = events(EventKind::Rentals, 9, 10_000)
             .into_iter()
-            .filter(|(_, event)| event["event_type"] == "returned")
+            .filter(|(_, event)| event["event_type"] == "rental_returned")
             .map(|(_, event)| {
                 (
                     event["rental_id"].clone(),
