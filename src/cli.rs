@@ -72,6 +72,9 @@ pub enum Command {
     /// Load the Kafka topics of sources with an `ingest:` block into their bronze tables, exactly once, then exit.
     #[cfg(feature = "kafka")]
     Ingest(IngestArgs),
+    /// Stream a CSV file or generated DVD-rental events into a Kafka topic at a given rate (for demos and benchmarks).
+    #[cfg(feature = "kafka")]
+    Produce(ProduceArgs),
 }
 
 #[derive(Debug, Args)]
@@ -293,4 +296,72 @@ pub struct DocsServeArgs {
     /// The address to listen on; 0.0.0.0 makes the site reachable from other machines.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["csv", "generate"])))]
+pub struct ProduceArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// The topic to write to.
+    #[arg(long)]
+    pub topic: String,
+    /// A CSV file with a header row; each row becomes a JSON object (numbers and true/false keep their type, empty fields are null).
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Generate DVD-rental events instead: rentals (created and returned), their payments, or web clicks.
+    #[arg(long, value_enum, value_name = "EVENTS")]
+    pub generate: Option<GeneratedEvents>,
+    /// Messages per second (default: as fast as the brokers take them).
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..))]
+    pub rate: Option<u64>,
+    /// Stop after this many messages (default: every CSV row; generated events until Ctrl-C).
+    #[arg(long, short = 'n', value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..))]
+    pub count: Option<u64>,
+    /// Partitions of the topic when dvt creates it (on brokers with the admin API).
+    #[arg(long, value_parser = clap::value_parser!(i32).range(1..))]
+    pub partitions: Option<i32>,
+    /// The field whose value is the message key, so that one entity stays on one partition
+    /// [default: rental_id for rentals, customer_id for payments, session_id for clicks; none for CSV].
+    #[arg(long, value_name = "FIELD")]
+    pub key: Option<String>,
+    /// Seed of the generated events: the same seed gives the same events, all but `event_time` [default: a fresh one, printed].
+    #[arg(long, conflicts_with = "csv")]
+    pub seed: Option<u64>,
+    /// Kafka brokers, host:port[,host:port...] (default: the target's `kafka_bootstrap_servers`).
+    #[arg(long, value_name = "SERVERS")]
+    pub bootstrap_servers: Option<String>,
+    /// Compress message batches (the librdkafka built into dvt has no zstd).
+    #[arg(long, value_enum)]
+    pub compression: Option<Compression>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GeneratedEvents {
+    /// Rentals created and returned (keyed by rental_id).
+    Rentals,
+    /// Payments of returned rentals (keyed by customer_id).
+    Payments,
+    /// Web page views and actions (keyed by session_id).
+    Clicks,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Compression {
+    None,
+    Gzip,
+    Snappy,
+    Lz4,
+}
+
+impl Compression {
+    /// The value of librdkafka's `compression.type`.
+    pub fn librdkafka_name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Snappy => "snappy",
+            Compression::Lz4 => "lz4",
+        }
+    }
 }

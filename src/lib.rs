@@ -70,6 +70,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Docs(cli::DocsCommand::Serve(args)) => docs::serve(&printer, args),
         #[cfg(feature = "kafka")]
         Command::Ingest(args) => ingest::command::ingest(shared(), args),
+        #[cfg(feature = "kafka")]
+        Command::Produce(args) => ingest::produce::produce(shared(), args),
     };
     match result {
         Ok(Outcome::Success) => EXIT_SUCCESS,

@@ -19,6 +19,8 @@ pub mod command;
 pub mod consumer;
 pub mod freshness;
 pub mod mapping;
+#[cfg(feature = "kafka")]
+pub mod produce;
 pub mod spec;
 pub mod state;
 
