@@ -124,6 +124,9 @@ pub struct IngestArgs {
     /// Commit a batch once its first message is this old (default: each source's `batch.latency`, else 1s).
     #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
     pub batch_latency: Option<std::time::Duration>,
+    /// Consumers per source table in this process, sharing its partitions (each loads its own batches, in parallel).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
+    pub consumers: usize,
     /// Show the lag of every partition (stored offset against the broker's high watermark) and exit.
     #[arg(long)]
     pub status: bool,

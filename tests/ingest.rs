@@ -439,3 +439,18 @@ fn status_shows_the_lag_of_every_partition() {
         .count();
     assert_eq!(partition_lines, 3, "{output}");
 }
+
+#[test]
+fn several_consumers_in_one_process_drain_the_topic_together() {
+    let mut kafka = MockKafka::start(1, &[]);
+    kafka.run("create rental_events 4");
+    let project = IngestProject::new(kafka.bootstrap());
+    produce(kafka.bootstrap(), 1..20_001);
+
+    let (code, output) = project.ingest(&["--consumers", "2", "--batch-rows", "2000"]);
+    assert_eq!(code, Some(0), "{output}");
+    assert!(output.contains("(consumer 1 of 2): "), "{output}");
+    assert!(output.contains("(consumer 2 of 2): "), "{output}");
+    assert!(output.contains("Ingested 19,980 rows"), "{output}");
+    assert_eq!(project.loaded(), expected(1..20_001), "{output}");
+}

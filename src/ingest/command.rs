@@ -12,6 +12,7 @@
 //! thread of its own; several `dvt ingest` processes share a group's
 //! partitions.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,7 +20,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tokio::sync::Notify;
 
-use super::consumer::{self, Event, IngestJob, IngestTotals, KafkaSettings, Until};
+use super::consumer::{self, Crew, Event, IngestJob, IngestTotals, KafkaSettings, Until};
 use super::freshness::{thousands, Freshness};
 use super::state::{load_offsets, offsets_relation, prepare_tables, Destination, OffsetStore, StoredOffsets};
 use super::Mapper;
@@ -101,7 +102,7 @@ pub fn ingest(printer: Arc<Printer>, args: &IngestArgs) -> Result<Outcome, Diagn
         .enable_all()
         .build()
         .map_err(|error| Diagnostic::error(format!("cannot start the async runtime: {error}")))?;
-    let threads = jobs.len() + session.target.threads;
+    let threads = jobs.len() * args.consumers + session.target.threads;
     let adapter = runtime.block_on(crate::exec::command::connect(&session.target, threads))?;
     let outcome = if args.status {
         runtime.block_on(status(&printer, &adapter, &settings, &jobs))
@@ -124,6 +125,7 @@ pub fn ingest(printer: Arc<Printer>, args: &IngestArgs) -> Result<Outcome, Diagn
             settings,
             follow: args.follow,
             every: args.every,
+            consumers: args.consumers,
         };
         runtime.block_on(run.ingest(jobs, refresh))
     };
@@ -139,6 +141,29 @@ struct Run {
     settings: KafkaSettings,
     follow: bool,
     every: Option<Duration>,
+    /// Consumers per source table (`--consumers`).
+    consumers: usize,
+}
+
+/// What the consumers of one source table loaded, as they finish.
+struct Finished {
+    crew: Crew,
+    remaining: usize,
+    totals: IngestTotals,
+    elapsed: Duration,
+    failed: bool,
+}
+
+impl Finished {
+    fn new(members: usize) -> Self {
+        Self {
+            crew: Crew::new(members),
+            remaining: members,
+            totals: IngestTotals::default(),
+            elapsed: Duration::ZERO,
+            failed: false,
+        }
+    }
 }
 
 /// What the consumers and the refresh loop share.
@@ -221,7 +246,22 @@ impl Run {
         }
 
         let mut consumers = tokio::task::JoinSet::new();
-        for job in jobs {
+        let members = self.consumers;
+        let mut finished: BTreeMap<String, Finished> = BTreeMap::new();
+        for (job, member) in jobs
+            .iter()
+            .flat_map(|job| (1..=members).map(move |member| (job.clone(), member)))
+        {
+            let crew = finished
+                .entry(job.name.clone())
+                .or_insert_with(|| Finished::new(members))
+                .crew
+                .clone();
+            let label = if members == 1 {
+                job.name.clone()
+            } else {
+                format!("{} (consumer {member} of {members})", job.name)
+            };
             let adapter = Arc::clone(&self.adapter);
             let handle = self.handle.clone();
             let settings = self.settings.clone();
@@ -234,7 +274,7 @@ impl Run {
                 let mut on_event = |event: Event<'_>| match event {
                     Event::Assigned(partitions) => printer.event(
                         "ingest_assigned",
-                        &format!("{}: assigned {}", job.name, describe_assignment(partitions)),
+                        &format!("{label}: assigned {}", describe_assignment(partitions)),
                         json!({"source": job.name, "partitions": partitions}),
                     ),
                     Event::Committed(batch, totals) => {
@@ -246,16 +286,14 @@ impl Run {
                         progress.committed.notify_one();
                         let message = if follow {
                             format!(
-                                "{}: committed {} rows, {} dead letters ({} rows in all)",
-                                job.name,
+                                "{label}: committed {} rows, {} dead letters ({} rows in all)",
                                 thousands(batch.rows),
                                 thousands(batch.dead_letters),
                                 thousands(totals.rows)
                             )
                         } else {
                             format!(
-                                "{}: {} rows, {} dead letters in {} batches so far",
-                                job.name,
+                                "{label}: {} rows, {} dead letters in {} batches so far",
                                 thousands(totals.rows),
                                 thousands(totals.dead_letters),
                                 totals.batches
@@ -268,14 +306,13 @@ impl Run {
                                    "total_rows": totals.rows, "total_dead_letters": totals.dead_letters}),
                         );
                     }
-                    Event::Retrying(error, wait) => printer.diagnostic(
-                        &Diagnostic::warning(format!("{}: {}", job.name, error_chain(error))).hint(format!(
-                            "nothing of the batch was stored; trying again in {}",
-                            humanize(wait)
-                        )),
-                    ),
+                    Event::Retrying(error, wait) => {
+                        printer.diagnostic(&Diagnostic::warning(format!("{label}: {}", error_chain(error))).hint(
+                            format!("nothing of the batch was stored; trying again in {}", humanize(wait)),
+                        ))
+                    }
                 };
-                let result = consumer::consume(adapter, handle, &settings, &job, &until, &mut on_event);
+                let result = consumer::consume(adapter, handle, &settings, &job, &until, &crew, &mut on_event);
                 (job, result, started.elapsed())
             });
         }
@@ -302,29 +339,20 @@ impl Run {
                 ));
                 continue;
             };
+            let Some(source) = finished.get_mut(&job.name) else {
+                continue;
+            };
+            source.remaining -= 1;
+            source.elapsed = source.elapsed.max(elapsed);
             match result {
-                Ok(job_totals) => {
-                    totals.rows += job_totals.rows;
-                    totals.dead_letters += job_totals.dead_letters;
-                    totals.batches += job_totals.batches;
-                    let line = format!(
-                        "Ingested {} rows into {} from {} in {:.2}s; {} messages went to the dead-letter table {}",
-                        thousands(job_totals.rows),
-                        job.destination.bronze,
-                        job.topics.join(", "),
-                        elapsed.as_secs_f64(),
-                        thousands(job_totals.dead_letters),
-                        job.destination.dead_letter,
-                    );
-                    self.printer.event(
-                        "ingest_finished",
-                        &line,
-                        json!({"source": job.name, "rows": job_totals.rows, "dead_letters": job_totals.dead_letters,
-                               "batches": job_totals.batches, "elapsed_s": elapsed.as_secs_f64()}),
-                    );
+                Ok(member_totals) => {
+                    source.totals.rows += member_totals.rows;
+                    source.totals.dead_letters += member_totals.dead_letters;
+                    source.totals.batches += member_totals.batches;
                 }
                 Err(error) => {
                     failed = true;
+                    source.failed = true;
                     // Stop the other consumers of a --follow too.
                     progress.stop.store(true, Ordering::SeqCst);
                     self.printer.diagnostic(
@@ -332,6 +360,28 @@ impl Run {
                     );
                 }
             }
+            if source.remaining > 0 || source.failed {
+                continue;
+            }
+            let done = source.totals;
+            totals.rows += done.rows;
+            totals.dead_letters += done.dead_letters;
+            totals.batches += done.batches;
+            let line = format!(
+                "Ingested {} rows into {} from {} in {:.2}s; {} messages went to the dead-letter table {}",
+                thousands(done.rows),
+                job.destination.bronze,
+                job.topics.join(", "),
+                source.elapsed.as_secs_f64(),
+                thousands(done.dead_letters),
+                job.destination.dead_letter,
+            );
+            self.printer.event(
+                "ingest_finished",
+                &line,
+                json!({"source": job.name, "rows": done.rows, "dead_letters": done.dead_letters,
+                       "batches": done.batches, "elapsed_s": source.elapsed.as_secs_f64()}),
+            );
         }
         if let Some((task, done)) = refresh_loop {
             done.store(true, Ordering::SeqCst);

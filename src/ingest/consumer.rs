@@ -265,6 +265,7 @@ pub fn consume(
     settings: &KafkaSettings,
     job: &IngestJob,
     until: &Until,
+    crew: &Crew,
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> Result<IngestTotals, IngestError> {
     let shared = Arc::new(Shared {
@@ -287,8 +288,54 @@ pub fn consume(
             shared: Arc::clone(&shared),
         })?;
 
+    let result = consume_with(&consumer, &shared, job, until, on_event);
+    crew.leave();
+    if result.is_ok() && matches!(until, Until::Drained) {
+        // Stay in the group, reading nothing, until the crew's other
+        // consumers have drained theirs: leaving now would have the group
+        // take partitions from them mid-batch.
+        while !crew.all_left() {
+            if let Some(Ok(_)) = consumer.poll(POLL_INTERVAL) {
+                // Past the high watermark: not this run's to load.
+            }
+        }
+    }
+    result
+}
+
+/// The consumers of one source table in one `dvt ingest` process
+/// (`--consumers N`), which share its partitions as members of its group.
+#[derive(Debug, Clone)]
+pub struct Crew {
+    remaining: Arc<Mutex<usize>>,
+}
+
+impl Crew {
+    pub fn new(members: usize) -> Self {
+        Self {
+            remaining: Arc::new(Mutex::new(members)),
+        }
+    }
+
+    fn leave(&self) {
+        let mut remaining = Shared::lock(&self.remaining);
+        *remaining = remaining.saturating_sub(1);
+    }
+
+    fn all_left(&self) -> bool {
+        *Shared::lock(&self.remaining) == 0
+    }
+}
+
+fn consume_with(
+    consumer: &BaseConsumer<IngestContext>,
+    shared: &Arc<Shared>,
+    job: &IngestJob,
+    until: &Until,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> Result<IngestTotals, IngestError> {
     // The high watermarks now: a batch ingest stops there.
-    let targets = high_watermarks(&consumer, &job.topics)?;
+    let targets = high_watermarks(consumer, &job.topics)?;
     let topics: Vec<&str> = job.topics.iter().map(String::as_str).collect();
     consumer.subscribe(&topics)?;
 
@@ -395,7 +442,7 @@ pub fn consume(
                     // Another consumer of the group moved these partitions
                     // on; start again from what it stored.
                     shared.reload_offsets()?;
-                    seek_to_stored(&consumer, &shared)?;
+                    seek_to_stored(consumer, shared)?;
                     positions.clear();
                 }
                 Err(error) if error.is_transient() => {
@@ -414,11 +461,11 @@ pub fn consume(
                     on_event(Event::Retrying(&error, wait));
                     std::thread::sleep(wait);
                     match shared.reload_offsets() {
-                        Ok(()) => seek_to_stored(&consumer, &shared)?,
+                        Ok(()) => seek_to_stored(consumer, shared)?,
                         Err(error) if is_transient(&error) => {
                             // The next batch's commit tries again; its
                             // stored offsets are still the ones it expects.
-                            seek_to_stored(&consumer, &shared)?;
+                            seek_to_stored(consumer, shared)?;
                         }
                         Err(error) => return Err(error),
                     }
