@@ -86,7 +86,7 @@ sources:
     schema: bronze
     tables:
       - name: rental_events
-        ingest:
+        ingest: &typed
           topics: [$topic]
           format: json
           mapping: typed
@@ -103,6 +103,9 @@ sources:
             - {name: rental_rate, type: "numeric(4,2)", path: \$.rental_rate}
             - {name: amount, type: "numeric(6,2)", path: \$.amount}
             - {name: event_time, type: timestamptz, path: \$.event_time}
+      # The same typed load by two consumers in one process (--consumers 2).
+      - name: rental_events_2
+        ingest: *typed
       - name: rental_events_raw
         ingest:
           topics: [$topic]
@@ -148,6 +151,8 @@ tail -1 "$work/logs/produce.log" >&2
 
 measure "dvt ingest, typed" "select count(*) from bronze.rental_events" \
     "$bin/dvt" ingest --project-dir "$work/project" --profiles-dir "$work/project" --select source:events.rental_events
+measure "dvt ingest, typed, --consumers 2" "select count(*) from bronze.rental_events_2" \
+    "$bin/dvt" ingest --project-dir "$work/project" --profiles-dir "$work/project" --select source:events.rental_events_2 --consumers 2
 measure "dvt ingest, raw" "select count(*) from bronze.rental_events_raw" \
     "$bin/dvt" ingest --project-dir "$work/project" --profiles-dir "$work/project" --select source:events.rental_events_raw
 
