@@ -194,6 +194,27 @@ fn example_project_column_lineage_walks_back_to_the_seeds_without_a_warehouse() 
     for file in ["index.html", "app.js", "style.css"] {
         assert!(dir.path().join("target/docs").join(file).is_file(), "{file} is missing");
     }
+    // The streaming path's lineage starts at its Kafka topic.
+    let site: Value = serde_json::from_str(
+        data.trim_start_matches("window.DVT_DATA = ")
+            .trim_end()
+            .trim_end_matches(';'),
+    )
+    .expect("data.js holds JSON");
+    let node = |id: &str| {
+        site["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .find(|node| node["id"] == id)
+            .unwrap_or_else(|| panic!("no node `{id}` in the site"))
+            .clone()
+    };
+    assert_eq!(node("topic.rental_events")["type"], "topic");
+    assert_eq!(
+        node("source.dvdrental.events.rental_events")["parents"],
+        serde_json::json!(["topic.rental_events"])
+    );
 }
 
 /// Drops the test's database when the test ends, even on panic.

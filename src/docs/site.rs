@@ -129,8 +129,37 @@ pub fn site_data(
         add_lineage_and_stats(&mut entry, relation, traced);
         nodes.push(entry);
     }
+    // Kafka topics feed the source tables with an `ingest:` block, so the
+    // lineage starts at the topic.
+    let mut topics: BTreeMap<&str, Vec<&crate::manifest::SourceTable>> = BTreeMap::new();
+    for source in manifest.sources.values() {
+        for topic in source.ingest.iter().flat_map(|spec| &spec.topics) {
+            topics.entry(topic).or_default().push(source);
+        }
+    }
+    for (topic, fed) in &topics {
+        let fed_ids: Vec<&str> = fed.iter().map(|source| source.unique_id.as_str()).collect();
+        nodes.push(json!({
+            "id": topic_id(topic),
+            "name": topic,
+            "type": "topic",
+            "package": fed[0].package_name,
+            "path": fed[0].ingest.as_ref().map_or(&fed[0].original_file_path, |spec| &spec.file),
+            "fqn": [topic],
+            "tags": [],
+            "description": format!("Kafka topic, loaded by `dvt ingest` into {}", fed_ids.join(", ")),
+            "columns": [],
+            "parents": [],
+        }));
+    }
     for source in manifest.sources.values() {
         let relation = catalog.sources.get(&source.unique_id);
+        let parents: Vec<String> = source
+            .ingest
+            .iter()
+            .flat_map(|spec| &spec.topics)
+            .map(|topic| topic_id(topic))
+            .collect();
         let mut entry = json!({
             "id": source.unique_id,
             "name": format!("{}.{}", source.source_name, source.name),
@@ -142,7 +171,7 @@ pub fn site_data(
             "description": if source.description.is_empty() { &source.source_description } else { &source.description },
             "relation": source.relation.quoted(),
             "columns": columns(&source.columns, relation, None),
-            "parents": [],
+            "parents": parents,
             "owner": source.meta.get("owner"),
             "loader": source.loader,
         });
@@ -197,6 +226,11 @@ pub fn site_data(
         "tests": tests,
         "lineage": lineage_json,
     })
+}
+
+/// The lineage node of a Kafka topic.
+fn topic_id(topic: &str) -> String {
+    format!("topic.{topic}")
 }
 
 fn add_lineage_and_stats(entry: &mut Value, relation: Option<&CatalogRelation>, traced: Option<&NodeLineage>) {

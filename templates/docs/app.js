@@ -14,7 +14,7 @@
 
   const COLORS = {
     source: '#2f855a', seed: '#3182ce', model: '#dd6b20', snapshot: '#805ad5',
-    analysis: '#718096', exposure: '#d53f8c', export: '#319795',
+    analysis: '#718096', exposure: '#d53f8c', export: '#319795', topic: '#b7791f',
   };
   const NODE_WIDTH = 200;
   const NODE_HEIGHT = 34;
