@@ -26,7 +26,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::Parser;
 use rdkafka::error::KafkaError;
 use rdkafka::mocking::MockCluster;
-use rdkafka::producer::DefaultProducerContext;
+use rdkafka::producer::{BaseProducer, DefaultProducerContext, Producer};
+use rdkafka::ClientConfig;
 
 /// A Kafka wire-protocol broker on loopback for tests (librdkafka's mock cluster).
 #[derive(Parser)]
@@ -42,9 +43,14 @@ struct Args {
     /// A topic to create before printing the bootstrap address; repeatable.
     #[arg(long = "topic")]
     topics: Vec<String>,
+    /// How long the group coordinator waits for more members before a new
+    /// group's first assignment: Kafka's `group.initial.rebalance.delay.ms`,
+    /// 3000 by default (`docker-compose.yml`'s Kafka sets 0).
+    #[arg(long, default_value_t = 3000)]
+    group_initial_rebalance_delay_ms: i32,
 }
 
-type Cluster = MockCluster<'static, DefaultProducerContext>;
+type Cluster<'c> = MockCluster<'c, DefaultProducerContext>;
 
 fn main() -> Result<()> {
     let args = Args::parse();
@@ -54,7 +60,29 @@ fn main() -> Result<()> {
     if args.partitions < 1 {
         bail!("`--partitions` must be at least 1, got `{}`", args.partitions);
     }
-    let cluster = MockCluster::new(args.brokers).context("starting the mock cluster")?;
+    // The cluster lives in a client of its own (librdkafka's
+    // `test.mock.num.brokers`), which gives access to its native handle for
+    // settings the Rust wrapper does not expose.
+    let host: BaseProducer = ClientConfig::new()
+        .set("test.mock.num.brokers", args.brokers.to_string())
+        .create()
+        .context("starting the mock cluster")?;
+    let cluster = host
+        .client()
+        .mock_cluster()
+        .context("librdkafka started no mock cluster")?;
+    // SAFETY: the handle belongs to `host`, which outlives every use here,
+    // and the call only sets an integer on the cluster.
+    unsafe {
+        let handle = rdkafka::bindings::rd_kafka_handle_mock_cluster(host.client().native_ptr());
+        if handle.is_null() {
+            bail!("librdkafka started no mock cluster");
+        }
+        rdkafka::bindings::rd_kafka_mock_group_initial_rebalance_delay_ms(
+            handle,
+            args.group_initial_rebalance_delay_ms,
+        );
+    }
     for topic in &args.topics {
         create_topic(&cluster, topic, args.partitions, args.brokers)?;
     }
