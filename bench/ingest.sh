@@ -14,10 +14,9 @@
 # --features kafka`; BIN names their directory), PostgreSQL on 127.0.0.1:$PGPORT (5432)
 # (scripts/start-postgres.sh), and PYTHON with confluent_kafka and psycopg.
 # The broker is a dvt-mock-kafka of its own (docs/kafka-broker.md), with
-# PARTITIONS partitions so that no partition passes the mock's 5 MiB retention,
-# and a group coordinator that assigns a new group's partitions at once
-# (group.initial.rebalance.delay.ms=0, as docker-compose.yml's Kafka has; the
-# default 3 s would be the same for every loader). REBALANCE_DELAY_MS changes it.
+# PARTITIONS partitions so that no partition passes the mock's 5 MiB retention.
+# REBALANCE_DELAY_MS sets the coordinator's group.initial.rebalance.delay.ms
+# (Kafka's default, 3000, unless given; bench/README.md has a run with 0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,7 +48,7 @@ mkdir -p "$work/logs" "$work/project/models"
 # The broker: it serves until its stdin, a fifo held open by fd 3, closes.
 mkfifo "$work/broker.in"
 "$bin/dvt-mock-kafka" --brokers 1 --topic "$topic" --partitions "$partitions" \
-    --group-initial-rebalance-delay-ms "${REBALANCE_DELAY_MS:-0}" \
+    --group-initial-rebalance-delay-ms "${REBALANCE_DELAY_MS:-3000}" \
     <"$work/broker.in" >"$work/broker.log" 2>&1 &
 broker_pid=$!
 exec 3>"$work/broker.in"
