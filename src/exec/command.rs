@@ -237,11 +237,22 @@ fn run_plan(
     };
     let runtime = runtime()?;
     let target = session.target.clone();
+    let lake = crate::lake::LakeSettings::from_target(&target)?;
+    if lake.is_none() && command == Command::Export {
+        return Err(Diagnostic::error(format!("target `{}` has no `s3_*` settings for the lake", target.name))
+            .in_file(&target.source)
+            .hint("add `s3_endpoint`, `s3_bucket` and the credentials to the target (see README.md, \"Exports to the lake\")")
+            .into());
+    }
     let adapter = runtime.block_on(connect(&target, options.threads))?;
+    let exports = match count(ResourceType::Export) {
+        0 => String::new(),
+        exports => format!(", {exports} export{}", if exports == 1 { "" } else { "s" }),
+    };
     printer.info(
         "run_started",
         &format!(
-            "Running with dvt {} on target `{}` ({}, {} thread{}): {} models, {} seeds, {} tests",
+            "Running with dvt {} on target `{}` ({}, {} thread{}): {} models, {} seeds, {} tests{exports}",
             env!("CARGO_PKG_VERSION"),
             target.name,
             target.adapter_type,
@@ -264,6 +275,7 @@ fn run_plan(
         counter: AtomicUsize::new(0),
         cancelled: AtomicBool::new(false),
         invocation_id,
+        lake,
     });
     let hooks_apply = matches!(command, Command::Run | Command::Build | Command::Seed | Command::Test);
     if hooks_apply {
@@ -361,6 +373,7 @@ pub fn retry(printer: Arc<Printer>, args: &RetryArgs) -> Result<Outcome, Diagnos
         "run" => Command::Run,
         "test" => Command::Test,
         "seed" => Command::Seed,
+        "export" => Command::Export,
         _ => Command::Build,
     };
     let again: BTreeSet<String> = previous
