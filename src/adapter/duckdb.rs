@@ -207,7 +207,7 @@ impl Adapter for DuckDbAdapter {
 
     async fn query_arrow(&self, sql: &str, _batch_rows: usize) -> Result<ArrowBatches, AdapterError> {
         let (permit, connection) = self.checkout().await?;
-        let running = self.running.start(Arc::new(connection.interrupt_handle()));
+        let running = self.running.start(connection.interrupt_handle());
         let statement = sql.to_string();
         let (sender, receiver) = tokio::sync::mpsc::channel(super::ARROW_CHANNEL_BATCHES);
         let (schema_sender, schema_receiver) = tokio::sync::oneshot::channel();
@@ -302,8 +302,11 @@ fn stream_batches(
         return;
     }
     for batch in stream {
-        let batch = relabel(batch, &schema).map_err(|error| AdapterError::Driver(error.into()));
-        if sender.blocking_send(batch).is_err() {
+        let batch = batch
+            .map_err(|error| from_duckdb(error, Some(sql)))
+            .and_then(|batch| relabel(batch, &schema).map_err(|error| AdapterError::Driver(error.into())));
+        let failed = batch.is_err();
+        if sender.blocking_send(batch).is_err() || failed {
             return;
         }
     }

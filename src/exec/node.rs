@@ -483,23 +483,17 @@ mod tests {
     }
 }
 
-/// Exports a model's rows to the lake. Under `build`, a target without
-/// `s3_*` settings skips its exports, so that a project with exports still
-/// builds where there is no lake; `dvt export` fails instead.
+/// Exports a model's rows to the lake. (Without `s3_*` settings in the
+/// target, the command leaves the exports out before they get here.)
 async fn run_export(context: &Context, node: &Node) -> NodeResult {
     let Some(settings) = &context.lake else {
-        let reason = format!(
-            "target has no `s3_*` settings for the lake, so `{}` is not exported",
-            node.name
-        );
-        if context.options.command == super::Command::Build {
-            return NodeResult::skipped(&node.unique_id, &reason);
-        }
         return NodeResult::error(
             node,
-            Diagnostic::error(format!("export `{}`: the {reason}", node.name))
-                .in_file(&node.original_file_path)
-                .hint("add `s3_endpoint`, `s3_bucket` and the credentials to the target in profiles.yml"),
+            Diagnostic::error(format!(
+                "export `{}`: the target has no `s3_*` settings for the lake",
+                node.name
+            ))
+            .in_file(&node.original_file_path),
         );
     };
     let spec = match crate::lake::ExportSpec::parse(&serde_json::Value::Object(node.config.clone())) {

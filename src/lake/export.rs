@@ -203,6 +203,12 @@ pub async fn run(job: ExportJob<'_>) -> Result<ExportOutcome, ExportError> {
         let (message, hint) = describe_error(&error, &bucket, job.settings);
         ExportError::Store { message, hint }
     };
+    // Listing the prefix checks the bucket and the credentials before any
+    // row is read: S3 answers a missing bucket or a bad key here.
+    lake.store
+        .list_with_delimiter(Some(&lake.root))
+        .await
+        .map_err(store_error)?;
     let manifest_path = lake.child(MANIFEST_FILE)?;
     let previous = read_manifest(&lake, &manifest_path)
         .await
