@@ -151,10 +151,10 @@ impl ExportSpec {
             Some("csv") => Format::Csv,
             _ => Format::Parquet,
         };
-        let compression = match choice(map, "compression", &["zstd", "snappy", "none"], &mut problems).as_deref() {
-            Some("snappy") => Compression::Snappy,
-            Some("none") => Compression::None,
-            Some(_) if format == Format::Csv => {
+        let compression = choice(map, "compression", &["zstd", "snappy", "none"], &mut problems);
+        let compression = match (format, compression.as_deref()) {
+            (Format::Csv, None) => Compression::None,
+            (Format::Csv, Some(_)) => {
                 problems.push(SpecProblem {
                     key: "compression",
                     message: "`compression` applies to Parquet; CSV files are written uncompressed".into(),
@@ -162,8 +162,9 @@ impl ExportSpec {
                 });
                 Compression::None
             }
-            _ if format == Format::Csv => Compression::None,
-            _ => Compression::Zstd,
+            (Format::Parquet, Some("snappy")) => Compression::Snappy,
+            (Format::Parquet, Some("none")) => Compression::None,
+            (Format::Parquet, _) => Compression::Zstd,
         };
         let row_group_size = match map.get("row_group_size") {
             None | Some(Value::Null) => DEFAULT_ROW_GROUP_SIZE,
