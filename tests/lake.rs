@@ -713,12 +713,12 @@ fn partitions_with_special_characters(engine: Engine) {
     });
     assert_eq!(loaded.rows, 7);
     assert_eq!(loaded.files, 7);
-    let original = project.row(&format!(
-        "select string_agg(coalesce(category, 'NULL'), '|' order by id) from raw.items"
-    ));
-    let back = project.row(&format!(
-        "select string_agg(coalesce(category, 'NULL'), '|' order by id) from bronze.items"
-    ));
+    let categories_of = |table: &str| {
+        project.row(&format!(
+            "select string_agg(coalesce(category, 'NULL'), '|' order by id) from {table}"
+        ))
+    };
+    let (original, back) = (categories_of("raw.items"), categories_of("bronze.items"));
     assert_eq!(original, back);
     assert_eq!(
         project.row("select cast(count(*) as varchar) from bronze.items where day_month = '2024-01'"),

@@ -469,20 +469,6 @@ fn threshold(condition: &str, count: u64) -> Result<bool, String> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::threshold;
-
-    #[test]
-    fn thresholds_follow_dbt() {
-        assert_eq!(threshold("!= 0", 0), Ok(false));
-        assert_eq!(threshold("!= 0", 3), Ok(true));
-        assert_eq!(threshold(">10", 10), Ok(false));
-        assert_eq!(threshold(">= 10", 10), Ok(true));
-        assert!(threshold("about 3", 1).is_err());
-    }
-}
-
 /// Exports a model's rows to the lake. (Without `s3_*` settings in the
 /// target, the command leaves the exports out before they get here.)
 async fn run_export(context: &Context, node: &Node) -> NodeResult {
@@ -551,5 +537,19 @@ async fn run_export(context: &Context, node: &Node) -> NodeResult {
             }
             NodeResult::error(node, diagnostic)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::threshold;
+
+    #[test]
+    fn thresholds_follow_dbt() {
+        assert_eq!(threshold("!= 0", 0), Ok(false));
+        assert_eq!(threshold("!= 0", 3), Ok(true));
+        assert_eq!(threshold(">10", 10), Ok(false));
+        assert_eq!(threshold(">= 10", 10), Ok(true));
+        assert!(threshold("about 3", 1).is_err());
     }
 }

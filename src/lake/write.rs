@@ -75,6 +75,10 @@ pub fn unescape_partition_value(segment: &str) -> Option<String> {
     Some(String::from_utf8_lossy(&decoded).into_owned())
 }
 
+/// Rows that share their partition values: the values, and the rows'
+/// data columns.
+pub type PartitionRun = (Vec<Option<String>>, RecordBatch);
+
 /// Where the columns of the query's rows go: which are data, and which
 /// hold partition values (and under what directory names).
 #[derive(Debug, Clone)]
@@ -139,7 +143,7 @@ impl Layout {
 
     /// The batch cut into runs of rows that share partition values, each
     /// with those values and only the data columns.
-    pub fn split(&self, batch: &RecordBatch) -> Result<Vec<(Vec<Option<String>>, RecordBatch)>, String> {
+    pub fn split(&self, batch: &RecordBatch) -> Result<Vec<PartitionRun>, String> {
         let data = batch.project(&self.data_columns).map_err(|error| error.to_string())?;
         if self.partition_columns.is_empty() {
             return Ok(vec![(Vec::new(), data)]);
@@ -180,7 +184,7 @@ impl Layout {
 
 /// One file being encoded.
 pub enum FileEncoder {
-    Parquet(ArrowWriter<Vec<u8>>),
+    Parquet(Box<ArrowWriter<Vec<u8>>>),
     /// CSV is written batch by batch into `encoded`, the header first.
     Csv {
         schema: SchemaRef,
@@ -204,7 +208,7 @@ impl FileEncoder {
                     .set_created_by(format!("dvt version {}", env!("CARGO_PKG_VERSION")))
                     .build();
                 ArrowWriter::try_new(Vec::new(), schema, Some(properties))
-                    .map(FileEncoder::Parquet)
+                    .map(|writer| FileEncoder::Parquet(Box::new(writer)))
                     .map_err(|error| error.to_string())
             }
             Format::Csv => Ok(FileEncoder::Csv {
@@ -254,7 +258,7 @@ impl FileEncoder {
     /// Ends the file: the rest of its bytes, footer included.
     pub fn finish(self) -> Result<Vec<u8>, String> {
         match self {
-            FileEncoder::Parquet(writer) => writer.into_inner().map_err(|error| error.to_string()),
+            FileEncoder::Parquet(writer) => (*writer).into_inner().map_err(|error| error.to_string()),
             FileEncoder::Csv {
                 schema,
                 encoded,
