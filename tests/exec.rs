@@ -161,11 +161,7 @@ impl Project {
             .timeout(Duration::from_secs(120))
             .output()
             .expect("dvt runs");
-        Output {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        Output::from(output)
     }
 
     /// Runs dvt and checks its exit code, printing everything when it differs.

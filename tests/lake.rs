@@ -180,11 +180,7 @@ impl LakeProject {
             .timeout(Duration::from_secs(300))
             .output()
             .expect("dvt runs");
-        Output {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        Output::from(output)
     }
 
     fn dvt_exits(&self, code: i32, args: &[&str]) -> Output {

@@ -671,22 +671,14 @@ mod tests {
             },
         )
         .unwrap();
-        assert!(
-            sql.contains(r#"cast("store_id" as text) as "__dvt_partition_0""#),
-            "{sql}"
-        );
-        assert!(
-            sql.contains(r#"to_char("rental_date", 'YYYY-MM') as "__dvt_partition_1""#),
-            "{sql}"
-        );
-        assert!(
-            sql.contains(r#"where "last_update" > '2024-01-01' and "last_update" <= '2024-02-01'"#),
-            "{sql}"
-        );
-        assert!(
-            sql.contains(r#"order by "__dvt_partition_0", "__dvt_partition_1""#),
-            "{sql}"
-        );
+        for expected in [
+            r#"cast("store_id" as text) as "__dvt_partition_0""#,
+            r#"to_char("rental_date", 'YYYY-MM') as "__dvt_partition_1""#,
+            r#"where "last_update" > '2024-01-01' and "last_update" <= '2024-02-01'"#,
+            r#"order by "__dvt_partition_0", "__dvt_partition_1""#,
+        ] {
+            assert!(sql.contains(expected), "no `{expected}` in {sql}");
+        }
     }
 
     #[test]
