@@ -60,6 +60,8 @@ pub enum Command {
     Test(ExecArgs),
     /// Seed, run and test the selected nodes in DAG order; a failing test skips what is built on it.
     Build(ExecArgs),
+    /// Export the selected models that declare `export` to the lake (Parquet or CSV on S3).
+    Export(ExecArgs),
     /// Run a model's SQL (or inline SQL) and print the first rows.
     Show(ShowArgs),
     /// Repeat the last run, test, seed or build on the nodes that failed or were skipped.

@@ -16,6 +16,7 @@ pub mod docs;
 pub mod exec;
 pub mod graph;
 pub mod ingest;
+pub mod lake;
 pub mod lineage;
 pub mod manifest;
 pub mod output;
@@ -63,6 +64,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Run(args) => exec::command::execute(shared(), args, exec::Command::Run),
         Command::Test(args) => exec::command::execute(shared(), args, exec::Command::Test),
         Command::Build(args) => exec::command::execute(shared(), args, exec::Command::Build),
+        Command::Export(args) => exec::command::execute(shared(), args, exec::Command::Export),
         Command::Show(args) => exec::command::show(shared(), args),
         Command::Retry(args) => exec::command::retry(shared(), args),
         Command::Diff(args) => commands::diff(&printer, args),

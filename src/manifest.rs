@@ -17,6 +17,8 @@ pub enum ResourceType {
     Analysis,
     Source,
     Exposure,
+    /// A model's export to the lake, run after the model and its tests.
+    Export,
 }
 
 impl ResourceType {
@@ -28,6 +30,7 @@ impl ResourceType {
             ResourceType::Analysis => "analysis",
             ResourceType::Source => "source",
             ResourceType::Exposure => "exposure",
+            ResourceType::Export => "export",
         }
     }
 
@@ -39,6 +42,7 @@ impl ResourceType {
             "analysis" => ResourceType::Analysis,
             "source" => ResourceType::Source,
             "exposure" => ResourceType::Exposure,
+            "export" => ResourceType::Export,
             _ => return None,
         })
     }
@@ -135,6 +139,7 @@ impl Node {
             .unwrap_or(match self.resource_type {
                 ResourceType::Seed => "seed",
                 ResourceType::Test => "test",
+                ResourceType::Export => "export",
                 _ => "view",
             })
     }

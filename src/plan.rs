@@ -3,7 +3,8 @@
 //!
 //! The selector language itself lives in [`crate::select`]; this module adapts
 //! the manifest to it, compares it with the `--state` manifest for `state:`
-//! selectors ([`crate::state`]), and adds dbt's indirect selection of tests.
+//! selectors ([`crate::state`]), and adds dbt's indirect selection of tests
+//! (and of exports, which come with their model).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -150,6 +151,20 @@ pub fn plan(
                     || node.attached_node.as_deref() != Some(parent.as_str())
             });
             if tested && all_parents_available {
+                selected.insert(node.unique_id.clone());
+            }
+        }
+        // A model's export comes with the model, as its tests do.
+        for node in manifest
+            .nodes
+            .values()
+            .filter(|node| node.resource_type == ResourceType::Export)
+        {
+            let model_selected = node
+                .attached_node
+                .as_ref()
+                .is_some_and(|model| selected.contains(model));
+            if model_selected && !excluded.contains(&node.unique_id) {
                 selected.insert(node.unique_id.clone());
             }
         }

@@ -25,6 +25,7 @@ const SECRET_KEYS: &[&str] = &[
     "secret",
     "keyfile_json",
     "client_secret",
+    "secret_access_key",
     "sasl_password",
 ];
 

@@ -37,11 +37,17 @@ use sqlx::{ConnectOptions, Row};
 mod common;
 #[path = "support/engine.rs"]
 mod engine;
+#[path = "support/matrix.rs"]
+#[macro_use]
+mod matrix;
 use engine::Engine;
 #[path = "support/profile.rs"]
 mod profile;
+#[path = "support/run_output.rs"]
+mod run_output;
 #[path = "support/tree.rs"]
 mod tree;
+use run_output::Output;
 
 use background::Background;
 use common::Server;
@@ -49,41 +55,6 @@ use profile::postgres_profile;
 
 fn random_suffix() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
-}
-
-/// What one run of the binary printed, and how it ended.
-struct Output {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Debug for Output {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            formatter,
-            "exit code {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-/// Runs the test function `name(engine: Engine)` on both adapters, as
-/// `name::postgres` and `name::duckdb`.
-macro_rules! matrix {
-    ($name:ident) => {
-        mod $name {
-            #[test]
-            fn postgres() {
-                super::$name(super::Engine::Postgres);
-            }
-
-            #[test]
-            fn duckdb() {
-                super::$name(super::Engine::DuckDb);
-            }
-        }
-    };
 }
 
 /// The DuckDB file of a test project, relative to it.
@@ -192,11 +163,7 @@ impl Project {
             .timeout(Duration::from_secs(120))
             .output()
             .expect("dvt runs");
-        Output {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        Output::from(output)
     }
 
     /// Runs dvt and checks its exit code, printing everything when it differs.

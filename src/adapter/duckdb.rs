@@ -26,8 +26,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{
     adapter_templates, leading_keyword, lock_unpoisoned, template_names, trim_statement, Adapter, AdapterError,
-    AdapterResponse, ColumnInfo, Connection, DatabaseError, QueryResult, Relation, RelationKind, RunningStatements,
-    SQLSTATE_QUERY_CANCELED, SQLSTATE_SERIALIZATION_FAILURE,
+    AdapterResponse, ArrowBatches, ColumnInfo, Connection, DatabaseError, QueryResult, Relation, RelationKind,
+    RunningStatements, SQLSTATE_QUERY_CANCELED, SQLSTATE_SERIALIZATION_FAILURE,
 };
 use crate::seed::InferredType;
 
@@ -114,6 +114,19 @@ impl DuckDbAdapter {
     pub fn config(&self) -> &DuckDbConfig {
         &self.config
     }
+
+    /// A clone of the database's connection, once one of the `threads`
+    /// permits is free; the permit goes back when dropped.
+    async fn checkout(&self) -> Result<(OwnedSemaphorePermit, duckdb::Connection), AdapterError> {
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|error| AdapterError::Driver(error.into()))?;
+        let connection = lock_unpoisoned(&self.database)
+            .try_clone()
+            .map_err(|error| from_duckdb(error, None))?;
+        Ok((permit, connection))
+    }
 }
 
 fn open_database(config: &DuckDbConfig) -> Result<duckdb::Connection, AdapterError> {
@@ -144,13 +157,7 @@ impl Adapter for DuckDbAdapter {
     }
 
     async fn connection(&self) -> Result<Box<dyn Connection>, AdapterError> {
-        let permit = Arc::clone(&self.permits)
-            .acquire_owned()
-            .await
-            .map_err(|error| AdapterError::Driver(error.into()))?;
-        let connection = lock_unpoisoned(&self.database)
-            .try_clone()
-            .map_err(|error| from_duckdb(error, None))?;
+        let (permit, connection) = self.checkout().await?;
         let interrupt = connection.interrupt_handle();
         Ok(Box::new(DuckDbConnection {
             connection: Arc::new(Mutex::new(connection)),
@@ -198,6 +205,26 @@ impl Adapter for DuckDbAdapter {
         }
     }
 
+    async fn query_arrow(&self, sql: &str, _batch_rows: usize) -> Result<ArrowBatches, AdapterError> {
+        let (permit, connection) = self.checkout().await?;
+        let running = self.running.start(connection.interrupt_handle());
+        let statement = sql.to_string();
+        let (sender, receiver) = tokio::sync::mpsc::channel(super::ARROW_CHANNEL_BATCHES);
+        let (schema_sender, schema_receiver) = tokio::sync::oneshot::channel();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let _running = running;
+            stream_batches(&connection, &statement, schema_sender, &sender);
+        });
+        let schema = schema_receiver
+            .await
+            .map_err(|error| AdapterError::Driver(error.into()))??;
+        Ok(ArrowBatches {
+            schema,
+            batches: receiver,
+        })
+    }
+
     async fn close(&self) {
         // Connections close when dropped; checkpointing now leaves a
         // compact file for the next process.
@@ -243,6 +270,79 @@ impl DuckDbConnection {
     async fn batch(&mut self, sql: &str) -> Result<(), AdapterError> {
         self.run(sql, |connection, sql| connection.execute_batch(sql)).await
     }
+}
+
+/// Runs a query with DuckDB's streaming Arrow API and sends its batches (of
+/// DuckDB's vector size, whatever `batch_rows` asks) until the receiver is
+/// gone. The schema (or
+/// the error that stopped the query before it had one) goes first, on its
+/// own channel.
+fn stream_batches(
+    connection: &duckdb::Connection,
+    sql: &str,
+    schema_sender: tokio::sync::oneshot::Sender<Result<arrow::datatypes::SchemaRef, AdapterError>>,
+    sender: &tokio::sync::mpsc::Sender<Result<RecordBatch, AdapterError>>,
+) {
+    let mut statement = match connection.prepare(sql) {
+        Ok(statement) => statement,
+        Err(error) => {
+            let _ = schema_sender.send(Err(from_duckdb(error, Some(sql))));
+            return;
+        }
+    };
+    let stream = match statement.stream_arrow([]) {
+        Ok(stream) => stream,
+        Err(error) => {
+            let _ = schema_sender.send(Err(from_duckdb(error, Some(sql))));
+            return;
+        }
+    };
+    let schema = utc_schema(&stream.get_schema());
+    if schema_sender.send(Ok(Arc::clone(&schema))).is_err() {
+        return;
+    }
+    for batch in stream {
+        let batch = batch
+            .map_err(|error| from_duckdb(error, Some(sql)))
+            .and_then(|batch| relabel(batch, &schema).map_err(|error| AdapterError::Driver(error.into())));
+        let failed = batch.is_err();
+        if sender.blocking_send(batch).is_err() || failed {
+            return;
+        }
+    }
+}
+
+/// The schema with every zoned timestamp labelled UTC: DuckDB names the
+/// session's time zone, but the values are UTC instants either way.
+fn utc_schema(schema: &arrow::datatypes::SchemaRef) -> arrow::datatypes::SchemaRef {
+    use arrow::datatypes::{DataType, Field, Schema};
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|field| match field.data_type() {
+            DataType::Timestamp(unit, Some(_)) => field
+                .as_ref()
+                .clone()
+                .with_data_type(DataType::Timestamp(*unit, Some("UTC".into()))),
+            _ => field.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// A batch under [`utc_schema`]; relabelling a time zone is a cast that
+/// keeps the values.
+fn relabel(batch: RecordBatch, schema: &arrow::datatypes::SchemaRef) -> Result<RecordBatch, arrow::error::ArrowError> {
+    if batch.schema().fields() == schema.fields() {
+        return Ok(batch);
+    }
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(column, field)| arrow::compute::cast(column, field.data_type()))
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(Arc::clone(schema), columns)
 }
 
 /// The rows of a query as text, at most `limit` of them.

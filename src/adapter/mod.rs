@@ -15,6 +15,7 @@
 #[cfg(feature = "duckdb")]
 pub mod duckdb;
 pub mod materialize;
+pub mod pg_binary;
 pub mod postgres;
 
 use std::collections::BTreeMap;
@@ -92,6 +93,16 @@ pub mod template_names {
     /// owner, comment, row count, bytes, column name, column type, column
     /// position, column comment.
     pub const CATALOG: &str = "catalog.sql";
+    /// The rows of a lake export; context: `relation`, `partitions`
+    /// (column, granularity, alias), `watermark` (column, after, through,
+    /// or none).
+    pub const EXPORT_QUERY: &str = "export_query.sql";
+    /// The highest value of a column, as text; context: `relation`,
+    /// `column`.
+    pub const EXPORT_WATERMARK: &str = "export_watermark.sql";
+    /// A partition key's value as text, included by [`EXPORT_QUERY`];
+    /// context: `key` (column, granularity).
+    pub const EXPORT_PARTITION_VALUE: &str = "export_partition_value.sql";
 
     /// Every name above, for checking that an adapter provides them all.
     pub const ALL: &[&str] = &[
@@ -118,6 +129,9 @@ pub mod template_names {
         SEED_TRUNCATE,
         SEED_COPY,
         CATALOG,
+        EXPORT_QUERY,
+        EXPORT_WATERMARK,
+        EXPORT_PARTITION_VALUE,
     ];
 }
 
@@ -137,7 +151,7 @@ macro_rules! adapter_templates {
         const TEMPLATE_SOURCES: &[(&str, &str)] = $crate::adapter::template_files!($dir;
             "create_temporary_table_as.sql", "incremental_delete.sql", "add_columns.sql", "drop_columns.sql",
             "alter_column_types.sql", "create_materialized_view.sql", "refresh_materialized_view.sql", "grants.sql",
-            "seed_create.sql", "seed_copy.sql", "catalog.sql");
+            "seed_create.sql", "seed_copy.sql", "catalog.sql", "export_partition_value.sql");
 
         /// This adapter's templates, parsed once.
         pub fn templates() -> &'static minijinja::Environment<'static> {
@@ -156,7 +170,7 @@ pub(crate) use {adapter_templates, template_files};
 pub(crate) const COMMON_TEMPLATES: &[(&str, &str)] = template_files!("common";
     "create_schema.sql", "create_or_replace_view.sql", "create_view.sql", "create_table_as.sql", "drop_relation.sql",
     "rename_relation.sql", "incremental_append.sql", "incremental_merge.sql", "comment_on_relation.sql",
-    "test_count.sql", "limit.sql", "seed_truncate.sql");
+    "test_count.sql", "limit.sql", "seed_truncate.sql", "export_query.sql", "export_watermark.sql");
 
 /// The template environment of one adapter: its own sources, then the
 /// common ones, plus the filters every template may use: `quote` (an
@@ -674,8 +688,25 @@ pub trait Adapter: Send + Sync {
         inferred.postgres_type()
     }
 
+    /// Streams the rows of a query as Arrow record batches of about
+    /// `batch_rows` rows each, for exports to the lake. The rows are read on
+    /// a connection of the adapter's own, which a bounded channel holds back
+    /// while the reader is busy, so memory stays flat however many rows
+    /// there are.
+    async fn query_arrow(&self, sql: &str, batch_rows: usize) -> Result<ArrowBatches, AdapterError>;
+
     /// Closes every connection of the pool.
     async fn close(&self);
+}
+
+/// How many record batches wait between the warehouse and the lake writer.
+pub const ARROW_CHANNEL_BATCHES: usize = 4;
+
+/// The rows of [`Adapter::query_arrow`]: their schema, then the batches.
+/// A reading error arrives as the last item.
+pub struct ArrowBatches {
+    pub schema: arrow::datatypes::SchemaRef,
+    pub batches: tokio::sync::mpsc::Receiver<Result<arrow::record_batch::RecordBatch, AdapterError>>,
 }
 
 /// One session with the warehouse.

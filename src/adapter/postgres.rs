@@ -12,6 +12,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 use futures::stream::{BoxStream, StreamExt};
 use sqlx::pool::PoolConnection;
@@ -20,9 +21,10 @@ use sqlx::postgres::{
 };
 use sqlx::{Column, ConnectOptions, Executor, Postgres, Row, ValueRef};
 
+use super::pg_binary::{ColumnPlan, Decoder, PgColumn};
 use super::{
     adapter_templates, leading_keyword, template_names, trim_statement, Adapter, AdapterError, AdapterResponse,
-    ColumnInfo, Connection, DatabaseError, QueryResult, Relation, RelationKind, RunningStatements,
+    ArrowBatches, ColumnInfo, Connection, DatabaseError, QueryResult, Relation, RelationKind, RunningStatements,
 };
 
 /// SQLSTATE of a duplicate key, which `create schema if not exists` raises
@@ -184,6 +186,24 @@ impl PostgresAdapter {
     pub fn config(&self) -> &PostgresConfig {
         &self.config
     }
+
+    /// A session from the pool, with its backend pid for cancelling.
+    async fn pooled(&self) -> Result<PostgresConnection, AdapterError> {
+        let mut connection = self.pool.acquire().await.map_err(|source| AdapterError::Connect {
+            target: self.config.target(),
+            source: source.into(),
+        })?;
+        let backend_pid: i32 = sqlx::query_scalar(BACKEND_PID_QUERY)
+            .fetch_one(&mut *connection)
+            .await
+            .map_err(|error| from_sqlx(error, BACKEND_PID_QUERY))?;
+        Ok(PostgresConnection {
+            connection,
+            backend_pid,
+            running: Arc::clone(&self.running),
+            in_transaction: false,
+        })
+    }
 }
 
 #[async_trait]
@@ -193,20 +213,7 @@ impl Adapter for PostgresAdapter {
     }
 
     async fn connection(&self) -> Result<Box<dyn Connection>, AdapterError> {
-        let mut connection = self.pool.acquire().await.map_err(|source| AdapterError::Connect {
-            target: self.config.target(),
-            source: source.into(),
-        })?;
-        let backend_pid: i32 = sqlx::query_scalar(BACKEND_PID_QUERY)
-            .fetch_one(&mut *connection)
-            .await
-            .map_err(|error| from_sqlx(error, BACKEND_PID_QUERY))?;
-        Ok(Box::new(PostgresConnection {
-            connection,
-            backend_pid,
-            running: Arc::clone(&self.running),
-            in_transaction: false,
-        }))
+        Ok(Box::new(self.pooled().await?))
     }
 
     async fn cancel_running(&self) -> Result<(), AdapterError> {
@@ -242,9 +249,62 @@ impl Adapter for PostgresAdapter {
         MAX_IDENTIFIER_BYTES
     }
 
+    async fn query_arrow(&self, sql: &str, batch_rows: usize) -> Result<ArrowBatches, AdapterError> {
+        let mut connection = self.pooled().await?;
+        let columns = connection.describe_for_copy(sql).await?;
+        let decoder = Decoder::new(&columns, batch_rows);
+        let copy = copy_statement(&columns, decoder.plans());
+        let schema = decoder.schema();
+        let (sender, receiver) = tokio::sync::mpsc::channel(super::ARROW_CHANNEL_BATCHES);
+        tokio::spawn(async move {
+            let result = connection.copy_out_binary(&copy, decoder, &sender).await;
+            if let Err(error) = result {
+                // The receiver may be gone already, when the export failed.
+                let _ = sender.send(Err(error)).await;
+            }
+        });
+        Ok(ArrowBatches {
+            schema,
+            batches: receiver,
+        })
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The temporary view a query is described through before it is copied.
+const EXPORT_VIEW: &str = "__dvt_export";
+
+/// `pg_attribute` of the temporary view: each column's type, type modifier
+/// and (for an array) element type.
+const EXPORT_COLUMNS_QUERY: &str = "\
+select a.attname::text, a.atttypid::int8, a.atttypmod, t.typelem::int8
+from pg_catalog.pg_attribute a join pg_catalog.pg_type t on t.oid = a.atttypid
+where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped
+order by a.attnum";
+
+/// The binary copy of the described view, with the columns that have no
+/// binary decoder cast to text.
+fn copy_statement(columns: &[PgColumn], plans: &[ColumnPlan]) -> String {
+    let list: Vec<String> = columns
+        .iter()
+        .zip(plans)
+        .map(|(column, plan)| {
+            let quoted = super::quote_identifier(&column.name);
+            if plan.needs_text_cast() {
+                format!("{quoted}::text")
+            } else {
+                quoted
+            }
+        })
+        .collect();
+    format!(
+        "copy (select {} from pg_temp.{}) to stdout (format binary)",
+        list.join(", "),
+        super::quote_identifier(EXPORT_VIEW)
+    )
 }
 
 /// One pooled PostgreSQL session.
@@ -269,6 +329,85 @@ impl Drop for PostgresConnection {
 impl PostgresConnection {
     fn connection(&mut self) -> &mut PgConnection {
         &mut self.connection
+    }
+
+    /// Creates the temporary view of an export's query and reads its columns
+    /// from the catalog, with their exact type modifiers (the precision and
+    /// scale of a `numeric`), which a statement description leaves out.
+    async fn describe_for_copy(&mut self, sql: &str) -> Result<Vec<PgColumn>, AdapterError> {
+        let view = super::quote_identifier(EXPORT_VIEW);
+        self.run(&format!(
+            "drop view if exists pg_temp.{view}; create temporary view {view} as {}",
+            trim_statement(sql)
+        ))
+        .await?;
+        let _running = self.running.start(self.backend_pid);
+        let rows: Vec<(String, i64, i32, i64)> = sqlx::query_as(EXPORT_COLUMNS_QUERY)
+            .bind(format!("pg_temp.{view}"))
+            .fetch_all(self.connection())
+            .await
+            .map_err(|error| from_sqlx(error, EXPORT_COLUMNS_QUERY))?;
+        let columns = rows
+            .into_iter()
+            .map(|(name, type_oid, type_modifier, element_oid)| PgColumn {
+                name,
+                type_oid: u32::try_from(type_oid).unwrap_or_default(),
+                type_modifier,
+                element_oid: u32::try_from(element_oid).unwrap_or_default(),
+            })
+            .collect();
+        Ok(columns)
+    }
+
+    /// Runs the binary copy and sends its rows on as record batches; stops
+    /// early when the receiver is gone.
+    async fn copy_out_binary(
+        &mut self,
+        copy: &str,
+        mut decoder: Decoder,
+        sender: &tokio::sync::mpsc::Sender<Result<RecordBatch, AdapterError>>,
+    ) -> Result<(), AdapterError> {
+        let _running = self.running.start(self.backend_pid);
+        let decode_error = |error: super::pg_binary::DecodeError| AdapterError::Driver(error.into());
+        let mut abandoned = false;
+        {
+            let mut stream = self
+                .connection()
+                .copy_out_raw(copy)
+                .await
+                .map_err(|error| from_sqlx(error, copy))?;
+            let mut ready = Vec::new();
+            'copy: while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|error| from_sqlx(error, copy))?;
+                decoder
+                    .feed(&chunk, &mut |batch| {
+                        ready.push(batch);
+                        Ok(())
+                    })
+                    .map_err(decode_error)?;
+                for batch in ready.drain(..) {
+                    if sender.send(Ok(batch)).await.is_err() {
+                        abandoned = true;
+                        break 'copy;
+                    }
+                }
+            }
+        }
+        if abandoned {
+            // The export stopped reading: a session left in the middle of
+            // a copy is unusable, so it closes rather than going back.
+            self.connection.close_on_drop();
+            return Ok(());
+        }
+        if let Some(batch) = decoder.finish().map_err(decode_error)? {
+            let _ = sender.send(Ok(batch)).await;
+        }
+        self.run(&format!(
+            "drop view if exists pg_temp.{}",
+            super::quote_identifier(EXPORT_VIEW)
+        ))
+        .await?;
+        Ok(())
     }
 
     async fn run(&mut self, sql: &str) -> Result<u64, AdapterError> {
@@ -516,6 +655,30 @@ mod tests {
         assert!(debug.contains("<redacted>"), "{debug}");
         assert!(debug.contains("db.internal"), "{debug}");
         assert!(!config.target().contains("hunter2-secret"));
+    }
+
+    #[test]
+    fn export_query_cuts_dates_and_filters_by_watermark() {
+        let sql = render(
+            template_names::EXPORT_QUERY,
+            minijinja::context! {
+                relation => Relation::new("marts", "fct_rental"),
+                partitions => vec![
+                    serde_json::json!({"column": "store_id", "granularity": null, "alias": "__dvt_partition_0"}),
+                    serde_json::json!({"column": "rental_date", "granularity": "month", "alias": "__dvt_partition_1"}),
+                ],
+                watermark => serde_json::json!({"column": "last_update", "after": "2024-01-01", "through": "2024-02-01"}),
+            },
+        )
+        .unwrap();
+        for expected in [
+            r#"cast("store_id" as text) as "__dvt_partition_0""#,
+            r#"to_char("rental_date", 'YYYY-MM') as "__dvt_partition_1""#,
+            r#"where "last_update" > '2024-01-01' and "last_update" <= '2024-02-01'"#,
+            r#"order by "__dvt_partition_0", "__dvt_partition_1""#,
+        ] {
+            assert!(sql.contains(expected), "no `{expected}` in {sql}");
+        }
     }
 
     #[test]

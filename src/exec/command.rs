@@ -213,6 +213,28 @@ fn run_plan(
 ) -> Result<Outcome, Diagnostics> {
     let command = options.command;
     let manifest = &rendered.manifest;
+    let lake = crate::lake::LakeSettings::from_target(&session.target)?;
+    let without_exports;
+    let plan = match (&lake, command) {
+        (None, Command::Export) => {
+            return Err(Diagnostic::error(format!(
+                "target `{}` has no `s3_*` settings for the lake",
+                session.target.name
+            ))
+            .in_file(&session.target.source)
+            .hint(
+                "add `s3_endpoint`, `s3_bucket` and the credentials to the target (README.md, \"Exports to the lake\")",
+            )
+            .into());
+        }
+        // Without a lake, `build` leaves the exports out, so that a project
+        // with exports still builds where there is none.
+        (None, Command::Build) => {
+            without_exports = leave_out_exports(&printer, manifest, plan, &session.target.name);
+            &without_exports
+        }
+        _ => plan,
+    };
     let executable = super::executable(manifest, plan, command);
     if executable.is_empty() {
         printer.diagnostic(
@@ -238,10 +260,14 @@ fn run_plan(
     let runtime = runtime()?;
     let target = session.target.clone();
     let adapter = runtime.block_on(connect(&target, options.threads))?;
+    let exports = match count(ResourceType::Export) {
+        0 => String::new(),
+        exports => format!(", {exports} export{}", if exports == 1 { "" } else { "s" }),
+    };
     printer.info(
         "run_started",
         &format!(
-            "Running with dvt {} on target `{}` ({}, {} thread{}): {} models, {} seeds, {} tests",
+            "Running with dvt {} on target `{}` ({}, {} thread{}): {} models, {} seeds, {} tests{exports}",
             env!("CARGO_PKG_VERSION"),
             target.name,
             target.adapter_type,
@@ -264,6 +290,7 @@ fn run_plan(
         counter: AtomicUsize::new(0),
         cancelled: AtomicBool::new(false),
         invocation_id,
+        lake,
     });
     if let Err(diagnostic) = runtime.block_on(create_bronze_tables(&context, &executable)) {
         runtime.block_on(adapter.close());
@@ -353,6 +380,8 @@ impl Refresh {
             counter: AtomicUsize::new(0),
             cancelled: AtomicBool::new(false),
             invocation_id: session.options.invocation_id,
+            // `run` builds models only; exports wait for `dvt export`.
+            lake: None,
         });
         Ok(Self { context, plan, dag })
     }
@@ -405,6 +434,31 @@ async fn create_bronze_tables(context: &Context, executable: &BTreeSet<String>) 
             })?;
     }
     Ok(())
+}
+
+/// The plan without its export nodes (leaves, so nothing waits for them),
+/// saying so in one line when there were any.
+fn leave_out_exports(printer: &Printer, manifest: &crate::manifest::Manifest, plan: &Plan, target: &str) -> Plan {
+    let is_export = |id: &String| {
+        manifest
+            .nodes
+            .get(id)
+            .is_some_and(|node| node.resource_type == ResourceType::Export)
+    };
+    let left_out = plan.order.iter().filter(|id| is_export(id)).count();
+    if left_out > 0 {
+        printer.info(
+            "exports_left_out",
+            &format!(
+                "Leaving out {left_out} export{}: target `{target}` has no `s3_*` settings for the lake",
+                if left_out == 1 { "" } else { "s" }
+            ),
+        );
+    }
+    Plan {
+        order: plan.order.iter().filter(|id| !is_export(id)).cloned().collect(),
+        selected: plan.selected.iter().filter(|id| !is_export(id)).cloned().collect(),
+    }
 }
 
 async fn run_project_hooks(context: &Context, key: &str) -> Result<(), Diagnostic> {
@@ -471,6 +525,7 @@ pub fn retry(printer: Arc<Printer>, args: &RetryArgs) -> Result<Outcome, Diagnos
         "run" => Command::Run,
         "test" => Command::Test,
         "seed" => Command::Seed,
+        "export" => Command::Export,
         _ => Command::Build,
     };
     let again: BTreeSet<String> = previous

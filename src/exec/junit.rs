@@ -105,6 +105,7 @@ pub fn cases(context: &Context, results: &RunResults) -> Vec<Case> {
                 ResourceType::Analysis => "analyses",
                 ResourceType::Source => "sources",
                 ResourceType::Exposure => "exposures",
+                ResourceType::Export => "exports",
             };
             let classname = node
                 .map(|node| match node.fqn.split_last() {

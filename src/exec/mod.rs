@@ -39,6 +39,7 @@ pub enum Command {
     Test,
     Seed,
     Build,
+    Export,
 }
 
 impl Command {
@@ -48,6 +49,7 @@ impl Command {
             Command::Test => "test",
             Command::Seed => "seed",
             Command::Build => "build",
+            Command::Export => "export",
         }
     }
 
@@ -59,8 +61,9 @@ impl Command {
             Command::Seed => resource_type == ResourceType::Seed,
             Command::Build => matches!(
                 resource_type,
-                ResourceType::Model | ResourceType::Seed | ResourceType::Test
+                ResourceType::Model | ResourceType::Seed | ResourceType::Test | ResourceType::Export
             ),
+            Command::Export => resource_type == ResourceType::Export,
         }
     }
 }
@@ -88,6 +91,8 @@ pub struct Context {
     pub counter: AtomicUsize,
     pub cancelled: AtomicBool,
     pub invocation_id: String,
+    /// The target's S3 settings, for exports; `None` when it has none.
+    pub lake: Option<crate::lake::LakeSettings>,
 }
 
 /// Runs the plan and returns a result for every planned node that executes.

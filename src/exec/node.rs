@@ -30,6 +30,7 @@ pub async fn execute(context: &Context, unique_id: &str) -> NodeResult {
         ResourceType::Model => run_model(context, node).await,
         ResourceType::Seed => run_seed(context, node).await,
         ResourceType::Test => run_test(context, node).await,
+        ResourceType::Export => run_export(context, node).await,
         _ => NodeResult::new(node, Status::Success, String::new()),
     };
     if context.cancelled.load(Ordering::SeqCst) && result.status == Status::Error {
@@ -466,6 +467,77 @@ fn threshold(condition: &str, count: u64) -> Result<bool, String> {
         ">" => count > value,
         _ => count < value,
     })
+}
+
+/// Exports a model's rows to the lake. (Without `s3_*` settings in the
+/// target, the command leaves the exports out before they get here.)
+async fn run_export(context: &Context, node: &Node) -> NodeResult {
+    let Some(settings) = &context.lake else {
+        return NodeResult::error(
+            node,
+            Diagnostic::error(format!(
+                "export `{}`: the target has no `s3_*` settings for the lake",
+                node.name
+            ))
+            .in_file(&node.original_file_path),
+        );
+    };
+    let spec = match crate::lake::ExportSpec::parse(&serde_json::Value::Object(node.config.clone())) {
+        Ok(spec) => spec,
+        Err(problems) => {
+            let first = &problems[0];
+            return NodeResult::error(
+                node,
+                Diagnostic::error(format!("export `{}`: {}", node.name, first.message))
+                    .in_file(
+                        node.patch_path
+                            .as_deref()
+                            .map_or(node.original_file_path.as_str(), |patch| {
+                                patch.split_once("://").map_or(patch, |(_, file)| file)
+                            }),
+                    )
+                    .hint(first.hint.clone()),
+            );
+        }
+    };
+    let job = crate::lake::ExportJob {
+        adapter: context.adapter.as_ref(),
+        settings,
+        spec: &spec,
+        relation: relation(node),
+        model_name: &node.name,
+        unique_id: &node.unique_id,
+    };
+    match crate::lake::export::run(job).await {
+        Ok(outcome) => {
+            let message = format!(
+                "EXPORT {} rows, {} file{} to {}",
+                outcome.rows,
+                outcome.files,
+                if outcome.files == 1 { "" } else { "s" },
+                outcome.location
+            );
+            let mut result = NodeResult::new(node, Status::Success, message.clone());
+            result.adapter_response = Some(adapter::AdapterResponse {
+                message,
+                code: "EXPORT".into(),
+                rows_affected: Some(outcome.rows),
+            });
+            result
+        }
+        Err(error) => {
+            let mut diagnostic = match &error {
+                crate::lake::ExportError::Warehouse(adapter_error) => adapter_diagnostic(adapter_error, node, None),
+                other => {
+                    Diagnostic::error(format!("export `{}`: {other}", node.name)).in_file(&node.original_file_path)
+                }
+            };
+            if let Some(hint) = error.hint() {
+                diagnostic = diagnostic.hint(hint);
+            }
+            NodeResult::error(node, diagnostic)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -139,6 +139,7 @@ fn describe(node: &Node) -> String {
         ResourceType::Model => format!("{} model {relation}", node.materialized().replace('_', " ")),
         ResourceType::Seed => format!("seed file {relation}"),
         ResourceType::Test => node.name.clone(),
+        ResourceType::Export => format!("export of {relation}"),
         other => format!("{} {}", other.as_str(), node.name),
     }
 }
@@ -160,10 +161,10 @@ pub fn print_progress(context: &Context, result: &NodeResult) {
                 .adapter_response
                 .as_ref()
                 .map_or("OK".to_string(), |response| response.message.clone());
-            let verb = if node.resource_type == ResourceType::Seed {
-                "loaded"
-            } else {
-                "created"
+            let verb = match node.resource_type {
+                ResourceType::Seed => "loaded",
+                ResourceType::Export => "exported",
+                _ => "created",
             };
             (format!("OK {verb}"), "32", format!("{response} in {seconds:.2}s"))
         }
@@ -178,6 +179,9 @@ pub fn print_progress(context: &Context, result: &NodeResult) {
             "31",
             format!("FAIL {} in {seconds:.2}s", result.failures.unwrap_or(0)),
         ),
+        Status::Error if node.resource_type == ResourceType::Export => {
+            ("ERROR exporting".to_string(), "31", format!("ERROR in {seconds:.2}s"))
+        }
         Status::Error => ("ERROR creating".to_string(), "31", format!("ERROR in {seconds:.2}s")),
         Status::Skipped => ("SKIP".to_string(), "33", "SKIP".to_string()),
     };

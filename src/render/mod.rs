@@ -310,6 +310,9 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
         test_lines.insert(test.unique_id.clone(), line);
         manifest.nodes.insert(test.unique_id.clone(), test);
     }
+    for export in crate::lake::export_nodes(&manifest) {
+        manifest.nodes.insert(export.unique_id.clone(), export);
+    }
     for spec in &properties.exposures {
         if let Some(exposure) = context.exposure(spec, &lookup, &mut diagnostics) {
             manifest.exposures.insert(exposure.unique_id.clone(), exposure);
@@ -395,7 +398,9 @@ pub fn compile_selected(
         .nodes
         .values()
         .filter(|node| {
-            node.resource_type != ResourceType::Seed && (selected.contains(&node.unique_id) || node.is_ephemeral())
+            // Seeds and exports have no SQL of their own.
+            !matches!(node.resource_type, ResourceType::Seed | ResourceType::Export)
+                && (selected.contains(&node.unique_id) || node.is_ephemeral())
         })
         .map(|node| node.unique_id.clone())
         .collect();

@@ -40,6 +40,30 @@ pub fn check(resource_type: ResourceType, config: &Map<String, Value>) -> Vec<Co
             problems.push(problem);
         }
     }
+    if resource_type == ResourceType::Model {
+        if let Some(value) = present(config, "export") {
+            if !value.is_object() {
+                problems.push(ConfigProblem {
+                    key: "export",
+                    message: format!("`export` must be a mapping of export settings, not {}", shown(value)),
+                    label: None,
+                    hint: "write `export: {bucket: lake, prefix: gold/my_model, partition_by: [store_id]}`".into(),
+                });
+            }
+        }
+    }
+    if resource_type == ResourceType::Export {
+        if let Err(spec_problems) = crate::lake::ExportSpec::parse(&Value::Object(config.clone())) {
+            problems.extend(spec_problems.into_iter().map(|problem| ConfigProblem {
+                key: problem.key,
+                message: problem.message,
+                label: None,
+                hint: problem.hint,
+            }));
+        }
+        // The other keys below are a model's; an export's settings are all checked here.
+        return problems;
+    }
     if let Some(value) = present(config, "tags") {
         let valid = match value {
             Value::String(_) => true,

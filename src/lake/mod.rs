@@ -1,0 +1,64 @@
+//! The lake: exports of models to Parquet (or CSV) files on S3-compatible
+//! storage, and reading those files back.
+//!
+//! It owns the `export` config ([`spec`]), the S3 connection ([`store`]),
+//! encoding files with hive-style partitions ([`write`]), and running and
+//! publishing one export atomically ([`export`]). It does not read the
+//! warehouse itself: rows come as Arrow batches from
+//! [`crate::adapter::Adapter::query_arrow`]. Scheduling an export after its
+//! model and that model's tests is the executor's job ([`crate::exec`]).
+
+pub mod export;
+pub mod read;
+pub mod spec;
+pub mod store;
+pub mod write;
+
+pub use export::{ExportError, ExportJob, ExportManifest, ExportOutcome};
+pub use spec::ExportSpec;
+pub use store::LakeSettings;
+
+use serde_json::Value;
+use sha2::Digest;
+
+use crate::manifest::{Manifest, Node, ResourceType};
+
+/// An export node for every model with an `export` config: named like its
+/// model, depending on it alone, with the export settings (and the model's
+/// tags) as its config, so that selectors and the DAG treat it like any
+/// node. Its config is checked offline with the other configs.
+pub fn export_nodes(manifest: &Manifest) -> Vec<Node> {
+    manifest
+        .nodes
+        .values()
+        .filter(|node| node.resource_type == ResourceType::Model && !node.is_ephemeral())
+        .filter_map(|model| {
+            let Some(Value::Object(settings)) = model.config.get("export") else {
+                return None;
+            };
+            let mut config = settings.clone();
+            if let Some(tags) = model.config.get("tags") {
+                config.insert("tags".into(), tags.clone());
+            }
+            let checksum = format!("{:x}", sha2::Sha256::digest(Value::Object(config.clone()).to_string()));
+            Some(Node {
+                unique_id: format!("export.{}.{}", model.package_name, model.name),
+                resource_type: ResourceType::Export,
+                raw_code: String::new(),
+                compiled_code: None,
+                checksum,
+                config,
+                description: format!("Export of `{}` to the lake", model.name),
+                columns: Default::default(),
+                refs: Vec::new(),
+                sources: Vec::new(),
+                depends_on_nodes: [model.unique_id.clone()].into(),
+                depends_on_macros: Default::default(),
+                test_metadata: None,
+                column_name: None,
+                attached_node: Some(model.unique_id.clone()),
+                ..model.clone()
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,2 @@
+{#- A partition key's value as text; context: key (column, granularity). -#}
+{% if key.granularity == "year" %}strftime({{ key.column|quote }}, '%Y'){% elif key.granularity == "month" %}strftime({{ key.column|quote }}, '%Y-%m'){% elif key.granularity == "day" %}strftime({{ key.column|quote }}, '%Y-%m-%d'){% else %}cast({{ key.column|quote }} as varchar){% endif %}

@@ -1,0 +1,2 @@
+{#- A partition key's value as text; context: key (column, granularity). -#}
+{% if key.granularity == "year" %}to_char({{ key.column|quote }}, 'YYYY'){% elif key.granularity == "month" %}to_char({{ key.column|quote }}, 'YYYY-MM'){% elif key.granularity == "day" %}to_char({{ key.column|quote }}, 'YYYY-MM-DD'){% else %}cast({{ key.column|quote }} as text){% endif %}
