@@ -692,23 +692,30 @@ fn partitions_with_special_characters(engine: Engine) {
     assert_eq!(names, ["id", "day"]);
     assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 7);
 
-    // Read back into the warehouse, the partition values come back as they were.
-    let loaded = project.runtime.block_on(async {
-        let adapter = open_adapter(&project).await;
-        let prefix = Path::from(format!("{}/items", project.prefix));
-        let loaded = dvt::lake::read::load(
-            adapter.as_ref(),
-            project.store().as_ref(),
-            &prefix,
-            &dvt::adapter::Relation::new("bronze", "items"),
-        )
-        .await
-        .expect("the lake loads");
-        adapter.close().await;
-        loaded
-    });
-    assert_eq!(loaded.rows, 7);
-    assert_eq!(loaded.files, 7);
+    // Read back into the warehouse by `dvt ingest`, from a source that
+    // points at the lake: the partition values come back as they were.
+    project.write(
+        "models/lake.yml",
+        &format!(
+            "version: 2\nsources:\n  - name: lake\n    schema: bronze\n    tables:\n      - name: items\n        \
+             ingest:\n          lake: {}/items\n",
+            project.prefix
+        ),
+    );
+    for _ in 0..2 {
+        // The second load replaces the rows of the first.
+        let output = project.dvt_exits(0, &["ingest", "--select", "source:lake.items"]);
+        assert!(
+            output
+                .stderr
+                .contains("Loaded 7 rows into \"bronze\".\"items\" from 7 Parquet files"),
+            "{output:?}"
+        );
+    }
+    assert_eq!(
+        project.row("select cast(count(*) as varchar) from bronze.items"),
+        [Some("7".to_string())]
+    );
     let categories_of = |table: &str| {
         project.row(&format!(
             "select string_agg(coalesce(category, 'NULL'), '|' order by id) from {table}"
@@ -722,28 +729,6 @@ fn partitions_with_special_characters(engine: Engine) {
     );
 }
 matrix!(partitions_with_special_characters);
-
-/// The test's warehouse, opened with dvt's own adapter.
-async fn open_adapter(project: &LakeProject) -> Arc<dyn dvt::adapter::Adapter> {
-    match project.engine {
-        Engine::Postgres => {
-            let mut config = dvt::adapter::PostgresConfig::new(
-                project.server.host.clone(),
-                project.server.user.clone(),
-                project.server.password.clone(),
-                project.database.clone(),
-                "analytics",
-            );
-            config.port = project.server.port;
-            config.threads = 2;
-            Arc::new(dvt::adapter::PostgresAdapter::connect(config).await.expect("connect"))
-        }
-        Engine::DuckDb => {
-            let config = dvt::adapter::duckdb::DuckDbConfig::new(project.path().join(DUCKDB_FILE), "analytics");
-            Arc::new(dvt::adapter::duckdb::DuckDbAdapter::open(config).await.expect("open"))
-        }
-    }
-}
 
 fn incremental_writes_only_new_partitions(engine: Engine) {
     let project = LakeProject::new(engine);

@@ -56,6 +56,38 @@ pub fn ingest(printer: Arc<Printer>, args: &IngestArgs) -> Result<Outcome, Diagn
             .hint("declare `ingest: {topics: [...], format: json, mapping: raw}` on a source table, or select one with `--select source:<source>.<table>`")
             .into());
     }
+    // Sources fed from Parquet in the lake load once, in batch mode, on any
+    // adapter; Kafka sources go on below.
+    let (lake_sources, sources): (Vec<&SourceTable>, Vec<&SourceTable>) = sources
+        .into_iter()
+        .partition(|source| source.ingest.as_ref().is_some_and(|spec| spec.lake.is_some()));
+    if !lake_sources.is_empty() && (args.follow || args.status) {
+        if sources.is_empty() {
+            return Err(Diagnostic::error(
+                "the selected sources are fed from the lake, which has no stream to follow or lag to show",
+            )
+            .hint("run `dvt ingest` without `--follow` or `--status` to load them")
+            .into());
+        }
+        printer.info(
+            "ingest_lake_skipped",
+            &format!(
+                "Leaving out {} source{} fed from the lake: they load with a plain `dvt ingest`",
+                lake_sources.len(),
+                if lake_sources.len() == 1 { "" } else { "s" }
+            ),
+        );
+    }
+    if sources.is_empty() {
+        return load_lake_sources(&printer, &session.target, &lake_sources);
+    }
+    if !lake_sources.is_empty()
+        && !args.follow
+        && !args.status
+        && load_lake_sources(&printer, &session.target, &lake_sources)? == Outcome::Failure
+    {
+        return Ok(Outcome::Failure);
+    }
     if !matches!(session.target.adapter_type.as_str(), "postgres" | "postgresql") {
         return Err(Diagnostic::error(format!(
             "`dvt ingest` loads into PostgreSQL, and target `{}` is `{}`",
@@ -131,6 +163,106 @@ pub fn ingest(printer: Arc<Printer>, args: &IngestArgs) -> Result<Outcome, Diagn
     };
     runtime.block_on(adapter.close());
     Ok(outcome?)
+}
+
+/// Loads the Parquet files under each lake source's prefix (`ingest: {lake:
+/// <prefix>}`) into its bronze table, replacing what it held.
+fn load_lake_sources(
+    printer: &Printer,
+    target: &crate::profile::Target,
+    sources: &[&SourceTable],
+) -> Result<Outcome, Diagnostics> {
+    let settings = crate::lake::LakeSettings::from_target(target)?.ok_or_else(|| {
+        Diagnostic::error(format!("target `{}` has no `s3_*` settings for the lake", target.name))
+            .in_file(&target.source)
+            .hint(
+                "add `s3_endpoint`, `s3_bucket` and the credentials to the target (README.md, \"Exports to the lake\")",
+            )
+    })?;
+    let bucket = settings.bucket.clone().ok_or_else(|| {
+        Diagnostic::error(format!("target `{}` names no `s3_bucket`", target.name))
+            .in_file(&target.source)
+            .hint("add `s3_bucket: <bucket>` to the target: lake sources read their prefix in it")
+    })?;
+    let store = settings.open(&bucket)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| Diagnostic::error(format!("cannot start the async runtime: {error}")))?;
+    let adapter = runtime.block_on(crate::exec::command::connect(target, 1))?;
+    let mut failed = false;
+    for source in sources {
+        let Some(spec) = source.ingest.as_ref() else { continue };
+        let Some(prefix) = spec.lake.as_deref() else { continue };
+        let table = crate::adapter::Relation::new(source.relation.schema.clone(), source.relation.identifier.clone());
+        let started = Instant::now();
+        let path = object_store::path::Path::from(prefix);
+        // Load beside the table, then swap in one transaction: readers see
+        // the old rows or the new ones, never part of them.
+        let loading = table.with_identifier(format!("{}__dvt_loading", table.identifier));
+        let result = runtime.block_on(async {
+            let loaded = crate::lake::read::load(adapter.as_ref(), store.as_ref(), &path, &loading).await?;
+            publish_loaded(adapter.as_ref(), &loading, &table)
+                .await
+                .map_err(crate::lake::read::ReadError::Warehouse)?;
+            Ok::<_, crate::lake::read::ReadError>(loaded)
+        });
+        match result {
+            Ok(loaded) => printer.event(
+                "ingest_finished",
+                &format!(
+                    "Loaded {} rows into {table} from {} Parquet file{} under s3://{bucket}/{prefix} in {:.2}s",
+                    thousands(loaded.rows),
+                    loaded.files,
+                    if loaded.files == 1 { "" } else { "s" },
+                    started.elapsed().as_secs_f64()
+                ),
+                json!({"source": source.unique_id, "rows": loaded.rows, "files": loaded.files,
+                       "elapsed_s": started.elapsed().as_secs_f64()}),
+            ),
+            Err(error) => {
+                failed = true;
+                printer.diagnostic(
+                    &Diagnostic::error(format!("{}: {}", source.unique_id, error_chain(&error)))
+                        .in_file(&spec.file)
+                        .hint(format!("check that Parquet files were exported under s3://{bucket}/{prefix} (`dvt export` writes them), and the target's `s3_*` settings; the bronze table keeps its rows")),
+                );
+            }
+        }
+    }
+    runtime.block_on(adapter.close());
+    Ok(if failed { Outcome::Failure } else { Outcome::Success })
+}
+
+/// Replaces the rows of `table` with those of `loading` in one transaction
+/// (or renames `loading` when `table` is new), then drops `loading`.
+async fn publish_loaded(
+    adapter: &dyn Adapter,
+    loading: &crate::adapter::Relation,
+    table: &crate::adapter::Relation,
+) -> Result<(), crate::adapter::AdapterError> {
+    let mut connection = adapter.connection().await?;
+    let exists = !connection.columns(table).await?.is_empty();
+    connection.begin().await?;
+    let statements = if exists {
+        vec![
+            format!("delete from {table}"),
+            format!("insert into {table} select * from {loading}"),
+            format!("drop table {loading}"),
+        ]
+    } else {
+        vec![format!(
+            "alter table {loading} rename to {}",
+            crate::adapter::quote_identifier(&table.identifier)
+        )]
+    };
+    for statement in statements {
+        if let Err(error) = connection.execute(&statement).await {
+            let _ = connection.rollback().await;
+            return Err(error);
+        }
+    }
+    connection.commit().await
 }
 
 /// One `dvt ingest` (batch or `--follow`).

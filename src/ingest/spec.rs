@@ -37,6 +37,7 @@ use crate::yaml::LineIndex;
 const KEYS: &[&str] = &[
     "topics",
     "topic",
+    "lake",
     "format",
     "mapping",
     "columns",
@@ -45,7 +46,9 @@ const KEYS: &[&str] = &[
 ];
 const COLUMN_KEYS: &[&str] = &["name", "type", "data_type", "path", "description"];
 const BATCH_KEYS: &[&str] = &["rows", "latency"];
-const FORMATS: &[&str] = &["json", "avro", "protobuf"];
+const FORMATS: &[&str] = &["json", "parquet", "avro", "protobuf"];
+/// The keys of a Kafka ingest that a lake ingest (`lake:`) has no use for.
+const KAFKA_ONLY_KEYS: &[&str] = &["topics", "topic", "mapping", "columns", "batch", "dead_letter"];
 const MAPPINGS: &[&str] = &["raw", "typed"];
 /// The type names the `typed` mapping knows, as written in YAML.
 const TYPE_NAMES: &[&str] = &[
@@ -90,6 +93,10 @@ pub struct IngestSpec {
     /// Where messages that cannot become rows go; `None` for the default,
     /// `<schema>.<table>__dead_letter` next to the bronze table.
     pub dead_letter: Option<DeadLetterName>,
+    /// For `lake: <prefix>`: the Parquet files under this prefix of the
+    /// target's `s3_bucket` are loaded instead of Kafka topics (`topics` is
+    /// then empty).
+    pub lake: Option<String>,
     /// The block as written (after Jinja), for the manifest.
     pub declared: Value,
     /// The schema file and the line of the `ingest:` key.
@@ -115,6 +122,8 @@ impl IngestSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Json,
+    /// Parquet files in the lake (`lake:`), not Kafka messages.
+    Parquet,
 }
 
 /// How a message becomes a row of the bronze table.
@@ -545,6 +554,9 @@ impl Parser<'_, '_> {
             return None;
         };
         self.unknown_keys(object, KEYS, self.block_line, "an ingest block");
+        if let Some(prefix) = object.get("lake") {
+            return self.lake(object, prefix, block);
+        }
         let topics = self.topics(object);
         let format = self.format(object);
         let mapping = self.mapping(object);
@@ -556,6 +568,59 @@ impl Parser<'_, '_> {
             mapping: mapping?,
             batch: batch?,
             dead_letter: dead_letter?,
+            lake: None,
+            declared: block.clone(),
+            file: self.file.path.to_string(),
+            line: self.block_line,
+        })
+    }
+
+    /// `lake: <prefix>`: Parquet files in the lake, loaded as they are.
+    fn lake(&mut self, object: &Map<String, Value>, prefix: &Value, block: &Value) -> Option<IngestSpec> {
+        let line = self.key_line("lake");
+        let text = scalar_text(prefix);
+        let trimmed = text.trim_matches('/');
+        let mut valid = true;
+        if !prefix.is_string() || trimmed.is_empty() {
+            self.error(
+                line,
+                "lake",
+                format!("`lake` must name a prefix in the lake, not `{text}`"),
+                "write `lake: exports/fct_rental`, a prefix of the target's `s3_bucket`",
+            );
+            valid = false;
+        }
+        for key in KAFKA_ONLY_KEYS {
+            if object.contains_key(*key) {
+                let key_line = self.key_line(key);
+                self.error(
+                    key_line,
+                    key,
+                    format!("`{key}` does not apply to an ingest from the lake"),
+                    "an ingest block reads either Kafka (`topics`, `mapping`) or Parquet in the lake (`lake:`); keep one",
+                );
+                valid = false;
+            }
+        }
+        if let Some(format) = object.get("format") {
+            let format_text = scalar_text(format);
+            if !format_text.eq_ignore_ascii_case("parquet") {
+                self.error(
+                    self.key_line("format"),
+                    &format_text,
+                    format!("an ingest from the lake reads Parquet, not `{format_text}`"),
+                    "write `format: parquet`, or leave `format` out",
+                );
+                valid = false;
+            }
+        }
+        valid.then(|| IngestSpec {
+            topics: Vec::new(),
+            format: Format::Parquet,
+            mapping: Mapping::Raw,
+            batch: BatchLimits::default(),
+            dead_letter: None,
+            lake: Some(trimmed.to_string()),
             declared: block.clone(),
             file: self.file.path.to_string(),
             line: self.block_line,
@@ -644,6 +709,15 @@ impl Parser<'_, '_> {
         let text = scalar_text(value);
         match text.to_lowercase().as_str() {
             "json" => Some(Format::Json),
+            "parquet" => {
+                self.error(
+                    line,
+                    &text,
+                    "Kafka messages cannot be Parquet".into(),
+                    "for Parquet files in the lake, write `lake: <prefix>` instead of `topics`",
+                );
+                None
+            }
             "avro" | "protobuf" => {
                 self.error(
                     line,
@@ -1018,6 +1092,27 @@ mod tests {
             Ok(spec) => panic!("expected an error, got {spec:?}"),
             Err(error) => error,
         }
+    }
+
+    #[test]
+    fn a_lake_ingest_names_a_prefix_and_nothing_of_kafka() {
+        let spec = parse_yaml(&source("ingest:\n  lake: /exports/fct_rental/\n  format: parquet")).expect("parses");
+        assert_eq!(spec.lake.as_deref(), Some("exports/fct_rental"));
+        assert_eq!(spec.format, Format::Parquet);
+        assert!(spec.topics.is_empty());
+
+        let error = error_of("ingest:\n  lake: exports/x\n  topics: [a]");
+        assert!(
+            error.contains("`topics` does not apply to an ingest from the lake"),
+            "{error}"
+        );
+        assert!(error.contains("models/sources.yml:9"), "{error}");
+        let error = error_of("ingest:\n  lake: exports/x\n  format: json");
+        assert!(error.contains("reads Parquet, not `json`"), "{error}");
+        let error = error_of("ingest:\n  lake: \"\"");
+        assert!(error.contains("`lake` must name a prefix"), "{error}");
+        let error = error_of("ingest:\n  topics: [a]\n  format: parquet\n  mapping: raw");
+        assert!(error.contains("Kafka messages cannot be Parquet"), "{error}");
     }
 
     #[test]

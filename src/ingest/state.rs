@@ -58,7 +58,7 @@ impl Destination {
     /// Where the `ingest:` block of a source table loads; `None` for a
     /// source table without one.
     pub fn of_source(source: &crate::manifest::SourceTable) -> Option<Self> {
-        let spec = source.ingest.as_ref()?;
+        let spec = source.ingest.as_ref().filter(|spec| spec.lake.is_none())?;
         let bronze = Relation::new(source.relation.schema.clone(), source.relation.identifier.clone());
         Some(Self {
             dead_letter: spec.dead_letter_relation(&bronze),
