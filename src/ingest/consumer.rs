@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -27,7 +27,7 @@ use tokio::runtime::Handle;
 
 use super::state::{commit_batch, load_offsets, Destination, OffsetStore, StateError, StoredOffsets};
 use super::{BatchEncoder, BatchLimits, EncodedBatch, Mapper, Message};
-use crate::adapter::Adapter;
+use crate::adapter::{lock_unpoisoned, Adapter};
 use crate::profile::Target;
 
 /// How long a metadata or watermark request may take.
@@ -196,10 +196,6 @@ struct Shared {
 }
 
 impl Shared {
-    fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-        mutex.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// Reads the stored offsets of every topic from the warehouse.
     fn reload_offsets(&self) -> Result<(), IngestError> {
         let loaded = self.handle.block_on(async {
@@ -210,7 +206,7 @@ impl Shared {
                 .map_err(StateError::warehouse("connect to read the stored offsets"))?;
             load_offsets(&mut *connection, &self.store, &self.topics).await
         })?;
-        *Self::lock(&self.offsets) = loaded;
+        *lock_unpoisoned(&self.offsets) = loaded;
         Ok(())
     }
 }
@@ -227,9 +223,9 @@ impl ConsumerContext for IngestContext {
         match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
                 if let Err(error) = self.shared.reload_offsets() {
-                    Shared::lock(&self.shared.failure).get_or_insert(error);
+                    lock_unpoisoned(&self.shared.failure).get_or_insert(error);
                 }
-                let offsets = Shared::lock(&self.shared.offsets).clone();
+                let offsets = lock_unpoisoned(&self.shared.offsets).clone();
                 let mut assigned = Vec::new();
                 for element in partitions.elements() {
                     let (topic, partition) = (element.topic().to_string(), element.partition());
@@ -238,18 +234,18 @@ impl ConsumerContext for IngestContext {
                 for (topic, partition) in &assigned {
                     let start = offsets.get(topic, *partition).map_or(Offset::Beginning, Offset::Offset);
                     if let Err(error) = partitions.set_partition_offset(topic, *partition, start) {
-                        Shared::lock(&self.shared.failure).get_or_insert(error.into());
+                        lock_unpoisoned(&self.shared.failure).get_or_insert(error.into());
                     }
                 }
                 if let Err(error) = consumer.assign(partitions) {
-                    Shared::lock(&self.shared.failure).get_or_insert(error.into());
+                    lock_unpoisoned(&self.shared.failure).get_or_insert(error.into());
                 }
-                *Shared::lock(&self.shared.assigned) = assigned;
+                *lock_unpoisoned(&self.shared.assigned) = assigned;
             }
             _ => {
-                Shared::lock(&self.shared.assigned).clear();
+                lock_unpoisoned(&self.shared.assigned).clear();
                 if let Err(error) = consumer.unassign() {
-                    Shared::lock(&self.shared.failure).get_or_insert(error.into());
+                    lock_unpoisoned(&self.shared.failure).get_or_insert(error.into());
                 }
             }
         }
@@ -318,12 +314,12 @@ impl Crew {
     }
 
     fn leave(&self) {
-        let mut remaining = Shared::lock(&self.remaining);
+        let mut remaining = lock_unpoisoned(&self.remaining);
         *remaining = remaining.saturating_sub(1);
     }
 
     fn all_left(&self) -> bool {
-        *Shared::lock(&self.remaining) == 0
+        *lock_unpoisoned(&self.remaining) == 0
     }
 }
 
@@ -350,7 +346,7 @@ fn consume_with(
         let stopping = matches!(until, Until::Stopped(flag) if flag.load(Ordering::SeqCst));
         let polled = if stopping { None } else { consumer.poll(POLL_INTERVAL) };
         let got_message = matches!(polled, Some(Ok(_)));
-        if let Some(error) = Shared::lock(&shared.failure).take() {
+        if let Some(error) = lock_unpoisoned(&shared.failure).take() {
             return Err(error);
         }
         if shared.rebalanced.swap(false, Ordering::SeqCst) {
@@ -358,7 +354,7 @@ fn consume_with(
             // read but not committed will be read again.
             pending = Pending::new(job);
             positions.clear();
-            on_event(Event::Assigned(&Shared::lock(&shared.assigned).clone()));
+            on_event(Event::Assigned(&lock_unpoisoned(&shared.assigned).clone()));
         }
         match polled {
             Some(Ok(message)) => {
@@ -395,8 +391,8 @@ fn consume_with(
                 let check = !got_message || due || since_drain_check >= DRAIN_CHECK_INTERVAL;
                 check && {
                     since_drain_check = 0;
-                    let assigned = Shared::lock(&shared.assigned);
-                    let stored = Shared::lock(&shared.offsets);
+                    let assigned = lock_unpoisoned(&shared.assigned);
+                    let stored = lock_unpoisoned(&shared.offsets);
                     !assigned.is_empty()
                         && assigned.iter().all(|(topic, partition)| {
                             let key = (topic.clone(), *partition);
@@ -414,7 +410,7 @@ fn consume_with(
         };
         if !pending.is_empty() && (drained || due) {
             let (batch, produced_at) = std::mem::replace(&mut pending, Pending::new(job)).finish();
-            let commits = Shared::lock(&shared.offsets).commits_for(&batch);
+            let commits = lock_unpoisoned(&shared.offsets).commits_for(&batch);
             let result = shared.handle.block_on(async {
                 let mut connection = shared
                     .adapter
@@ -426,7 +422,7 @@ fn consume_with(
             match result {
                 Ok(committed) => {
                     failures = 0;
-                    Shared::lock(&shared.offsets).record(&commits);
+                    lock_unpoisoned(&shared.offsets).record(&commits);
                     totals.rows += committed.rows;
                     totals.dead_letters += committed.dead_letters;
                     totals.batches += 1;
@@ -593,8 +589,8 @@ pub fn lag(
 
 /// Moves every assigned partition back to its stored offset.
 fn seek_to_stored(consumer: &BaseConsumer<IngestContext>, shared: &Shared) -> Result<(), IngestError> {
-    let offsets = Shared::lock(&shared.offsets).clone();
-    for (topic, partition) in Shared::lock(&shared.assigned).iter() {
+    let offsets = lock_unpoisoned(&shared.offsets).clone();
+    for (topic, partition) in lock_unpoisoned(&shared.assigned).iter() {
         let offset = offsets.get(topic, *partition).map_or(Offset::Beginning, Offset::Offset);
         consumer.seek(topic, *partition, offset, BROKER_TIMEOUT)?;
     }

@@ -340,20 +340,17 @@ pub async fn load_offsets(
     if topics.is_empty() {
         return Ok(offsets);
     }
-    let action = format!("read the offsets in `{}`", store.relation);
-    let sql = render(
+    let result = query_state(
+        connection,
         "load_offsets.sql",
         minijinja::context! {
             relation => &store.relation,
             consumer_group => &store.consumer_group,
             topics => topics,
         },
+        format!("read the offsets in `{}`", store.relation),
     )
-    .map_err(StateError::warehouse(action.clone()))?;
-    let result = connection
-        .query(&sql, None)
-        .await
-        .map_err(StateError::warehouse(action))?;
+    .await?;
     let invalid = |value: &Option<String>| StateError::InvalidStoredOffset {
         relation: store.relation.to_string(),
         value: value.clone().unwrap_or_else(|| "null".into()),
@@ -470,25 +467,36 @@ async fn load_in_transaction(
     Ok(committed)
 }
 
+/// Renders a state-table template and runs it, naming `action` in any error.
+async fn query_state(
+    connection: &mut dyn Connection,
+    template: &'static str,
+    context: minijinja::Value,
+    action: String,
+) -> Result<crate::adapter::QueryResult, StateError> {
+    let sql = render(template, context).map_err(StateError::warehouse(action.clone()))?;
+    connection
+        .query(&sql, None)
+        .await
+        .map_err(StateError::warehouse(action))
+}
+
 async fn store_offsets(
     connection: &mut dyn Connection,
     store: &OffsetStore,
     offsets: &[OffsetCommit],
 ) -> Result<(), StateError> {
-    let action = format!("store offsets in `{}`", store.relation);
-    let sql = render(
+    let result = query_state(
+        connection,
         "store_offsets.sql",
         minijinja::context! {
             relation => &store.relation,
             consumer_group => &store.consumer_group,
             offsets => offsets,
         },
+        format!("store offsets in `{}`", store.relation),
     )
-    .map_err(StateError::warehouse(action.clone()))?;
-    let result = connection
-        .query(&sql, None)
-        .await
-        .map_err(StateError::warehouse(action))?;
+    .await?;
     let stored: BTreeSet<(String, i32)> = result
         .rows
         .iter()
