@@ -84,7 +84,9 @@ impl InferredType {
         match self {
             InferredType::Integer => "integer",
             InferredType::BigInt => "bigint",
-            InferredType::Numeric => "numeric",
+            // dbt-postgres loads a number with decimals as `float8`
+            // (`convert_number_type`), so the same seed gives the same table.
+            InferredType::Numeric => "double precision",
             InferredType::Boolean => "boolean",
             InferredType::Date => "date",
             InferredType::Timestamp => "timestamp without time zone",
@@ -816,7 +818,7 @@ fn display_value(value: &[u8]) -> String {
 fn classify(value: &[u8]) -> InferredType {
     match value.first() {
         Some(b'0'..=b'9' | b'-') => classify_number(value)
-            .or_else(|| classify_temporal(value))
+            .or_else(|| classify_temporal(value, false))
             .unwrap_or(InferredType::Text),
         Some(b't' | b'T' | b'f' | b'F')
             if value.eq_ignore_ascii_case(b"true") || value.eq_ignore_ascii_case(b"false") =>
@@ -904,7 +906,12 @@ fn parse_exponent(text: &[u8]) -> Option<i64> {
 
 /// `date` for `YYYY-MM-DD`; `timestamp` for `YYYY-MM-DD HH:MM:SS[.fff]` (or
 /// with `T`); `timestamptz` for a timestamp followed by `Z` or `±HH[:MM]`.
-fn classify_temporal(value: &[u8]) -> Option<InferredType> {
+///
+/// Inference needs the seconds, as agate (dbt's seed reader) does: it reads
+/// `2021-01-01 00:00` as text. A `column_types` timestamp accepts a value
+/// without them (`seconds_optional`), as PostgreSQL does, which is what dbt
+/// hands such a value to.
+fn classify_temporal(value: &[u8], seconds_optional: bool) -> Option<InferredType> {
     let date = value.get(..10)?;
     let year = parse_digits(&date[0..4])?;
     let month = parse_digits(&date[5..7])?;
@@ -921,15 +928,23 @@ fn classify_temporal(value: &[u8]) -> Option<InferredType> {
     if !matches!(value[10], b' ' | b'T') {
         return None;
     }
-    let time = value.get(11..19)?;
+    let time = value.get(11..16)?;
     let hour = parse_digits(&time[0..2])?;
     let minute = parse_digits(&time[3..5])?;
-    let second = parse_digits(&time[6..8])?;
-    if time[2] != b':' || time[5] != b':' || hour > 23 || minute > 59 || second > 59 {
+    if time[2] != b':' || hour > 23 || minute > 59 {
         return None;
     }
-    let mut index = 19;
-    if value.get(index) == Some(&b'.') {
+    let mut index = 16;
+    if value.get(index) == Some(&b':') {
+        let second = parse_digits(value.get(17..19)?)?;
+        if second > 59 {
+            return None;
+        }
+        index = 19;
+    } else if !seconds_optional {
+        return None;
+    }
+    if index == 19 && value.get(index) == Some(&b'.') {
         index += 1;
         let fraction_start = index;
         while value.get(index).is_some_and(u8::is_ascii_digit) {
@@ -1200,7 +1215,7 @@ impl TypeCheck {
                 if trimmed.eq_ignore_ascii_case(b"infinity") || trimmed.eq_ignore_ascii_case(b"-infinity") {
                     return Ok(());
                 }
-                match (self, classify_temporal(trimmed)) {
+                match (self, classify_temporal(trimmed, true)) {
                     (_, None) => Err(syntax),
                     (TypeCheck::Date, Some(InferredType::Date)) => Ok(()),
                     (TypeCheck::Date, Some(_)) => Err(Rejection::DropsTime),
@@ -1518,7 +1533,7 @@ mod tests {
         );
         assert_eq!(
             prepared.columns[1].data_type(|inferred| inferred.postgres_type()),
-            "numeric"
+            "double precision"
         );
     }
 
@@ -1883,6 +1898,34 @@ mod tests {
         assert!(prepare_with(b"ratio,small\n1,1e39\n", &options).is_err());
         assert!(prepare_with(b"ratio,small\n1e-400,1\n", &options).is_err());
         assert!(prepare_with(b"ratio,small\nabc,1\n", &options).is_err());
+    }
+
+    // dbt-utils' `data_test_sequential_timestamps` seed: `2021-01-01 00:00`
+    // under `column_types: {my_timestamp: timestamp}`, which dbt-core loads.
+    #[test]
+    fn timestamp_overrides_accept_values_without_seconds() {
+        let options = with_overrides(&[("at", "timestamp"), ("at_tz", "timestamptz")]);
+        assert!(prepare_with(
+            b"at,at_tz
+2021-01-01 00:00,2021-01-01 00:00+02
+",
+            &options
+        )
+        .is_ok());
+        assert!(prepare_with(
+            b"at,at_tz
+2021-01-01 00:60,2021-01-01 00:00
+",
+            &options
+        )
+        .is_err());
+        assert!(prepare_with(
+            b"at,at_tz
+2021-01-01 00:00:,2021-01-01 00:00
+",
+            &options
+        )
+        .is_err());
     }
 
     #[test]

@@ -458,8 +458,10 @@ fn seed_infers_column_types_end_to_end(engine: Engine) {
             ("id", "integer"),
             ("postal_code", engine.pick("text", "varchar")),
             ("big", "bigint"),
-            // DuckDB's bare `decimal` would round to three places.
-            ("amount", engine.pick("numeric", "double")),
+            // dbt-postgres and dbt-duckdb load a number with decimals as a
+            // double (`convert_number_type`); DuckDB's bare `decimal` would
+            // round to three places.
+            ("amount", engine.pick("double precision", "double")),
             ("flag", "boolean"),
             ("day", "date"),
             ("happened_at", engine.pick("timestamp without time zone", "timestamp")),
