@@ -781,7 +781,13 @@ pub fn jinja_diagnostic_with<'a>(
         }
         _ => (detail, Vec::new()),
     };
-    let undefined = undefined_name(error, source);
+    // minijinja's positions are in the text with list and dict literals
+    // rewritten (`context::methods`); map them back to what the user wrote.
+    let range = error.range().map(|range| {
+        let original = |offset| super::context::methods::original_offset(source, offset);
+        original(range.start)..original(range.end)
+    });
+    let undefined = undefined_name(range.clone(), source);
     let message = match error.kind() {
         ErrorKind::SyntaxError => format!("Jinja syntax error: {detail}"),
         ErrorKind::UndefinedError => match &undefined {
@@ -793,7 +799,7 @@ pub fn jinja_diagnostic_with<'a>(
         _ => detail.clone(),
     };
     let mut diagnostic = Diagnostic::error(message);
-    let location = match (error.range(), error.line()) {
+    let location = match (range, error.line()) {
         (Some(range), _) if range.end <= source.len() => Some(Location::from_offset(
             &file,
             source,
@@ -941,8 +947,8 @@ fn unclosed_block(source: &str) -> Option<(usize, usize, String)> {
     open.pop()
 }
 
-fn undefined_name(error: &Error, source: &str) -> Option<String> {
-    let range = error.range()?;
+fn undefined_name(range: Option<std::ops::Range<usize>>, source: &str) -> Option<String> {
+    let range = range?;
     let text = source.get(range)?;
     let name: String = text
         .trim()
