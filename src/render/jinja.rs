@@ -277,7 +277,11 @@ impl Jinja {
     /// Builds the environment. `project_macros` are (path, source) pairs.
     pub fn new(globals: Globals, project_macros: &[(String, String)]) -> Result<Jinja, Vec<Diagnostic>> {
         let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+        // As dbt's Jinja: an undefined value is empty when printed, iterated
+        // or concatenated (a macro called without an argument gets one). Only
+        // printing one in the node's own file is an error (the formatter
+        // below), because there it is almost always a typo.
+        env.set_undefined_behavior(UndefinedBehavior::Lenient);
         env.set_keep_trailing_newline(true);
         env.set_recursion_limit(200);
 
@@ -310,6 +314,13 @@ impl Jinja {
         if !errors.is_empty() {
             return Err(errors);
         }
+        let macro_templates: BTreeSet<String> = macros.values().map(|definition| definition.template.clone()).collect();
+        env.set_formatter(move |output, state, value| {
+            if value.is_undefined() && !macro_templates.contains(state.name()) {
+                return Err(Error::from(ErrorKind::UndefinedError));
+            }
+            minijinja::escape_formatter(output, state, value)
+        });
         for definition in macros.values() {
             let template = definition.template.clone();
             let name = definition.name.clone();
