@@ -53,7 +53,7 @@ fn relations_from_ref_and_api_behave_as_dbt_relations() {
             &jinja,
             "{{ ref('orders') }} {{ ref('orders').database }} {{ ref('orders').name }}"
         ),
-        r#""analytics"."orders" shop orders"#
+        r#""shop"."analytics"."orders" shop orders"#
     );
     assert_eq!(
         render(&jinja, "{{ same(ref('orders')) == ref('orders') }} {{ describe(ref('orders')) }} {{ same(ref('orders')) is none }}"),
@@ -68,7 +68,7 @@ fn relations_from_ref_and_api_behave_as_dbt_relations() {
             &jinja,
             "{{ source('raw', 'payments').incorporate(path={'identifier': 'p2'}) }}"
         ),
-        r#""raw"."p2""#
+        r#""shop"."raw"."p2""#
     );
 }
 

@@ -90,10 +90,10 @@ impl Policy {
         identifier: true,
     };
 
-    /// The parts `ref()`, `source()` and `this` render. This is the one place
-    /// that chooses them.
+    /// The parts `ref()`, `source()` and `this` render: all three, as dbt
+    /// renders them in compiled SQL. This is the one place that chooses them.
     pub const REFERENCE: Policy = Policy {
-        database: false,
+        database: true,
         schema: true,
         identifier: true,
     };
@@ -597,7 +597,7 @@ mod tests {
         );
         assert_eq!(
             render("{{ relation }}|{{ relation.database }}", reference),
-            r#""analytics"."orders"|shop"#
+            r#""shop"."analytics"."orders"|shop"#
         );
         assert_eq!(
             render("{{ relation }}", Relation::ephemeral("base")),
