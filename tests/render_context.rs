@@ -95,6 +95,36 @@ fn lists_and_dicts_change_in_place_across_macros() {
 }
 
 #[test]
+fn macros_take_extra_arguments_through_kwargs_and_varargs() {
+    let jinja = jinja(&[(
+        "macros/extra.sql",
+        "{% macro proportion(model, group_by_columns=[]) %}{{ kwargs.get('at_least', 0) }}-{{ kwargs.at_most }}-{{ varargs | length }}-{{ group_by_columns | length }}{% endmacro %}",
+    ), (
+        // In another file, so that the call goes through dvt's macro lookup;
+        // a call to a macro of the same file is minijinja's own and takes no
+        // extra arguments.
+        "macros/outer.sql",
+        "{% macro outer(model) %}{{ proportion(model, **kwargs) }}{% endmacro %}",
+    )]);
+    assert_eq!(
+        render(&jinja, "{{ proportion('m', at_least=0.5, at_most=1) }}"),
+        "0.5-1-0-0"
+    );
+    assert_eq!(render(&jinja, "{{ proportion('m', ['a'], 'extra') }}"), "0--1-1");
+    assert_eq!(render(&jinja, "{{ outer('m', at_most=2) }}"), "0-2-0-0");
+    let (result, _) = jinja.call(
+        "proportion",
+        &[Value::from(minijinja::value::Kwargs::from_iter([
+            ("model", Value::from("m")),
+            ("at_least", Value::from(0.9)),
+        ]))],
+        Scope::new(Mode::Compile, "analytics", "shop"),
+        Value::from(()),
+    );
+    assert_eq!(result.unwrap_or_else(|error| panic!("{error:#}")), "0.9--0-0");
+}
+
+#[test]
 fn context_values_as_dbt_has_them() {
     let jinja = jinja(&[]);
     assert_eq!(

@@ -165,14 +165,14 @@ impl Object for ConfigObject {
                 let found = with_scope(|scope| scope.config_view.get(&super::config::normalize_key(&key)).cloned())?;
                 Ok(match found {
                     Some(serde_json::Value::Null) | None => default.unwrap_or(Value::from(())),
-                    Some(value) => Value::from_serialize(&value),
+                    Some(value) => super::context::from_json(&value),
                 })
             }
             "require" => {
                 let (key,): (String,) = minijinja::value::from_args(args)?;
                 let found = with_scope(|scope| scope.config_view.get(&super::config::normalize_key(&key)).cloned())?;
                 match found {
-                    Some(value) if !value.is_null() => Ok(Value::from_serialize(&value)),
+                    Some(value) if !value.is_null() => Ok(super::context::from_json(&value)),
                     _ => Err(Error::new(
                         ErrorKind::InvalidOperation,
                         format!("config `{key}` is required but not set"),
@@ -361,8 +361,19 @@ impl Jinja {
                 .env
                 .get_template(&definition.template)
                 .and_then(|template| {
+                    let signature = super::context::macros::signature(&definition.template, template.source(), name);
+                    let (args, context) = match signature.filter(|signature| signature.catch_all) {
+                        Some(signature) => {
+                            let (passed, kwargs, varargs) = super::context::macros::split_arguments(&signature, args);
+                            (
+                                passed,
+                                minijinja::context! { kwargs => kwargs, varargs => varargs, ..context },
+                            )
+                        }
+                        None => (args.to_vec(), context),
+                    };
                     let captured = template.render_captured(context)?;
-                    call_in_state(captured.state(), name, args)
+                    call_in_state(captured.state(), name, &args)
                 })
                 .map(|value| value.to_string()),
             None => Err(Error::new(
@@ -405,6 +416,7 @@ impl Jinja {
 
 fn call_macro(state: &State, template: &str, name: &str, args: &[Value]) -> Result<Value, Error> {
     let _ = with_scope(|scope| scope.macros_used.insert(name.to_string()));
+    let template_name = template;
     let template = state.env().get_template(template)?;
     let mut context = BTreeMap::new();
     for variable in FORWARDED {
@@ -412,8 +424,18 @@ fn call_macro(state: &State, template: &str, name: &str, args: &[Value]) -> Resu
             context.insert(*variable, value);
         }
     }
+    let signature = super::context::macros::signature(template_name, template.source(), name);
+    let args = match signature.filter(|signature| signature.catch_all) {
+        Some(signature) => {
+            let (passed, kwargs, varargs) = super::context::macros::split_arguments(&signature, args);
+            context.insert("kwargs", kwargs);
+            context.insert("varargs", varargs);
+            passed
+        }
+        None => args.to_vec(),
+    };
     let captured = template.render_captured(context)?;
-    call_in_state(captured.state(), name, args)
+    call_in_state(captured.state(), name, &args)
 }
 
 fn call_in_state(state: &State, name: &str, args: &[Value]) -> Result<Value, Error> {
@@ -487,15 +509,24 @@ fn add_globals(env: &mut Environment<'static>, globals: Globals, macros: Arc<Mac
     env.add_function("is_incremental", || -> Result<bool, Error> {
         with_scope(|scope| scope.is_incremental)
     });
+    // dbt's `should_store_failures()` and `should_full_refresh()`: the node's
+    // config, else the command's flag.
+    let full_refresh = globals.full_refresh;
+    env.add_function("should_store_failures", || -> Result<bool, Error> {
+        with_scope(|scope| config_flag(scope, "store_failures").unwrap_or(false))
+    });
+    env.add_function("should_full_refresh", move || -> Result<bool, Error> {
+        with_scope(|scope| config_flag(scope, "full_refresh").unwrap_or(full_refresh))
+    });
 
     let var_globals = Arc::clone(&globals);
     env.add_function("var", move |name: String, default: Option<Value>| -> Result<Value, Error> {
         if let Some(value) = var_globals.cli_vars.get(&name) {
-            return Ok(Value::from_serialize(value));
+            return Ok(super::context::from_json(value));
         }
         let scoped = var_globals.vars.get(&var_globals.project_name).and_then(serde_json::Value::as_object).and_then(|vars| vars.get(&name));
         if let Some(value) = scoped.or_else(|| var_globals.vars.get(&name)) {
-            return Ok(Value::from_serialize(value));
+            return Ok(super::context::from_json(value));
         }
         default.ok_or_else(|| {
             let defined = var_globals.vars.keys().chain(var_globals.cli_vars.keys()).map(String::as_str);
@@ -576,6 +607,10 @@ fn add_globals(env: &mut Environment<'static>, globals: Globals, macros: Arc<Mac
     );
     env.add_global("flags", super::context::flags(globals.full_refresh, &globals.command));
     env.add_global("dbt_version", Value::from(super::context::DBT_VERSION));
+}
+
+fn config_flag(scope: &Scope, key: &str) -> Option<bool> {
+    scope.config_view.get(key).and_then(serde_json::Value::as_bool)
 }
 
 fn string_arg(value: &Value, function: &str) -> Result<String, Error> {

@@ -596,7 +596,8 @@ fn evaluate_argument(
             let (result, scope) = jinja.render("<test argument>", text, scope, context.clone());
             (result.map(Value::from), scope)
         }
-        other => (Ok(Value::from_serialize(other)), scope),
+        // Lists and dicts a macro can change in place, as in dbt.
+        other => (Ok(context::from_json(other)), scope),
     }
 }
 

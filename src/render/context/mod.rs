@@ -11,6 +11,7 @@
 //! - `helpers`: `fromjson`, `tojson`, `fromyaml`, `toyaml`, `zip`, `set`,
 //!   `local_md5`, `exceptions`.
 //! - `modules`: `modules.datetime`, `re`, `pytz` and `itertools`.
+//! - `macros`: Jinja's `kwargs` and `varargs` in macros.
 //!
 //! The renderer in `render/jinja.rs` calls [`install`] on its environment and
 //! keeps what depends on the project (`ref`, `config`, `var`, macros). What
@@ -19,6 +20,7 @@
 pub mod column;
 pub mod graph;
 mod helpers;
+pub mod macros;
 pub mod methods;
 pub mod modules;
 pub mod relation;
