@@ -32,6 +32,10 @@ const BUILTIN_MACROS: &[(&str, &str)] = &[
         "dvt/macros/cross_db.sql",
         include_str!("../../templates/macros/cross_db.sql"),
     ),
+    (
+        "dvt/macros/relations.sql",
+        include_str!("../../templates/macros/relations.sql"),
+    ),
 ];
 
 /// Variables of the calling template forwarded into a macro's own state, so that
