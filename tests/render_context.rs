@@ -124,6 +124,18 @@ fn macros_take_extra_arguments_through_kwargs_and_varargs() {
     assert_eq!(result.unwrap_or_else(|error| panic!("{error:#}")), "0.9--0-0");
 }
 
+/// dbt_utils' `generate_series` calls `get_powers_of_two` of the same file,
+/// which returns from inside a loop: the value is the inner macro's, not the
+/// outer one's.
+#[test]
+fn return_from_a_macro_of_the_same_file_returns_to_its_caller() {
+    let jinja = jinja(&[(
+        "macros/series.sql",
+        "{% macro powers(n) %}{% for _ in range(1, 10) %}{% if n <= 2 ** loop.index %}{{ return(loop.index) }}{% endif %}{% endfor %}{% endmacro %}\n{% macro series(n) %}{% set power = powers(n) %}select {{ power }} as power{% endmacro %}",
+    )]);
+    assert_eq!(render(&jinja, "{{ series(10) }}"), "select 4 as power");
+}
+
 #[test]
 fn context_values_as_dbt_has_them() {
     let jinja = jinja(&[]);

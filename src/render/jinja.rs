@@ -299,11 +299,13 @@ impl Jinja {
             .map(|(path, source)| (path.clone(), source.clone(), globals.project_name.clone()));
         for (path, source, package) in builtins.chain(project) {
             let processed = preprocess(&source);
-            if let Err(error) = env.add_template_owned(path.clone(), processed.clone()) {
+            let names = macro_names(&processed);
+            let hidden = super::context::macros::hide_definitions(&processed);
+            if let Err(error) = env.add_template_owned(path.clone(), hidden) {
                 errors.push(jinja_diagnostic(&error, &path, &source));
                 continue;
             }
-            for name in macro_names(&processed) {
+            for name in names {
                 macros.insert(
                     name.clone(),
                     MacroDefinition {
@@ -365,7 +367,11 @@ impl Jinja {
                 .env
                 .get_template(&definition.template)
                 .and_then(|template| {
-                    let signature = super::context::macros::signature(&definition.template, template.source(), name);
+                    let signature = super::context::macros::signature(
+                        &definition.template,
+                        template.source(),
+                        &super::context::macros::definition_name(name),
+                    );
                     let (args, context) = match signature.filter(|signature| signature.catch_all) {
                         Some(signature) => {
                             let (passed, kwargs, varargs) = super::context::macros::split_arguments(&signature, args);
@@ -428,7 +434,11 @@ fn call_macro(state: &State, template: &str, name: &str, args: &[Value]) -> Resu
             context.insert(*variable, value);
         }
     }
-    let signature = super::context::macros::signature(template_name, template.source(), name);
+    let signature = super::context::macros::signature(
+        template_name,
+        template.source(),
+        &super::context::macros::definition_name(name),
+    );
     let args = match signature.filter(|signature| signature.catch_all) {
         Some(signature) => {
             let (passed, kwargs, varargs) = super::context::macros::split_arguments(&signature, args);
@@ -443,7 +453,7 @@ fn call_macro(state: &State, template: &str, name: &str, args: &[Value]) -> Resu
 }
 
 fn call_in_state(state: &State, name: &str, args: &[Value]) -> Result<Value, Error> {
-    match state.call_macro(name, args) {
+    match state.call_macro(&super::context::macros::definition_name(name), args) {
         Ok(output) => Ok(Value::from_safe_string(output)),
         Err(error) => match RETURNED.with(|cell| cell.borrow_mut().take()) {
             Some(value) if is_return(&error) => Ok(value),

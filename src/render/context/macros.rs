@@ -143,6 +143,40 @@ pub fn split_arguments(signature: &Signature, args: &[Value]) -> (Vec<Value>, Va
     (passed, Dict::value(extra), varargs)
 }
 
+/// The prefix a macro file's definitions get, so that a call of one macro
+/// from another in the same file goes through dvt's macro lookup (and its
+/// `return()` handling) instead of minijinja's local one.
+pub const DEFINITION_PREFIX: &str = "__dvt_macro_";
+
+/// The name a definition of macro `name` has in a rewritten macro file.
+pub fn definition_name(name: &str) -> String {
+    format!("{DEFINITION_PREFIX}{name}")
+}
+
+/// Renames every `{% macro name(...) %}` of a macro file to
+/// [`definition_name`], keeping everything else.
+pub fn hide_definitions(source: &str) -> String {
+    let mut output = String::with_capacity(source.len() + 64);
+    let mut rest = source;
+    while let Some(found) = rest.find("{%") {
+        let after = &rest[found + 2..];
+        let inner = after.trim_start_matches(['-', '+']).trim_start();
+        let skipped = after.len() - inner.len();
+        output.push_str(&rest[..found + 2]);
+        match inner.strip_prefix("macro") {
+            Some(definition) if definition.starts_with(char::is_whitespace) => {
+                let name_start = definition.len() - definition.trim_start().len();
+                output.push_str(&after[..skipped + "macro".len() + name_start]);
+                output.push_str(DEFINITION_PREFIX);
+                rest = &after[skipped + "macro".len() + name_start..];
+            }
+            _ => rest = after,
+        }
+    }
+    output.push_str(rest);
+    output
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +200,14 @@ mod tests {
             Some(false)
         );
         assert_eq!(parse_signature(source, "d"), None);
+    }
+
+    #[test]
+    fn hides_definitions_only() {
+        assert_eq!(
+            hide_definitions("{% macro a(x) %}{{ b() }}{%- endmacro %}\n{%- macro  b() -%}1{% endmacro %}{% set macro_name = 1 %}"),
+            "{% macro __dvt_macro_a(x) %}{{ b() }}{%- endmacro %}\n{%- macro  __dvt_macro_b() -%}1{% endmacro %}{% set macro_name = 1 %}"
+        );
     }
 
     #[test]
