@@ -1,6 +1,8 @@
 //! The commands that need no warehouse writes: `init`, `debug`, `parse`,
 //! `compile`, `ls`, `diff` and `clean`. Each is a short chain of phases.
 
+pub mod deps;
+
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::time::Instant;

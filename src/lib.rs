@@ -20,6 +20,7 @@ pub mod lake;
 pub mod lineage;
 pub mod manifest;
 pub mod output;
+pub mod packages;
 pub mod plan;
 pub mod profile;
 pub mod project;
@@ -60,6 +61,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Compile(args) => commands::compile(&printer, args),
         Command::Ls(args) => commands::ls(&printer, args),
         Command::Clean(args) => commands::clean(&printer, args),
+        Command::Deps(args) => commands::deps::deps(&printer, args),
         Command::Seed(args) => exec::command::execute(shared(), args, exec::Command::Seed),
         Command::Run(args) => exec::command::execute(shared(), args, exec::Command::Run),
         Command::Test(args) => exec::command::execute(shared(), args, exec::Command::Test),

@@ -39,7 +39,8 @@ impl Session {
                     Diagnostic::error(format!("cannot render `{}`: {detail}", redact_template(text))).in_file(file)
                 })
         };
-        let project = project::load(&project_dir, &render)?;
+        let mut project = project::load(&project_dir, &render)?;
+        project::load_packages(&mut project, &render)?;
         let profile_name = args
             .profile
             .clone()
@@ -98,7 +99,7 @@ pub fn absolute(path: &std::path::Path) -> PathBuf {
         .collect()
 }
 
-fn parse_vars(text: Option<&str>) -> Result<Map<String, serde_json::Value>, Diagnostic> {
+pub fn parse_vars(text: Option<&str>) -> Result<Map<String, serde_json::Value>, Diagnostic> {
     let Some(text) = text else { return Ok(Map::new()) };
     match crate::yaml::parse("--vars", text)? {
         serde_json::Value::Object(vars) => Ok(vars),
@@ -108,7 +109,7 @@ fn parse_vars(text: Option<&str>) -> Result<Map<String, serde_json::Value>, Diag
 }
 
 /// An environment with `env_var()` and `var()` for the project and profile files.
-fn config_renderer(cli_vars: &Map<String, serde_json::Value>) -> minijinja::Environment<'static> {
+pub fn config_renderer(cli_vars: &Map<String, serde_json::Value>) -> minijinja::Environment<'static> {
     let globals = Globals {
         project_name: String::new(),
         target: serde_json::Value::Null,
@@ -129,7 +130,7 @@ fn config_renderer(cli_vars: &Map<String, serde_json::Value>) -> minijinja::Envi
 
 /// A template shown in an error, with literal arguments of `env_var()` defaults
 /// hidden: they may be secrets.
-fn redact_template(text: &str) -> String {
+pub fn redact_template(text: &str) -> String {
     if text.contains("env_var") && text.contains(',') {
         let name_end = text.find(',').unwrap_or(text.len());
         format!("{}, ****) }}}}", &text[..name_end])

@@ -14,6 +14,7 @@
 
 pub mod config;
 pub mod jinja;
+pub mod namespace;
 pub mod schema;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -61,6 +62,26 @@ pub struct Rendered {
     pub test_lines: BTreeMap<String, usize>,
 }
 
+/// The macros of the installed packages, for the Jinja environment.
+fn package_macros(project: &Project) -> jinja::PackageMacros {
+    jinja::PackageMacros {
+        files: project
+            .packages
+            .iter()
+            .flat_map(|package| {
+                package
+                    .files
+                    .macros
+                    .iter()
+                    .map(|file| (package.name.clone(), file.path.clone(), file.contents.clone()))
+            })
+            .collect(),
+        dispatch: project.dispatch.clone(),
+        missing: project.missing_packages.clone(),
+        packages_file: project.packages_file.clone(),
+    }
+}
+
 /// Renders the project. Errors from every file are collected and returned
 /// together.
 pub fn render_all(project: &Project, target: &Target, options: &Options) -> Result<Rendered, Diagnostics> {
@@ -69,17 +90,23 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
     // 1. Docs blocks and macros.
     let mut docs = BTreeMap::new();
     let mut doc_nodes = BTreeMap::new();
-    for file in &project.files.docs {
+    // Packages' docs blocks first, so that the root project's of the same name win.
+    let docs_files = project
+        .packages
+        .iter()
+        .flat_map(|package| package.files.docs.iter().map(move |file| (package.name.as_str(), file)))
+        .chain(project.files.docs.iter().map(|file| (project.name.as_str(), file)));
+    for (package_name, file) in docs_files {
         match schema::docs_blocks(file) {
             Ok(blocks) => {
                 for (name, body, _line) in blocks {
-                    let unique_id = format!("doc.{}.{}", project.name, name);
+                    let unique_id = format!("doc.{package_name}.{name}");
                     docs.insert(name.clone(), body.clone());
                     doc_nodes.insert(
                         unique_id.clone(),
                         Doc {
                             unique_id,
-                            package_name: project.name.clone(),
+                            package_name: package_name.to_string(),
                             name,
                             original_file_path: file.path.clone(),
                             block_contents: body,
@@ -108,7 +135,7 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
         .iter()
         .map(|file| (file.path.clone(), file.contents.clone()))
         .collect();
-    let jinja = match Jinja::new(globals, &macro_files) {
+    let jinja = match Jinja::with_packages(globals, &macro_files, &package_macros(project)) {
         Ok(jinja) => jinja,
         Err(errors) => {
             diagnostics.extend(errors);
@@ -318,7 +345,13 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
             manifest.exposures.insert(exposure.unique_id.clone(), exposure);
         }
     }
-    for definition in jinja.macros.values().filter(|definition| definition.package != "dvt") {
+    let package_definitions = jinja.package_macros.values().flat_map(BTreeMap::values);
+    for definition in jinja
+        .macros
+        .values()
+        .filter(|definition| definition.package != "dvt")
+        .chain(package_definitions)
+    {
         let unique_id = format!("macro.{}.{}", definition.package, definition.name);
         manifest.macros.insert(
             unique_id.clone(),
@@ -509,12 +542,11 @@ pub fn compile_node_raw(
             };
             let (kwargs, scope) = test_kwargs(&rendered.jinja, metadata, node, model, scope, &context);
             let kwargs = kwargs.map_err(|error| test_error(&error, node, source))?;
-            rendered.jinja.call(
-                &format!("test_{}", metadata.name),
-                &[Value::from(kwargs)],
-                scope,
-                context,
-            )
+            let macro_name = rendered
+                .jinja
+                .test_macro(metadata.namespace.as_deref(), &metadata.name)
+                .unwrap_or_else(|| format!("test_{}", metadata.name));
+            rendered.jinja.call(&macro_name, &[Value::from(kwargs)], scope, context)
         }
         None => rendered
             .jinja
@@ -929,10 +961,22 @@ impl<'a> Builder<'a> {
     }
 
     fn macro_id(&self, name: &str) -> Option<String> {
-        self.jinja
-            .macros
-            .get(name)
-            .map(|definition| format!("macro.{}.{}", definition.package, definition.name))
+        if let Some((package, macro_name)) = name
+            .split_once('.')
+            .filter(|(package, _)| *package != namespace::INTERNAL)
+        {
+            return self
+                .jinja
+                .package_macros
+                .get(package)
+                .filter(|macros| macros.contains_key(macro_name))
+                .map(|_| format!("macro.{package}.{macro_name}"));
+        }
+        let found = match name.strip_prefix("dbt.") {
+            Some(name) => self.jinja.internal_macros.get(name),
+            None => self.jinja.macros.get(name),
+        };
+        found.map(|definition| format!("macro.{}.{}", definition.package, definition.name))
     }
 
     /// Database, schema and identifier of a node, through `generate_*_name`
@@ -1232,6 +1276,23 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// The error for a generic test of a package that packages.yml lists but
+    /// that is not installed.
+    fn missing_test_package(&self, spec: &TestSpec, namespace: &str, source: &str) -> Option<Diagnostic> {
+        if !self.project.missing_packages.iter().any(|missing| missing == namespace) {
+            return None;
+        }
+        let written = format!("{namespace}.{}", spec.test_name);
+        let diagnostic = Diagnostic::error(format!(
+            "generic test `{written}` is from the package `{namespace}`, which is not installed"
+        ));
+        let diagnostic = match crate::yaml::find_text_line(source, &written, spec.line) {
+            Some((line, column)) => diagnostic.at(Location::at(&spec.file, line, column, written.len()), Some(source)),
+            None => diagnostic.in_file(&spec.file),
+        };
+        Some(diagnostic.hint("run `dvt deps` to install the packages of packages.yml"))
+    }
+
     /// Test nodes for every generic test declared in YAML, each with the line
     /// of its entry.
     fn generic_tests(
@@ -1295,8 +1356,14 @@ impl<'a> Builder<'a> {
         lookup: &RefLookup,
     ) -> Result<Node, Diagnostic> {
         let source = self.project.schema_source(&spec.file).unwrap_or_default();
-        let macro_name = format!("test_{}", spec.test_name);
-        if !self.jinja.macros.contains_key(&macro_name) {
+        if let Some(namespace) = &spec.namespace {
+            if let Some(diagnostic) = self.missing_test_package(spec, namespace, source) {
+                return Err(diagnostic);
+            }
+        }
+        let found = self.jinja.test_macro(spec.namespace.as_deref(), &spec.test_name);
+        let macro_name = found.clone().unwrap_or_else(|| format!("test_{}", spec.test_name));
+        if found.is_none() {
             let available: Vec<String> = self
                 .jinja
                 .macros
@@ -1322,15 +1389,17 @@ impl<'a> Builder<'a> {
                 },
             );
         }
-        let name = spec.custom_name.clone().unwrap_or_else(|| {
-            test_name(
+        let (short_name, name) = match &spec.custom_name {
+            Some(custom) => (custom.clone(), custom.clone()),
+            None => test_names(
+                spec.namespace.as_deref(),
                 &spec.test_name,
                 attached_name,
                 attached_id.starts_with("source."),
                 spec.column_name.as_deref(),
                 &spec.arguments,
-            )
-        });
+            ),
+        };
         let mut kwargs = spec.arguments.clone();
         kwargs.insert(
             "model".into(),
@@ -1411,17 +1480,17 @@ impl<'a> Builder<'a> {
         fqn.push(name.clone());
         let mut config = config::from_tree(&self.project.test_tree, &fqn);
         config::merge(&mut config, &spec.config);
+        // As dbt does, a name too long for a relation keeps its hashed short form as the alias.
+        if short_name != name {
+            config.entry("alias").or_insert(json!(short_name));
+        }
         config.entry("materialized").or_insert(json!("test"));
         config.entry("enabled").or_insert(json!(true));
         config.entry("tags").or_insert(json!([]));
         set_test_defaults(&mut config);
         let mut metadata_kwargs = kwargs.clone();
         metadata_kwargs.insert("model".into(), json!(model_expression));
-        let hash = &crate::project::text_checksum(&format!(
-            "{attached_id}|{}|{}",
-            spec.test_name,
-            serde_json::to_string(&kwargs).unwrap_or_default()
-        ))[..10];
+        let hash = &test_hash(&name, spec.namespace.as_deref(), &spec.test_name, &kwargs);
         let schema = config
             .get("schema")
             .and_then(serde_json::Value::as_str)
@@ -1440,11 +1509,17 @@ impl<'a> Builder<'a> {
             resource_type: ResourceType::Test,
             package_name: self.project.name.clone(),
             name: name.clone(),
-            path: format!("{name}.sql"),
+            path: format!("{short_name}.sql"),
             original_file_path: spec.file.clone(),
             patch_path: None,
             fqn,
-            raw_code: format!("{{{{ test_{}(**_dbt_generic_test_kwargs) }}}}", spec.test_name),
+            raw_code: match &spec.namespace {
+                Some(namespace) => format!(
+                    "{{{{ {namespace}.test_{}(**_dbt_generic_test_kwargs) }}}}",
+                    spec.test_name
+                ),
+                None => format!("{{{{ test_{}(**_dbt_generic_test_kwargs) }}}}", spec.test_name),
+            },
             compiled_code: None,
             checksum: crate::project::text_checksum(&format!("{name}{hash}")),
             config,
@@ -1592,6 +1667,21 @@ pub fn test_name(
     column: Option<&str>,
     arguments: &Map<String, serde_json::Value>,
 ) -> String {
+    test_names(None, test, target, is_source, column, arguments).0
+}
+
+/// dbt's two names of a generic test: the short one (hashed when the full one
+/// has 64 characters or more), for the compiled file and the relation, and the
+/// full one, for the node's name, unique id and fqn. A namespaced test
+/// (`dbt_utils.equality`) starts with its namespace: `dbt_utils_equality_...`.
+pub fn test_names(
+    namespace: Option<&str>,
+    test: &str,
+    target: &str,
+    is_source: bool,
+    column: Option<&str>,
+    arguments: &Map<String, serde_json::Value>,
+) -> (String, String) {
     // Arguments sorted by name, `column_name` among them, each as Python's str() prints it.
     let column = column.map(|column| serde_json::Value::String(column.to_string()));
     let mut sorted: Vec<(&str, &serde_json::Value)> = arguments
@@ -1610,7 +1700,11 @@ pub fn test_name(
         }
     }
     let prefix = if is_source { "source_" } else { "" };
-    let identifier = format!("{prefix}{test}_{target}");
+    let test = match namespace {
+        Some(namespace) => format!("{namespace}_{prefix}{test}"),
+        None => format!("{prefix}{test}"),
+    };
+    let identifier = format!("{test}_{target}");
     let arguments: Vec<String> = parts.iter().map(|part| sanitize_name(part)).collect();
     let full_name = format!("{identifier}_{}", arguments.join("__"));
     if full_name.len() >= 64 {
@@ -1618,10 +1712,73 @@ pub fn test_name(
         let digest = md5::Md5::digest(full_name.as_bytes());
         let label: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
         let truncated: String = identifier.chars().take(30).collect();
-        format!("{truncated}_{label}")
+        (format!("{truncated}_{label}"), full_name)
     } else {
-        full_name
+        (full_name.clone(), full_name)
     }
+}
+
+/// The last ten hex digits of dbt's test hash: the md5 of the test's full name
+/// followed by Python's `repr()` of its metadata (namespace, name and keyword
+/// arguments, keys sorted, every leaf value as `str()`), as dbt computes it,
+/// so that unique ids match dbt's.
+fn test_hash(full_name: &str, namespace: Option<&str>, test: &str, kwargs: &Map<String, serde_json::Value>) -> String {
+    use md5::Digest;
+    fn hashable(value: &serde_json::Value) -> String {
+        match value {
+            serde_json::Value::Object(entries) => {
+                let mut keys: Vec<&String> = entries.keys().collect();
+                keys.sort();
+                let inner: Vec<String> = keys
+                    .into_iter()
+                    .map(|key| format!("{}: {}", python_string_repr(key), hashable(&entries[key])))
+                    .collect();
+                format!("{{{}}}", inner.join(", "))
+            }
+            serde_json::Value::Array(items) => {
+                let inner: Vec<String> = items.iter().map(hashable).collect();
+                format!("[{}]", inner.join(", "))
+            }
+            other => python_string_repr(&python_str(other)),
+        }
+    }
+    let metadata = json!({
+        "kwargs": kwargs,
+        "name": test,
+        "namespace": namespace.map_or_else(|| "None".to_string(), str::to_owned),
+    });
+    let digest = md5::Md5::digest(format!("{full_name}{}", hashable(&metadata)).as_bytes());
+    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+    hex[hex.len() - 10..].to_string()
+}
+
+/// A string as Python's `repr()` prints it.
+fn python_string_repr(text: &str) -> String {
+    let quote = if text.contains('\'') && !text.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut output = String::with_capacity(text.len() + 2);
+    output.push(quote);
+    for character in text.chars() {
+        match character {
+            '\\' => output.push_str("\\\\"),
+            '\n' => output.push_str("\\n"),
+            '\r' => output.push_str("\\r"),
+            '\t' => output.push_str("\\t"),
+            character if character == quote => {
+                output.push('\\');
+                output.push(character);
+            }
+            character if (character as u32) < 0x20 || character as u32 == 0x7f => {
+                output.push_str(&format!("\\x{:02x}", character as u32));
+            }
+            character => output.push(character),
+        }
+    }
+    output.push(quote);
+    output
 }
 
 /// A value as Python's `str()` prints it, which is what dbt's test names use.
@@ -1759,6 +1916,68 @@ mod tests {
             ),
             "accepted_values_kpi_customer_r_da804acd82cae37da63d391ef3ec8260"
         );
+    }
+
+    #[test]
+    fn test_unique_ids_hash_as_dbt_does() {
+        // The unique ids dbt-core 1.10 gave these tests of a model `orders`.
+        let model = json!("{{ get_where_subquery(ref('orders')) }}");
+        let kwargs = |extra: serde_json::Value| -> Map<String, serde_json::Value> {
+            let mut kwargs = extra.as_object().cloned().unwrap_or_default();
+            kwargs.insert("model".into(), model.clone());
+            kwargs
+        };
+        assert_eq!(
+            test_hash(
+                "not_null_orders_id",
+                None,
+                "not_null",
+                &kwargs(json!({"column_name": "id"}))
+            ),
+            "84ef11d8fe"
+        );
+        assert_eq!(
+            test_hash(
+                "sub_pkg_at_most_orders_id__10",
+                Some("sub_pkg"),
+                "at_most",
+                &kwargs(json!({"value": 10, "column_name": "id"}))
+            ),
+            "007ef1146c"
+        );
+        assert_eq!(
+            test_hash(
+                "accepted_values_orders_id__1__2__it_s",
+                None,
+                "accepted_values",
+                &kwargs(json!({"values": [1, 2, "it's"], "column_name": "id"}))
+            ),
+            "6e782ab0f0"
+        );
+        let values = json!({"values": ["placed", "shipped", "completed", "returned", "return_pending", "lost"], "column_name": "status"});
+        let (short, full) = test_names(
+            None,
+            "accepted_values",
+            "orders",
+            false,
+            Some("status"),
+            values.as_object().unwrap_or(&Map::new()),
+        );
+        assert_eq!(short, "accepted_values_orders_059ad68d99de97a6180f2c6a99a01082");
+        assert_eq!(
+            full,
+            "accepted_values_orders_status__placed__shipped__completed__returned__return_pending__lost"
+        );
+        assert_eq!(test_hash(&full, None, "accepted_values", &kwargs(values)), "19acf3591c");
+        let (short, _) = test_names(
+            Some("sub_pkg"),
+            "at_most",
+            "orders",
+            false,
+            Some("id"),
+            &kwargs(json!({"value": 10})),
+        );
+        assert_eq!(short, "sub_pkg_at_most_orders_id__10");
     }
 
     #[test]
