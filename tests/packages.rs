@@ -599,3 +599,23 @@ fn hub_packages_resolve_with_their_own_packages_and_conflicts_name_both_requirem
         output.stderr
     );
 }
+
+#[test]
+fn deps_never_empties_a_folder_outside_the_project() {
+    let sources = Sources::new();
+    let workspace = tempfile::tempdir().expect("a temp dir");
+    let project = project(workspace.path(), &sources.packages_yml());
+    write(
+        &project.join("project.yml"),
+        "name: proj\nprofile: proj\npackages-install-path: ..\n",
+    );
+    let output = dvt(&project, &["deps"], &[]);
+    assert_eq!(output.code, Some(2), "{}", output.stderr);
+    assert!(
+        output.stderr.contains("refusing to install packages into `..`"),
+        "{}",
+        output.stderr
+    );
+    assert!(project.join("packages.yml").is_file());
+    assert!(!project.join("package-lock.yml").exists());
+}

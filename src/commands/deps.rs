@@ -39,6 +39,24 @@ pub fn deps(printer: &Printer, args: &DepsArgs) -> Result<Outcome, Diagnostics> 
         })
     };
     let project = crate::project::load(&project_dir, &render)?;
+    let install_dir = project_dir.join(&project.packages_install_path);
+    // The folder is emptied first: never one that holds the project itself.
+    let inside = install_dir
+        .components()
+        .skip(project_dir.components().count())
+        .any(|part| matches!(part, std::path::Component::Normal(_)));
+    let escapes = std::path::Path::new(&project.packages_install_path)
+        .components()
+        .any(|part| !matches!(part, std::path::Component::Normal(_) | std::path::Component::CurDir));
+    if !inside || escapes {
+        return Err(Diagnostic::error(format!(
+            "refusing to install packages into `{}`: `dvt deps` empties that folder, and it is not a folder inside the project",
+            project.packages_install_path
+        ))
+        .in_file(&project.config_file)
+        .hint("set `packages-install-path` to a folder of its own inside the project, such as `dbt_packages`")
+        .into());
+    }
     let Some(file) = spec::read(&project_dir, &render)? else {
         printer.info("deps", "No packages were found in packages.yml");
         return Ok(Outcome::Success);
@@ -91,7 +109,6 @@ pub fn deps(printer: &Printer, args: &DepsArgs) -> Result<Outcome, Diagnostics> 
     if args.lock {
         return Ok(Outcome::Success);
     }
-    let install_dir = project_dir.join(&project.packages_install_path);
     packages::install(&context, &locked.packages, &install_dir)?;
     Ok(Outcome::Success)
 }
