@@ -461,6 +461,10 @@ pub fn load_packages(
             .chain(files.schemas.iter_mut())
             .chain(files.docs.iter_mut())
             .for_each(rebase);
+        for seed in &mut package.files.seeds {
+            seed.path = format!("{prefix}/{}", seed.path);
+            seed.root = format!("{prefix}/{}", seed.root);
+        }
         packages.push(package);
     }
     let installed: Vec<String> = packages.iter().map(|package| package.name.clone()).collect();

@@ -107,7 +107,11 @@ impl Sources {
         let local = root.join("local_pkg");
         write(
             &local.join("dbt_project.yml"),
-            "name: local_pkg\nversion: '1.0'\nconfig-version: 2\n",
+            "name: local_pkg\nversion: '1.0'\nconfig-version: 2\nmodels:\n  local_pkg:\n    +materialized: view\n    +schema: pkg\n",
+        );
+        write(
+            &local.join("models/pkg_model.sql"),
+            "select {{ local_pkg.greet() }} as greeting\n",
         );
         write(
             &local.join("macros/greet.sql"),
@@ -347,7 +351,9 @@ fn packages_are_used_by_the_project(engine: Engine) {
     let project = project(workspace.path(), &sources.packages_yml());
     write(
         &project.join("project.yml"),
-        "name: proj\nprofile: proj\ndispatch:\n  - macro_namespace: local_pkg\n    search_order: [proj, local_pkg]\n",
+        // The root project's config of a package's models wins over the package's.
+        "name: proj\nprofile: proj\ndispatch:\n  - macro_namespace: local_pkg\n    search_order: [proj, local_pkg]\n\
+         models:\n  local_pkg:\n    +materialized: table\n",
     );
     // The root project overrides the package's `fee` on DuckDB only.
     write(
@@ -356,7 +362,7 @@ fn packages_are_used_by_the_project(engine: Engine) {
     );
     write(
         &project.join("models/m.sql"),
-        "{{ config(materialized='table') }}\nselect {{ local_pkg.greet() }} as greeting,\n    {{ git_pkg.version() }} as git_version,\n    {{ nested_pkg.n() }} + {{ tar_pkg.t() }} as ten,\n    {{ proj.own() }} as own,\n    {{ local_pkg.fee(2) }} as fee\n",
+        "{{ config(materialized='table') }}\nselect (select greeting from {{ ref('local_pkg', 'pkg_model') }}) as greeting,\n    {{ git_pkg.version() }} as git_version,\n    {{ nested_pkg.n() }} + {{ tar_pkg.t() }} as ten,\n    {{ proj.own() }} as own,\n    {{ local_pkg.fee(2) }} as fee\n",
     );
     write(
         &project.join("models/schema.yml"),
@@ -384,10 +390,20 @@ fn packages_are_used_by_the_project(engine: Engine) {
         .values()
         .filter(|node| node["resource_type"] == "test")
         .collect();
-    assert_eq!(tests.len(), 1);
+    assert_eq!(tests.len(), 1, "{tests:?}");
     assert_eq!(tests[0]["name"], "local_pkg_at_most_m_fee__5000");
     assert_eq!(tests[0]["test_metadata"]["namespace"], "local_pkg");
     assert_eq!(tests[0]["depends_on"]["macros"][0], "macro.local_pkg.test_at_most");
+    // The package's model, named and configured as dbt does it.
+    let package_model = &manifest["nodes"]["model.local_pkg.pkg_model"];
+    assert_eq!(package_model["package_name"], "local_pkg");
+    assert_eq!(package_model["fqn"], serde_json::json!(["local_pkg", "pkg_model"]));
+    assert_eq!(package_model["config"]["materialized"], "table");
+    assert_eq!(package_model["schema"], "analytics_pkg");
+    assert_eq!(
+        manifest["nodes"]["model.proj.m"]["depends_on"]["nodes"],
+        serde_json::json!(["model.local_pkg.pkg_model"])
+    );
     assert!(manifest["macros"]
         .as_object()
         .expect("macros")

@@ -167,7 +167,14 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
             }
         })
     };
-    let (properties, schema_diagnostics) = schema::read_all(&project.files.schemas, &render_yaml);
+    let schema_files: Vec<SourceFile> = project
+        .files
+        .schemas
+        .iter()
+        .chain(project.packages.iter().flat_map(|package| package.files.schemas.iter()))
+        .cloned()
+        .collect();
+    let (properties, schema_diagnostics) = schema::read_all(&schema_files, &render_yaml);
     diagnostics.extend(schema_diagnostics);
 
     let context = Builder {
@@ -186,6 +193,19 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
             &project.model_tree,
             properties.models.get(&file.stem()),
         ));
+    }
+    // Installed packages' models: their own config tree, then the root
+    // project's (`models: <package>: ...`), which wins, as in dbt.
+    for package in &project.packages {
+        for file in &package.files.models {
+            drafts.push(context.draft_in(
+                package,
+                file,
+                ResourceType::Model,
+                &[&package.model_tree, &project.model_tree],
+                properties.models.get(&file.stem()),
+            ));
+        }
     }
     for file in &project.files.analyses {
         drafts.push(context.draft(
@@ -226,7 +246,7 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
         if config.get("enabled") == Some(&serde_json::Value::Bool(false)) {
             continue;
         }
-        let unique_id = format!("{}.{}.{}", draft.resource_type.as_str(), project.name, draft.name);
+        let unique_id = format!("{}.{}.{}", draft.resource_type.as_str(), draft.package, draft.name);
         if let Some(previous) = names.insert((draft.resource_type, draft.name.clone()), draft.file.path.clone()) {
             diagnostics.push(
                 Diagnostic::error(format!(
@@ -248,18 +268,34 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
         let node = context.node(draft, unique_id, config, scope);
         manifest.nodes.insert(node.unique_id.clone(), node);
     }
-    for seed in &project.files.seeds {
+    let package_seeds = project
+        .packages
+        .iter()
+        .flat_map(|package| package.files.seeds.iter().map(move |seed| (package, seed)));
+    for (package, seed) in project
+        .files
+        .seeds
+        .iter()
+        .map(|seed| (project, seed))
+        .chain(package_seeds)
+    {
         let file = seed.as_source();
-        let draft = context.draft(
+        let trees: Vec<&serde_json::Value> = if std::ptr::eq(package, project) {
+            vec![&project.seed_tree]
+        } else {
+            vec![&package.seed_tree, &project.seed_tree]
+        };
+        let draft = context.draft_in(
+            package,
             &file,
             ResourceType::Seed,
-            &project.seed_tree,
+            &trees,
             properties.seeds.get(&file.stem()),
         );
         if draft.base_config.get("enabled") == Some(&serde_json::Value::Bool(false)) {
             continue;
         }
-        let unique_id = format!("seed.{}.{}", project.name, draft.name);
+        let unique_id = format!("seed.{}.{}", draft.package, draft.name);
         if let Some(previous) = names.insert((ResourceType::Seed, draft.name.clone()), file.path.clone()) {
             diagnostics.push(
                 Diagnostic::error(format!("two seeds are named `{}`", draft.name))
@@ -771,6 +807,8 @@ impl Node {
 
 /// A node before rendering.
 struct Draft<'a> {
+    /// The project the file belongs to: the root project or a package.
+    package: String,
     file: &'a SourceFile,
     resource_type: ResourceType,
     name: String,
@@ -850,15 +888,33 @@ impl<'a> Builder<'a> {
         tree: &serde_json::Value,
         patch: Option<&'a Patch>,
     ) -> Draft<'a> {
+        self.draft_in(self.project, file, resource_type, &[tree], patch)
+    }
+
+    /// A draft of a file of `package` (the root project or an installed
+    /// package). `trees` are the config trees that apply, later ones winning:
+    /// a package's own `models:` tree, then the root project's.
+    fn draft_in(
+        &self,
+        package: &Project,
+        file: &'a SourceFile,
+        resource_type: ResourceType,
+        trees: &[&serde_json::Value],
+        patch: Option<&'a Patch>,
+    ) -> Draft<'a> {
         let name = file.stem();
-        let mut fqn = vec![self.project.name.clone()];
+        let mut fqn = vec![package.name.clone()];
         fqn.extend(file.folders());
         fqn.push(name.clone());
-        let mut base_config = config::from_tree(tree, &fqn);
+        let mut base_config = Map::new();
+        for tree in trees {
+            config::merge(&mut base_config, &config::from_tree(tree, &fqn));
+        }
         if let Some(patch) = patch {
             config::merge(&mut base_config, &patch.config);
         }
         Draft {
+            package: package.name.clone(),
             file,
             resource_type,
             name,
@@ -912,7 +968,7 @@ impl<'a> Builder<'a> {
                 patch.description.clone(),
                 patch.columns.clone(),
                 patch.meta.clone(),
-                Some(format!("{}://{}", self.project.name, patch.file)),
+                Some(format!("{}://{}", draft.package, patch.file)),
             ),
             None => (String::new(), BTreeMap::new(), Map::new(), None),
         };
@@ -932,7 +988,7 @@ impl<'a> Builder<'a> {
         Node {
             unique_id,
             resource_type: draft.resource_type,
-            package_name: self.project.name.clone(),
+            package_name: draft.package.clone(),
             name: draft.name.clone(),
             path,
             original_file_path: draft.file.path.clone(),
@@ -1178,11 +1234,10 @@ impl<'a> Builder<'a> {
         let mut depends = BTreeSet::new();
         let mut problems = Vec::new();
         for call in &node.refs {
-            if call
-                .package
-                .as_ref()
-                .is_some_and(|package| package != &self.project.name)
-            {
+            if call.package.as_ref().is_some_and(|package| {
+                package != &self.project.name
+                    && !self.project.packages.iter().any(|installed| &installed.name == package)
+            }) {
                 problems.push(self.unknown(
                     node,
                     "ref",
