@@ -107,11 +107,11 @@ impl Sources {
         let local = root.join("local_pkg");
         write(
             &local.join("dbt_project.yml"),
-            "name: local_pkg\nversion: '1.0'\nconfig-version: 2\nmodels:\n  local_pkg:\n    +materialized: view\n    +schema: pkg\n",
+            "name: local_pkg\nversion: '1.0'\nconfig-version: 2\nvars:\n  word: own\n  only_here: p\nmodels:\n  local_pkg:\n    +materialized: view\n    +schema: pkg\n",
         );
         write(
             &local.join("models/pkg_model.sql"),
-            "select {{ local_pkg.greet() }} as greeting\n",
+            "select {{ local_pkg.greet() }} as greeting, '{{ var(\"word\") }}' as word, '{{ var(\"only_here\") }}' as only_here\n",
         );
         write(
             &local.join("macros/greet.sql"),
@@ -353,7 +353,8 @@ fn packages_are_used_by_the_project(engine: Engine) {
         &project.join("project.yml"),
         // The root project's config of a package's models wins over the package's.
         "name: proj\nprofile: proj\ndispatch:\n  - macro_namespace: local_pkg\n    search_order: [proj, local_pkg]\n\
-         models:\n  local_pkg:\n    +materialized: table\n",
+         models:\n  local_pkg:\n    +materialized: table\n\
+         vars:\n  local_pkg:\n    word: root\n",
     );
     // The root project overrides the package's `fee` on DuckDB only.
     write(
@@ -379,6 +380,12 @@ fn packages_are_used_by_the_project(engine: Engine) {
         "select greeting, cast(git_version as varchar), cast(ten as varchar), own, cast(fee as varchar) from analytics.m",
     );
     let fee = engine.pick("200", "2000");
+    // A package's node reads the root project's vars scoped to the package
+    // first, then the package's own.
+    assert_eq!(
+        warehouse.row(&project, "select word, only_here from analytics_pkg.pkg_model"),
+        ["root", "p"]
+    );
     assert_eq!(row, ["hello", "1", "10", "mine", fee]);
 
     let manifest: serde_json::Value =

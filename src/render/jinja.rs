@@ -87,6 +87,9 @@ pub struct Scope {
     /// Target schema and database, for the placeholder relations of parse mode.
     pub default_schema: String,
     pub default_database: String,
+    /// The installed package the node belongs to; `None` for the root project.
+    /// `var()` looks in that package's own vars too.
+    pub package: Option<String>,
 }
 
 impl Scope {
@@ -103,6 +106,7 @@ impl Scope {
             resolver: None,
             default_schema: default_schema.to_string(),
             default_database: default_database.to_string(),
+            package: None,
         }
     }
 }
@@ -295,6 +299,8 @@ pub struct PackageMacros {
     pub dispatch: Vec<(String, Vec<String>)>,
     /// Packages listed in packages.yml but not installed, and that file's name.
     pub missing: Vec<String>,
+    /// Each installed package's own `vars:`, for `var()` in its nodes.
+    pub vars: BTreeMap<String, Map<String, serde_json::Value>>,
     pub packages_file: String,
 }
 
@@ -454,7 +460,7 @@ impl Jinja {
                 call_macro(state, &template, &name, &name, &args)
             });
         }
-        add_globals(&mut env, globals, Arc::clone(&index));
+        add_globals(&mut env, globals, Arc::clone(&index), packages.vars.clone());
         Ok(Jinja {
             env,
             macros,
@@ -598,7 +604,12 @@ fn is_return(error: &Error) -> bool {
     false
 }
 
-fn add_globals(env: &mut Environment<'static>, globals: Globals, macros: Arc<MacroIndex>) {
+fn add_globals(
+    env: &mut Environment<'static>,
+    globals: Globals,
+    macros: Arc<MacroIndex>,
+    package_vars: BTreeMap<String, Map<String, serde_json::Value>>,
+) {
     let globals = Arc::new(globals);
 
     env.add_function("ref", |args: Rest<Value>| -> Result<Value, Error> {
@@ -654,9 +665,19 @@ fn add_globals(env: &mut Environment<'static>, globals: Globals, macros: Arc<Mac
         if let Some(value) = var_globals.cli_vars.get(&name) {
             return Ok(Value::from_serialize(value));
         }
-        let scoped = var_globals.vars.get(&var_globals.project_name).and_then(serde_json::Value::as_object).and_then(|vars| vars.get(&name));
+        // As dbt merges them for a node: the root project's vars, scoped to the
+        // node's package and global, then that package's own.
+        let package = with_scope(|scope| scope.package.clone()).ok().flatten();
+        let project = package.as_deref().unwrap_or(&var_globals.project_name);
+        let scoped = var_globals.vars.get(project).and_then(serde_json::Value::as_object).and_then(|vars| vars.get(&name));
         if let Some(value) = scoped.or_else(|| var_globals.vars.get(&name)) {
             return Ok(Value::from_serialize(value));
+        }
+        if let Some(own) = package.as_ref().and_then(|package| package_vars.get(package)) {
+            let scoped = own.get(package.as_deref().unwrap_or_default()).and_then(serde_json::Value::as_object).and_then(|vars| vars.get(&name));
+            if let Some(value) = scoped.or_else(|| own.get(&name)) {
+                return Ok(Value::from_serialize(value));
+            }
         }
         default.ok_or_else(|| {
             let defined = var_globals.vars.keys().chain(var_globals.cli_vars.keys()).map(String::as_str);
@@ -1422,6 +1443,7 @@ mod tests {
             )],
             dispatch,
             missing: vec!["dbt_utils".to_string()],
+            vars: BTreeMap::new(),
             packages_file: "packages.yml".to_string(),
         }
     }

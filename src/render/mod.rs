@@ -78,6 +78,11 @@ fn package_macros(project: &Project) -> jinja::PackageMacros {
             .collect(),
         dispatch: project.dispatch.clone(),
         missing: project.missing_packages.clone(),
+        vars: project
+            .packages
+            .iter()
+            .map(|package| (package.name.clone(), package.vars.clone()))
+            .collect(),
         packages_file: project.packages_file.clone(),
     }
 }
@@ -558,6 +563,7 @@ pub fn compile_node_raw(
     scope.resolver = Some(Arc::clone(&rendered.resolver));
     scope.config_view = node.config.clone();
     scope.is_incremental = is_incremental;
+    scope.package = (node.package_name != project.name).then(|| node.package_name.clone());
     let context = node_context(node, true);
     let source = node_source(project, node);
     let (result, scope) = match &node.test_metadata {
@@ -927,6 +933,7 @@ impl<'a> Builder<'a> {
     fn parse(&self, draft: &Draft) -> Result<Scope, Diagnostic> {
         let mut scope = Scope::new(Mode::Parse, &self.target.schema, &self.target.database);
         scope.config_view = draft.base_config.clone();
+        scope.package = (draft.package != self.project.name).then(|| draft.package.clone());
         let this = jinja::relation_value(Relation {
             database: self.target.database.clone(),
             schema: self.target.schema.clone(),
