@@ -121,6 +121,10 @@ impl Sources {
              {% macro postgres__fee(days) %}({{ days }} * 100){% endmacro %}\n",
         );
         write(
+            &local.join("models/schema.yml"),
+            "version: 2\nmodels:\n  - name: pkg_model\n    columns:\n      - name: greeting\n        tests: [not_null]\n",
+        );
+        write(
             &local.join("tests/generic/at_most.sql"),
             "{% test at_most(model, column_name, value) %}\nselect * from {{ model }} where {{ column_name }} > {{ value }}\n{% endtest %}\n",
         );
@@ -395,9 +399,21 @@ fn packages_are_used_by_the_project(engine: Engine) {
         .as_object()
         .expect("nodes")
         .values()
-        .filter(|node| node["resource_type"] == "test")
+        .filter(|node| node["resource_type"] == "test" && node["package_name"] == "proj")
         .collect();
     assert_eq!(tests.len(), 1, "{tests:?}");
+    // A test in the package's own schema YAML belongs to the package.
+    let package_test = manifest["nodes"]
+        .as_object()
+        .expect("nodes")
+        .iter()
+        .find(|(id, _)| id.starts_with("test.local_pkg.not_null_pkg_model_greeting."))
+        .map(|(_, node)| node)
+        .expect("the package's test");
+    assert_eq!(
+        package_test["fqn"],
+        serde_json::json!(["local_pkg", "not_null_pkg_model_greeting"])
+    );
     assert_eq!(tests[0]["name"], "local_pkg_at_most_m_fee__5000");
     assert_eq!(tests[0]["test_metadata"]["namespace"], "local_pkg");
     assert_eq!(tests[0]["depends_on"]["macros"][0], "macro.local_pkg.test_at_most");

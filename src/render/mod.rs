@@ -1532,15 +1532,34 @@ impl<'a> Builder<'a> {
                 sources.push((source_name, table));
             }
         }
+        // A test declared in a package's schema YAML belongs to that package.
+        let owner = self
+            .project
+            .packages
+            .iter()
+            .find(|package| package.files.schemas.iter().any(|schema| schema.path == spec.file))
+            .unwrap_or(self.project);
+        let root = owner
+            .files
+            .schemas
+            .iter()
+            .find(|schema| schema.path == spec.file)
+            .map_or_else(
+                || spec.file.split('/').next().unwrap_or_default().to_string(),
+                |schema| schema.root.clone(),
+            );
         let file = SourceFile {
             path: spec.file.clone(),
-            root: spec.file.split('/').next().unwrap_or_default().to_string(),
+            root,
             contents: String::new(),
         };
-        let mut fqn = vec![self.project.name.clone()];
+        let mut fqn = vec![owner.name.clone()];
         fqn.extend(file.folders());
         fqn.push(name.clone());
-        let mut config = config::from_tree(&self.project.test_tree, &fqn);
+        let mut config = config::from_tree(&owner.test_tree, &fqn);
+        if !std::ptr::eq(owner, self.project) {
+            config::merge(&mut config, &config::from_tree(&self.project.test_tree, &fqn));
+        }
         config::merge(&mut config, &spec.config);
         // As dbt does, a name too long for a relation keeps its hashed short form as the alias.
         if short_name != name {
@@ -1567,9 +1586,9 @@ impl<'a> Builder<'a> {
                 .map_or_else(|| name.clone(), str::to_owned),
         };
         Ok(Node {
-            unique_id: format!("test.{}.{}.{}", self.project.name, name, hash),
+            unique_id: format!("test.{}.{}.{}", owner.name, name, hash),
             resource_type: ResourceType::Test,
-            package_name: self.project.name.clone(),
+            package_name: owner.name.clone(),
             name: name.clone(),
             path: format!("{short_name}.sql"),
             original_file_path: spec.file.clone(),
