@@ -111,7 +111,8 @@ impl Sources {
         );
         write(
             &local.join("models/pkg_model.sql"),
-            "select {{ local_pkg.greet() }} as greeting, '{{ var(\"word\") }}' as word, '{{ var(\"only_here\") }}' as only_here\n",
+            // A package's own macros need no namespace in its own nodes.
+            "select {{ greet() }} as greeting, '{{ var(\"word\") }}' as word, '{{ var(\"only_here\") }}' as only_here\n",
         );
         write(
             &local.join("macros/greet.sql"),

@@ -483,6 +483,16 @@ impl Jinja {
         }
     }
 
+    /// The context of a node of `package` (not the root project): `base` with
+    /// the package's macros as names of their own, as dbt's local namespace.
+    pub fn with_local_namespace(&self, package: Option<&str>, base: Value) -> Value {
+        let Some(locals) = package.and_then(|package| self.index.locals(package)) else {
+            return base;
+        };
+        let locals = Value::from_iter(locals.iter().map(|(name, value)| (name.clone(), value.clone())));
+        minijinja::context! { ..base, ..locals }
+    }
+
     /// The generic test macro `test_<name>` as dbt's macro resolver finds it:
     /// `namespace.test_name` first when given, then the root project's, the
     /// packages' and the built-in one. Returns the name to call it by.
@@ -562,6 +572,13 @@ impl Jinja {
     }
 }
 
+/// The macros of `package` by name, found through its namespace global.
+fn local_namespace(state: &State, package: &str) -> Option<Arc<BTreeMap<String, Value>>> {
+    let namespace = state.lookup(package)?;
+    let namespace = namespace.downcast_object_ref::<PackageNamespace>()?;
+    namespace.macros.locals(package)
+}
+
 /// Calls the macro `name` of `template`; `used` is what the node's
 /// `depends_on.macros` records (`package.name` for a package's macro).
 pub(super) fn call_macro(
@@ -571,12 +588,22 @@ pub(super) fn call_macro(
     used: &str,
     args: &[Value],
 ) -> Result<Value, Error> {
-    let _ = with_scope(|scope| scope.macros_used.insert(used.to_string()));
+    let package = with_scope(|scope| {
+        scope.macros_used.insert(used.to_string());
+        scope.package.clone()
+    })
+    .ok()
+    .flatten();
     let template = state.env().get_template(template)?;
     let mut context = BTreeMap::new();
+    // In a package's node, the package's own macros are names of their own
+    // (dbt's local namespace), inside macros too.
+    if let Some(locals) = package.as_deref().and_then(|package| local_namespace(state, package)) {
+        context.extend(locals.iter().map(|(name, value)| (name.clone(), value.clone())));
+    }
     for variable in FORWARDED {
         if let Some(value) = state.lookup(variable) {
-            context.insert(*variable, value);
+            context.insert(variable.to_string(), value);
         }
     }
     let captured = template.render_captured(context)?;

@@ -564,7 +564,9 @@ pub fn compile_node_raw(
     scope.config_view = node.config.clone();
     scope.is_incremental = is_incremental;
     scope.package = (node.package_name != project.name).then(|| node.package_name.clone());
-    let context = node_context(node, true);
+    let context = rendered
+        .jinja
+        .with_local_namespace(scope.package.as_deref(), node_context(node, true));
     let source = node_source(project, node);
     let (result, scope) = match &node.test_metadata {
         Some(metadata) => {
@@ -940,6 +942,7 @@ impl<'a> Builder<'a> {
             identifier: draft.name.clone(),
         });
         let context = minijinja::context! { this => this, execute => false, model => minijinja::context! { name => draft.name.clone() } };
+        let context = self.jinja.with_local_namespace(scope.package.as_deref(), context);
         let (result, scope) = self
             .jinja
             .render(&draft.file.path, &draft.file.contents, scope, context);

@@ -33,6 +33,9 @@ pub struct MacroIndex {
     root: String,
     /// `dispatch:` of the root project: namespace to search order.
     dispatch: BTreeMap<String, Vec<String>>,
+    /// Each installed package's macros as function values, for the nodes of
+    /// that package (dbt's local namespace).
+    locals: BTreeMap<String, Arc<BTreeMap<String, Value>>>,
 }
 
 impl MacroIndex {
@@ -60,7 +63,21 @@ impl MacroIndex {
                 .map(|(name, definition)| (name.clone(), definition.template.clone()))
                 .collect(),
         );
+        let locals = packages
+            .iter()
+            .map(|(package, macros)| {
+                let functions = macros
+                    .iter()
+                    .map(|(name, definition)| {
+                        let used = format!("{package}.{name}");
+                        (name.clone(), function_value(&definition.template, name, &used))
+                    })
+                    .collect();
+                (package.clone(), Arc::new(functions))
+            })
+            .collect();
         MacroIndex {
+            locals,
             flat: templates(flat),
             internal: templates(internal),
             packages: all_packages,
@@ -93,6 +110,11 @@ impl MacroIndex {
             (template, used)
         };
         Some(function_value(template, name, &used))
+    }
+
+    /// The macros of an installed package by name, as function values.
+    pub fn locals(&self, package: &str) -> Option<Arc<BTreeMap<String, Value>>> {
+        self.locals.get(package).cloned()
     }
 
     pub fn root(&self) -> &str {
