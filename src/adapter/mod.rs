@@ -12,6 +12,7 @@
 //! [`template_names`], with the same context variables, so that
 //! [`materialize`] works unchanged on every dialect.
 
+mod connect;
 #[cfg(feature = "duckdb")]
 pub mod duckdb;
 pub mod materialize;
@@ -27,6 +28,7 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 use serde::Serialize;
 
+pub use connect::connect;
 pub use materialize::{
     count_failures, count_failures_with, load_seed, materialize, Materialization, ModelBuild, OnSchemaChange,
     SeedBuild, SeedColumn,
@@ -104,6 +106,12 @@ pub mod template_names {
     /// context: `key` (column, granularity).
     pub const EXPORT_PARTITION_VALUE: &str = "export_partition_value.sql";
 
+    /// Every row of a relation, for `dvt show` of a seed; context:
+    /// `relation`.
+    pub const SELECT_ALL: &str = "select_all.sql";
+    /// The server's version, one row and one column; no context.
+    pub const SERVER_VERSION: &str = "server_version.sql";
+
     /// Every name above, for checking that an adapter provides them all.
     pub const ALL: &[&str] = &[
         CREATE_SCHEMA,
@@ -132,6 +140,8 @@ pub mod template_names {
         EXPORT_QUERY,
         EXPORT_WATERMARK,
         EXPORT_PARTITION_VALUE,
+        SELECT_ALL,
+        SERVER_VERSION,
     ];
 }
 
@@ -151,7 +161,7 @@ macro_rules! adapter_templates {
         const TEMPLATE_SOURCES: &[(&str, &str)] = $crate::adapter::template_files!($dir;
             "create_temporary_table_as.sql", "incremental_delete.sql", "add_columns.sql", "drop_columns.sql",
             "alter_column_types.sql", "create_materialized_view.sql", "refresh_materialized_view.sql", "grants.sql",
-            "seed_create.sql", "seed_copy.sql", "catalog.sql", "export_partition_value.sql");
+            "seed_create.sql", "seed_copy.sql", "catalog.sql", "export_partition_value.sql", "server_version.sql");
 
         /// This adapter's templates, parsed once.
         pub fn templates() -> &'static minijinja::Environment<'static> {
@@ -170,7 +180,7 @@ pub(crate) use {adapter_templates, template_files};
 pub(crate) const COMMON_TEMPLATES: &[(&str, &str)] = template_files!("common";
     "create_schema.sql", "create_or_replace_view.sql", "create_view.sql", "create_table_as.sql", "drop_relation.sql",
     "rename_relation.sql", "incremental_append.sql", "incremental_merge.sql", "comment_on_relation.sql",
-    "test_count.sql", "limit.sql", "seed_truncate.sql", "export_query.sql", "export_watermark.sql");
+    "test_count.sql", "limit.sql", "seed_truncate.sql", "export_query.sql", "export_watermark.sql", "select_all.sql");
 
 /// The template environment of one adapter: its own sources, then the
 /// common ones, plus the filters every template may use: `quote` (an
@@ -697,6 +707,31 @@ pub trait Adapter: Send + Sync {
 
     /// Closes every connection of the pool.
     async fn close(&self);
+
+    /// A query of every row of `relation` (`select_all.sql`).
+    fn select_all(&self, relation: &Relation) -> Result<String, AdapterError> {
+        render_template(
+            self.templates(),
+            template_names::SELECT_ALL,
+            minijinja::context! { relation => minijinja::Value::from_serialize(relation) },
+        )
+    }
+
+    /// The server's version, as its `server_version.sql` template reads it.
+    async fn server_version(&self) -> Result<String, AdapterError> {
+        let sql = render_template(
+            self.templates(),
+            template_names::SERVER_VERSION,
+            minijinja::Value::from(()),
+        )?;
+        let mut connection = self.connection().await?;
+        let result = connection.query(&sql, None).await?;
+        Ok(result
+            .rows
+            .first()
+            .and_then(|row| row.first().cloned().flatten())
+            .unwrap_or_default())
+    }
 }
 
 /// How many record batches wait between the warehouse and the lake writer.
