@@ -326,8 +326,7 @@ fn entry(
                 }
             }
             let install_prerelease = values
-                .get("install-prerelease")
-                .or_else(|| values.get("install_prerelease"))
+                .get("install_prerelease")
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
             contract.insert("install_prerelease".into(), Value::Bool(install_prerelease));
@@ -339,7 +338,7 @@ fn entry(
         }
     };
     for (key, value) in values {
-        if key != "install-prerelease" && key != "install_prerelease" && !value.is_null() {
+        if key != "install_prerelease" && !value.is_null() {
             contract.insert(key.clone(), value.clone());
         }
     }
