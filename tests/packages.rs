@@ -447,7 +447,7 @@ fn a_macro_of_a_package_that_is_not_installed_is_an_error_at_the_call() {
     );
     let output = dvt(&project, &["compile"], &[]);
     assert_eq!(output.code, Some(2), "{}", output.stderr);
-    assert!(output.stderr.contains("models/m.sql:2:13"), "{}", output.stderr);
+    assert!(output.stderr.contains("models/m.sql:2:6"), "{}", output.stderr);
     assert!(
         output
             .stderr

@@ -959,12 +959,17 @@ pub fn jinja_diagnostic_with<'a>(
     };
     let mut diagnostic = Diagnostic::error(message);
     let location = match (error.range(), error.line()) {
-        (Some(range), _) if range.end <= source.len() => Some(Location::from_offset(
-            &file,
-            source,
-            range.start,
-            range.end.saturating_sub(range.start).max(1),
-        )),
+        (Some(range), _) if range.end <= source.len() => {
+            // minijinja points at the method of `package.macro(...)`; the call
+            // of a package that is not installed starts at the package.
+            let start = super::namespace::missing_package_call_start(&detail, source, range.start);
+            Some(Location::from_offset(
+                &file,
+                source,
+                start,
+                range.end.saturating_sub(start).max(1),
+            ))
+        }
         (_, Some(line)) => Some(Location::at(&file, line, 1, 1)),
         _ => None,
     };

@@ -258,6 +258,25 @@ impl MissingPackage {
     }
 }
 
+/// Where the call `package.macro(...)` begins, when `detail` is the error of
+/// a [`MissingPackage`] and `offset` points at `.macro`.
+pub fn missing_package_call_start(detail: &str, source: &str, offset: usize) -> usize {
+    let Some(package) = detail
+        .split("is a macro of the package `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+    else {
+        return offset;
+    };
+    // The offset is at the `.` or just after it.
+    let before = source.get(..offset).unwrap_or_default();
+    let before = before.strip_suffix('.').unwrap_or(before);
+    match before.strip_suffix(package) {
+        Some(rest) => rest.len(),
+        None => offset,
+    }
+}
+
 impl Object for MissingPackage {
     fn get_value(self: &Arc<Self>, _key: &Value) -> Option<Value> {
         None
