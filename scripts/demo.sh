@@ -8,6 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The project's package (packages/dvdrental_utils) into dbt_packages/.
+cargo run --release --quiet -- deps
 cargo run --release --quiet -- build "$@"
 cargo run --release --quiet -- docs generate
 echo "The lineage site is in target/docs/index.html; serve it with: cargo run --release -- docs serve"

@@ -52,6 +52,8 @@ pub enum Command {
     Ls(LsArgs),
     /// Delete the target directory and the other `clean-targets`.
     Clean(ProjectArgs),
+    /// Install the packages of packages.yml into dbt_packages/ and write package-lock.yml.
+    Deps(DepsArgs),
     /// Load seed CSV files into tables with COPY.
     Seed(ExecArgs),
     /// Build the selected models in the warehouse.
@@ -200,6 +202,20 @@ pub struct ProjectArgs {
     /// Variables for var(), as a YAML mapping: --vars '{start_date: 2024-01-01}'.
     #[arg(long)]
     pub vars: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DepsArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+
+    /// Resolve every package again, ignoring package-lock.yml, and write a new lock file.
+    #[arg(long)]
+    pub upgrade: bool,
+
+    /// Only resolve the packages and write package-lock.yml; install nothing.
+    #[arg(long)]
+    pub lock: bool,
 }
 
 #[derive(Debug, Clone, Args, Default)]

@@ -22,6 +22,7 @@ pub mod lake;
 pub mod lineage;
 pub mod manifest;
 pub mod output;
+pub mod packages;
 pub mod pipeline;
 pub mod plan;
 pub mod profile;
@@ -63,6 +64,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Compile(args) => commands::compile::compile(&printer, args),
         Command::Ls(args) => commands::ls::ls(&printer, args),
         Command::Clean(args) => commands::clean::clean(&printer, args),
+        Command::Deps(args) => commands::deps::deps(&printer, args),
         Command::Seed(args) => commands::seed::seed(shared(), args),
         Command::Run(args) => commands::run::run(shared(), args),
         Command::Test(args) => commands::test::test(shared(), args),

@@ -143,6 +143,8 @@ pub struct Project {
     pub profile: Option<String>,
     pub paths: ProjectPaths,
     pub target_path: String,
+    /// `packages-install-path`: where `dvt deps` installs packages.
+    pub packages_install_path: String,
     pub clean_targets: Vec<String>,
     pub vars: Map<String, Value>,
     pub on_run_start: Vec<String>,
@@ -155,6 +157,14 @@ pub struct Project {
     pub source_tree: Value,
     pub files: ProjectFiles,
     pub warnings: Vec<Diagnostic>,
+    /// `dispatch:`: each macro namespace and the packages to search, in order.
+    pub dispatch: Vec<(String, Vec<String>)>,
+    /// Installed packages, each a project of its own (see [`load_packages`]).
+    pub packages: Vec<Project>,
+    /// Packages that packages.yml lists but that are not installed, by the name
+    /// a macro call would use, and the file that lists them.
+    pub missing_packages: Vec<String>,
+    pub packages_file: String,
 }
 
 impl Project {
@@ -354,6 +364,7 @@ pub fn load(dir: &Path, render: &dyn Fn(&str, &str) -> Result<String, Diagnostic
         return Err(Diagnostics(render_errors));
     }
 
+    let dispatch = dispatch_config(config_file, &config_source, config.get("dispatch"))?;
     let mut project = Project {
         dir: dir.to_path_buf(),
         config_file: config_file.to_string(),
@@ -366,6 +377,12 @@ pub fn load(dir: &Path, render: &dyn Fn(&str, &str) -> Result<String, Diagnostic
         profile: config.get("profile").and_then(Value::as_str).map(str::to_owned),
         paths,
         target_path,
+        packages_install_path: config
+            .get("packages-install-path")
+            .and_then(Value::as_str)
+            .unwrap_or("dbt_packages")
+            .trim_end_matches('/')
+            .to_string(),
         clean_targets,
         vars,
         on_run_start,
@@ -376,11 +393,138 @@ pub fn load(dir: &Path, render: &dyn Fn(&str, &str) -> Result<String, Diagnostic
         source_tree,
         files: ProjectFiles::default(),
         warnings,
+        dispatch,
+        packages: Vec::new(),
+        missing_packages: Vec::new(),
+        packages_file: String::new(),
     };
     let (files, discovery_warnings) = discover(&project)?;
     project.files = files;
     project.warnings.extend(discovery_warnings);
     Ok(project)
+}
+
+/// The `dispatch:` config: `[{macro_namespace: x, search_order: [a, b]}]`.
+fn dispatch_config(
+    config_file: &str,
+    source: &str,
+    value: Option<&Value>,
+) -> Result<Vec<(String, Vec<String>)>, Diagnostic> {
+    let invalid = || {
+        let location = yaml::find_text_line(source, "dispatch:", 1)
+            .map(|(line, column)| crate::diagnostic::Location::at(config_file, line, column, 8));
+        let diagnostic = Diagnostic::error("`dispatch` must be a list of `macro_namespace` and `search_order` entries")
+            .hint("write `dispatch: [{macro_namespace: dbt_utils, search_order: [my_project, dbt_utils]}]`");
+        match location {
+            Some(location) => diagnostic.at(location, Some(source)),
+            None => diagnostic.in_file(config_file),
+        }
+    };
+    let items = match value {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(invalid()),
+    };
+    let mut dispatch = Vec::new();
+    for item in items {
+        let namespace = item
+            .get("macro_namespace")
+            .and_then(Value::as_str)
+            .ok_or_else(invalid)?;
+        let order = match item.get("search_order") {
+            Some(Value::Array(order)) => order.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+            _ => return Err(invalid()),
+        };
+        dispatch.push((namespace.to_string(), order));
+    }
+    Ok(dispatch)
+}
+
+/// Loads every package installed in `packages-install-path` (each folder with
+/// a `dbt_project.yml`, symlinks followed), as dbt loads a project's
+/// dependencies, and notes the packages packages.yml lists that are missing.
+/// Package files get paths below the install path (`dbt_packages/dbt_utils/...`)
+/// so that errors point at them from the root project.
+pub fn load_packages(
+    project: &mut Project,
+    render: &dyn Fn(&str, &str) -> Result<String, Diagnostic>,
+) -> Result<(), Diagnostics> {
+    let install_dir = project.dir.join(&project.packages_install_path);
+    let mut folders: Vec<PathBuf> = match std::fs::read_dir(&install_dir) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| path.is_dir() && find_config(path).is_some())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    folders.sort();
+    let mut packages = Vec::new();
+    for folder in folders {
+        let mut package = load(&folder, render)?;
+        let prefix = display_path(&project.dir, &folder);
+        let rebase = |file: &mut SourceFile| {
+            file.path = format!("{prefix}/{}", file.path);
+            file.root = format!("{prefix}/{}", file.root);
+        };
+        let files = &mut package.files;
+        files
+            .models
+            .iter_mut()
+            .chain(files.singular_tests.iter_mut())
+            .chain(files.analyses.iter_mut())
+            .chain(files.macros.iter_mut())
+            .chain(files.schemas.iter_mut())
+            .chain(files.docs.iter_mut())
+            .for_each(rebase);
+        for seed in &mut package.files.seeds {
+            seed.path = format!("{prefix}/{}", seed.path);
+            seed.root = format!("{prefix}/{}", seed.root);
+        }
+        packages.push(package);
+    }
+    let installed: Vec<String> = packages.iter().map(|package| package.name.clone()).collect();
+    if let Some(file) = crate::packages::spec::read(&project.dir, render)? {
+        // A local package's name is in its own project file; the others' are
+        // guessed from the entry, as nothing is fetched here.
+        let name_of = |entry: &crate::packages::spec::Entry| match &entry.source {
+            crate::packages::spec::Source::Local { path } => {
+                let folder = project.dir.join(path);
+                find_config(&folder)
+                    .and_then(|config| std::fs::read_to_string(folder.join(config)).ok())
+                    .and_then(|source| yaml::parse(config_name(&folder), &source).ok())
+                    .and_then(|config| config.get("name").and_then(Value::as_str).map(str::to_owned))
+                    .unwrap_or_else(|| entry.likely_name())
+            }
+            _ => entry.likely_name(),
+        };
+        project.missing_packages = file
+            .entries
+            .iter()
+            .map(name_of)
+            .filter(|name| !installed.contains(name))
+            .collect();
+        if !project.missing_packages.is_empty() && installed.len() < file.entries.len() {
+            project.warnings.push(
+                Diagnostic::warning(format!(
+                    "{} lists {} package(s), but only {} are installed in `{}`",
+                    file.file,
+                    file.entries.len(),
+                    installed.len(),
+                    project.packages_install_path
+                ))
+                .in_file(&file.file)
+                .hint("run `dvt deps` to install them"),
+            );
+        }
+        project.packages_file = file.file;
+    }
+    project.packages = packages;
+    Ok(())
+}
+
+fn config_name(folder: &Path) -> &'static str {
+    find_config(folder).unwrap_or("dbt_project.yml")
 }
 
 /// Renders every string value holding Jinja, except hooks, which render at run

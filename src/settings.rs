@@ -198,7 +198,8 @@ impl Session {
         )?;
         let project_renderer = config_renderer(&cli_vars, target.context());
         let render_project = |file: &str, text: &str| render_config(&project_renderer, file, text);
-        let project = project::load(&project_dir, &render_project)?;
+        let mut project = project::load(&project_dir, &render_project)?;
+        project::load_packages(&mut project, &render_project)?;
         let options = Options {
             cli_vars,
             full_refresh,
@@ -245,7 +246,7 @@ pub fn absolute(path: &std::path::Path) -> PathBuf {
         .collect()
 }
 
-fn parse_vars(text: Option<&str>) -> Result<Map<String, serde_json::Value>, Diagnostic> {
+pub fn parse_vars(text: Option<&str>) -> Result<Map<String, serde_json::Value>, Diagnostic> {
     let Some(text) = text else { return Ok(Map::new()) };
     match crate::yaml::parse("--vars", text)? {
         serde_json::Value::Object(vars) => Ok(vars),
@@ -264,7 +265,7 @@ fn render_config(renderer: &minijinja::Environment<'static>, file: &str, text: &
 
 /// An environment with `env_var()`, `var()` and `target` for the project and
 /// profile files.
-fn config_renderer(
+pub fn config_renderer(
     cli_vars: &Map<String, serde_json::Value>,
     target: serde_json::Value,
 ) -> minijinja::Environment<'static> {
@@ -288,7 +289,7 @@ fn config_renderer(
 
 /// A template shown in an error, with literal arguments of `env_var()` defaults
 /// hidden: they may be secrets.
-fn redact_template(text: &str) -> String {
+pub fn redact_template(text: &str) -> String {
     if text.contains("env_var") && text.contains(',') {
         let name_end = text.find(',').unwrap_or(text.len());
         format!("{}, ****) }}}}", &text[..name_end])

@@ -13,6 +13,8 @@ mod tree;
 
 #[path = "support/command.rs"]
 mod command;
+#[path = "support/deps.rs"]
+mod deps;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use tree::copy_tree;
@@ -383,6 +385,7 @@ fn example_project() -> Project {
     );
     std::fs::copy(root.join("profiles.yml.example"), project.path().join("profiles.yml"))
         .expect("copy profiles.yml.example");
+    deps::install_packages(project.path());
     project
 }
 

@@ -11,6 +11,8 @@
 
 #[path = "support/command.rs"]
 mod command;
+#[path = "support/deps.rs"]
+mod deps;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -28,7 +30,7 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 /// The example project (the repository itself), without its Rust tests and artifacts.
 fn copy_example_project(destination: &Path) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for folder in ["models", "seeds", "macros", "analyses", "snapshots"] {
+    for folder in ["models", "seeds", "macros", "analyses", "snapshots", "packages"] {
         copy_folder(&root.join(folder), &destination.join(folder));
     }
     std::fs::create_dir_all(destination.join("tests")).expect("create tests/");
@@ -43,6 +45,8 @@ fn copy_example_project(destination: &Path) {
         }
     }
     std::fs::copy(root.join("project.yml"), destination.join("project.yml")).expect("copy project.yml");
+    std::fs::copy(root.join("packages.yml"), destination.join("packages.yml")).expect("copy packages.yml");
+    deps::install_packages(destination);
 }
 
 fn copy_folder(from: &Path, to: &Path) {

@@ -26,6 +26,8 @@
 mod background;
 #[path = "support/command.rs"]
 mod command;
+#[path = "support/deps.rs"]
+mod deps;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -1636,6 +1638,7 @@ fn example_project_copy() -> tempfile::TempDir {
         dir.path(),
         &["target", "cargo-target", "profiles.yml", "src", "bench", ".git", "logs"],
     );
+    deps::install_packages(dir.path());
     dir
 }
 

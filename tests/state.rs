@@ -21,6 +21,8 @@ mod tree;
 
 #[path = "support/command.rs"]
 mod command;
+#[path = "support/deps.rs"]
+mod deps;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -461,6 +463,7 @@ fn a_pull_request_editing_one_staging_model_builds_only_it_and_its_descendants()
         &[".git", "cargo-target", "target", "src", "bench", "profiles.yml", "logs"],
     );
     std::fs::write(project.join("profiles.yml"), database.profiles()).expect("write profiles.yml");
+    deps::install_packages(&project);
 
     // Production: a full build, and its manifest kept as the CI artifact would be.
     run(&project, &["build", "--target", "prod"]);

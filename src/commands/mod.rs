@@ -7,6 +7,7 @@ pub mod build;
 pub mod clean;
 pub mod compile;
 pub mod debug;
+pub mod deps;
 pub mod diff;
 pub mod docs;
 pub mod export;

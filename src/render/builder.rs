@@ -12,7 +12,7 @@ use serde_json::{json, Map};
 use super::compile::is_relation_expression;
 use super::jinja::{Jinja, Mode, Resolved, Resolver, Scope};
 use super::schema::{Patch, Properties, TestSpec};
-use super::test_name::test_name;
+use super::test_name::{test_hash, test_names};
 use super::{config, jinja, schema};
 use crate::diagnostic::{did_you_mean, Diagnostic, Location};
 use crate::manifest::{Exposure, Manifest, Node, RefCall, Relation, ResourceType, SourceTable, TestMetadata};
@@ -21,6 +21,8 @@ use crate::project::{Project, SourceFile};
 
 /// A node before rendering.
 pub(super) struct Draft<'a> {
+    /// The project the file belongs to: the root project or a package.
+    pub(super) package: String,
     pub(super) file: &'a SourceFile,
     pub(super) resource_type: ResourceType,
     pub(super) name: String,
@@ -100,15 +102,33 @@ impl<'a> Builder<'a> {
         tree: &serde_json::Value,
         patch: Option<&'a Patch>,
     ) -> Draft<'a> {
+        self.draft_in(self.project, file, resource_type, &[tree], patch)
+    }
+
+    /// A draft of a file of `package` (the root project or an installed
+    /// package). `trees` are the config trees that apply, later ones winning:
+    /// a package's own `models:` tree, then the root project's.
+    pub(super) fn draft_in(
+        &self,
+        package: &Project,
+        file: &'a SourceFile,
+        resource_type: ResourceType,
+        trees: &[&serde_json::Value],
+        patch: Option<&'a Patch>,
+    ) -> Draft<'a> {
         let name = file.stem();
-        let mut fqn = vec![self.project.name.clone()];
+        let mut fqn = vec![package.name.clone()];
         fqn.extend(file.folders());
         fqn.push(name.clone());
-        let mut base_config = config::from_tree(tree, &fqn);
+        let mut base_config = Map::new();
+        for tree in trees {
+            config::merge(&mut base_config, &config::from_tree(tree, &fqn));
+        }
         if let Some(patch) = patch {
             config::merge(&mut base_config, &patch.config);
         }
         Draft {
+            package: package.name.clone(),
             file,
             resource_type,
             name,
@@ -121,12 +141,14 @@ impl<'a> Builder<'a> {
     pub(super) fn parse(&self, draft: &Draft) -> Result<Scope, Diagnostic> {
         let mut scope = Scope::new(Mode::Parse, &self.target.schema, &self.target.database);
         scope.config_view = draft.base_config.clone();
+        scope.package = (draft.package != self.project.name).then(|| draft.package.clone());
         let this = jinja::relation_value(Relation {
             database: self.target.database.clone(),
             schema: self.target.schema.clone(),
             identifier: draft.name.clone(),
         });
         let context = minijinja::context! { this => this, execute => false, model => minijinja::context! { name => draft.name.clone() } };
+        let context = self.jinja.with_local_namespace(scope.package.as_deref(), context);
         let (result, scope) = self
             .jinja
             .render(&draft.file.path, &draft.file.contents, scope, context);
@@ -168,7 +190,7 @@ impl<'a> Builder<'a> {
                 patch.description.clone(),
                 patch.columns.clone(),
                 patch.meta.clone(),
-                Some(format!("{}://{}", self.project.name, patch.file)),
+                Some(format!("{}://{}", draft.package, patch.file)),
             ),
             None => (String::new(), BTreeMap::new(), Map::new(), None),
         };
@@ -188,7 +210,7 @@ impl<'a> Builder<'a> {
         Node {
             unique_id,
             resource_type: draft.resource_type,
-            package_name: self.project.name.clone(),
+            package_name: draft.package.clone(),
             name: draft.name.clone(),
             path,
             original_file_path: draft.file.path.clone(),
@@ -217,10 +239,22 @@ impl<'a> Builder<'a> {
     }
 
     pub(super) fn macro_id(&self, name: &str) -> Option<String> {
-        self.jinja
-            .macros
-            .get(name)
-            .map(|definition| format!("macro.{}.{}", definition.package, definition.name))
+        if let Some((package, macro_name)) = name
+            .split_once('.')
+            .filter(|(package, _)| *package != super::namespace::INTERNAL)
+        {
+            return self
+                .jinja
+                .package_macros
+                .get(package)
+                .filter(|macros| macros.contains_key(macro_name))
+                .map(|_| format!("macro.{package}.{macro_name}"));
+        }
+        let found = match name.strip_prefix("dbt.") {
+            Some(name) => self.jinja.internal_macros.get(name),
+            None => self.jinja.macros.get(name),
+        };
+        found.map(|definition| format!("macro.{}.{}", definition.package, definition.name))
     }
 
     /// Database, schema and identifier of a node, through `generate_*_name`
@@ -431,11 +465,10 @@ impl<'a> Builder<'a> {
         let mut depends = BTreeSet::new();
         let mut problems = Vec::new();
         for call in &node.refs {
-            if call
-                .package
-                .as_ref()
-                .is_some_and(|package| package != &self.project.name)
-            {
+            if call.package.as_ref().is_some_and(|package| {
+                package != &self.project.name
+                    && !self.project.packages.iter().any(|installed| &installed.name == package)
+            }) {
                 problems.push(self.unknown(
                     node,
                     "ref",
@@ -529,6 +562,23 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// The error for a generic test of a package that packages.yml lists but
+    /// that is not installed.
+    pub(super) fn missing_test_package(&self, spec: &TestSpec, namespace: &str, source: &str) -> Option<Diagnostic> {
+        if !self.project.missing_packages.iter().any(|missing| missing == namespace) {
+            return None;
+        }
+        let written = format!("{namespace}.{}", spec.test_name);
+        let diagnostic = Diagnostic::error(format!(
+            "generic test `{written}` is from the package `{namespace}`, which is not installed"
+        ));
+        let diagnostic = match crate::yaml::find_text_line(source, &written, spec.line) {
+            Some((line, column)) => diagnostic.at(Location::at(&spec.file, line, column, written.len()), Some(source)),
+            None => diagnostic.in_file(&spec.file),
+        };
+        Some(diagnostic.hint("run `dvt deps` to install the packages of packages.yml"))
+    }
+
     /// Test nodes for every generic test declared in YAML, each with the line
     /// of its entry.
     pub(super) fn generic_tests(
@@ -592,8 +642,14 @@ impl<'a> Builder<'a> {
         lookup: &RefLookup,
     ) -> Result<Node, Diagnostic> {
         let source = self.project.schema_source(&spec.file).unwrap_or_default();
-        let macro_name = format!("test_{}", spec.test_name);
-        if !self.jinja.macros.contains_key(&macro_name) {
+        if let Some(namespace) = &spec.namespace {
+            if let Some(diagnostic) = self.missing_test_package(spec, namespace, source) {
+                return Err(diagnostic);
+            }
+        }
+        let found = self.jinja.test_macro(spec.namespace.as_deref(), &spec.test_name);
+        let macro_name = found.clone().unwrap_or_else(|| format!("test_{}", spec.test_name));
+        if found.is_none() {
             let available: Vec<String> = self
                 .jinja
                 .macros
@@ -619,15 +675,17 @@ impl<'a> Builder<'a> {
                 },
             );
         }
-        let name = spec.custom_name.clone().unwrap_or_else(|| {
-            test_name(
+        let (short_name, name) = match &spec.custom_name {
+            Some(custom) => (custom.clone(), custom.clone()),
+            None => test_names(
+                spec.namespace.as_deref(),
                 &spec.test_name,
                 attached_name,
                 attached_id.starts_with("source."),
                 spec.column_name.as_deref(),
                 &spec.arguments,
-            )
-        });
+            ),
+        };
         let mut kwargs = spec.arguments.clone();
         kwargs.insert(
             "model".into(),
@@ -698,27 +756,46 @@ impl<'a> Builder<'a> {
                 sources.push((source_name, table));
             }
         }
+        // A test declared in a package's schema YAML belongs to that package.
+        let owner = self
+            .project
+            .packages
+            .iter()
+            .find(|package| package.files.schemas.iter().any(|schema| schema.path == spec.file))
+            .unwrap_or(self.project);
+        let root = owner
+            .files
+            .schemas
+            .iter()
+            .find(|schema| schema.path == spec.file)
+            .map_or_else(
+                || spec.file.split('/').next().unwrap_or_default().to_string(),
+                |schema| schema.root.clone(),
+            );
         let file = SourceFile {
             path: spec.file.clone(),
-            root: spec.file.split('/').next().unwrap_or_default().to_string(),
+            root,
             contents: String::new(),
         };
-        let mut fqn = vec![self.project.name.clone()];
+        let mut fqn = vec![owner.name.clone()];
         fqn.extend(file.folders());
         fqn.push(name.clone());
-        let mut config = config::from_tree(&self.project.test_tree, &fqn);
+        let mut config = config::from_tree(&owner.test_tree, &fqn);
+        if !std::ptr::eq(owner, self.project) {
+            config::merge(&mut config, &config::from_tree(&self.project.test_tree, &fqn));
+        }
         config::merge(&mut config, &spec.config);
+        // As dbt does, a name too long for a relation keeps its hashed short form as the alias.
+        if short_name != name {
+            config.entry("alias").or_insert(json!(short_name));
+        }
         config.entry("materialized").or_insert(json!("test"));
         config.entry("enabled").or_insert(json!(true));
         config.entry("tags").or_insert(json!([]));
         set_test_defaults(&mut config);
         let mut metadata_kwargs = kwargs.clone();
         metadata_kwargs.insert("model".into(), json!(model_expression));
-        let hash = &crate::project::text_checksum(&format!(
-            "{attached_id}|{}|{}",
-            spec.test_name,
-            serde_json::to_string(&kwargs).unwrap_or_default()
-        ))[..10];
+        let hash = &test_hash(&name, spec.namespace.as_deref(), &spec.test_name, &kwargs);
         let schema = config
             .get("schema")
             .and_then(serde_json::Value::as_str)
@@ -733,15 +810,21 @@ impl<'a> Builder<'a> {
                 .map_or_else(|| name.clone(), str::to_owned),
         };
         Ok(Node {
-            unique_id: format!("test.{}.{}.{}", self.project.name, name, hash),
+            unique_id: format!("test.{}.{}.{}", owner.name, name, hash),
             resource_type: ResourceType::Test,
-            package_name: self.project.name.clone(),
+            package_name: owner.name.clone(),
             name: name.clone(),
-            path: format!("{name}.sql"),
+            path: format!("{short_name}.sql"),
             original_file_path: spec.file.clone(),
             patch_path: None,
             fqn,
-            raw_code: format!("{{{{ test_{}(**_dbt_generic_test_kwargs) }}}}", spec.test_name),
+            raw_code: match &spec.namespace {
+                Some(namespace) => format!(
+                    "{{{{ {namespace}.test_{}(**_dbt_generic_test_kwargs) }}}}",
+                    spec.test_name
+                ),
+                None => format!("{{{{ test_{}(**_dbt_generic_test_kwargs) }}}}", spec.test_name),
+            },
             compiled_code: None,
             checksum: crate::project::text_checksum(&format!("{name}{hash}")),
             config,

@@ -121,7 +121,10 @@ pub fn compile_node_raw(
     scope.resolver = Some(Arc::clone(&rendered.resolver));
     scope.config_view = node.config.clone();
     scope.is_incremental = is_incremental;
-    let context = node_context(node, true);
+    scope.package = (node.package_name != project.name).then(|| node.package_name.clone());
+    let context = rendered
+        .jinja
+        .with_local_namespace(scope.package.as_deref(), node_context(node, true));
     let source = node_source(project, node);
     let (result, scope) = match &node.test_metadata {
         Some(metadata) => {
@@ -141,12 +144,11 @@ pub fn compile_node_raw(
             };
             let (kwargs, scope) = test_kwargs(&rendered.jinja, metadata, node, model, scope, &context);
             let kwargs = kwargs.map_err(|error| test_error(&error, node, source))?;
-            rendered.jinja.call(
-                &format!("test_{}", metadata.name),
-                &[Value::from(kwargs)],
-                scope,
-                context,
-            )
+            let macro_name = rendered
+                .jinja
+                .test_macro(metadata.namespace.as_deref(), &metadata.name)
+                .unwrap_or_else(|| format!("test_{}", metadata.name));
+            rendered.jinja.call(&macro_name, &[Value::from(kwargs)], scope, context)
         }
         None => rendered
             .jinja

@@ -17,6 +17,7 @@ use minijinja::value::{Kwargs, Object, Rest, Value};
 use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior};
 use serde_json::Map;
 
+use super::namespace::{MacroIndex, MissingPackage, PackageNamespace};
 use crate::diagnostic::{Diagnostic, Location};
 use crate::manifest::{RefCall, Relation};
 
@@ -89,6 +90,9 @@ pub struct Scope {
     /// Target schema and database, for the placeholder relations of parse mode.
     pub default_schema: String,
     pub default_database: String,
+    /// The installed package the node belongs to; `None` for the root project.
+    /// `var()` looks in that package's own vars too.
+    pub package: Option<String>,
 }
 
 impl Scope {
@@ -105,6 +109,7 @@ impl Scope {
             resolver: None,
             default_schema: default_schema.to_string(),
             default_database: default_database.to_string(),
+            package: None,
         }
     }
 }
@@ -216,9 +221,31 @@ pub struct Globals {
 /// The configured environment and the macros in it.
 pub struct Jinja {
     pub env: Environment<'static>,
+    /// Macros by unqualified name, as the root project sees them: its own, else
+    /// dvt's built-ins.
     pub macros: BTreeMap<String, MacroDefinition>,
     /// What `graph` holds: empty while parsing, the manifest's nodes after.
     pub graph: Arc<super::context::graph::GraphSlot>,
+    /// dvt's built-ins (dbt's `dbt` package), which `dbt.name` calls even where
+    /// the project overrides `name`.
+    pub internal_macros: BTreeMap<String, MacroDefinition>,
+    /// The macros of each installed package, by package then name.
+    pub package_macros: BTreeMap<String, BTreeMap<String, MacroDefinition>>,
+    pub index: Arc<MacroIndex>,
+}
+
+/// The installed packages' side of the environment.
+#[derive(Debug, Default, Clone)]
+pub struct PackageMacros {
+    /// (package, template path, source) of every macro file of every package.
+    pub files: Vec<(String, String, String)>,
+    /// The root project's `dispatch:` config: namespace and search order.
+    pub dispatch: Vec<(String, Vec<String>)>,
+    /// Packages listed in packages.yml but not installed, and that file's name.
+    pub missing: Vec<String>,
+    /// Each installed package's own `vars:`, for `var()` in its nodes.
+    pub vars: BTreeMap<String, Map<String, serde_json::Value>>,
+    pub packages_file: String,
 }
 
 /// Rewrites dbt-only block tags into minijinja ones, keeping line numbers:
@@ -280,6 +307,16 @@ pub fn macro_names(source: &str) -> Vec<String> {
 impl Jinja {
     /// Builds the environment. `project_macros` are (path, source) pairs.
     pub fn new(globals: Globals, project_macros: &[(String, String)]) -> Result<Jinja, Vec<Diagnostic>> {
+        Jinja::with_packages(globals, project_macros, &PackageMacros::default())
+    }
+
+    /// Builds the environment with the macros of installed packages, reachable
+    /// as `package.name` and through `adapter.dispatch` (see [`super::namespace`]).
+    pub fn with_packages(
+        globals: Globals,
+        project_macros: &[(String, String)],
+        packages: &PackageMacros,
+    ) -> Result<Jinja, Vec<Diagnostic>> {
         let mut env = Environment::new();
         // As dbt's Jinja: an undefined value is empty when printed, iterated
         // or concatenated (a macro called without an argument gets one). Only
@@ -291,6 +328,7 @@ impl Jinja {
 
         let mut macros = BTreeMap::new();
         let mut errors = Vec::new();
+        let mut internal_macros = BTreeMap::new();
         let builtins = BUILTIN_MACROS
             .iter()
             .map(|(path, source)| (path.to_string(), source.to_string(), "dvt".to_string()));
@@ -306,42 +344,137 @@ impl Jinja {
                 continue;
             }
             for name in names {
-                macros.insert(
-                    name.clone(),
-                    MacroDefinition {
-                        name,
-                        template: path.clone(),
-                        package: package.clone(),
-                        source: source.clone(),
-                    },
-                );
+                let definition = MacroDefinition {
+                    name: name.clone(),
+                    template: path.clone(),
+                    package: package.clone(),
+                    source: source.clone(),
+                };
+                if package == "dvt" {
+                    internal_macros.insert(name.clone(), definition.clone());
+                }
+                macros.insert(name, definition);
+            }
+        }
+        let mut package_macros: BTreeMap<String, BTreeMap<String, MacroDefinition>> = BTreeMap::new();
+        for (package, path, source) in &packages.files {
+            let processed = preprocess(source);
+            let names = macro_names(&processed);
+            let hidden = super::context::macros::hide_definitions(&processed);
+            if let Err(error) = env.add_template_owned(path.clone(), hidden) {
+                errors.push(jinja_diagnostic(&error, path, source));
+                continue;
+            }
+            let entries = package_macros.entry(package.clone()).or_default();
+            for name in names {
+                let definition = MacroDefinition {
+                    name: name.clone(),
+                    template: path.clone(),
+                    package: package.clone(),
+                    source: source.clone(),
+                };
+                entries.insert(name, definition);
             }
         }
         if !errors.is_empty() {
             return Err(errors);
         }
-        let macro_templates: BTreeSet<String> = macros.values().map(|definition| definition.template.clone()).collect();
+        let macro_templates: BTreeSet<String> = macros
+            .values()
+            .chain(internal_macros.values())
+            .chain(package_macros.values().flat_map(BTreeMap::values))
+            .map(|definition| definition.template.clone())
+            .collect();
         env.set_formatter(move |output, state, value| {
             if value.is_undefined() && !macro_templates.contains(state.name()) {
                 return Err(Error::from(ErrorKind::UndefinedError));
             }
             minijinja::escape_formatter(output, state, value)
         });
+        let index = Arc::new(MacroIndex::new(
+            &macros,
+            &internal_macros,
+            &package_macros,
+            &globals.project_name,
+            &packages.dispatch,
+        ));
+        // Namespaces first: in dbt's search order a root project macro of the
+        // same name comes before a package.
+        for package in &packages.missing {
+            env.add_global(
+                package.clone(),
+                Value::from_object(MissingPackage {
+                    package: package.clone(),
+                    packages_file: packages.packages_file.clone(),
+                }),
+            );
+        }
+        for package in index.package_names() {
+            env.add_global(
+                package.clone(),
+                Value::from_object(PackageNamespace {
+                    package,
+                    macros: Arc::clone(&index),
+                }),
+            );
+        }
         for definition in macros.values() {
             let template = definition.template.clone();
             let name = definition.name.clone();
             env.add_function(definition.name.clone(), move |state: &State, args: Rest<Value>| {
-                call_macro(state, &template, &name, &args)
+                call_macro(state, &template, &name, &name, &args)
             });
         }
-        let index = Arc::new(MacroIndex::new(&macros));
-        add_globals(&mut env, globals, index);
+        add_globals(&mut env, globals, Arc::clone(&index), packages.vars.clone());
         let graph = Arc::new(super::context::graph::GraphSlot::default());
         env.add_global(
             "graph",
             Value::from_object(super::context::graph::Graph(Arc::clone(&graph))),
         );
-        Ok(Jinja { env, macros, graph })
+        Ok(Jinja {
+            env,
+            macros,
+            internal_macros,
+            package_macros,
+            index,
+            graph,
+        })
+    }
+
+    /// A macro by unqualified name, or by `package.name`.
+    fn definition(&self, name: &str) -> Option<&MacroDefinition> {
+        match name.split_once('.') {
+            Some((super::namespace::INTERNAL, name)) => self.internal_macros.get(name),
+            Some((package, name)) => self
+                .package_macros
+                .get(package)
+                .and_then(|macros| macros.get(name))
+                .or_else(|| self.macros.get(name).filter(|found| found.package == package)),
+            None => self.macros.get(name),
+        }
+    }
+
+    /// The context of a node of `package` (not the root project): `base` with
+    /// the package's macros as names of their own, as dbt's local namespace.
+    pub fn with_local_namespace(&self, package: Option<&str>, base: Value) -> Value {
+        let Some(locals) = package.and_then(|package| self.index.locals(package)) else {
+            return base;
+        };
+        let locals = Value::from_iter(locals.iter().map(|(name, value)| (name.clone(), value.clone())));
+        minijinja::context! { ..base, ..locals }
+    }
+
+    /// The generic test macro `test_<name>` as dbt's macro resolver finds it:
+    /// `namespace.test_name` first when given, then the root project's, the
+    /// packages' and the built-in one. Returns the name to call it by.
+    pub fn test_macro(&self, namespace: Option<&str>, test_name: &str) -> Option<String> {
+        let name = format!("test_{test_name}");
+        let (package, _) = self.index.resolve(namespace, &name)?;
+        Some(if package == self.index.root() {
+            name
+        } else {
+            format!("{package}.{name}")
+        })
     }
 
     /// Renders `source` (named `name` for errors) with `scope` in effect, returning
@@ -362,7 +495,7 @@ impl Jinja {
     /// Calls a macro by name from Rust, as a generic test is instantiated.
     pub fn call(&self, name: &str, args: &[Value], scope: Scope, context: Value) -> (Result<String, Error>, Scope) {
         SCOPE.with(|cell| *cell.borrow_mut() = Some(scope));
-        let result = match self.macros.get(name) {
+        let result = match self.definition(name) {
             Some(definition) => self
                 .env
                 .get_template(&definition.template)
@@ -383,7 +516,7 @@ impl Jinja {
                         None => (args.to_vec(), context),
                     };
                     let captured = template.render_captured(context)?;
-                    call_in_state(captured.state(), name, &args)
+                    call_in_state(captured.state(), &definition.name, &args)
                 })
                 .map(|value| value.to_string()),
             None => Err(Error::new(
@@ -419,19 +552,45 @@ impl Jinja {
     pub fn macro_source(&self, template: &str) -> Option<&str> {
         self.macros
             .values()
+            .chain(self.package_macros.values().flat_map(BTreeMap::values))
             .find(|definition| definition.template == template)
             .map(|definition| definition.source.as_str())
     }
 }
 
-fn call_macro(state: &State, template: &str, name: &str, args: &[Value]) -> Result<Value, Error> {
-    let _ = with_scope(|scope| scope.macros_used.insert(name.to_string()));
+/// The macros of `package` by name, found through its namespace global.
+fn local_namespace(state: &State, package: &str) -> Option<Arc<BTreeMap<String, Value>>> {
+    let namespace = state.lookup(package)?;
+    let namespace = namespace.downcast_object_ref::<PackageNamespace>()?;
+    namespace.macros.locals(package)
+}
+
+/// Calls the macro `name` of `template`; `used` is what the node's
+/// `depends_on.macros` records (`package.name` for a package's macro).
+pub(super) fn call_macro(
+    state: &State,
+    template: &str,
+    name: &str,
+    used: &str,
+    args: &[Value],
+) -> Result<Value, Error> {
+    let package = with_scope(|scope| {
+        scope.macros_used.insert(used.to_string());
+        scope.package.clone()
+    })
+    .ok()
+    .flatten();
     let template_name = template;
     let template = state.env().get_template(template)?;
     let mut context = BTreeMap::new();
+    // In a package's node, the package's own macros are names of their own
+    // (dbt's local namespace), inside macros too.
+    if let Some(locals) = package.as_deref().and_then(|package| local_namespace(state, package)) {
+        context.extend(locals.iter().map(|(name, value)| (name.clone(), value.clone())));
+    }
     for variable in FORWARDED {
         if let Some(value) = state.lookup(variable) {
-            context.insert(*variable, value);
+            context.insert(variable.to_string(), value);
         }
     }
     let signature = super::context::macros::signature(
@@ -442,8 +601,8 @@ fn call_macro(state: &State, template: &str, name: &str, args: &[Value]) -> Resu
     let args = match signature.filter(|signature| signature.catch_all) {
         Some(signature) => {
             let (passed, kwargs, varargs) = super::context::macros::split_arguments(&signature, args);
-            context.insert("kwargs", kwargs);
-            context.insert("varargs", varargs);
+            context.insert("kwargs".to_string(), kwargs);
+            context.insert("varargs".to_string(), varargs);
             passed
         }
         None => args.to_vec(),
@@ -473,7 +632,12 @@ fn is_return(error: &Error) -> bool {
     false
 }
 
-fn add_globals(env: &mut Environment<'static>, globals: Globals, macros: Arc<MacroIndex>) {
+fn add_globals(
+    env: &mut Environment<'static>,
+    globals: Globals,
+    macros: Arc<MacroIndex>,
+    package_vars: BTreeMap<String, Map<String, serde_json::Value>>,
+) {
     let globals = Arc::new(globals);
 
     env.add_function("ref", |args: Rest<Value>| -> Result<Value, Error> {
@@ -538,9 +702,19 @@ fn add_globals(env: &mut Environment<'static>, globals: Globals, macros: Arc<Mac
         if let Some(value) = var_globals.cli_vars.get(&name) {
             return Ok(super::context::from_json(value));
         }
-        let scoped = var_globals.vars.get(&var_globals.project_name).and_then(serde_json::Value::as_object).and_then(|vars| vars.get(&name));
+        // As dbt merges them for a node: the root project's vars, scoped to the
+        // node's package and global, then that package's own.
+        let package = with_scope(|scope| scope.package.clone()).ok().flatten();
+        let project = package.as_deref().unwrap_or(&var_globals.project_name);
+        let scoped = var_globals.vars.get(project).and_then(serde_json::Value::as_object).and_then(|vars| vars.get(&name));
         if let Some(value) = scoped.or_else(|| var_globals.vars.get(&name)) {
             return Ok(super::context::from_json(value));
+        }
+        if let Some(own) = package.as_ref().and_then(|package| package_vars.get(package)) {
+            let scoped = own.get(package.as_deref().unwrap_or_default()).and_then(serde_json::Value::as_object).and_then(|vars| vars.get(&name));
+            if let Some(value) = scoped.or_else(|| own.get(&name)) {
+                return Ok(Value::from_serialize(value));
+            }
         }
         default.ok_or_else(|| {
             let defined = var_globals.vars.keys().chain(var_globals.cli_vars.keys()).map(String::as_str);
@@ -611,7 +785,13 @@ fn add_globals(env: &mut Environment<'static>, globals: Globals, macros: Arc<Mac
             macros: Arc::clone(&macros),
         }),
     );
-    env.add_global("dbt", Value::from_object(DbtNamespace { macros }));
+    env.add_global(
+        "dbt",
+        Value::from_object(PackageNamespace {
+            package: super::namespace::INTERNAL.to_string(),
+            macros,
+        }),
+    );
     env.add_global("target", Value::from_serialize(&globals.target));
     env.add_global("project_name", Value::from(globals.project_name.clone()));
     env.add_global("invocation_id", Value::from(globals.invocation_id.clone()));
@@ -673,90 +853,6 @@ fn resolve_ref(scope: &mut Scope, package: Option<String>, name: String) -> Resu
     }
 }
 
-/// Every macro by name, and where it is defined: the project's, or dvt's own when
-/// the project does not define one of that name.
-#[derive(Debug)]
-struct MacroIndex {
-    entries: BTreeMap<String, MacroEntry>,
-}
-
-#[derive(Debug)]
-struct MacroEntry {
-    template: String,
-    builtin: bool,
-}
-
-impl MacroIndex {
-    fn new(macros: &BTreeMap<String, MacroDefinition>) -> Self {
-        let entries = macros
-            .iter()
-            .map(|(name, definition)| {
-                let entry = MacroEntry {
-                    template: definition.template.clone(),
-                    builtin: definition.package == "dvt",
-                };
-                (name.clone(), entry)
-            })
-            .collect();
-        MacroIndex { entries }
-    }
-
-    /// The macro `name` as a function value.
-    ///
-    /// It calls the definition by its template, not by looking the name up where
-    /// it is called: inside a macro file, a name is first found among that file's
-    /// own macros, which would hide a project's override of one of dvt's.
-    fn function(&self, name: &str) -> Option<Value> {
-        let template = self.entries.get(name)?.template.clone();
-        let name = name.to_string();
-        Some(Value::from_function(move |state: &State, args: Rest<Value>| {
-            call_macro(state, &template, &name, &args)
-        }))
-    }
-
-    /// dbt's dispatch order: the project's `<adapter>__name` and `default__name`,
-    /// then dvt's, so that a project's `default__datediff` beats dvt's
-    /// `postgres__datediff`. Then `name` itself.
-    fn dispatch(&self, adapter_type: &str, name: &str) -> Option<Value> {
-        let prefixed = [format!("{adapter_type}__{name}"), format!("default__{name}")];
-        for builtin in [false, true] {
-            for candidate in &prefixed {
-                if self
-                    .entries
-                    .get(candidate)
-                    .is_some_and(|entry| entry.builtin == builtin)
-                {
-                    return self.function(candidate);
-                }
-            }
-        }
-        self.function(name)
-    }
-}
-
-/// The `dbt` global: `dbt.datediff(...)`, as dbt projects write it, calls the macro
-/// `datediff`, the project's when it defines one and dvt's otherwise.
-#[derive(Debug)]
-struct DbtNamespace {
-    macros: Arc<MacroIndex>,
-}
-
-impl Object for DbtNamespace {
-    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        self.macros.function(key.as_str()?)
-    }
-
-    fn call_method(self: &Arc<Self>, state: &State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
-        match self.macros.function(method) {
-            Some(function) => function.call(state, args),
-            None => Err(Error::new(
-                ErrorKind::InvalidOperation,
-                format!("`dbt.{method}` is not a macro of the project or of dvt"),
-            )),
-        }
-    }
-}
-
 /// The `adapter` global. Compile-time only: introspection methods return empty
 /// results, as they do during dbt's parse.
 #[derive(Debug)]
@@ -777,22 +873,19 @@ impl Object for AdapterObject {
         match method {
             "dispatch" => {
                 // dbt's `dispatch(macro_name, macro_namespace=None)`, each argument by
-                // position or keyword. dvt has no packages, so every namespace holds
-                // the same macros.
-                let (name, _namespace, kwargs): (Option<String>, Option<String>, Kwargs) =
+                // position or keyword; the search order is dbt's (`namespace::MacroIndex::dispatch`).
+                let (name, namespace, kwargs): (Option<String>, Option<String>, Kwargs) =
                     minijinja::value::from_args(args)?;
                 let name = match name {
                     Some(name) => name,
                     None => kwargs.get("macro_name")?,
                 };
-                let _namespace: Option<String> = kwargs.get("macro_namespace")?;
+                let namespace = match namespace {
+                    Some(namespace) => Some(namespace),
+                    None => kwargs.get("macro_namespace")?,
+                };
                 kwargs.assert_all_used()?;
-                self.macros.dispatch(&self.adapter_type, &name).ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::UnknownFunction,
-                        format!("no implementation of `{name}` for adapter `{}`; define a macro `{}__{name}` or `default__{name}`", self.adapter_type, self.adapter_type),
-                    )
-                })
+                self.macros.dispatch(&self.adapter_type, &name, namespace.as_deref())
             }
             "quote" => {
                 let (identifier,): (String,) = minijinja::value::from_args(args)?;
@@ -862,12 +955,17 @@ pub fn jinja_diagnostic_with<'a>(
     };
     let mut diagnostic = Diagnostic::error(message);
     let location = match (range, error.line()) {
-        (Some(range), _) if range.end <= source.len() => Some(Location::from_offset(
-            &file,
-            source,
-            range.start,
-            range.end.saturating_sub(range.start).max(1),
-        )),
+        (Some(range), _) if range.end <= source.len() => {
+            // minijinja points at the method of `package.macro(...)`; the call
+            // of a package that is not installed starts at the package.
+            let start = super::namespace::missing_package_call_start(&detail, source, range.start);
+            Some(Location::from_offset(
+                &file,
+                source,
+                start,
+                range.end.saturating_sub(start).max(1),
+            ))
+        }
         (_, Some(line)) => Some(Location::at(&file, line, 1, 1)),
         _ => None,
     };
@@ -1242,16 +1340,20 @@ mod tests {
             "date_diff('day', (a)::date, (b)::date)"
         );
 
-        // The public macro itself, for `datediff()` and `dbt.datediff()` alike.
+        // The public macro itself overrides an unqualified `datediff()`; as in
+        // dbt, `dbt.datediff()` is still the built-in one.
         let whole = (
             "macros/datediff.sql",
             "{% macro datediff(first_date, second_date, datepart) %}my_datediff('{{ datepart }}', {{ first_date }}, {{ second_date }}){% endmacro %}",
         );
         for adapter_type in ["postgres", "duckdb"] {
             let jinja = environment(adapter_type, &[whole]);
-            for spelling in ["{{ datediff('a', 'b', 'day') }}", "{{ dbt.datediff('a', 'b', 'day') }}"] {
-                assert_eq!(render(&jinja, spelling), "my_datediff('day', a, b)");
-            }
+            assert_eq!(
+                render(&jinja, "{{ datediff('a', 'b', 'day') }}"),
+                "my_datediff('day', a, b)"
+            );
+            let builtin = render(&environment(adapter_type, &[]), "{{ datediff('a', 'b', 'day') }}");
+            assert_eq!(render(&jinja, "{{ dbt.datediff('a', 'b', 'day') }}"), builtin);
         }
 
         // As in dbt, the project's `default__` comes before dvt's `postgres__`.
@@ -1320,5 +1422,137 @@ mod tests {
             assigned_names("{% set total = 1 %}{% for key, value in items %}"),
             vec!["total", "key", "value"]
         );
+    }
+
+    fn with_packages(adapter_type: &str, root: &[(&str, &str)], packages: PackageMacros) -> Jinja {
+        let globals = Globals {
+            project_name: "shop".to_string(),
+            target: serde_json::json!({"type": adapter_type, "schema": "analytics", "database": "shop"}),
+            adapter_type: adapter_type.to_string(),
+            vars: Map::new(),
+            cli_vars: Map::new(),
+            docs: BTreeMap::new(),
+            invocation_id: String::new(),
+            run_started_at: String::new(),
+            full_refresh: false,
+            command: "compile".to_string(),
+        };
+        let macros: Vec<(String, String)> = root
+            .iter()
+            .map(|(path, source)| (path.to_string(), source.to_string()))
+            .collect();
+        match Jinja::with_packages(globals, &macros, &packages) {
+            Ok(jinja) => jinja,
+            Err(diagnostics) => panic!("the macros do not load: {diagnostics:?}"),
+        }
+    }
+
+    fn render_error(jinja: &Jinja, source: &str) -> String {
+        let scope = Scope::new(Mode::Compile, "analytics", "shop");
+        let (result, _) = jinja.render("models/check.sql", source, scope, Value::from(()));
+        match result {
+            Ok(output) => panic!("`{source}` rendered as `{output}`"),
+            Err(error) => format!("{error:#}"),
+        }
+    }
+
+    const UTILS: &str = "{% macro fee(x) %}{{ return(adapter.dispatch('fee', 'utils')(x)) }}{% endmacro %}\
+        {% macro default__fee(x) %}utils_default({{ x }}){% endmacro %}\
+        {% macro postgres__fee(x) %}utils_postgres({{ x }}){% endmacro %}\
+        {% macro helper() %}helped{% endmacro %}\
+        {% test at_most(model, column_name, value) %}select 1{% endtest %}";
+
+    fn utils(dispatch: Vec<(String, Vec<String>)>) -> PackageMacros {
+        PackageMacros {
+            files: vec![(
+                "utils".to_string(),
+                "dbt_packages/utils/macros/utils.sql".to_string(),
+                UTILS.to_string(),
+            )],
+            dispatch,
+            missing: vec!["dbt_utils".to_string()],
+            vars: BTreeMap::new(),
+            packages_file: "packages.yml".to_string(),
+        }
+    }
+
+    #[test]
+    fn package_macros_are_reached_through_their_namespace() {
+        let own = ("macros/own.sql", "{% macro mine() %}mine{% endmacro %}");
+        let jinja = with_packages("duckdb", &[own], utils(Vec::new()));
+        assert_eq!(render(&jinja, "{{ utils.helper() }}"), "helped");
+        assert_eq!(render(&jinja, "{{ shop.mine() }} {{ mine() }}"), "mine mine");
+        assert_eq!(render(&jinja, "{{ utils.fee('d') }}"), "utils_default(d)");
+        // As in dbt, a package's macro is not a global name of the root project.
+        let message = render_error(&jinja, "{{ helper() }}");
+        assert!(message.contains("helper"), "{message}");
+        // `dbt.` is dvt's built-ins, not a package.
+        assert_eq!(
+            render(&jinja, "{{ dbt.datediff('a', 'b', 'day') }}"),
+            render(&environment("duckdb", &[]), "{{ datediff('a', 'b', 'day') }}")
+        );
+    }
+
+    #[test]
+    fn dispatch_follows_dbt_search_order() {
+        // No `dispatch:` config: the root project first, then the package; in
+        // each, the adapter's prefix before `default__`.
+        let jinja = with_packages("postgres", &[], utils(Vec::new()));
+        assert_eq!(render(&jinja, "{{ utils.fee('d') }}"), "utils_postgres(d)");
+        let root_default = (
+            "macros/fee.sql",
+            "{% macro default__fee(x) %}root_default{% endmacro %}",
+        );
+        let jinja = with_packages("postgres", &[root_default], utils(Vec::new()));
+        assert_eq!(render(&jinja, "{{ utils.fee('d') }}"), "root_default");
+        // A `search_order` that leaves the root project out ignores its macros.
+        let only_utils = vec![("utils".to_string(), vec!["utils".to_string()])];
+        let jinja = with_packages("postgres", &[root_default], utils(only_utils));
+        assert_eq!(render(&jinja, "{{ utils.fee('d') }}"), "utils_postgres(d)");
+        // The search order may name packages that are not installed.
+        let order = vec![(
+            "utils".to_string(),
+            vec!["nowhere".to_string(), "shop".to_string(), "utils".to_string()],
+        )];
+        let jinja = with_packages("duckdb", &[root_default], utils(order));
+        assert_eq!(render(&jinja, "{{ utils.fee('d') }}"), "root_default");
+        let message = render_error(&jinja, "{{ adapter.dispatch('nothing', 'utils')() }}");
+        assert!(
+            message
+                .contains("searched for `nowhere.duckdb__nothing`, `nowhere.default__nothing`, `shop.duckdb__nothing`"),
+            "{message}"
+        );
+        let message = render_error(&jinja, "{{ adapter.dispatch('utils.fee')() }}");
+        assert!(message.contains("macro_namespace='utils'"), "{message}");
+    }
+
+    #[test]
+    fn a_missing_package_says_to_run_deps() {
+        let jinja = with_packages("duckdb", &[], utils(Vec::new()));
+        let message = render_error(&jinja, "select {{ dbt_utils.star('orders') }}");
+        assert!(
+            message.contains(
+                "`dbt_utils.star` is a macro of the package `dbt_utils`, which is not installed; run `dvt deps`"
+            ),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn generic_tests_resolve_like_dbt() {
+        let jinja = with_packages("duckdb", &[], utils(Vec::new()));
+        assert_eq!(
+            jinja.test_macro(Some("utils"), "at_most").as_deref(),
+            Some("utils.test_at_most")
+        );
+        // Unqualified, a package's generic test is found after the root project's.
+        assert_eq!(jinja.test_macro(None, "at_most").as_deref(), Some("utils.test_at_most"));
+        assert_eq!(jinja.test_macro(None, "not_null").as_deref(), Some("dbt.test_not_null"));
+        let own = (
+            "macros/at_most.sql",
+            "{% test at_most(model, column_name, value) %}select 2{% endtest %}",
+        );
+        let jinja = with_packages("duckdb", &[own], utils(Vec::new()));
+        assert_eq!(jinja.test_macro(None, "at_most").as_deref(), Some("test_at_most"));
     }
 }

@@ -18,6 +18,7 @@ pub mod config;
 pub mod context;
 pub mod inline;
 pub mod jinja;
+pub mod namespace;
 pub mod schema;
 mod test_name;
 
@@ -29,6 +30,8 @@ pub use compile::{compile_node, compile_node_raw, compile_selected, inject_ephem
 #[cfg(test)]
 use serde_json::json;
 pub use test_name::test_name;
+#[cfg(test)]
+use test_name::{test_hash, test_names};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -40,7 +43,7 @@ use serde_json::Map;
 use crate::diagnostic::{did_you_mean, Diagnostic, Diagnostics, Location};
 use crate::manifest::{Doc, Macro, Manifest, Relation, ResourceType};
 use crate::profile::Target;
-use crate::project::Project;
+use crate::project::{Project, SourceFile};
 use jinja::{Globals, Jinja, Mode, Resolved, Resolver, Scope};
 
 /// Settings of one invocation that reach the templates.
@@ -72,6 +75,31 @@ pub struct Rendered {
     pub test_lines: BTreeMap<String, usize>,
 }
 
+/// The macros of the installed packages, for the Jinja environment.
+fn package_macros(project: &Project) -> jinja::PackageMacros {
+    jinja::PackageMacros {
+        files: project
+            .packages
+            .iter()
+            .flat_map(|package| {
+                package
+                    .files
+                    .macros
+                    .iter()
+                    .map(|file| (package.name.clone(), file.path.clone(), file.contents.clone()))
+            })
+            .collect(),
+        dispatch: project.dispatch.clone(),
+        missing: project.missing_packages.clone(),
+        vars: project
+            .packages
+            .iter()
+            .map(|package| (package.name.clone(), package.vars.clone()))
+            .collect(),
+        packages_file: project.packages_file.clone(),
+    }
+}
+
 /// Renders the project. Errors from every file are collected and returned
 /// together.
 pub fn render_all(project: &Project, target: &Target, options: &Options) -> Result<Rendered, Diagnostics> {
@@ -80,17 +108,23 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
     // 1. Docs blocks and macros.
     let mut docs = BTreeMap::new();
     let mut doc_nodes = BTreeMap::new();
-    for file in &project.files.docs {
+    // Packages' docs blocks first, so that the root project's of the same name win.
+    let docs_files = project
+        .packages
+        .iter()
+        .flat_map(|package| package.files.docs.iter().map(move |file| (package.name.as_str(), file)))
+        .chain(project.files.docs.iter().map(|file| (project.name.as_str(), file)));
+    for (package_name, file) in docs_files {
         match schema::docs_blocks(file) {
             Ok(blocks) => {
                 for (name, body, _line) in blocks {
-                    let unique_id = format!("doc.{}.{}", project.name, name);
+                    let unique_id = format!("doc.{package_name}.{name}");
                     docs.insert(name.clone(), body.clone());
                     doc_nodes.insert(
                         unique_id.clone(),
                         Doc {
                             unique_id,
-                            package_name: project.name.clone(),
+                            package_name: package_name.to_string(),
                             name,
                             original_file_path: file.path.clone(),
                             block_contents: body,
@@ -119,7 +153,7 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
         .iter()
         .map(|file| (file.path.clone(), file.contents.clone()))
         .collect();
-    let jinja = match Jinja::new(globals, &macro_files) {
+    let jinja = match Jinja::with_packages(globals, &macro_files, &package_macros(project)) {
         Ok(jinja) => jinja,
         Err(errors) => {
             diagnostics.extend(errors);
@@ -151,7 +185,14 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
             }
         })
     };
-    let (properties, schema_diagnostics) = schema::read_all(&project.files.schemas, &render_yaml);
+    let schema_files: Vec<SourceFile> = project
+        .files
+        .schemas
+        .iter()
+        .chain(project.packages.iter().flat_map(|package| package.files.schemas.iter()))
+        .cloned()
+        .collect();
+    let (properties, schema_diagnostics) = schema::read_all(&schema_files, &render_yaml);
     diagnostics.extend(schema_diagnostics);
 
     let context = Builder {
@@ -170,6 +211,19 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
             &project.model_tree,
             properties.models.get(&file.stem()),
         ));
+    }
+    // Installed packages' models: their own config tree, then the root
+    // project's (`models: <package>: ...`), which wins, as in dbt.
+    for package in &project.packages {
+        for file in &package.files.models {
+            drafts.push(context.draft_in(
+                package,
+                file,
+                ResourceType::Model,
+                &[&package.model_tree, &project.model_tree],
+                properties.models.get(&file.stem()),
+            ));
+        }
     }
     for file in &project.files.analyses {
         drafts.push(context.draft(
@@ -210,7 +264,7 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
         if config.get("enabled") == Some(&serde_json::Value::Bool(false)) {
             continue;
         }
-        let unique_id = format!("{}.{}.{}", draft.resource_type.as_str(), project.name, draft.name);
+        let unique_id = format!("{}.{}.{}", draft.resource_type.as_str(), draft.package, draft.name);
         if let Some(previous) = names.insert((draft.resource_type, draft.name.clone()), draft.file.path.clone()) {
             diagnostics.push(
                 Diagnostic::error(format!(
@@ -232,18 +286,34 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
         let node = context.node(draft, unique_id, config, scope);
         manifest.nodes.insert(node.unique_id.clone(), node);
     }
-    for seed in &project.files.seeds {
+    let package_seeds = project
+        .packages
+        .iter()
+        .flat_map(|package| package.files.seeds.iter().map(move |seed| (package, seed)));
+    for (package, seed) in project
+        .files
+        .seeds
+        .iter()
+        .map(|seed| (project, seed))
+        .chain(package_seeds)
+    {
         let file = seed.as_source();
-        let draft = context.draft(
+        let trees: Vec<&serde_json::Value> = if std::ptr::eq(package, project) {
+            vec![&project.seed_tree]
+        } else {
+            vec![&package.seed_tree, &project.seed_tree]
+        };
+        let draft = context.draft_in(
+            package,
             &file,
             ResourceType::Seed,
-            &project.seed_tree,
+            &trees,
             properties.seeds.get(&file.stem()),
         );
         if draft.base_config.get("enabled") == Some(&serde_json::Value::Bool(false)) {
             continue;
         }
-        let unique_id = format!("seed.{}.{}", project.name, draft.name);
+        let unique_id = format!("seed.{}.{}", draft.package, draft.name);
         if let Some(previous) = names.insert((ResourceType::Seed, draft.name.clone()), file.path.clone()) {
             diagnostics.push(
                 Diagnostic::error(format!("two seeds are named `{}`", draft.name))
@@ -326,7 +396,13 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
             manifest.exposures.insert(exposure.unique_id.clone(), exposure);
         }
     }
-    for definition in jinja.macros.values().filter(|definition| definition.package != "dvt") {
+    let package_definitions = jinja.package_macros.values().flat_map(BTreeMap::values);
+    for definition in jinja
+        .macros
+        .values()
+        .filter(|definition| definition.package != "dvt")
+        .chain(package_definitions)
+    {
         let unique_id = format!("macro.{}.{}", definition.package, definition.name);
         manifest.macros.insert(
             unique_id.clone(),
@@ -460,6 +536,68 @@ mod tests {
             ),
             "accepted_values_kpi_customer_r_da804acd82cae37da63d391ef3ec8260"
         );
+    }
+
+    #[test]
+    fn test_unique_ids_hash_as_dbt_does() {
+        // The unique ids dbt-core 1.10 gave these tests of a model `orders`.
+        let model = json!("{{ get_where_subquery(ref('orders')) }}");
+        let kwargs = |extra: serde_json::Value| -> Map<String, serde_json::Value> {
+            let mut kwargs = extra.as_object().cloned().unwrap_or_default();
+            kwargs.insert("model".into(), model.clone());
+            kwargs
+        };
+        assert_eq!(
+            test_hash(
+                "not_null_orders_id",
+                None,
+                "not_null",
+                &kwargs(json!({"column_name": "id"}))
+            ),
+            "84ef11d8fe"
+        );
+        assert_eq!(
+            test_hash(
+                "sub_pkg_at_most_orders_id__10",
+                Some("sub_pkg"),
+                "at_most",
+                &kwargs(json!({"value": 10, "column_name": "id"}))
+            ),
+            "007ef1146c"
+        );
+        assert_eq!(
+            test_hash(
+                "accepted_values_orders_id__1__2__it_s",
+                None,
+                "accepted_values",
+                &kwargs(json!({"values": [1, 2, "it's"], "column_name": "id"}))
+            ),
+            "6e782ab0f0"
+        );
+        let values = json!({"values": ["placed", "shipped", "completed", "returned", "return_pending", "lost"], "column_name": "status"});
+        let (short, full) = test_names(
+            None,
+            "accepted_values",
+            "orders",
+            false,
+            Some("status"),
+            values.as_object().unwrap_or(&Map::new()),
+        );
+        assert_eq!(short, "accepted_values_orders_059ad68d99de97a6180f2c6a99a01082");
+        assert_eq!(
+            full,
+            "accepted_values_orders_status__placed__shipped__completed__returned__return_pending__lost"
+        );
+        assert_eq!(test_hash(&full, None, "accepted_values", &kwargs(values)), "19acf3591c");
+        let (short, _) = test_names(
+            Some("sub_pkg"),
+            "at_most",
+            "orders",
+            false,
+            Some("id"),
+            &kwargs(json!({"value": 10})),
+        );
+        assert_eq!(short, "sub_pkg_at_most_orders_id__10");
     }
 
     #[test]

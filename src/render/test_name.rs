@@ -1,7 +1,7 @@
 //! dbt's names for generic tests, so that selectors written for dbt keep
 //! working on dvt.
 
-use serde_json::Map;
+use serde_json::{json, Map};
 
 /// dbt's generic test naming: `not_null_orders_id`,
 /// `accepted_values_orders_status__placed__shipped`, `source_unique_raw_events_id`.
@@ -14,6 +14,21 @@ pub fn test_name(
     column: Option<&str>,
     arguments: &Map<String, serde_json::Value>,
 ) -> String {
+    test_names(None, test, target, is_source, column, arguments).0
+}
+
+/// dbt's two names of a generic test: the short one (hashed when the full one
+/// has 64 characters or more), for the compiled file and the relation, and the
+/// full one, for the node's name, unique id and fqn. A namespaced test
+/// (`dbt_utils.equality`) starts with its namespace: `dbt_utils_equality_...`.
+pub fn test_names(
+    namespace: Option<&str>,
+    test: &str,
+    target: &str,
+    is_source: bool,
+    column: Option<&str>,
+    arguments: &Map<String, serde_json::Value>,
+) -> (String, String) {
     // Arguments sorted by name, `column_name` among them, each as Python's str() prints it.
     let column = column.map(|column| serde_json::Value::String(column.to_string()));
     let mut sorted: Vec<(&str, &serde_json::Value)> = arguments
@@ -32,7 +47,11 @@ pub fn test_name(
         }
     }
     let prefix = if is_source { "source_" } else { "" };
-    let identifier = format!("{prefix}{test}_{target}");
+    let test = match namespace {
+        Some(namespace) => format!("{namespace}_{prefix}{test}"),
+        None => format!("{prefix}{test}"),
+    };
+    let identifier = format!("{test}_{target}");
     let arguments: Vec<String> = parts.iter().map(|part| sanitize_name(part)).collect();
     let full_name = format!("{identifier}_{}", arguments.join("__"));
     if full_name.len() >= 64 {
@@ -40,10 +59,78 @@ pub fn test_name(
         let digest = md5::Md5::digest(full_name.as_bytes());
         let label: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
         let truncated: String = identifier.chars().take(30).collect();
-        format!("{truncated}_{label}")
+        (format!("{truncated}_{label}"), full_name)
     } else {
-        full_name
+        (full_name.clone(), full_name)
     }
+}
+
+/// The last ten hex digits of dbt's test hash: the md5 of the test's full name
+/// followed by Python's `repr()` of its metadata (namespace, name and keyword
+/// arguments, keys sorted, every leaf value as `str()`), as dbt computes it,
+/// so that unique ids match dbt's.
+pub fn test_hash(
+    full_name: &str,
+    namespace: Option<&str>,
+    test: &str,
+    kwargs: &Map<String, serde_json::Value>,
+) -> String {
+    use md5::Digest;
+    fn hashable(value: &serde_json::Value) -> String {
+        match value {
+            serde_json::Value::Object(entries) => {
+                let mut keys: Vec<&String> = entries.keys().collect();
+                keys.sort();
+                let inner: Vec<String> = keys
+                    .into_iter()
+                    .map(|key| format!("{}: {}", python_string_repr(key), hashable(&entries[key])))
+                    .collect();
+                format!("{{{}}}", inner.join(", "))
+            }
+            serde_json::Value::Array(items) => {
+                let inner: Vec<String> = items.iter().map(hashable).collect();
+                format!("[{}]", inner.join(", "))
+            }
+            other => python_string_repr(&python_str(other)),
+        }
+    }
+    let metadata = json!({
+        "kwargs": kwargs,
+        "name": test,
+        "namespace": namespace.map_or_else(|| "None".to_string(), str::to_owned),
+    });
+    let digest = md5::Md5::digest(format!("{full_name}{}", hashable(&metadata)).as_bytes());
+    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+    hex[hex.len() - 10..].to_string()
+}
+
+/// A string as Python's `repr()` prints it.
+fn python_string_repr(text: &str) -> String {
+    let quote = if text.contains('\'') && !text.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut output = String::with_capacity(text.len() + 2);
+    output.push(quote);
+    for character in text.chars() {
+        match character {
+            '\\' => output.push_str("\\\\"),
+            '\n' => output.push_str("\\n"),
+            '\r' => output.push_str("\\r"),
+            '\t' => output.push_str("\\t"),
+            character if character == quote => {
+                output.push('\\');
+                output.push(character);
+            }
+            character if (character as u32) < 0x20 || character as u32 == 0x7f => {
+                output.push_str(&format!("\\x{:02x}", character as u32));
+            }
+            character => output.push(character),
+        }
+    }
+    output.push(quote);
+    output
 }
 
 /// A value as Python's `str()` prints it, which is what dbt's test names use.

@@ -51,5 +51,5 @@ select
     rental_days,
     days_late,
     days_late > 0 as is_late,
-    {{ to_money('days_late * ' ~ var('late_fee_per_day')) }} as late_fee
+    {{ dvdrental_utils.late_fee('days_late', var('late_fee_per_day')) }} as late_fee
 from measured
