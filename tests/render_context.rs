@@ -9,8 +9,8 @@ use dvt::render::jinja::{jinja_diagnostic_with, Globals, Jinja, Mode, Scope};
 use minijinja::Value;
 use serde_json::Map;
 
-fn jinja(macros: &[(&str, &str)]) -> Jinja {
-    let globals = Globals {
+fn globals() -> Globals {
+    Globals {
         project_name: "shop".to_string(),
         target: serde_json::json!({"type": "postgres", "name": "dev", "schema": "analytics", "database": "shop"}),
         adapter_type: "postgres".to_string(),
@@ -21,7 +21,11 @@ fn jinja(macros: &[(&str, &str)]) -> Jinja {
         run_started_at: "2024-05-06T07:08:09.000010Z".to_string(),
         full_refresh: true,
         command: "build".to_string(),
-    };
+    }
+}
+
+fn jinja(macros: &[(&str, &str)]) -> Jinja {
+    let globals = globals();
     let macros: Vec<(String, String)> = macros
         .iter()
         .map(|(path, source)| (path.to_string(), source.to_string()))
@@ -122,6 +126,33 @@ fn macros_take_extra_arguments_through_kwargs_and_varargs() {
         Value::from(()),
     );
     assert_eq!(result.unwrap_or_else(|error| panic!("{error:#}")), "0.9--0-0");
+}
+
+/// A package's generic test called by its qualified name, as a test node is
+/// instantiated, gets its extra arguments in `kwargs` (dbt_utils'
+/// `not_null_proportion(at_least=...)`).
+#[test]
+fn a_package_macro_called_by_its_qualified_name_takes_kwargs() {
+    let packages = dvt::render::jinja::PackageMacros {
+        files: vec![(
+            "pkg".to_string(),
+            "dbt_packages/pkg/macros/proportion.sql".to_string(),
+            "{% test proportion(model) %}{{ kwargs.get('at_least') }}{% endtest %}".to_string(),
+        )],
+        ..Default::default()
+    };
+    let jinja = match Jinja::with_packages(globals(), &[], &packages) {
+        Ok(jinja) => jinja,
+        Err(diagnostics) => panic!("the macros do not load: {diagnostics:?}"),
+    };
+    let kwargs = minijinja::value::Kwargs::from_iter([("model", Value::from("m")), ("at_least", Value::from(0.95))]);
+    let (result, _) = jinja.call(
+        "pkg.test_proportion",
+        &[Value::from(kwargs)],
+        Scope::new(Mode::Compile, "analytics", "shop"),
+        Value::from(()),
+    );
+    assert_eq!(result.unwrap_or_else(|error| panic!("{error:#}")), "0.95");
 }
 
 /// dbt_utils' `generate_series` calls `get_powers_of_two` of the same file,

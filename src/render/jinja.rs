@@ -503,7 +503,7 @@ impl Jinja {
                     let signature = super::context::macros::signature(
                         &definition.template,
                         template.source(),
-                        &super::context::macros::definition_name(name),
+                        &super::context::macros::definition_name(&definition.name),
                     );
                     let (args, context) = match signature.filter(|signature| signature.catch_all) {
                         Some(signature) => {
