@@ -165,6 +165,12 @@ fn return_from_a_macro_of_the_same_file_returns_to_its_caller() {
         "{% macro powers(n) %}{% for _ in range(1, 10) %}{% if n <= 2 ** loop.index %}{{ return(loop.index) }}{% endif %}{% endfor %}{% endmacro %}\n{% macro series(n) %}{% set power = powers(n) %}select {{ power }} as power{% endmacro %}",
     )]);
     assert_eq!(render(&jinja, "{{ series(10) }}"), "select 4 as power");
+    // A call block to a macro of the same file still passes its caller.
+    let jinja = self::jinja(&[(
+        "macros/wrap.sql",
+        "{% macro wrap() %}({{ caller() }}){% endmacro %}\n{% macro use_wrap() %}{% call wrap() %}inner{% endcall %}{% endmacro %}",
+    )]);
+    assert_eq!(render(&jinja, "{{ use_wrap() }}"), "(inner)");
 }
 
 #[test]

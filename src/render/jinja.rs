@@ -612,7 +612,15 @@ pub(super) fn call_macro(
 }
 
 fn call_in_state(state: &State, name: &str, args: &[Value]) -> Result<Value, Error> {
-    match state.call_macro(&super::context::macros::definition_name(name), args) {
+    // A macro file's definitions are renamed, except those a `{% call %}`
+    // block of the same file uses (see `context::macros::hide_definitions`).
+    let hidden = super::context::macros::definition_name(name);
+    let defined = if state.lookup(&hidden).is_some() {
+        hidden.as_str()
+    } else {
+        name
+    };
+    match state.call_macro(defined, args) {
         Ok(output) => Ok(Value::from_safe_string(output)),
         Err(error) => match RETURNED.with(|cell| cell.borrow_mut().take()) {
             Some(value) if is_return(&error) => Ok(value),

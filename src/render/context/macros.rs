@@ -154,8 +154,21 @@ pub fn definition_name(name: &str) -> String {
 }
 
 /// Renames every `{% macro name(...) %}` of a macro file to
-/// [`definition_name`], keeping everything else.
+/// [`definition_name`], keeping everything else. A macro that a `{% call %}`
+/// block of the same file uses keeps its name: the block's `caller` belongs
+/// to the calling template's state, so the call has to stay minijinja's own.
 pub fn hide_definitions(source: &str) -> String {
+    let called: Vec<String> = source
+        .match_indices("call ")
+        .filter_map(|(at, _)| {
+            let name: String = source[at + 5..]
+                .trim_start()
+                .chars()
+                .take_while(|character| character.is_alphanumeric() || *character == '_')
+                .collect();
+            (!name.is_empty()).then_some(name)
+        })
+        .collect();
     let mut output = String::with_capacity(source.len() + 64);
     let mut rest = source;
     while let Some(found) = rest.find("{%") {
@@ -164,7 +177,15 @@ pub fn hide_definitions(source: &str) -> String {
         let skipped = after.len() - inner.len();
         output.push_str(&rest[..found + 2]);
         match inner.strip_prefix("macro") {
-            Some(definition) if definition.starts_with(char::is_whitespace) => {
+            Some(definition)
+                if definition.starts_with(char::is_whitespace)
+                    && !called.iter().any(|name| {
+                        definition
+                            .trim_start()
+                            .strip_prefix(name.as_str())
+                            .is_some_and(|rest| rest.trim_start().starts_with('('))
+                    }) =>
+            {
                 let name_start = definition.len() - definition.trim_start().len();
                 output.push_str(&after[..skipped + "macro".len() + name_start]);
                 output.push_str(DEFINITION_PREFIX);
