@@ -619,7 +619,7 @@ fn compile(pattern: &str, flags: i64) -> Result<regex::Regex, Error> {
     if let Some(found) = PATTERNS.with(|cache| cache.borrow().get(&key).cloned()) {
         return Ok(found);
     }
-    let translated = pattern.replace("\\Z", "\\z").replace("(?P=", "(?P=");
+    let translated = pattern.replace("\\Z", "\\z");
     let compiled = regex::RegexBuilder::new(&translated)
         .case_insensitive(flags & IGNORECASE != 0)
         .multi_line(flags & MULTILINE != 0)
