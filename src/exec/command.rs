@@ -470,11 +470,15 @@ async fn run_project_hooks(context: &Context, key: &str) -> Result<(), Diagnosti
     if hooks.is_empty() {
         return Ok(());
     }
-    let mut connection = context
+    let connection = context
         .adapter
         .connection()
         .await
         .map_err(|error| Diagnostic::error(format!("{key}: {error}")))?;
+    // The hooks' Jinja runs with `execute` true and the warehouse at hand.
+    use crate::adapter::Connection as _;
+    let mut connection = super::warehouse::SharedConnection::new(connection);
+    let warehouse = connection.warehouse(Arc::clone(&context.adapter));
     for (index, hook) in hooks.iter().enumerate() {
         let mut scope = Scope::new(
             Mode::Compile,
@@ -483,10 +487,12 @@ async fn run_project_hooks(context: &Context, key: &str) -> Result<(), Diagnosti
         );
         scope.resolver = Some(Arc::clone(&context.rendered.resolver));
         let name = format!("{} ({key} #{})", context.project.config_file, index + 1);
-        let (sql, _) = context
-            .rendered
-            .jinja
-            .render(&name, hook, scope, minijinja::Value::from(()));
+        let (sql, _) = super::warehouse::render_with(&warehouse, || {
+            context
+                .rendered
+                .jinja
+                .render(&name, hook, scope, minijinja::context! { execute => true })
+        });
         let sql = sql.map_err(|error| {
             crate::render::jinja::jinja_diagnostic(&error, &context.project.config_file, &context.project.config_source)
         })?;

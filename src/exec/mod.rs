@@ -14,6 +14,7 @@ pub mod command;
 pub mod junit;
 pub mod node;
 pub mod results;
+pub mod warehouse;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

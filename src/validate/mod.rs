@@ -443,8 +443,11 @@ fn test_location(rendered: &Rendered, node: &Node, source: &str) -> Location {
 // Config
 
 fn check_config(input: &Input, node: &Node) -> Vec<Diagnostic> {
+    // A `{% materialization %}` block of the project's makes its name valid.
+    let custom = crate::render::materialization::find(input.rendered, node.materialized(), input.adapter_type);
     config::check(node.resource_type, &node.config)
         .into_iter()
+        .filter(|problem| !(problem.key == "materialized" && custom.is_some()))
         .map(|problem| {
             let value = node.config.get(problem.key).and_then(config::written);
             let mut diagnostic = Diagnostic::error(format!(
