@@ -248,32 +248,48 @@ fn statement_and_load_result_keep_the_response_and_rows(engine: Engine) {
 matrix!(adapter_methods_read_and_change_the_warehouse);
 fn adapter_methods_read_and_change_the_warehouse(engine: Engine) {
     let project = Project::on(engine);
+    // dbt-utils' integration suite drops a seed in its own post-hook, to
+    // test macros on a relation that does not exist.
+    project.write(
+        "project.yml",
+        "name: runtime\nprofile: runtime\nseeds:\n  runtime:\n    dropped:\n      \
+         +post-hook: \"{% do adapter.drop_relation(this.incorporate(type='table')) %}\"\n",
+    );
     project.write("seeds/people.csv", "id,name,height\n1,Ann,1.7\n");
     project.write("seeds/leftover.csv", "id\n1\n");
-    // get_columns_in_relation on a seed, get_relation on what exists and
-    // what does not, list_relations_without_caching, and drop_relation in a
-    // model's pre-hook, which renders when it runs.
+    project.write("seeds/dropped.csv", "id\n1\n");
+    // get_columns_in_relation on a seed (Column objects), get_relation on
+    // what exists and what does not, list_relations_without_caching, and
+    // drop_relation in a model's pre-hook, which renders when it runs.
     project.write(
         "models/described.sql",
         "{{ config(materialized='table', pre_hook=\"{% do adapter.drop_relation(adapter.get_relation(this.database, this.schema, 'leftover')) %}\") }}\n\
          {% set columns = adapter.get_columns_in_relation(ref('people')) %}\n\
-         {% set missing = adapter.get_relation(database=this.database, schema=this.schema, identifier='nothing_here') %}\n\
+         {% set missing = adapter.get_relation(database=this.database, schema=this.schema, identifier='dropped') %}\n\
          {% set found = adapter.get_relation(this.database, this.schema, 'people') %}\n\
          {% set listed = adapter.list_relations_without_caching(this) %}\n\
          select '{{ columns | map(attribute='name') | join(',') }}' as names,\n\
-         '{% if missing is none %}none{% endif %}' as missing, '{{ found.identifier if found else '' }}' as found,\n\
+         '{% for column in columns if column.is_number() %}{{ column.quoted }}{% endfor %}' as numbers,\n\
+         '{% if missing is none %}none{% endif %}' as missing,\n\
+         '{{ found.identifier if found else '' }} {{ found.type if found else '' }}' as found,\n\
          '{{ listed | map(attribute='identifier') | sort | join(',') }}' as listed\n\
-         -- {{ ref('leftover') }}\n",
+         -- {{ ref('leftover') }} {{ ref('dropped') }}\n",
     );
     project.dvt_exits(0, &["build"]);
     assert_eq!(
-        project.rows("select names, missing, found, listed from analytics.described"),
-        table(&[&["id,name,height", "none", "people", "leftover,people"]])
+        project.rows("select names, numbers, missing, found, listed from analytics.described"),
+        table(&[&[
+            "id,name,height",
+            "\"id\"\"height\"",
+            "none",
+            "people table",
+            "leftover,people"
+        ]])
     );
-    // The pre-hook dropped the seed's table.
+    // The pre-hook dropped one seed's table, the post-hook the other's.
     let remaining = project.rows(
         "select cast(count(*) as varchar) from information_schema.tables \
-         where table_schema = 'analytics' and table_name = 'leftover'",
+         where table_schema = 'analytics' and table_name in ('leftover', 'dropped')",
     );
     assert_eq!(remaining, table(&[&["0"]]));
 }

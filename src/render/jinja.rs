@@ -11,10 +11,9 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt;
 use std::sync::Arc;
 
-use minijinja::value::{Kwargs, Object, ObjectRepr, Rest, Value};
+use minijinja::value::{Kwargs, Object, Rest, Value};
 use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior};
 use serde_json::Map;
 
@@ -131,70 +130,9 @@ pub(crate) fn with_scope<R>(action: impl FnOnce(&mut Scope) -> R) -> Result<R, E
     })
 }
 
-/// A relation as a Jinja value: renders as `"schema"."identifier"` and has dbt's
-/// `database`, `schema`, `identifier`, `name` and `table` attributes.
-#[derive(Debug, Clone)]
-pub struct RelationValue {
-    pub relation: Relation,
-    /// An ephemeral model's CTE name, which renders unquoted.
-    pub cte_name: Option<String>,
-}
-
-impl fmt::Display for RelationValue {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.cte_name {
-            Some(name) => formatter.write_str(name),
-            None => formatter.write_str(&self.relation.quoted()),
-        }
-    }
-}
-
-impl Object for RelationValue {
-    fn repr(self: &Arc<Self>) -> ObjectRepr {
-        ObjectRepr::Plain
-    }
-
-    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        Some(match key.as_str()? {
-            "database" => Value::from(self.relation.database.clone()),
-            "schema" => Value::from(self.relation.schema.clone()),
-            "identifier" | "name" | "table" => Value::from(self.relation.identifier.clone()),
-            "is_table" | "is_view" => Value::from(false),
-            _ => return None,
-        })
-    }
-
-    fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
-        match method {
-            "render" | "quote" => Ok(Value::from(self.to_string())),
-            "include" | "incorporate" => {
-                let (kwargs,): (Kwargs,) = minijinja::value::from_args(args)?;
-                let mut relation = self.relation.clone();
-                if let Some(schema) = kwargs.get::<Option<String>>("schema")? {
-                    relation.schema = schema;
-                }
-                if let Some(identifier) = kwargs.get::<Option<String>>("identifier")? {
-                    relation.identifier = identifier;
-                }
-                Ok(Value::from_object(RelationValue {
-                    relation,
-                    cte_name: self.cte_name.clone(),
-                }))
-            }
-            _ => Err(Error::from(ErrorKind::UnknownMethod)),
-        }
-    }
-
-    fn render(self: &Arc<Self>, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self.as_ref(), formatter)
-    }
-}
-
+/// The relation `ref()`, `source()` or `this` returns for `relation`.
 pub fn relation_value(relation: Relation) -> Value {
-    Value::from_object(RelationValue {
-        relation,
-        cte_name: None,
-    })
+    Value::from(super::context::Relation::reference(&relation, None))
 }
 
 /// The `config` global: callable as `config(materialized='table')`, and with
@@ -282,6 +220,8 @@ pub struct Globals {
 pub struct Jinja {
     pub env: Environment<'static>,
     pub macros: BTreeMap<String, MacroDefinition>,
+    /// What `graph` holds: empty while parsing, the manifest's nodes after.
+    pub graph: Arc<super::context::graph::GraphSlot>,
 }
 
 /// Rewrites dbt-only block tags into minijinja ones, keeping line numbers:
@@ -289,6 +229,8 @@ pub struct Jinja {
 /// `{% materialization name, adapter='postgres' %}` becomes
 /// `{% macro materialization_name_postgres() %}`.
 pub fn preprocess(source: &str) -> String {
+    let source = super::context::methods::mutable_literals(source);
+    let source = source.as_str();
     let mut output = String::with_capacity(source.len());
     let mut rest = source;
     while let Some(start) = rest.find("{%") {
@@ -351,7 +293,6 @@ impl Jinja {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
         env.set_keep_trailing_newline(true);
-        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         env.set_recursion_limit(200);
 
         let mut macros = BTreeMap::new();
@@ -392,7 +333,12 @@ impl Jinja {
         }
         let index = Arc::new(MacroIndex::new(&macros));
         add_globals(&mut env, globals, index);
-        Ok(Jinja { env, macros })
+        let graph = Arc::new(super::context::graph::GraphSlot::default());
+        env.add_global(
+            "graph",
+            Value::from_object(super::context::graph::Graph(Arc::clone(&graph))),
+        );
+        Ok(Jinja { env, macros, graph })
     }
 
     /// Renders `source` (named `name` for errors) with `scope` in effect, returning
@@ -647,31 +593,9 @@ fn add_globals(env: &mut Environment<'static>, globals: Globals, macros: Arc<Mac
                 )
             })
     });
-    env.add_function("tojson", |value: Value| -> Result<String, Error> {
-        serde_json::to_string(&value).map_err(|error| Error::new(ErrorKind::InvalidOperation, error.to_string()))
-    });
-    env.add_function("fromjson", |text: String| -> Result<Value, Error> {
-        serde_json::from_str::<serde_json::Value>(&text)
-            .map(|value| Value::from_serialize(&value))
-            .map_err(|error| Error::new(ErrorKind::InvalidOperation, format!("fromjson: {error}")))
-    });
     super::context::warehouse::add_functions(env);
 
-    let mut exceptions = BTreeMap::new();
-    exceptions.insert(
-        "raise_compiler_error",
-        Value::from_function(|message: String| -> Result<Value, Error> {
-            Err(Error::new(ErrorKind::InvalidOperation, message))
-        }),
-    );
-    exceptions.insert(
-        "warn",
-        Value::from_function(|message: String| -> Value {
-            crate::output::template_log("warn", &message);
-            Value::from("")
-        }),
-    );
-    env.add_global("exceptions", Value::from_iter(exceptions));
+    super::context::install(env);
 
     env.add_global(
         "adapter",
@@ -684,11 +608,14 @@ fn add_globals(env: &mut Environment<'static>, globals: Globals, macros: Arc<Mac
     env.add_global("target", Value::from_serialize(&globals.target));
     env.add_global("project_name", Value::from(globals.project_name.clone()));
     env.add_global("invocation_id", Value::from(globals.invocation_id.clone()));
-    env.add_global("run_started_at", Value::from(globals.run_started_at.clone()));
-    let mut flags = BTreeMap::new();
-    flags.insert("FULL_REFRESH", Value::from(globals.full_refresh));
-    flags.insert("WHICH", Value::from(globals.command.clone()));
-    env.add_global("flags", Value::from_iter(flags));
+    env.add_global(
+        "run_started_at",
+        super::context::DateTime::parse_rfc3339(&globals.run_started_at)
+            .map(Value::from_object)
+            .unwrap_or_else(|| Value::from(globals.run_started_at.clone())),
+    );
+    env.add_global("flags", super::context::flags(globals.full_refresh, &globals.command));
+    env.add_global("dbt_version", Value::from(super::context::DBT_VERSION));
 }
 
 fn string_arg(value: &Value, function: &str) -> Result<String, Error> {
@@ -724,14 +651,7 @@ fn resolve_ref(scope: &mut Scope, package: Option<String>, name: String) -> Resu
                 Some(Resolved::Relation(relation)) => Ok(relation_value(relation)),
                 Some(Resolved::Ephemeral { unique_id, name }) => {
                     scope.ephemerals_used.insert(unique_id);
-                    Ok(Value::from_object(RelationValue {
-                        relation: Relation {
-                            database: String::new(),
-                            schema: String::new(),
-                            identifier: name.clone(),
-                        },
-                        cte_name: Some(format!("__dbt__cte__{name}")),
-                    }))
+                    Ok(Value::from(super::context::Relation::ephemeral(&name)))
                 }
                 None => Err(Error::new(
                     ErrorKind::InvalidOperation,

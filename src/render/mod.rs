@@ -345,6 +345,11 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
     warnings.sort_by(|left, right| left.location.cmp(&right.location));
 
     let resolver = Arc::new(lookup.resolver(&manifest));
+    let macro_sources = jinja.macros.values().map(|definition| definition.source.as_str());
+    let node_sources = manifest.nodes.values().map(|node| node.raw_code.as_str());
+    if context::graph::mentions_graph(macro_sources.chain(node_sources)) {
+        jinja.graph.set(&manifest.to_json());
+    }
     let mut rendered = Rendered {
         manifest,
         warnings,
@@ -505,14 +510,8 @@ pub fn compile_node_raw(
             let (model, scope) = rendered.jinja.eval(&model_expression, scope, context.clone());
             let model = model.map_err(|error| test_error(&error, node, source))?;
             let model = match node.config.get("where").and_then(serde_json::Value::as_str) {
-                Some(filter) => Value::from_object(jinja::RelationValue {
-                    relation: Relation {
-                        database: String::new(),
-                        schema: String::new(),
-                        identifier: String::new(),
-                    },
-                    cte_name: Some(format!("(select * from {model} where {filter}) dbt_subquery")),
-                }),
+                // dbt's `get_where_subquery`: the filtered model as a subquery.
+                Some(filter) => Value::from_safe_string(format!("(select * from {model} where {filter}) dbt_subquery")),
                 None => model,
             };
             let (kwargs, scope) = test_kwargs(&rendered.jinja, metadata, node, model, scope, &context);
@@ -626,21 +625,8 @@ pub(crate) fn node_context(node: &Node, execute: bool) -> Value {
         };
         return minijinja::context! { this => this, model => model, execute => execute };
     }
-    let model = json!({
-        "unique_id": node.unique_id,
-        "name": node.name,
-        "resource_type": node.resource_type.as_str(),
-        "package_name": node.package_name,
-        "original_file_path": node.original_file_path,
-        "path": node.path,
-        "fqn": node.fqn,
-        "alias": node.relation.identifier,
-        "schema": node.relation.schema,
-        "database": node.relation.database,
-        "config": node.config,
-        "tags": node.tags(),
-    });
-    minijinja::context! { this => this, model => Value::from_serialize(&model), execute => execute }
+    // dbt's `model` is the whole node, as in the manifest.
+    minijinja::context! { this => this, model => Value::from_serialize(node), execute => execute }
 }
 
 /// The text errors about `node` point into: its SQL, or for a generic test the

@@ -25,6 +25,7 @@ use minijinja::value::{Kwargs, Rest, Value};
 use minijinja::{Error, ErrorKind, State};
 
 use super::table::Table;
+use super::{Column, Relation, RelationType};
 use crate::adapter::{self, template_names, AdapterError, AdapterResponse, ColumnInfo, QueryResult, RelationKind};
 use crate::render::jinja::with_scope;
 
@@ -146,13 +147,23 @@ fn relation_of(value: Option<&Value>, method: &str) -> Result<(adapter::Relation
     Ok((relation, string_attribute(value, "type")))
 }
 
-/// A relation value for Jinja, as `ref()` returns them.
-fn relation_value(database: &str, schema: &str, identifier: &str) -> Value {
-    crate::render::jinja::relation_value(crate::manifest::Relation {
+/// A relation found in the warehouse, rendered as `ref()` renders one,
+/// with its type.
+fn relation_value(database: &str, schema: &str, identifier: &str, kind: Option<RelationKind>) -> Value {
+    let path = crate::manifest::Relation {
         database: database.to_string(),
         schema: schema.to_string(),
         identifier: identifier.to_string(),
-    })
+    };
+    Value::from(Relation::reference(&path, kind.map(relation_type)))
+}
+
+fn relation_type(kind: RelationKind) -> RelationType {
+    match kind {
+        RelationKind::Table => RelationType::Table,
+        RelationKind::View => RelationType::View,
+        RelationKind::MaterializedView => RelationType::MaterializedView,
+    }
 }
 
 fn kind_named(name: &str) -> Option<RelationKind> {
@@ -346,7 +357,7 @@ fn get_relation(
     };
     let relation = adapter::Relation::new(schema, identifier);
     Ok(match warehouse.relation_kind(&relation).map_err(warehouse_error)? {
-        Some(_) => relation_value(database, schema, identifier),
+        Some(kind) => relation_value(database, schema, identifier, Some(kind)),
         None => Value::from(()),
     })
 }
@@ -358,15 +369,9 @@ fn columns(warehouse: Option<&dyn Warehouse>, relation: &adapter::Relation) -> R
     }
 }
 
-/// A column as `adapter.get_columns_in_relation` returns it.
+/// A column as `adapter.get_columns_in_relation` returns it: dbt's Column.
 fn column_value(column: &ColumnInfo) -> Value {
-    let mut entries = BTreeMap::new();
-    entries.insert("name", Value::from(column.name.clone()));
-    entries.insert("column", Value::from(column.name.clone()));
-    entries.insert("quoted", Value::from(adapter::quote_identifier(&column.name)));
-    entries.insert("data_type", Value::from(column.data_type.clone()));
-    entries.insert("dtype", Value::from(column.data_type.clone()));
-    Value::from_iter(entries)
+    Value::from_object(Column::new(column.name.clone(), &column.data_type))
 }
 
 fn list_relations(warehouse: Option<&dyn Warehouse>, schema: &str) -> Result<Value, Error> {
@@ -380,7 +385,7 @@ fn list_relations(warehouse: Option<&dyn Warehouse>, schema: &str) -> Result<Val
     )?;
     Ok(Value::from_iter(result.rows.iter().map(|row| {
         let text = |index: usize| row.get(index).cloned().flatten().unwrap_or_default();
-        relation_value(&text(0), &text(1), &text(2))
+        relation_value(&text(0), &text(1), &text(2), kind_named(&text(3)))
     })))
 }
 
