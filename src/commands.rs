@@ -109,7 +109,13 @@ pub fn compile(printer: &Printer, args: &crate::cli::CompileArgs) -> Result<Outc
         .filter(|id| rendered.manifest.nodes.contains_key(*id))
         .cloned()
         .collect();
-    let bodies = render::compile_selected(&mut rendered, &session.project, &compilable)?;
+    // As dbt's compile: `execute` is true, and a node's Jinja may query the
+    // warehouse, which is connected to only if one does.
+    let warehouse = crate::exec::warehouse::LazyWarehouse::new(session.target.clone())?;
+    let shared = crate::render::context::warehouse::share_warehouse(std::sync::Arc::new(warehouse));
+    let bodies = render::compile_selected(&mut rendered, &session.project, &compilable);
+    drop(shared);
+    let bodies = bodies?;
     let checked = check(printer, &session, &rendered, &compilable, &bodies);
     let target_dir = session.project.target_dir();
     // The manifest streams on one thread while the SQL files are written on the others.

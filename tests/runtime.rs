@@ -294,24 +294,41 @@ fn adapter_methods_read_and_change_the_warehouse(engine: Engine) {
     assert_eq!(remaining, table(&[&["0"]]));
 }
 
-matrix!(execute_is_false_offline_and_true_at_run_time);
-fn execute_is_false_offline_and_true_at_run_time(engine: Engine) {
+matrix!(execute_is_true_when_compiling_and_running_and_compile_connects_only_when_asked);
+fn execute_is_true_when_compiling_and_running_and_compile_connects_only_when_asked(engine: Engine) {
     let project = Project::on(engine);
-    project.write(
-        "models/phase.sql",
-        "{% set rows = run_query('select 1 as one') %}\n\
+    let source = "{% set rows = run_query('select 1 as one') %}\n\
          select '{% if execute %}yes{% else %}no{% endif %}' as executed,\n\
-         '{% if rows is none %}none{% else %}{{ rows.rows[0][0] }}{% endif %}' as result\n",
-    );
-    // `dvt compile` does not need the warehouse: nothing runs.
+         '{% if rows is none %}none{% else %}{{ rows.rows[0][0] }}{% endif %}' as result\n";
+    project.write("models/phase.sql", source);
+    // As dbt's compile: `execute` is true and the query runs.
     project.dvt_exits(0, &["compile"]);
     let compiled = project.read("target/compiled/runtime/models/phase.sql");
-    assert!(compiled.contains("'no' as executed,\n'none' as result"), "{compiled}");
+    assert!(compiled.contains("'yes' as executed,\n'1' as result"), "{compiled}");
     project.dvt_exits(0, &["run"]);
     assert_eq!(
         project.rows("select executed, result from analytics.phase"),
         table(&[&["yes", "1"]])
     );
+    // Parsing never runs it, and a compile whose Jinja asks nothing of the
+    // warehouse does not connect: it works with an unreachable one.
+    let unreachable = match engine {
+        Engine::Postgres => project
+            .read("profiles.yml")
+            .replace(&format!("port: {}", project.server.port), "port: 1"),
+        Engine::DuckDb => project
+            .read("profiles.yml")
+            .replace(DUCKDB_FILE, "missing/directory/warehouse.duckdb"),
+    };
+    project.write("profiles.yml", &unreachable);
+    project.dvt_exits(0, &["parse"]);
+    project.write(
+        "models/phase.sql",
+        "select '{% if execute %}yes{% endif %}' as executed\n",
+    );
+    project.dvt_exits(0, &["compile"]);
+    let compiled = project.read("target/compiled/runtime/models/phase.sql");
+    assert!(compiled.contains("'yes' as executed"), "{compiled}");
 }
 
 matrix!(a_project_materialization_builds_the_model_with_its_hooks);

@@ -152,6 +152,96 @@ impl Connection for SharedConnection {
     }
 }
 
+/// [`Warehouse`] for `dvt compile`: connects on first use, so a project
+/// whose Jinja never asks the warehouse compiles without one, and runs each
+/// call on a connection from the pool, outside any transaction.
+pub struct LazyWarehouse {
+    target: crate::profile::Target,
+    runtime: tokio::runtime::Runtime,
+    adapter: std::sync::OnceLock<Result<Arc<dyn Adapter>, String>>,
+}
+
+impl LazyWarehouse {
+    pub fn new(target: crate::profile::Target) -> Result<Self, crate::diagnostic::Diagnostic> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .map_err(|error| {
+                crate::diagnostic::Diagnostic::error(format!("cannot start the async runtime: {error}"))
+            })?;
+        Ok(LazyWarehouse {
+            target,
+            runtime,
+            adapter: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// The adapter, connected on first use.
+    fn adapter(&self) -> Result<&Arc<dyn Adapter>, AdapterError> {
+        self.adapter
+            .get_or_init(|| {
+                self.runtime
+                    .block_on(super::command::connect(&self.target, self.target.threads.max(1)))
+                    .map_err(|diagnostic| diagnostic.message.clone())
+            })
+            .as_ref()
+            .map_err(|message| AdapterError::Connect {
+                target: self.target.name.clone(),
+                source: message.clone().into(),
+            })
+    }
+}
+
+impl Warehouse for LazyWarehouse {
+    fn execute(
+        &self,
+        sql: &str,
+        _auto_begin: bool,
+        fetch: bool,
+    ) -> Result<(AdapterResponse, QueryResult), AdapterError> {
+        let adapter = self.adapter()?;
+        self.runtime.block_on(async {
+            let mut connection = adapter.connection().await?;
+            if fetch {
+                let result = connection.query(sql, None).await?;
+                let response = AdapterResponse::with_rows(&leading_keyword(sql), result.rows.len() as u64);
+                Ok((response, result))
+            } else {
+                Ok((connection.execute(sql).await?, QueryResult::default()))
+            }
+        })
+    }
+
+    fn begin(&self) -> Result<(), AdapterError> {
+        Ok(())
+    }
+
+    fn commit(&self) -> Result<(), AdapterError> {
+        Ok(())
+    }
+
+    fn relation_kind(&self, relation: &Relation) -> Result<Option<RelationKind>, AdapterError> {
+        let adapter = self.adapter()?;
+        self.runtime
+            .block_on(async { adapter.connection().await?.relation_kind(relation).await })
+    }
+
+    fn columns(&self, relation: &Relation) -> Result<Vec<ColumnInfo>, AdapterError> {
+        let adapter = self.adapter()?;
+        self.runtime
+            .block_on(async { adapter.connection().await?.columns(relation).await })
+    }
+
+    fn templates(&self) -> &minijinja::Environment<'static> {
+        match self.target.adapter_type.as_str() {
+            #[cfg(feature = "duckdb")]
+            "duckdb" => crate::adapter::duckdb::templates(),
+            _ => crate::adapter::postgres::templates(),
+        }
+    }
+}
+
 /// Renders Jinja on this thread with `warehouse` as the one it queries.
 /// Must run on the multi-threaded runtime, which the thread leaves for the
 /// length of the render.

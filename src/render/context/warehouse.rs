@@ -19,7 +19,7 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use minijinja::value::{Kwargs, Rest, Value};
 use minijinja::{Error, ErrorKind, State};
@@ -58,6 +58,28 @@ thread_local! {
     static CURRENT: RefCell<Option<Arc<dyn Warehouse>>> = const { RefCell::new(None) };
 }
 
+/// The warehouse of threads that have none of their own: set by `dvt
+/// compile`, which renders on rayon's threads with `execute` true, as dbt's
+/// compile does.
+static SHARED: RwLock<Option<Arc<dyn Warehouse>>> = RwLock::new(None);
+
+/// Makes `warehouse` the one every thread without its own talks to, until
+/// the guard is dropped.
+pub fn share_warehouse(warehouse: Arc<dyn Warehouse>) -> SharedGuard {
+    *SHARED.write().unwrap_or_else(PoisonError::into_inner) = Some(warehouse);
+    SharedGuard(())
+}
+
+/// Ends [`share_warehouse`] when dropped.
+#[must_use = "the warehouse is shared until the guard is dropped"]
+pub struct SharedGuard(());
+
+impl Drop for SharedGuard {
+    fn drop(&mut self) {
+        *SHARED.write().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+}
+
 /// Runs `action` with `warehouse` as the one Jinja talks to on this thread.
 pub fn with_warehouse<R>(warehouse: Arc<dyn Warehouse>, action: impl FnOnce() -> R) -> R {
     let previous = CURRENT.with(|cell| cell.borrow_mut().replace(warehouse));
@@ -77,11 +99,13 @@ pub fn with_warehouse<R>(warehouse: Arc<dyn Warehouse>, action: impl FnOnce() ->
 /// Whether Jinja rendered on this thread can reach the warehouse; the
 /// value of `execute` for a node rendered now.
 pub fn is_connected() -> bool {
-    CURRENT.with(|cell| cell.borrow().is_some())
+    current().is_some()
 }
 
 fn current() -> Option<Arc<dyn Warehouse>> {
-    CURRENT.with(|cell| cell.borrow().clone())
+    CURRENT
+        .with(|cell| cell.borrow().clone())
+        .or_else(|| SHARED.read().unwrap_or_else(PoisonError::into_inner).clone())
 }
 
 fn warehouse_error(error: AdapterError) -> Error {
