@@ -379,3 +379,31 @@ fn a_project_materialization_builds_the_model_with_its_hooks(engine: Engine) {
         table(&[&["3"], &["6"]])
     );
 }
+
+matrix!(hooks_outside_the_transaction_run_before_it_begins_and_after_it_commits);
+fn hooks_outside_the_transaction_run_before_it_begins_and_after_it_commits(engine: Engine) {
+    let project = Project::on(engine);
+    project.write(
+        "project.yml",
+        "name: runtime\nprofile: runtime\non-run-start:\n  - \"create schema if not exists audit\"\n  \
+         - \"create sequence if not exists audit.positions\"\n  \
+         - \"create table if not exists audit.events (position integer default nextval('audit.positions'), event text)\"\n",
+    );
+    // PostgreSQL refuses `vacuum` inside a transaction block, so it passes
+    // only after the commit.
+    let after = engine.pick("vacuum analytics.hooked", "select 1");
+    project.write(
+        "models/hooked.sql",
+        &format!(
+            "{{{{ config(materialized='table', pre_hook=[before_begin(\"insert into audit.events (event) values ('before')\"), \
+             \"insert into audit.events (event) values ('pre')\"], post_hook=[\"insert into audit.events (event) values ('post')\", \
+             after_commit(\"insert into audit.events (event) values ('after')\"), after_commit('{after}')]) }}}}\n\
+             select 1 as n\n"
+        ),
+    );
+    project.dvt_exits(0, &["run"]);
+    assert_eq!(
+        project.rows("select event from audit.events order by position"),
+        table(&[&["before"], &["pre"], &["post"], &["after"]])
+    );
+}

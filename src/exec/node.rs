@@ -44,11 +44,49 @@ pub async fn execute(context: &Arc<Context>, unique_id: &str) -> NodeResult {
     result
 }
 
-/// The node's `pre-hook` and `post-hook` lists, as written: each is
-/// rendered when it runs, by [`NodeHooks`].
-fn hooks(node: &Node) -> (Vec<String>, Vec<String>) {
-    let list = |key: &str| crate::manifest::string_list(node.config.get(key));
-    (list("pre-hook"), list("post-hook"))
+/// A node's hooks as written (each is rendered when it runs, by
+/// [`NodeHooks`]): those the build runs inside its transaction, and those
+/// that run before it begins and after it commits.
+struct HookLists {
+    pre: Vec<String>,
+    post: Vec<String>,
+    before_begin: Vec<String>,
+    after_commit: Vec<String>,
+}
+
+fn hooks(node: &Node) -> HookLists {
+    let split = |key: &str| -> (Vec<String>, Vec<String>) {
+        let (inside, outside): (Vec<_>, Vec<_>) = render::materialization::hooks(node.config.get(key))
+            .into_iter()
+            .partition(|hook| hook.transaction);
+        (
+            inside.into_iter().map(|hook| hook.sql).collect(),
+            outside.into_iter().map(|hook| hook.sql).collect(),
+        )
+    };
+    let (pre, before_begin) = split("pre-hook");
+    let (post, after_commit) = split("post-hook");
+    HookLists {
+        pre,
+        post,
+        before_begin,
+        after_commit,
+    }
+}
+
+/// Runs hooks outside any transaction, each rendered as it runs.
+async fn run_outside(
+    connection: &mut SharedConnection,
+    renderer: &NodeHooks,
+    hooks: &[String],
+) -> Result<(), AdapterError> {
+    for hook in hooks {
+        let sql = adapter::HookRenderer::render(renderer, hook)?;
+        if !sql.trim().is_empty() {
+            connection.execute(&sql).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Renders a node's hooks as they run, with `execute` true and the
@@ -141,7 +179,12 @@ async fn run_model(context: &Arc<Context>, node: &Node) -> NodeResult {
         return NodeResult::error(node, adapter_diagnostic(&error, node, None));
     }
     let compiled_path = write_compiled(context, node, &sql);
-    let (pre_hooks, post_hooks) = hooks(node);
+    let hooks = hooks(node);
+    let renderer = Arc::new(NodeHooks {
+        context: Arc::clone(context),
+        unique_id: node.unique_id.clone(),
+        warehouse,
+    });
     let on_schema_change = node.config_str("on_schema_change").unwrap_or("ignore");
     let Some(on_schema_change) = OnSchemaChange::from_name(on_schema_change) else {
         return NodeResult::error(
@@ -158,16 +201,18 @@ async fn run_model(context: &Arc<Context>, node: &Node) -> NodeResult {
         unique_key: crate::manifest::string_list(node.config.get("unique_key")),
         on_schema_change,
         full_refresh,
-        pre_hooks,
-        post_hooks,
+        pre_hooks: hooks.pre,
+        post_hooks: hooks.post,
         grants: grants(node),
-        render_hooks: Some(Arc::new(NodeHooks {
-            context: Arc::clone(context),
-            unique_id: node.unique_id.clone(),
-            warehouse,
-        })),
+        render_hooks: Some(Arc::clone(&renderer) as Arc<dyn adapter::HookRenderer>),
     };
-    match materialize::materialize_on(context.adapter.as_ref(), &mut connection, &build).await {
+    let built = async {
+        run_outside(&mut connection, &renderer, &hooks.before_begin).await?;
+        let response = materialize::materialize_on(context.adapter.as_ref(), &mut connection, &build).await?;
+        run_outside(&mut connection, &renderer, &hooks.after_commit).await?;
+        Ok::<_, AdapterError>(response)
+    };
+    match built.await {
         Ok(response) => {
             let mut result = NodeResult::new(node, Status::Success, response.message.clone());
             result.adapter_response = Some(response);
@@ -320,24 +365,25 @@ async fn run_seed(context: &Arc<Context>, node: &Node) -> NodeResult {
             data_type: column.data_type(|inferred| context.adapter.seed_type(inferred)),
         })
         .collect();
-    let (pre_hooks, post_hooks) = hooks(node);
+    let hooks = hooks(node);
     let (mut connection, warehouse) = match node_connection(context).await {
         Ok(connection) => connection,
         Err(error) => return NodeResult::error(node, adapter_diagnostic(&error, node, None)),
     };
+    let renderer = Arc::new(NodeHooks {
+        context: Arc::clone(context),
+        unique_id: node.unique_id.clone(),
+        warehouse,
+    });
     let full_refresh = full_refresh(context, node);
     let build = SeedBuild {
         relation: relation(node),
         columns: columns.clone(),
         full_refresh,
-        pre_hooks,
-        post_hooks,
+        pre_hooks: hooks.pre,
+        post_hooks: hooks.post,
         grants: grants(node),
-        render_hooks: Some(Arc::new(NodeHooks {
-            context: Arc::clone(context),
-            unique_id: node.unique_id.clone(),
-            warehouse,
-        })),
+        render_hooks: Some(Arc::clone(&renderer) as Arc<dyn adapter::HookRenderer>),
     };
 
     // The CSV is re-encoded on a blocking thread and streamed to COPY through a
@@ -366,7 +412,13 @@ async fn run_seed(context: &Arc<Context>, node: &Node) -> NodeResult {
         receiver.recv().await.map(|item| (item, receiver))
     })
     .boxed();
-    let loaded = materialize::load_seed_on(context.adapter.as_ref(), &mut connection, &build, stream).await;
+    let loaded = async {
+        run_outside(&mut connection, &renderer, &hooks.before_begin).await?;
+        let response = materialize::load_seed_on(context.adapter.as_ref(), &mut connection, &build, stream).await?;
+        run_outside(&mut connection, &renderer, &hooks.after_commit).await?;
+        Ok(response)
+    }
+    .await;
     let encoded = encoder.await;
     if let Some(bar) = progress {
         bar.finish_and_clear();

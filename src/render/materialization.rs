@@ -21,6 +21,41 @@ use super::{node_context, Rendered};
 use crate::diagnostic::Diagnostic;
 use crate::manifest::Node;
 
+/// One `pre-hook` or `post-hook` as configured: its SQL (Jinja, rendered
+/// when it runs), and whether it runs inside the node's transaction, as a
+/// plain string does, or outside it (`before_begin()`, `after_commit()`,
+/// `{sql: ..., transaction: false}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hook {
+    pub sql: String,
+    pub transaction: bool,
+}
+
+/// The hooks of a `pre-hook` or `post-hook` config value, in order.
+pub fn hooks(value: Option<&serde_json::Value>) -> Vec<Hook> {
+    let entry = |value: &serde_json::Value| -> Option<Hook> {
+        match value {
+            serde_json::Value::String(sql) => Some(Hook {
+                sql: sql.clone(),
+                transaction: true,
+            }),
+            serde_json::Value::Object(entries) => Some(Hook {
+                sql: entries.get("sql")?.as_str()?.to_string(),
+                transaction: entries
+                    .get("transaction")
+                    .and_then(serde_json::Value::as_bool)
+                    .unwrap_or(true),
+            }),
+            _ => None,
+        }
+    };
+    match value {
+        Some(serde_json::Value::Array(items)) => items.iter().filter_map(entry).collect(),
+        Some(value) => entry(value).into_iter().collect(),
+        None => Vec::new(),
+    }
+}
+
 /// The macro name of a `{% materialization ... %}` tag's definition, such
 /// as `table, adapter='postgres', supported_languages=['sql']` or
 /// `view, default`.
@@ -59,13 +94,13 @@ pub fn run(rendered: &Rendered, node: &Node, macro_name: &str, sql: &str) -> Res
     let mut scope = Scope::new(Mode::Compile, &rendered.target_schema, &rendered.target_database);
     scope.resolver = Some(Arc::clone(&rendered.resolver));
     scope.config_view = node.config.clone();
-    let hooks = |key: &str, transaction: bool| -> Value {
+    let hooks = |key: &str| -> Value {
         Value::from_iter(
-            crate::manifest::string_list(node.config.get(key))
+            hooks(node.config.get(key))
                 .into_iter()
                 .enumerate()
                 .map(|(index, hook)| {
-                    minijinja::context! { sql => hook, transaction => transaction, index => index }
+                    minijinja::context! { sql => hook.sql, transaction => hook.transaction, index => index }
                 }),
         )
     };
@@ -73,8 +108,8 @@ pub fn run(rendered: &Rendered, node: &Node, macro_name: &str, sql: &str) -> Res
     let context = minijinja::context! {
         sql => sql,
         compiled_code => sql,
-        pre_hooks => hooks("pre-hook", true),
-        post_hooks => hooks("post-hook", true),
+        pre_hooks => hooks("pre-hook"),
+        post_hooks => hooks("post-hook"),
         ..base
     };
     let (result, scope) = rendered.jinja.call(macro_name, &[], scope, context);

@@ -515,6 +515,12 @@ pub fn add_functions(env: &mut minijinja::Environment<'static>) {
             Some(result) => Ok(std::mem::replace(result, Value::from(()))),
         })?
     });
+    // A hook that runs outside the node's transaction.
+    for name in ["before_begin", "after_commit"] {
+        env.add_function(name, |sql: String| -> Value {
+            Value::from_iter([("sql", Value::from(sql)), ("transaction", Value::from(false))])
+        });
+    }
     env.add_function("render", |state: &State, text: String| -> Result<Value, Error> {
         let mut context = BTreeMap::new();
         for variable in ["this", "model", "execute", "sql", "compiled_code"] {
