@@ -204,15 +204,17 @@ fn run_query_generates_sql_from_the_warehouse(engine: Engine) {
          {%- for method in methods.columns[0].values() %}, '{{ method }}' as {{ method }}_name{% endfor %}\n\
          {%- for row in methods.rows %}, {{ row['weight'] * 10 }} as {{ row.method }}_weight{% endfor %}\n\
          , {{ methods.rows | length }} as method_count, '{{ methods.column_names | join('+') }}' as names\n\
+         {%- set dated = run_query(\"select cast('2024-02-29' as date) as d, cast('2024-02-29 13:45:00' as timestamp) as t\") %}\n\
+         , '{{ dated.rows[0].d.year }} {{ dated.rows[0].t.strftime('%H%M') }}' as dated\n\
          {%- endif %}\n",
     );
     project.dvt_exits(0, &["build"]);
     assert_eq!(
         project.rows(
-            "select cast(card_name as varchar), cast(gift_weight as varchar), cast(method_count as varchar), names \
-             from analytics.by_method"
+            "select cast(card_name as varchar), cast(gift_weight as varchar), cast(method_count as varchar), names, \
+             dated from analytics.by_method"
         ),
-        table(&[&["card", "30", "3", "method+weight"]])
+        table(&[&["card", "30", "3", "method+weight", "2024 1345"]])
     );
     // The SQL that ran, with the warehouse's data in it.
     let ran = project.read("target/run/runtime/models/by_method.sql");

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
 use minijinja::{Error, ErrorKind, State};
 
+use super::modules::{Date, DateTime, Zone};
 use crate::adapter::{QueryResult, ValueType};
 
 /// A query's result as agate shows it to Jinja.
@@ -150,8 +151,33 @@ fn typed_value(text: Option<&str>, value_type: ValueType) -> Value {
             "f" | "false" | "False" | "FALSE" => Value::from(false),
             other => Value::from(other),
         },
-        ValueType::Date | ValueType::Timestamp | ValueType::Text => Value::from(text),
+        ValueType::Date => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map(|date| Value::from_object(Date(date)))
+            .unwrap_or_else(|_| Value::from(text)),
+        ValueType::Timestamp => timestamp(text).unwrap_or_else(|| Value::from(text)),
+        ValueType::Text => Value::from(text),
     }
+}
+
+/// A timestamp as Python's `datetime`: naive, or aware when the text has an
+/// offset (`+00`, `+05:30`), as PostgreSQL and DuckDB print them.
+fn timestamp(text: &str) -> Option<Value> {
+    const NAIVE: &str = "%Y-%m-%d %H:%M:%S%.f";
+    if let Ok(local) = chrono::NaiveDateTime::parse_from_str(text, NAIVE) {
+        return Some(Value::from_object(DateTime { local, zone: None }));
+    }
+    let aware = chrono::DateTime::parse_from_str(text, &format!("{NAIVE}%#z")).ok()?;
+    let zone = match aware.offset().local_minus_utc() {
+        0 => Zone::utc(),
+        _ => Zone {
+            name: aware.offset().to_string(),
+            offset: *aware.offset(),
+        },
+    };
+    Some(Value::from_object(DateTime {
+        local: aware.naive_local(),
+        zone: Some(zone),
+    }))
 }
 
 /// A decimal as agate's `Decimal` renders it: whole numbers without a
@@ -425,6 +451,27 @@ mod tests {
             "True False "
         );
         assert_eq!(render("{{ table.rows[0].values()[0] * 2 }}"), "2");
+    }
+
+    #[test]
+    fn dates_and_timestamps_are_python_values() {
+        let result = QueryResult {
+            columns: vec!["day".into(), "at".into(), "at_utc".into()],
+            column_types: vec![ValueType::Date, ValueType::Timestamp, ValueType::Timestamp],
+            rows: vec![vec![
+                Some("2024-02-29".into()),
+                Some("2024-02-29 13:45:00".into()),
+                Some("2024-02-29 13:45:00.5+00".into()),
+            ]],
+        };
+        let environment = minijinja::Environment::new();
+        let rendered = environment
+            .render_str(
+                "{% set row = table.rows[0] %}{{ row.day }} {{ row.day.year }} {{ row.at.strftime('%H:%M') }} {{ row.at_utc.isoformat() }}",
+                minijinja::context! { table => Value::from_object(Table::from_result(&result)) },
+            )
+            .unwrap_or_else(|error| panic!("{error:#}"));
+        assert_eq!(rendered, "2024-02-29 2024 13:45 2024-02-29T13:45:00.500000+00:00");
     }
 
     #[test]
