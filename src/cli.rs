@@ -135,7 +135,7 @@ pub struct IngestArgs {
 }
 
 fn parse_positive_duration(text: &str) -> Result<std::time::Duration, String> {
-    match crate::ingest::spec::parse_duration(text) {
+    match crate::duration::parse_duration(text) {
         Some(duration) if !duration.is_zero() => Ok(duration),
         _ => Err(format!(
             "`{text}` is not a positive duration; write a number with a unit: `500ms`, `10s`, `2m`"

@@ -1,8 +1,9 @@
 //! dvt: declarative data modelling.
 //!
 //! A command is a short chain of phases (see ARCHITECTURE.md):
-//! `project::load` → `render::render_all` → `graph::build` → `plan::plan` →
-//! execution → `artifacts`. [`run`] dispatches a parsed command line and maps
+//! `Settings::resolve` → `pipeline::prepare` (`project::load` →
+//! `render::render_all` → `graph::build` → `plan::plan`) → execution →
+//! `artifacts`. Each command has a file in [`commands`]. [`run`] dispatches a parsed command line and maps
 //! the outcome to an exit code: 0 for success, 1 when nodes failed, 2 for a
 //! project or usage error.
 
@@ -13,6 +14,7 @@ pub mod commands;
 pub mod diagnostic;
 pub mod diff;
 pub mod docs;
+pub mod duration;
 pub mod exec;
 pub mod graph;
 pub mod ingest;
@@ -20,6 +22,7 @@ pub mod lake;
 pub mod lineage;
 pub mod manifest;
 pub mod output;
+pub mod pipeline;
 pub mod plan;
 pub mod profile;
 pub mod project;
@@ -54,26 +57,26 @@ pub fn run(cli: Cli) -> u8 {
     let printer = std::sync::Arc::new(Printer::new(log_format, cli.quiet, cli.warn_error));
     let shared = || std::sync::Arc::clone(&printer);
     let result = match &cli.command {
-        Command::Init(args) => commands::init(&printer, args),
-        Command::Debug(args) => commands::debug(&printer, args),
-        Command::Parse(args) => commands::parse(&printer, args),
-        Command::Compile(args) => commands::compile(&printer, args),
-        Command::Ls(args) => commands::ls(&printer, args),
-        Command::Clean(args) => commands::clean(&printer, args),
-        Command::Seed(args) => exec::command::execute(shared(), args, exec::Command::Seed),
-        Command::Run(args) => exec::command::execute(shared(), args, exec::Command::Run),
-        Command::Test(args) => exec::command::execute(shared(), args, exec::Command::Test),
-        Command::Build(args) => exec::command::execute(shared(), args, exec::Command::Build),
-        Command::Export(args) => exec::command::execute(shared(), args, exec::Command::Export),
-        Command::Show(args) => exec::command::show(shared(), args),
-        Command::Retry(args) => exec::command::retry(shared(), args),
-        Command::Diff(args) => commands::diff(&printer, args),
-        Command::Docs(cli::DocsCommand::Generate(args)) => docs::generate(&printer, args),
-        Command::Docs(cli::DocsCommand::Serve(args)) => docs::serve(&printer, args),
+        Command::Init(args) => commands::init::init(&printer, args),
+        Command::Debug(args) => commands::debug::debug(&printer, args),
+        Command::Parse(args) => commands::parse::parse(&printer, args),
+        Command::Compile(args) => commands::compile::compile(&printer, args),
+        Command::Ls(args) => commands::ls::ls(&printer, args),
+        Command::Clean(args) => commands::clean::clean(&printer, args),
+        Command::Seed(args) => commands::seed::seed(shared(), args),
+        Command::Run(args) => commands::run::run(shared(), args),
+        Command::Test(args) => commands::test::test(shared(), args),
+        Command::Build(args) => commands::build::build(shared(), args),
+        Command::Export(args) => commands::export::export(shared(), args),
+        Command::Show(args) => commands::show::show(shared(), args),
+        Command::Retry(args) => commands::retry::retry(shared(), args),
+        Command::Diff(args) => commands::diff::diff(&printer, args),
+        Command::Docs(cli::DocsCommand::Generate(args)) => commands::docs::generate(&printer, args),
+        Command::Docs(cli::DocsCommand::Serve(args)) => commands::docs::serve(&printer, args),
         #[cfg(feature = "kafka")]
-        Command::Ingest(args) => ingest::command::ingest(shared(), args),
+        Command::Ingest(args) => commands::ingest::ingest(shared(), args),
         #[cfg(feature = "kafka")]
-        Command::Produce(args) => ingest::produce::produce(shared(), args),
+        Command::Produce(args) => commands::produce::produce(shared(), args),
     };
     match result {
         Ok(Outcome::Success) => EXIT_SUCCESS,

@@ -330,9 +330,21 @@ pub struct SourceTable {
     pub tags: Vec<String>,
     pub config: Map<String, Value>,
     pub external: Value,
-    /// How the table is fed from Kafka. The block as declared is also in
-    /// `meta.ingest`, which is where the manifest shows it.
-    pub ingest: Option<crate::ingest::IngestSpec>,
+    /// How the table is fed from Kafka or the lake: its `ingest:` block as
+    /// declared, which `ingest` reads after rendering. The manifest shows it
+    /// in `meta.ingest`.
+    pub ingest: Option<IngestBlock>,
+}
+
+/// A source table's `ingest:` block, with its Jinja rendered, and where it
+/// is declared.
+#[derive(Debug, Clone)]
+pub struct IngestBlock {
+    pub declared: Value,
+    /// The schema file declaring the table.
+    pub file: String,
+    /// The line of the table's `name:` in it.
+    pub table_line: usize,
 }
 
 impl SourceTable {

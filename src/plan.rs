@@ -10,12 +10,20 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 
-use crate::cli::SelectArgs;
 use crate::diagnostic::Diagnostic;
 use crate::graph::Dag;
 use crate::manifest::{Manifest, ResourceType};
 use crate::select::{self, SelectableNode, SelectionGraph, SelectorError};
 use crate::state::{self, Change, StateManifest};
+
+/// What to select: dbt's `--select` and `--exclude` selectors, and the
+/// directory of another run's manifest for `state:` selectors.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    pub select: Vec<String>,
+    pub exclude: Vec<String>,
+    pub state: Option<std::path::PathBuf>,
+}
 
 /// The resources a command acts on, in topological order.
 #[derive(Debug, Clone)]
@@ -95,7 +103,7 @@ pub fn selectable_nodes(manifest: &Manifest, changes: Option<&BTreeMap<String, C
 pub fn plan(
     manifest: &Manifest,
     dag: &Dag,
-    selection: &SelectArgs,
+    selection: &Selection,
     state: Option<&StateManifest>,
 ) -> Result<Plan, Diagnostic> {
     if selection.select.is_empty() && selection.exclude.is_empty() {

@@ -524,13 +524,12 @@ fn resolve_overrides(
 }
 
 fn unknown_column_hint(lowercase_key: &str, names: &[String]) -> String {
-    let closest = names
-        .iter()
-        .map(|name| (strsim::jaro_winkler(lowercase_key, &name.to_lowercase()), name))
-        .filter(|(similarity, _)| *similarity >= 0.8)
-        .max_by(|left, right| left.0.total_cmp(&right.0));
+    let lowercase: Vec<String> = names.iter().map(|name| name.to_lowercase()).collect();
+    let closest = crate::diagnostic::did_you_mean(lowercase_key, lowercase.iter().map(String::as_str))
+        .and_then(|found| lowercase.iter().position(|name| name == found))
+        .map(|index| &names[index]);
     match closest {
-        Some((_, name)) => format!("did you mean `{name}`?"),
+        Some(name) => format!("did you mean `{name}`?"),
         None => {
             let listed: Vec<String> = names.iter().map(|name| format!("`{name}`")).collect();
             format!("the columns are {}", listed.join(", "))

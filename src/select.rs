@@ -192,15 +192,10 @@ fn backticked_list(items: &[&str]) -> String {
         .join(", ")
 }
 
-/// The closest candidate to `input`, if any is close enough to be a likely typo.
+/// The closest candidate to `input`, compared in lower case
+/// ([`crate::diagnostic::did_you_mean`]).
 fn did_you_mean(input: &str, candidates: &[&str]) -> Option<String> {
-    let input = input.to_ascii_lowercase();
-    candidates
-        .iter()
-        .map(|candidate| (strsim::jaro_winkler(&input, candidate), *candidate))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|left, right| left.0.total_cmp(&right.0))
-        .map(|(_, candidate)| candidate.to_string())
+    crate::diagnostic::did_you_mean(&input.to_ascii_lowercase(), candidates.iter().copied()).map(str::to_owned)
 }
 
 /// Every method name the parser accepts; used for did-you-mean hints.

@@ -1,17 +1,160 @@
-//! Resolves flags, the project file and the environment into the values a
-//! command runs with, and loads the project and its target. Commands call
-//! [`Session::open`] and then chain the phases.
+//! Resolves flags, the project file, the profile and the environment into
+//! the typed [`Settings`] a command runs with, once, before any phase runs.
+//! Commands call [`Settings::resolve`] and hand the result to
+//! [`crate::pipeline::prepare`].
+//!
+//! What the command line asked for is an [`Invocation`]: it is what
+//! `run_results.json` records under `args`, and what `dvt retry` reads back.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Map;
 
-use crate::cli::{LogFormat, ProjectArgs};
+use crate::cli::{ExecArgs, LogFormat, ProjectArgs, SelectArgs};
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::plan::Selection;
 use crate::profile::{self, Target};
 use crate::project::{self, Project};
 use crate::render::jinja::{Globals, Jinja};
 use crate::render::Options;
+
+/// The flags of one invocation, in the order `run_results.json` records
+/// them under `args`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Invocation {
+    /// The command (`flags.WHICH`).
+    pub which: String,
+    pub select: Vec<String>,
+    pub exclude: Vec<String>,
+    pub full_refresh: bool,
+    /// `--threads`, when given.
+    pub threads: Option<usize>,
+    pub fail_fast: bool,
+    pub store_failures: bool,
+    pub state: Option<PathBuf>,
+    pub defer: bool,
+    /// `--vars`, as written.
+    pub vars: Option<String>,
+    pub target: Option<String>,
+    pub profile: Option<String>,
+}
+
+impl Default for Invocation {
+    fn default() -> Self {
+        Self {
+            which: "build".into(),
+            select: Vec::new(),
+            exclude: Vec::new(),
+            full_refresh: false,
+            threads: None,
+            fail_fast: false,
+            store_failures: false,
+            state: None,
+            defer: false,
+            vars: None,
+            target: None,
+            profile: None,
+        }
+    }
+}
+
+impl Invocation {
+    /// A command that takes the project flags only.
+    pub fn new(which: &str, project: &ProjectArgs) -> Self {
+        Self {
+            which: which.to_string(),
+            vars: project.vars.clone(),
+            target: project.target.clone(),
+            profile: project.profile.clone(),
+            ..Self::default()
+        }
+    }
+
+    /// A command that also selects nodes.
+    pub fn selecting(which: &str, project: &ProjectArgs, selection: &SelectArgs) -> Self {
+        Self {
+            select: selection.select.clone(),
+            exclude: selection.exclude.clone(),
+            state: selection.state.clone(),
+            ..Self::new(which, project)
+        }
+    }
+
+    /// `seed`, `run`, `test`, `build` and `export`.
+    pub fn executing(which: &str, args: &ExecArgs) -> Self {
+        Self {
+            full_refresh: args.full_refresh,
+            threads: args.threads,
+            fail_fast: args.fail_fast,
+            store_failures: args.store_failures,
+            defer: args.defer,
+            ..Self::selecting(which, &args.project, &args.selection)
+        }
+    }
+
+    /// The selectors and `--state` of this invocation.
+    pub fn selection(&self) -> Selection {
+        Selection {
+            select: self.select.clone(),
+            exclude: self.exclude.clone(),
+            state: self.state.clone(),
+        }
+    }
+}
+
+/// What `dvt retry` runs again: the nodes that failed or were skipped, and
+/// every node the last run had, for `--defer`.
+#[derive(Debug, Clone, Default)]
+pub struct Retry {
+    pub again: BTreeSet<String>,
+    pub built_before: BTreeSet<String>,
+}
+
+/// Everything a command runs with, resolved and validated once: the loaded
+/// project and target, the selection, threads and the run flags.
+pub struct Settings {
+    pub session: Session,
+    /// The flags, as `run_results.json` records them.
+    pub invocation: Invocation,
+    pub selection: Selection,
+    /// `--threads`, else (for `dvt retry`) the last run's, else the target's.
+    pub threads: usize,
+    pub full_refresh: bool,
+    pub defer: bool,
+    pub fail_fast: bool,
+    pub store_failures: bool,
+    /// For `dvt retry`: the nodes to run instead of a selection.
+    pub retry: Option<Retry>,
+}
+
+impl Settings {
+    /// Loads the project and its target for `invocation`, and resolves the
+    /// rest. `threads` is the `--threads` flag; `invocation.threads` is the
+    /// recorded value (the last run's, for a retry), used when the flag is
+    /// absent, and the target's `threads` after that.
+    pub fn resolve(
+        project: &ProjectArgs,
+        invocation: Invocation,
+        threads: Option<usize>,
+    ) -> Result<Settings, Diagnostics> {
+        let session = Session::open(project, &invocation.which, invocation.full_refresh)?;
+        let threads = threads.or(invocation.threads).unwrap_or(session.target.threads);
+        Ok(Settings {
+            selection: invocation.selection(),
+            threads,
+            full_refresh: invocation.full_refresh,
+            defer: invocation.defer,
+            fail_fast: invocation.fail_fast,
+            store_failures: invocation.store_failures,
+            retry: None,
+            session,
+            invocation,
+        })
+    }
+}
 
 /// A loaded project with its target and invocation settings.
 pub struct Session {

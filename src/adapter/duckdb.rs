@@ -14,7 +14,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -417,44 +417,30 @@ fn catalog_parameters(relation: &Relation) -> Vec<String> {
     vec![catalog.to_string(), schema.to_string(), relation.identifier.clone()]
 }
 
-const SCHEMA_EXISTS_QUERY: &str =
-    "select 1 from duckdb_schemas() where database_name = current_database() and schema_name = $1";
+/// A query of `templates/duckdb/` without Jinja, run as a prepared
+/// statement with `$1`-style parameters.
+macro_rules! query_file {
+    ($file:literal) => {
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/duckdb/", $file))
+    };
+}
+
+const SCHEMA_EXISTS_QUERY: &str = query_file!("schema_exists.sql");
 
 /// How long creating a schema waits, in all, for the connections it
 /// conflicts with.
 const MAX_SCHEMA_WAIT: Duration = Duration::from_secs(5);
 
-const CATALOG_FILTER: &str =
-    "database_name = coalesce(nullif($1, ''), current_database()) and schema_name = $2 and table_name = $3";
-
-fn relation_kind_query() -> &'static str {
-    static QUERY: OnceLock<String> = OnceLock::new();
-    QUERY.get_or_init(|| {
-        format!(
-            "select 'table' from duckdb_tables() where {CATALOG_FILTER} \
-             union all select 'view' from duckdb_views() where {} and not internal",
-            CATALOG_FILTER.replace("table_name", "view_name")
-        )
-    })
-}
-
-fn columns_query() -> &'static str {
-    static QUERY: OnceLock<String> = OnceLock::new();
-    QUERY.get_or_init(|| {
-        format!("select column_name, data_type from duckdb_columns() where {CATALOG_FILTER} order by column_index")
-    })
-}
-
-fn comment_query() -> &'static str {
-    static QUERY: OnceLock<String> = OnceLock::new();
-    QUERY.get_or_init(|| {
-        format!(
-            "select comment from duckdb_tables() where {CATALOG_FILTER} \
-             union all select comment from duckdb_views() where {}",
-            CATALOG_FILTER.replace("table_name", "view_name")
-        )
-    })
-}
+/// The kind of a relation, `table` or `view`; parameters: database (or
+/// empty), schema, name.
+const RELATION_KIND_QUERY: &str = query_file!("relation_kind.sql");
+/// A relation's columns and their types; parameters as above.
+const COLUMNS_QUERY: &str = query_file!("columns.sql");
+/// A relation's comment; parameters as above.
+const COMMENT_QUERY: &str = query_file!("relation_comment.sql");
+const BEGIN: &str = query_file!("begin.sql");
+const COMMIT: &str = query_file!("commit.sql");
+const ROLLBACK: &str = query_file!("rollback.sql");
 
 #[async_trait]
 impl Connection for DuckDbConnection {
@@ -487,19 +473,19 @@ impl Connection for DuckDbConnection {
     }
 
     async fn begin(&mut self) -> Result<(), AdapterError> {
-        self.batch("begin transaction").await
+        self.batch(BEGIN).await
     }
 
     async fn commit(&mut self) -> Result<(), AdapterError> {
-        self.batch("commit").await
+        self.batch(COMMIT).await
     }
 
     async fn rollback(&mut self) -> Result<(), AdapterError> {
-        self.batch("rollback").await
+        self.batch(ROLLBACK).await
     }
 
     async fn relation_kind(&mut self, relation: &Relation) -> Result<Option<RelationKind>, AdapterError> {
-        let result = self.lookup(relation_kind_query(), catalog_parameters(relation)).await?;
+        let result = self.lookup(RELATION_KIND_QUERY, catalog_parameters(relation)).await?;
         let kind = result.rows.first().and_then(|row| row.first().cloned().flatten());
         Ok(match kind.as_deref() {
             Some("table") => Some(RelationKind::Table),
@@ -509,7 +495,7 @@ impl Connection for DuckDbConnection {
     }
 
     async fn columns(&mut self, relation: &Relation) -> Result<Vec<ColumnInfo>, AdapterError> {
-        let result = self.lookup(columns_query(), catalog_parameters(relation)).await?;
+        let result = self.lookup(COLUMNS_QUERY, catalog_parameters(relation)).await?;
         Ok(result
             .rows
             .into_iter()
@@ -524,7 +510,7 @@ impl Connection for DuckDbConnection {
     }
 
     async fn relation_comment(&mut self, relation: &Relation) -> Result<Option<String>, AdapterError> {
-        let result = self.lookup(comment_query(), catalog_parameters(relation)).await?;
+        let result = self.lookup(COMMENT_QUERY, catalog_parameters(relation)).await?;
         Ok(result
             .rows
             .into_iter()

@@ -12,6 +12,7 @@
 //! [`template_names`], with the same context variables, so that
 //! [`materialize`] works unchanged on every dialect.
 
+mod connect;
 #[cfg(feature = "duckdb")]
 pub mod duckdb;
 pub mod materialize;
@@ -27,6 +28,7 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 use serde::Serialize;
 
+pub use connect::connect;
 pub use materialize::{
     count_failures, count_failures_with, load_seed, materialize, HookRenderer, Materialization, ModelBuild,
     OnSchemaChange, SeedBuild, SeedColumn,
@@ -115,6 +117,11 @@ pub mod template_names {
     /// `drop schema ... cascade`, for Jinja's `adapter.drop_schema`;
     /// context: `schema`.
     pub const DROP_SCHEMA: &str = "drop_schema.sql";
+    /// Every row of a relation, for `dvt show` of a seed; context:
+    /// `relation`.
+    pub const SELECT_ALL: &str = "select_all.sql";
+    /// The server's version, one row and one column; no context.
+    pub const SERVER_VERSION: &str = "server_version.sql";
 
     /// Every name above, for checking that an adapter provides them all.
     pub const ALL: &[&str] = &[
@@ -147,6 +154,8 @@ pub mod template_names {
         LIST_RELATIONS,
         LIST_SCHEMAS,
         DROP_SCHEMA,
+        SELECT_ALL,
+        SERVER_VERSION,
     ];
 }
 
@@ -166,8 +175,8 @@ macro_rules! adapter_templates {
         const TEMPLATE_SOURCES: &[(&str, &str)] = $crate::adapter::template_files!($dir;
             "create_temporary_table_as.sql", "incremental_delete.sql", "add_columns.sql", "drop_columns.sql",
             "alter_column_types.sql", "create_materialized_view.sql", "refresh_materialized_view.sql", "grants.sql",
-            "seed_create.sql", "seed_copy.sql", "catalog.sql", "export_partition_value.sql", "list_relations.sql",
-            "list_schemas.sql");
+            "seed_create.sql", "seed_copy.sql", "catalog.sql", "export_partition_value.sql", "server_version.sql",
+            "list_relations.sql", "list_schemas.sql");
 
         /// This adapter's templates, parsed once.
         pub fn templates() -> &'static minijinja::Environment<'static> {
@@ -186,7 +195,7 @@ pub(crate) use {adapter_templates, template_files};
 pub(crate) const COMMON_TEMPLATES: &[(&str, &str)] = template_files!("common";
     "create_schema.sql", "create_or_replace_view.sql", "create_view.sql", "create_table_as.sql", "drop_relation.sql",
     "rename_relation.sql", "incremental_append.sql", "incremental_merge.sql", "comment_on_relation.sql",
-    "test_count.sql", "limit.sql", "seed_truncate.sql", "export_query.sql", "export_watermark.sql",
+    "test_count.sql", "limit.sql", "seed_truncate.sql", "export_query.sql", "export_watermark.sql", "select_all.sql",
     "drop_schema.sql");
 
 /// The template environment of one adapter: its own sources, then the
@@ -736,6 +745,31 @@ pub trait Adapter: Send + Sync {
 
     /// Closes every connection of the pool.
     async fn close(&self);
+
+    /// A query of every row of `relation` (`select_all.sql`).
+    fn select_all(&self, relation: &Relation) -> Result<String, AdapterError> {
+        render_template(
+            self.templates(),
+            template_names::SELECT_ALL,
+            minijinja::context! { relation => minijinja::Value::from_serialize(relation) },
+        )
+    }
+
+    /// The server's version, as its `server_version.sql` template reads it.
+    async fn server_version(&self) -> Result<String, AdapterError> {
+        let sql = render_template(
+            self.templates(),
+            template_names::SERVER_VERSION,
+            minijinja::Value::from(()),
+        )?;
+        let mut connection = self.connection().await?;
+        let result = connection.query(&sql, None).await?;
+        Ok(result
+            .rows
+            .first()
+            .and_then(|row| row.first().cloned().flatten())
+            .unwrap_or_default())
+    }
 }
 
 /// How many record batches wait between the warehouse and the lake writer.

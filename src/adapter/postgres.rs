@@ -37,21 +37,34 @@ const SQLSTATE_DUPLICATE_SCHEMA: &str = "42P06";
 /// PostgreSQL cuts identifiers to 63 bytes (`NAMEDATALEN - 1`).
 const MAX_IDENTIFIER_BYTES: usize = 63;
 
-const RELATION_KIND_QUERY: &str = "select relkind::text from pg_catalog.pg_class where oid = to_regclass($1)";
+/// A query of `templates/postgres/` without Jinja, run as a prepared
+/// statement with `$1`-style parameters.
+macro_rules! query_file {
+    ($file:literal) => {
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/postgres/", $file))
+    };
+}
 
-const COLUMNS_QUERY: &str = "\
-select attname::text, pg_catalog.format_type(atttypid, atttypmod)
-from pg_catalog.pg_attribute
-where attrelid = to_regclass($1) and attnum > 0 and not attisdropped
-order by attnum";
+const RELATION_KIND_QUERY: &str = query_file!("relation_kind.sql");
+const COLUMNS_QUERY: &str = query_file!("columns.sql");
+const RELATION_COMMENT_QUERY: &str = query_file!("relation_comment.sql");
+const SCHEMA_EXISTS_QUERY: &str = query_file!("schema_exists.sql");
+const BACKEND_PID_QUERY: &str = query_file!("backend_pid.sql");
+const CANCEL_QUERY: &str = query_file!("cancel_backends.sql");
+const BEGIN: &str = query_file!("begin.sql");
+const COMMIT: &str = query_file!("commit.sql");
+const ROLLBACK: &str = query_file!("rollback.sql");
 
-const RELATION_COMMENT_QUERY: &str = "select pg_catalog.obj_description(to_regclass($1), 'pg_class')";
+/// The statements of an export's binary copy (`templates/postgres/`), which
+/// only PostgreSQL runs.
+const EXPORT_TEMPLATES: &[(&str, &str)] =
+    super::template_files!("postgres"; "export_copy.sql", "export_view.sql", "drop_export_view.sql");
 
-const SCHEMA_EXISTS_QUERY: &str = "select exists (select 1 from pg_catalog.pg_namespace where nspname = $1)";
-
-const BACKEND_PID_QUERY: &str = "select pg_catalog.pg_backend_pid()";
-
-const CANCEL_QUERY: &str = "select pg_catalog.pg_cancel_backend(pid) from unnest($1::int4[]) as running(pid)";
+fn render_export(name: &'static str, context: minijinja::Value) -> Result<String, AdapterError> {
+    static TEMPLATES: std::sync::OnceLock<minijinja::Environment<'static>> = std::sync::OnceLock::new();
+    let templates = TEMPLATES.get_or_init(|| super::template_environment(EXPORT_TEMPLATES));
+    super::render_template(templates, name, context)
+}
 
 /// Connection settings for PostgreSQL, built by the caller from
 /// `profiles.yml`. Its `Debug` output never shows the password.
@@ -254,7 +267,7 @@ impl Adapter for PostgresAdapter {
         let mut connection = self.pooled().await?;
         let columns = connection.describe_for_copy(sql).await?;
         let decoder = Decoder::new(&columns, batch_rows);
-        let copy = copy_statement(&columns, decoder.plans());
+        let copy = copy_statement(&columns, decoder.plans())?;
         let schema = decoder.schema();
         let (sender, receiver) = tokio::sync::mpsc::channel(super::ARROW_CHANNEL_BATCHES);
         tokio::spawn(async move {
@@ -280,31 +293,19 @@ const EXPORT_VIEW: &str = "__dvt_export";
 
 /// `pg_attribute` of the temporary view: each column's type, type modifier
 /// and (for an array) element type.
-const EXPORT_COLUMNS_QUERY: &str = "\
-select a.attname::text, a.atttypid::int8, a.atttypmod, t.typelem::int8
-from pg_catalog.pg_attribute a join pg_catalog.pg_type t on t.oid = a.atttypid
-where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped
-order by a.attnum";
+const EXPORT_COLUMNS_QUERY: &str = query_file!("export_columns.sql");
 
 /// The binary copy of the described view, with the columns that have no
 /// binary decoder cast to text.
-fn copy_statement(columns: &[PgColumn], plans: &[ColumnPlan]) -> String {
-    let list: Vec<String> = columns
+fn copy_statement(columns: &[PgColumn], plans: &[ColumnPlan]) -> Result<String, AdapterError> {
+    let columns: Vec<minijinja::Value> = columns
         .iter()
         .zip(plans)
-        .map(|(column, plan)| {
-            let quoted = super::quote_identifier(&column.name);
-            if plan.needs_text_cast() {
-                format!("{quoted}::text")
-            } else {
-                quoted
-            }
-        })
+        .map(|(column, plan)| minijinja::context! { name => column.name.clone(), as_text => plan.needs_text_cast() })
         .collect();
-    format!(
-        "copy (select {} from pg_temp.{}) to stdout (format binary)",
-        list.join(", "),
-        super::quote_identifier(EXPORT_VIEW)
+    render_export(
+        "export_copy.sql",
+        minijinja::context! { columns => columns, view => EXPORT_VIEW },
     )
 }
 
@@ -337,10 +338,10 @@ impl PostgresConnection {
     /// scale of a `numeric`), which a statement description leaves out.
     async fn describe_for_copy(&mut self, sql: &str) -> Result<Vec<PgColumn>, AdapterError> {
         let view = super::quote_identifier(EXPORT_VIEW);
-        self.run(&format!(
-            "drop view if exists pg_temp.{view}; create temporary view {view} as {}",
-            trim_statement(sql)
-        ))
+        self.run(&render_export(
+            "export_view.sql",
+            minijinja::context! { view => EXPORT_VIEW, sql => trim_statement(sql) },
+        )?)
         .await?;
         let _running = self.running.start(self.backend_pid);
         let rows: Vec<(String, i64, i32, i64)> = sqlx::query_as(EXPORT_COLUMNS_QUERY)
@@ -403,10 +404,10 @@ impl PostgresConnection {
         if let Some(batch) = decoder.finish().map_err(decode_error)? {
             let _ = sender.send(Ok(batch)).await;
         }
-        self.run(&format!(
-            "drop view if exists pg_temp.{}",
-            super::quote_identifier(EXPORT_VIEW)
-        ))
+        self.run(&render_export(
+            "drop_export_view.sql",
+            minijinja::context! { view => EXPORT_VIEW },
+        )?)
         .await?;
         Ok(())
     }
@@ -533,19 +534,19 @@ impl Connection for PostgresConnection {
     }
 
     async fn begin(&mut self) -> Result<(), AdapterError> {
-        self.run("begin").await?;
+        self.run(BEGIN).await?;
         self.in_transaction = true;
         Ok(())
     }
 
     async fn commit(&mut self) -> Result<(), AdapterError> {
-        self.run("commit").await?;
+        self.run(COMMIT).await?;
         self.in_transaction = false;
         Ok(())
     }
 
     async fn rollback(&mut self) -> Result<(), AdapterError> {
-        self.run("rollback").await?;
+        self.run(ROLLBACK).await?;
         self.in_transaction = false;
         Ok(())
     }

@@ -65,7 +65,7 @@ pub fn read(target: &Target, manifest: &Manifest) -> Result<Catalog, Diagnostic>
 }
 
 async fn read_async(target: &Target, manifest: &Manifest) -> Result<Catalog, Diagnostic> {
-    let adapter = crate::exec::command::connect(target, 1).await?;
+    let adapter = crate::adapter::connect(target, 1).await?;
     let result = query_catalog(adapter.as_ref(), manifest).await;
     adapter.close().await;
     result

@@ -1,11 +1,11 @@
 //! `dvt docs`: the warehouse catalog, column-level lineage and a static
 //! lineage site.
 //!
-//! `generate` is `dvt compile` followed by three steps: read the catalog from
-//! the warehouse ([`catalog`]), trace every model's columns
-//! ([`crate::lineage`]), and write the site with its data inlined ([`site`]).
-//! `serve` only serves the files `generate` wrote ([`serve`]). Nothing here
-//! changes the warehouse.
+//! `dvt docs generate` (`src/commands/docs.rs`) is `dvt compile` followed by
+//! three steps: read the catalog from the warehouse ([`catalog`]), trace
+//! every model's columns ([`trace_all`], with [`crate::lineage`]), and write
+//! the site with its data inlined ([`site`]). `dvt docs serve` only serves the
+//! files `generate` wrote ([`serve`]). Nothing here changes the warehouse.
 
 pub mod catalog;
 pub mod serve;
@@ -13,17 +13,11 @@ pub mod site;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::time::Instant;
 
-use serde_json::{json, Value};
-
-use crate::cli::{DocsGenerateArgs, DocsServeArgs};
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::Diagnostic;
 use crate::lineage::{self, ModelLineage, Relations, Upstream};
 use crate::manifest::{Manifest, ResourceType};
-use crate::output::Printer;
 use crate::settings::Session;
-use crate::{artifacts, commands, render, Outcome};
 
 use catalog::Catalog;
 
@@ -34,75 +28,6 @@ pub struct NodeLineage {
     pub lineage: ModelLineage,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-}
-
-/// `dvt docs generate`.
-pub fn generate(printer: &Printer, args: &DocsGenerateArgs) -> Result<Outcome, Diagnostics> {
-    let started = Instant::now();
-    let (session, mut rendered, dag) = commands::load(printer, &args.project, "docs", false, false)?;
-    let every_node: BTreeSet<String> = rendered.manifest.nodes.keys().cloned().collect();
-    render::compile_selected(&mut rendered, &session.project, &every_node)?;
-    let manifest = &rendered.manifest;
-    let target_dir = session.project.target_dir();
-    artifacts::write_manifest(&target_dir, manifest)?;
-    artifacts::write_compiled(&target_dir, manifest, None)?;
-
-    let catalog = if args.no_catalog {
-        Catalog::default()
-    } else {
-        match catalog::read(&session.target, manifest) {
-            Ok(catalog) => catalog,
-            Err(diagnostic) => {
-                printer.diagnostic(
-                    &Diagnostic::warning(format!(
-                        "cannot read the catalog from the warehouse, so column types and row counts are left out: {}",
-                        diagnostic.message
-                    ))
-                    .hint("the site shows the columns declared in YAML; run `dvt docs generate` again once the warehouse is reachable"),
-                );
-                Catalog::default()
-            }
-        }
-    };
-    write_json(&target_dir.join("catalog.json"), &catalog.to_json(&session))?;
-
-    let lineage = trace_all(&session, manifest, &dag.topological_order(), &catalog);
-    let untraced = lineage.values().filter(|node| node.error.is_some()).count();
-    write_json(
-        &target_dir.join("lineage.json"),
-        &json!({
-            "metadata": { "generated_at": catalog::now(), "invocation_id": session.options.invocation_id },
-            "nodes": lineage,
-        }),
-    )?;
-
-    let run_results = std::fs::read_to_string(target_dir.join("run_results.json"))
-        .ok()
-        .and_then(|text| serde_json::from_str::<Value>(&text).ok());
-    let docs_dir = target_dir.join("docs");
-    site::write(&docs_dir, &session, manifest, &catalog, &lineage, run_results.as_ref())?;
-    printer.event(
-        "docs_generated",
-        &format!(
-            "Wrote the catalog ({} relations), column lineage for {} models{} and the site in {:.0} ms; open {}/index.html or run `dvt docs serve`",
-            catalog.nodes.len(),
-            lineage.len(),
-            if untraced == 0 { String::new() } else { format!(" ({untraced} not traced, see their notes)") },
-            started.elapsed().as_secs_f64() * 1000.0,
-            docs_dir.display()
-        ),
-        json!({ "relations": catalog.nodes.len(), "models": lineage.len(), "untraced": untraced }),
-    );
-    Ok(Outcome::Success)
-}
-
-/// `dvt docs serve`.
-pub fn serve(printer: &Printer, args: &DocsServeArgs) -> Result<Outcome, Diagnostics> {
-    let session = Session::open(&args.project, "docs", false)?;
-    crate::commands::announce_fallback(printer, &session);
-    let docs_dir = session.project.target_dir().join("docs");
-    serve::serve(printer, &docs_dir, &args.host, args.port)?;
-    Ok(Outcome::Success)
 }
 
 /// Traces every model, parents first, so that a model can use the traced
@@ -217,7 +142,7 @@ fn seed_header(path: &Path) -> Option<Vec<String>> {
     Some(headers.iter().map(|name| name.trim().to_lowercase()).collect())
 }
 
-fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), Diagnostic> {
+pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), Diagnostic> {
     let fail = |error: &dyn std::fmt::Display| Diagnostic::error(format!("cannot write `{}`: {error}", path.display()));
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|error| fail(&error))?;

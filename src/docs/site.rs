@@ -13,6 +13,7 @@ use serde_json::{json, Map, Value};
 use super::catalog::{Catalog, CatalogRelation};
 use super::NodeLineage;
 use crate::diagnostic::Diagnostic;
+use crate::ingest::sources::IngestSpecs;
 use crate::manifest::{Column, Manifest, ResourceType};
 use crate::settings::Session;
 
@@ -27,6 +28,7 @@ pub fn write(
     docs_dir: &Path,
     session: &Session,
     manifest: &Manifest,
+    ingested: &IngestSpecs,
     catalog: &Catalog,
     lineage: &BTreeMap<String, NodeLineage>,
     run_results: Option<&Value>,
@@ -39,7 +41,7 @@ pub fn write(
         let path = docs_dir.join(name);
         std::fs::write(&path, contents).map_err(|error| fail(&path, &error))?;
     }
-    let data = site_data(session, manifest, catalog, lineage, run_results);
+    let data = site_data(session, manifest, ingested, catalog, lineage, run_results);
     let text = serde_json::to_string(&data).map_err(|error| fail(docs_dir, &error))?;
     let path = docs_dir.join("data.js");
     std::fs::write(&path, format!("window.DVT_DATA = {text};\n")).map_err(|error| fail(&path, &error))?;
@@ -66,6 +68,7 @@ pub fn sql_data(manifest: &Manifest) -> Value {
 pub fn site_data(
     session: &Session,
     manifest: &Manifest,
+    ingested: &IngestSpecs,
     catalog: &Catalog,
     lineage: &BTreeMap<String, NodeLineage>,
     run_results: Option<&Value>,
@@ -133,7 +136,7 @@ pub fn site_data(
     // lineage starts at the topic.
     let mut topics: BTreeMap<&str, Vec<&crate::manifest::SourceTable>> = BTreeMap::new();
     for source in manifest.sources.values() {
-        for topic in source.ingest.iter().flat_map(|spec| &spec.topics) {
+        for topic in ingested.get(&source.unique_id).iter().flat_map(|spec| &spec.topics) {
             topics.entry(topic).or_default().push(source);
         }
     }
@@ -144,7 +147,7 @@ pub fn site_data(
             "name": topic,
             "type": "topic",
             "package": fed[0].package_name,
-            "path": fed[0].ingest.as_ref().map_or(&fed[0].original_file_path, |spec| &spec.file),
+            "path": ingested.get(&fed[0].unique_id).map_or(&fed[0].original_file_path, |spec| &spec.file),
             "fqn": [topic],
             "tags": [],
             "description": format!("Kafka topic, loaded by `dvt ingest` into {}", fed_ids.join(", ")),
@@ -154,8 +157,8 @@ pub fn site_data(
     }
     for source in manifest.sources.values() {
         let relation = catalog.sources.get(&source.unique_id);
-        let parents: Vec<String> = source
-            .ingest
+        let parents: Vec<String> = ingested
+            .get(&source.unique_id)
             .iter()
             .flat_map(|spec| &spec.topics)
             .map(|topic| topic_id(topic))

@@ -10,9 +10,10 @@
 //! What one node does (build a model, load a seed, run a test) is in
 //! [`node`]; results, progress lines and `run_results.json` are in [`results`].
 
-pub mod command;
+pub mod driver;
 pub mod junit;
 pub mod node;
+pub mod refresh;
 pub mod results;
 pub mod warehouse;
 

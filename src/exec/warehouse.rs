@@ -182,7 +182,7 @@ impl LazyWarehouse {
         self.adapter
             .get_or_init(|| {
                 self.runtime
-                    .block_on(super::command::connect(&self.target, self.target.threads.max(1)))
+                    .block_on(crate::adapter::connect(&self.target, self.target.threads.max(1)))
                     .map_err(|diagnostic| diagnostic.message.clone())
             })
             .as_ref()

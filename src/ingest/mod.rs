@@ -5,7 +5,8 @@
 //!
 //! The consumer loop drives these in order:
 //!
-//! 1. For each ingested source table (`SourceTable::ingest`), build a
+//! 1. For each ingested source table (its `ingest:` block read by
+//!    [`sources::read`]), build a
 //!    [`Mapper`] and a [`Destination`], then [`prepare_tables`].
 //! 2. On partition assignment, [`load_offsets`] and seek there.
 //! 3. For each batch: [`Mapper::batch`], [`BatchEncoder::push`] every
@@ -13,14 +14,16 @@
 //!    [`StoredOffsets::commits_for`], and [`StoredOffsets::record`] once it
 //!    committed.
 
-#[cfg(feature = "kafka")]
-pub mod command;
+pub mod bronze;
 #[cfg(feature = "kafka")]
 pub mod consumer;
+#[cfg(feature = "kafka")]
+pub mod driver;
 pub mod freshness;
 pub mod mapping;
 #[cfg(feature = "kafka")]
 pub mod produce;
+pub mod sources;
 pub mod spec;
 pub mod state;
 

@@ -31,6 +31,7 @@ use serde_json::{Map, Value};
 
 use crate::adapter::Relation;
 use crate::diagnostic::{did_you_mean, Diagnostic, Location};
+use crate::duration::parse_duration;
 use crate::yaml::LineIndex;
 
 /// The keys an `ingest:` block may hold.
@@ -431,54 +432,9 @@ impl YamlFile<'_> {
     }
 }
 
-/// Where the block was found, for messages.
-const PLACES: &[(&[&str], &str)] = &[
-    (&["ingest"], "ingest"),
-    (&["meta", "ingest"], "meta.ingest"),
-    (&["config", "ingest"], "config.ingest"),
-    (&["config", "meta", "ingest"], "config.meta.ingest"),
-];
-
-/// The `ingest:` block of a source table's entry and where it sits, or
-/// `None` when the table is not ingested. Two blocks are an error.
-pub fn declared_block<'v>(
-    table: &'v Map<String, Value>,
-    file: &YamlFile<'_>,
-    table_line: usize,
-) -> Result<Option<(&'static str, &'v Value)>, Diagnostic> {
-    let mut found: Vec<(&'static str, &'v Value)> = Vec::new();
-    for (keys, place) in PLACES {
-        let mut value = None;
-        let mut current = table;
-        for (index, key) in keys.iter().enumerate() {
-            match current.get(*key) {
-                Some(next) if index + 1 == keys.len() => value = Some(next),
-                Some(Value::Object(next)) => current = next,
-                _ => break,
-            }
-        }
-        if let Some(value) = value.filter(|value| !value.is_null()) {
-            found.push((place, value));
-        }
-    }
-    match found.as_slice() {
-        [] => Ok(None),
-        [one] => Ok(Some(*one)),
-        [first, second, ..] => {
-            let line = file.line_of("ingest:", table_line);
-            Err(file
-                .error_at(
-                    line,
-                    "ingest",
-                    format!("the table has two ingest blocks, `{}` and `{}`", first.0, second.0),
-                )
-                .hint("keep one `ingest:` block per source table"))
-        }
-    }
-}
-
-/// Reads an `ingest:` block (`block`, as found by [`declared_block`] and with
-/// its Jinja rendered). Every problem is reported, each at its line.
+/// Reads an `ingest:` block (`block`, as found by
+/// [`crate::render::schema::declared_ingest_block`] and with its Jinja
+/// rendered). Every problem is reported, each at its line.
 pub fn parse(block: &Value, file: &YamlFile<'_>, table_line: usize) -> Result<IngestSpec, Vec<Diagnostic>> {
     let block_line = file.line_of("ingest:", table_line);
     let mut parser = Parser {
@@ -1036,24 +992,6 @@ fn scalar_text(value: &Value) -> String {
     }
 }
 
-/// `500ms`, `1s`, `1.5s`, `2m`, `1h`; a bare number is seconds.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text
-        .find(|character: char| !(character.is_ascii_digit() || character == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: f64 = number.parse().ok()?;
-    let seconds = match unit.trim() {
-        "ms" => number / 1000.0,
-        "" | "s" => number,
-        "m" | "min" => number * 60.0,
-        "h" => number * 3600.0,
-        _ => return None,
-    };
-    Duration::try_from_secs_f64(seconds).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1075,7 +1013,7 @@ mod tests {
             lines: &lines,
         };
         let table_line = file.line_of("- name: rental_events", 1);
-        let (_, block) = declared_block(&table, &file, table_line)
+        let (_, block) = crate::render::schema::declared_ingest_block(&table, PATH, yaml, &lines, table_line)
             .map_err(|error| error.to_string())?
             .ok_or_else(|| "no ingest block".to_string())?;
         parse(block, &file, table_line)

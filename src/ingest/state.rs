@@ -32,9 +32,10 @@ const SQLSTATE_UNIQUE_VIOLATION: &str = "23505";
 const SQLSTATE_DUPLICATE_TABLE: &str = "42P07";
 
 const TEMPLATE_SOURCES: &[(&str, &str)] = crate::adapter::template_files!("ingest";
-    "create_table.sql", "create_offsets_table.sql", "load_offsets.sql", "store_offsets.sql");
+    "create_table.sql", "create_offsets_table.sql", "load_offsets.sql", "store_offsets.sql",
+    "publish_delete.sql", "publish_insert.sql", "publish_drop.sql", "publish_rename.sql");
 
-fn render(name: &'static str, context: minijinja::Value) -> Result<String, AdapterError> {
+pub(crate) fn render(name: &'static str, context: minijinja::Value) -> Result<String, AdapterError> {
     static TEMPLATES: std::sync::OnceLock<minijinja::Environment<'static>> = std::sync::OnceLock::new();
     let templates = TEMPLATES.get_or_init(|| crate::adapter::template_environment(TEMPLATE_SOURCES));
     crate::adapter::render_template(templates, name, context)
@@ -56,9 +57,11 @@ pub struct Destination {
 
 impl Destination {
     /// Where the `ingest:` block of a source table loads; `None` for a
-    /// source table without one.
-    pub fn of_source(source: &crate::manifest::SourceTable) -> Option<Self> {
-        let spec = source.ingest.as_ref().filter(|spec| spec.lake.is_none())?;
+    /// source fed from the lake, which loads in a transaction of its own.
+    pub fn of_source(source: &crate::manifest::SourceTable, spec: &super::IngestSpec) -> Option<Self> {
+        if spec.lake.is_some() {
+            return None;
+        }
         let bronze = Relation::new(source.relation.schema.clone(), source.relation.identifier.clone());
         Some(Self {
             dead_letter: spec.dead_letter_relation(&bronze),

@@ -3,7 +3,10 @@
 //!
 //! It owns the `export` config ([`spec`]), the S3 connection ([`store`]),
 //! encoding files with hive-style partitions ([`write`]), and running and
-//! publishing one export atomically ([`export`]). It does not read the
+//! publishing one export atomically ([`export`]). After rendering, it adds
+//! an export node for each model with an `export` config
+//! ([`add_export_nodes`]) and checks those settings offline
+//! ([`config_problems`]). It does not read the
 //! warehouse itself: rows come as Arrow batches from
 //! [`crate::adapter::Adapter::query_arrow`]. Scheduling an export after its
 //! model and that model's tests is the executor's job ([`crate::exec`]).
@@ -18,10 +21,36 @@ pub use export::{ExportError, ExportJob, ExportManifest, ExportOutcome};
 pub use spec::ExportSpec;
 pub use store::LakeSettings;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sha2::Digest;
 
 use crate::manifest::{Manifest, Node, ResourceType};
+use crate::validate::config::ConfigProblem;
+
+/// The problems of an export node's settings, for the offline checks
+/// ([`crate::validate::Input::export_config`]).
+pub fn config_problems(config: &Map<String, Value>) -> Vec<ConfigProblem> {
+    match ExportSpec::parse(&Value::Object(config.clone())) {
+        Ok(_) => Vec::new(),
+        Err(problems) => problems
+            .into_iter()
+            .map(|problem| ConfigProblem {
+                key: problem.key,
+                message: problem.message,
+                label: None,
+                hint: problem.hint,
+            })
+            .collect(),
+    }
+}
+
+/// Adds an export node for every model with an `export` config: a step
+/// after rendering.
+pub fn add_export_nodes(manifest: &mut Manifest) {
+    for export in export_nodes(manifest) {
+        manifest.nodes.insert(export.unique_id.clone(), export);
+    }
+}
 
 /// An export node for every model with an `export` config: named like its
 /// model, depending on it alone, with the export settings (and the model's

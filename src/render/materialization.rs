@@ -16,8 +16,9 @@ use std::sync::Arc;
 
 use minijinja::value::Value;
 
+use super::compile::node_context;
 use super::jinja::{self, Mode, Scope};
-use super::{node_context, Rendered};
+use super::Rendered;
 use crate::diagnostic::Diagnostic;
 use crate::manifest::Node;
 

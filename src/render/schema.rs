@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::diagnostic::{Diagnostic, Location};
-use crate::ingest::spec::{self as ingest_spec, IngestSpec};
 use crate::manifest::Column;
 use crate::project::SourceFile;
 use crate::yaml;
@@ -91,8 +90,8 @@ pub struct SourceTableSpec {
     pub tags: Vec<String>,
     pub config: Map<String, Value>,
     pub external: Value,
-    /// How the table is fed from Kafka, when it has an `ingest:` block.
-    pub ingest: Option<IngestSpec>,
+    /// The table's `ingest:` block, Jinja rendered, when it has one.
+    pub ingest: Option<Value>,
     pub line: usize,
 }
 
@@ -628,27 +627,15 @@ impl Reader<'_> {
         })
     }
 
-    /// The table's `ingest:` block (or `meta.ingest`, `config.ingest`), read
-    /// after its Jinja is rendered.
-    fn ingest(&mut self, table: &Map<String, Value>, table_line: usize) -> Option<IngestSpec> {
+    /// The table's `ingest:` block (or `meta.ingest`, `config.ingest`),
+    /// with its Jinja rendered; `ingest` reads it after rendering.
+    fn ingest(&mut self, table: &Map<String, Value>, table_line: usize) -> Option<Value> {
         let (source_file, lines) = (self.file, self.lines);
-        let file = ingest_spec::YamlFile {
-            path: &source_file.path,
-            contents: &source_file.contents,
-            lines,
-        };
-        let block = match ingest_spec::declared_block(table, &file, table_line) {
-            Ok(Some((_, block))) => self.render_value(block),
-            Ok(None) => return None,
+        match declared_ingest_block(table, &source_file.path, &source_file.contents, lines, table_line) {
+            Ok(Some((_, block))) => Some(self.render_value(block)),
+            Ok(None) => None,
             Err(diagnostic) => {
                 self.diagnostics.push(diagnostic);
-                return None;
-            }
-        };
-        match ingest_spec::parse(&block, &file, table_line) {
-            Ok(spec) => Some(spec),
-            Err(diagnostics) => {
-                self.diagnostics.extend(diagnostics);
                 None
             }
         }
@@ -744,6 +731,63 @@ fn find_tag(text: &str, word: &str) -> Option<usize> {
         offset = start + 2;
     }
     None
+}
+
+/// Where a source table's `ingest:` block may be declared, for messages.
+const INGEST_PLACES: &[(&[&str], &str)] = &[
+    (&["ingest"], "ingest"),
+    (&["meta", "ingest"], "meta.ingest"),
+    (&["config", "ingest"], "config.ingest"),
+    (&["config", "meta", "ingest"], "config.meta.ingest"),
+];
+
+/// The `ingest:` block of a source table's entry and where it sits, or
+/// `None` when the table is not ingested. Two blocks are an error.
+pub fn declared_ingest_block<'v>(
+    table: &'v Map<String, Value>,
+    path: &str,
+    contents: &str,
+    lines: &yaml::LineIndex,
+    table_line: usize,
+) -> Result<Option<(&'static str, &'v Value)>, Diagnostic> {
+    let mut found: Vec<(&'static str, &'v Value)> = Vec::new();
+    for (keys, place) in INGEST_PLACES {
+        let mut value = None;
+        let mut current = table;
+        for (index, key) in keys.iter().enumerate() {
+            match current.get(*key) {
+                Some(next) if index + 1 == keys.len() => value = Some(next),
+                Some(Value::Object(next)) => current = next,
+                _ => break,
+            }
+        }
+        if let Some(value) = value.filter(|value| !value.is_null()) {
+            found.push((place, value));
+        }
+    }
+    match found.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(*one)),
+        [first, second, ..] => {
+            let line = lines
+                .find_text_line(contents, "ingest:", table_line)
+                .map_or(table_line, |(line, _)| line);
+            let text = lines.line(contents, line);
+            let (column, length) = match text.find("ingest") {
+                Some(offset) => (text[..offset].chars().count() + 1, "ingest".len()),
+                None => {
+                    let start = text.len() - text.trim_start().len();
+                    (start + 1, text.trim().chars().count())
+                }
+            };
+            Err(Diagnostic::error(format!(
+                "the table has two ingest blocks, `{}` and `{}`",
+                first.0, second.0
+            ))
+            .at(Location::at(path, line, column, length), Some(contents))
+            .hint("keep one `ingest:` block per source table"))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -53,15 +53,8 @@ pub fn check(resource_type: ResourceType, config: &Map<String, Value>) -> Vec<Co
         }
     }
     if resource_type == ResourceType::Export {
-        if let Err(spec_problems) = crate::lake::ExportSpec::parse(&Value::Object(config.clone())) {
-            problems.extend(spec_problems.into_iter().map(|problem| ConfigProblem {
-                key: problem.key,
-                message: problem.message,
-                label: None,
-                hint: problem.hint,
-            }));
-        }
-        // The other keys below are a model's; an export's settings are all checked here.
+        // An export's settings are the lake's to check
+        // ([`super::Input::export_config`]); the keys below are a model's.
         return problems;
     }
     if let Some(value) = present(config, "tags") {

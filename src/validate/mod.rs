@@ -48,6 +48,9 @@ pub struct Input<'a> {
     /// Each compiled node's own SQL, before ephemeral models are inlined
     /// ([`render::compile_selected`]). Nodes missing here are not parsed.
     pub bodies: &'a HashMap<String, CompiledBody>,
+    /// Checks an export node's settings (its config): the lake's own rules
+    /// (`lake::config_problems`), run with the other config checks.
+    pub export_config: fn(&serde_json::Map<String, serde_json::Value>) -> Vec<config::ConfigProblem>,
 }
 
 /// Checks the selected nodes and returns every problem, errors and
@@ -445,7 +448,11 @@ fn test_location(rendered: &Rendered, node: &Node, source: &str) -> Location {
 fn check_config(input: &Input, node: &Node) -> Vec<Diagnostic> {
     // A `{% materialization %}` block of the project's makes its name valid.
     let custom = crate::render::materialization::find(input.rendered, node.materialized(), input.adapter_type);
-    config::check(node.resource_type, &node.config)
+    let mut problems = config::check(node.resource_type, &node.config);
+    if node.resource_type == crate::manifest::ResourceType::Export {
+        problems.extend((input.export_config)(&node.config));
+    }
+    problems
         .into_iter()
         .filter(|problem| !(problem.key == "materialized" && custom.is_some()))
         .map(|problem| {

@@ -1,12 +1,6 @@
-//! `dvt ingest`: loads the Kafka topics of the selected sources that have
-//! an `ingest:` block into their bronze tables.
-//!
-//! - By default it drains each topic to the high watermarks it had at the
-//!   start, then exits: the batch mode of CI and schedulers.
-//! - `--follow` streams until Ctrl-C, committing micro-batches, and with
-//!   `--refresh SELECTOR [--every D]` runs the selected models after each
-//!   commit or on an interval, reporting end-to-end freshness.
-//! - `--status` prints each partition's lag and exits.
+//! The machinery of `dvt ingest` (`src/commands/ingest.rs`): lake sources
+//! loaded in one transaction each, Kafka consumers in batch or `--follow`
+//! mode with the refresh loop, and `--status`.
 //!
 //! Each source table is consumed by a consumer group of its own, on a
 //! thread of its own; several `dvt ingest` processes share a group's
@@ -22,155 +16,30 @@ use tokio::sync::Notify;
 
 use super::consumer::{self, Crew, Event, IngestJob, IngestTotals, KafkaSettings, Until};
 use super::freshness::{thousands, Freshness};
-use super::state::{load_offsets, offsets_relation, prepare_tables, Destination, OffsetStore, StoredOffsets};
-use super::Mapper;
+use super::state::{load_offsets, prepare_tables, StoredOffsets};
+use super::IngestSpec;
 use crate::adapter::{lock_unpoisoned, Adapter};
-use crate::cli::IngestArgs;
-use crate::commands::load;
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::exec::command::Refresh;
+use crate::exec::refresh::Refresh;
 use crate::manifest::SourceTable;
 use crate::output::Printer;
-use crate::{plan, Outcome};
+use crate::Outcome;
 
 /// SQLSTATE of a table that does not exist.
 const SQLSTATE_UNDEFINED_TABLE: &str = "42P01";
 
 /// The consumer group of a source table, unless the profile names one:
 /// `dvt.<project>.<source>.<table>`.
-fn consumer_group(project: &str, source: &SourceTable) -> String {
+pub(crate) fn consumer_group(project: &str, source: &SourceTable) -> String {
     format!("dvt.{project}.{}.{}", source.source_name, source.name)
-}
-
-pub fn ingest(printer: Arc<Printer>, args: &IngestArgs) -> Result<Outcome, Diagnostics> {
-    let (session, rendered, dag) = load(&printer, &args.project, "ingest", false, false)?;
-    let plan = plan::plan(&rendered.manifest, &dag, &args.selection, None)?;
-    let sources: Vec<&SourceTable> = rendered
-        .manifest
-        .sources
-        .values()
-        .filter(|source| source.ingest.is_some() && plan.selected.contains(&source.unique_id))
-        .collect();
-    if sources.is_empty() {
-        return Err(Diagnostic::error("no selected source table has an `ingest:` block")
-            .hint("declare `ingest: {topics: [...], format: json, mapping: raw}` on a source table, or select one with `--select source:<source>.<table>`")
-            .into());
-    }
-    // Sources fed from Parquet in the lake load once, in batch mode, on any
-    // adapter; Kafka sources go on below.
-    let (lake_sources, sources): (Vec<&SourceTable>, Vec<&SourceTable>) = sources
-        .into_iter()
-        .partition(|source| source.ingest.as_ref().is_some_and(|spec| spec.lake.is_some()));
-    if !lake_sources.is_empty() && (args.follow || args.status) {
-        if sources.is_empty() {
-            return Err(Diagnostic::error(
-                "the selected sources are fed from the lake, which has no stream to follow or lag to show",
-            )
-            .hint("run `dvt ingest` without `--follow` or `--status` to load them")
-            .into());
-        }
-        printer.info(
-            "ingest_lake_skipped",
-            &format!(
-                "Leaving out {} source{} fed from the lake: they load with a plain `dvt ingest`",
-                lake_sources.len(),
-                if lake_sources.len() == 1 { "" } else { "s" }
-            ),
-        );
-    }
-    if sources.is_empty() {
-        return load_lake_sources(&printer, &session.target, &lake_sources);
-    }
-    if !lake_sources.is_empty()
-        && !args.follow
-        && !args.status
-        && load_lake_sources(&printer, &session.target, &lake_sources)? == Outcome::Failure
-    {
-        return Ok(Outcome::Failure);
-    }
-    if !matches!(session.target.adapter_type.as_str(), "postgres" | "postgresql") {
-        return Err(Diagnostic::error(format!(
-            "`dvt ingest` loads into PostgreSQL, and target `{}` is `{}`",
-            session.target.name, session.target.adapter_type
-        ))
-        .in_file(&session.target.source)
-        .hint("run it on a PostgreSQL target, e.g. `dvt ingest --target pg`")
-        .into());
-    }
-    let settings = KafkaSettings::from_target(&session.target).ok_or_else(|| {
-        Diagnostic::error(format!("target `{}` names no Kafka cluster", session.target.name))
-            .in_file(&session.target.source)
-            .hint("add `kafka_bootstrap_servers: host:9092` to the target in profiles.yml (other librdkafka settings as `kafka_<name>`, secrets through env_var())")
-    })?;
-    let jobs: Vec<IngestJob> = sources
-        .iter()
-        .filter_map(|source| {
-            let spec = source.ingest.as_ref()?;
-            let destination = Destination::of_source(source)?;
-            let consumer_group = consumer_group(&session.project.name, source);
-            let mut batch = spec.batch;
-            if let Some(rows) = args.batch_rows {
-                batch.rows = rows;
-            }
-            if let Some(latency) = args.batch_latency {
-                batch.latency = latency;
-            }
-            Some(IngestJob {
-                name: source.unique_id.clone(),
-                topics: spec.topics.clone(),
-                store: OffsetStore {
-                    relation: offsets_relation(&session.target.schema),
-                    consumer_group: consumer_group.clone(),
-                },
-                consumer_group,
-                destination,
-                mapper: Arc::new(Mapper::new(&spec.mapping)),
-                batch,
-            })
-        })
-        .collect();
-
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|error| Diagnostic::error(format!("cannot start the async runtime: {error}")))?;
-    let threads = jobs.len() * args.consumers + session.target.threads;
-    let adapter = runtime.block_on(crate::exec::command::connect(&session.target, threads))?;
-    let outcome = if args.status {
-        runtime.block_on(status(&printer, &adapter, &settings, &jobs))
-    } else {
-        let refresh = if args.refresh.is_empty() {
-            None
-        } else {
-            match Refresh::prepare(&printer, session, rendered, dag, &args.refresh, Arc::clone(&adapter)) {
-                Ok(refresh) => Some(refresh),
-                Err(diagnostics) => {
-                    runtime.block_on(adapter.close());
-                    return Err(diagnostics);
-                }
-            }
-        };
-        let run = Run {
-            printer: Arc::clone(&printer),
-            adapter: Arc::clone(&adapter),
-            handle: runtime.handle().clone(),
-            settings,
-            follow: args.follow,
-            every: args.every,
-            consumers: args.consumers,
-        };
-        runtime.block_on(run.ingest(jobs, refresh))
-    };
-    runtime.block_on(adapter.close());
-    Ok(outcome?)
 }
 
 /// Loads the Parquet files under each lake source's prefix (`ingest: {lake:
 /// <prefix>}`) into its bronze table, replacing what it held.
-fn load_lake_sources(
+pub(crate) fn load_lake_sources(
     printer: &Printer,
     target: &crate::profile::Target,
-    sources: &[&SourceTable],
+    sources: &[(&SourceTable, &IngestSpec)],
 ) -> Result<Outcome, Diagnostics> {
     let settings = crate::lake::LakeSettings::from_target(target)?.ok_or_else(|| {
         Diagnostic::error(format!("target `{}` has no `s3_*` settings for the lake", target.name))
@@ -189,10 +58,9 @@ fn load_lake_sources(
         .enable_all()
         .build()
         .map_err(|error| Diagnostic::error(format!("cannot start the async runtime: {error}")))?;
-    let adapter = runtime.block_on(crate::exec::command::connect(target, 1))?;
+    let adapter = runtime.block_on(crate::adapter::connect(target, 1))?;
     let mut failed = false;
-    for source in sources {
-        let Some(spec) = source.ingest.as_ref() else { continue };
+    for (source, spec) in sources {
         let Some(prefix) = spec.lake.as_deref() else { continue };
         let table = crate::adapter::Relation::new(source.relation.schema.clone(), source.relation.identifier.clone());
         let started = Instant::now();
@@ -243,19 +111,17 @@ async fn publish_loaded(
 ) -> Result<(), crate::adapter::AdapterError> {
     let mut connection = adapter.connection().await?;
     let exists = !connection.columns(table).await?.is_empty();
-    connection.begin().await?;
-    let statements = if exists {
-        vec![
-            format!("delete from {table}"),
-            format!("insert into {table} select * from {loading}"),
-            format!("drop table {loading}"),
-        ]
+    let context = minijinja::context! { table => minijinja::Value::from_serialize(table), loading => minijinja::Value::from_serialize(loading) };
+    let templates: &[&'static str] = if exists {
+        &["publish_delete.sql", "publish_insert.sql", "publish_drop.sql"]
     } else {
-        vec![format!(
-            "alter table {loading} rename to {}",
-            crate::adapter::quote_identifier(&table.identifier)
-        )]
+        &["publish_rename.sql"]
     };
+    let mut statements = Vec::new();
+    for template in templates {
+        statements.push(super::state::render(template, context.clone())?);
+    }
+    connection.begin().await?;
     for statement in statements {
         if let Err(error) = connection.execute(&statement).await {
             let _ = connection.rollback().await;
@@ -266,15 +132,15 @@ async fn publish_loaded(
 }
 
 /// One `dvt ingest` (batch or `--follow`).
-struct Run {
-    printer: Arc<Printer>,
-    adapter: Arc<dyn Adapter>,
-    handle: tokio::runtime::Handle,
-    settings: KafkaSettings,
-    follow: bool,
-    every: Option<Duration>,
+pub(crate) struct Run {
+    pub printer: Arc<Printer>,
+    pub adapter: Arc<dyn Adapter>,
+    pub handle: tokio::runtime::Handle,
+    pub settings: KafkaSettings,
+    pub follow: bool,
+    pub every: Option<Duration>,
     /// Consumers per source table (`--consumers`).
-    consumers: usize,
+    pub consumers: usize,
 }
 
 /// What the consumers of one source table loaded, as they finish.
@@ -310,7 +176,7 @@ struct Progress {
 }
 
 impl Run {
-    async fn ingest(self, jobs: Vec<IngestJob>, refresh: Option<Refresh>) -> Result<Outcome, Diagnostic> {
+    pub(crate) async fn ingest(self, jobs: Vec<IngestJob>, refresh: Option<Refresh>) -> Result<Outcome, Diagnostic> {
         let started = Instant::now();
         let mut connection = self
             .adapter
@@ -666,7 +532,7 @@ async fn refresh_once(refresh: &Refresh, progress: &Progress, printer: &Printer)
 
 /// `dvt ingest --status`: each partition's stored offset, high watermark
 /// and lag.
-async fn status(
+pub(crate) async fn status(
     printer: &Printer,
     adapter: &Arc<dyn Adapter>,
     settings: &KafkaSettings,

@@ -1,0 +1,417 @@
+//! Compile mode: every selected node rendered again with its refs resolved
+//! to relations, and ephemeral models inlined as `__dbt__cte__<name>` CTEs,
+//! dependencies first. The run-time renders of hooks and inline SQL are in
+//! [`super::inline`].
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use minijinja::value::{Kwargs, Value};
+use rayon::prelude::*;
+use serde_json::json;
+
+use super::jinja;
+use super::jinja::{Jinja, Mode, Scope};
+use super::{CompiledBody, Rendered};
+use crate::diagnostic::{Diagnostic, Diagnostics, Location};
+use crate::manifest::{Manifest, Node, ResourceType, TestMetadata};
+use crate::project::Project;
+
+/// Step 6: compiles the nodes in `selected` (in parallel), then inlines ephemeral
+/// models. Ephemeral models are always compiled, since others inline them.
+/// Returns each compiled node's own SQL, before ephemeral models are inlined,
+/// for checks that point back into the node's file.
+pub fn compile_selected(
+    rendered: &mut Rendered,
+    project: &Project,
+    selected: &BTreeSet<String>,
+) -> Result<HashMap<String, CompiledBody>, Diagnostics> {
+    let ids: Vec<String> = rendered
+        .manifest
+        .nodes
+        .values()
+        .filter(|node| {
+            // Seeds and exports have no SQL of their own.
+            !matches!(node.resource_type, ResourceType::Seed | ResourceType::Export)
+                && (selected.contains(&node.unique_id) || node.is_ephemeral())
+        })
+        .map(|node| node.unique_id.clone())
+        .collect();
+    let results: Vec<(String, Result<CompiledBody, Diagnostic>)> = ids
+        .par_iter()
+        .map(|id| {
+            let node = &rendered.manifest.nodes[id];
+            (id.clone(), compile_node_raw(rendered, project, node, false))
+        })
+        .collect();
+    let mut errors = Vec::new();
+    let mut bodies: HashMap<String, (String, BTreeSet<String>)> = HashMap::new();
+    for (id, result) in results {
+        match result {
+            Ok(compiled) => {
+                bodies.insert(id, compiled);
+            }
+            Err(diagnostic) => errors.push(diagnostic),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Diagnostics(errors));
+    }
+    let mut compiled_code = Vec::new();
+    for (id, (body, ephemerals)) in &bodies {
+        let sql = inject_ephemerals(
+            body,
+            ephemerals,
+            &|ephemeral_id| bodies.get(ephemeral_id).cloned(),
+            &rendered.manifest,
+        )?;
+        compiled_code.push((id.clone(), sql));
+    }
+    for (id, sql) in compiled_code {
+        if let Some(node) = rendered.manifest.nodes.get_mut(&id) {
+            node.compiled_code = Some(sql);
+        }
+    }
+    Ok(bodies)
+}
+
+/// Compiles one node with ephemeral models inlined. The executor calls this at
+/// run time, when it knows whether `is_incremental()` holds.
+pub fn compile_node(
+    rendered: &Rendered,
+    project: &Project,
+    node: &Node,
+    is_incremental: bool,
+) -> Result<String, Diagnostic> {
+    let (body, ephemerals) = compile_node_raw(rendered, project, node, is_incremental)?;
+    let lookup = |ephemeral_id: &str| -> Option<(String, BTreeSet<String>)> {
+        let ephemeral = rendered.manifest.nodes.get(ephemeral_id)?;
+        compile_node_raw(rendered, project, ephemeral, false).ok()
+    };
+    inject_ephemerals(&body, &ephemerals, &lookup, &rendered.manifest)
+}
+
+/// Renders a `pre-hook` or `post-hook` of a node, with `this` and refs resolved.
+pub fn render_hook(rendered: &Rendered, project: &Project, node: &Node, hook: &str) -> Result<String, Diagnostic> {
+    let mut scope = Scope::new(Mode::Compile, &rendered.target_schema, &rendered.target_database);
+    scope.resolver = Some(Arc::clone(&rendered.resolver));
+    scope.config_view = node.config.clone();
+    let (result, _) = rendered.jinja.render(
+        &node.original_file_path,
+        hook,
+        scope,
+        node_context(node, super::context::warehouse::is_connected()),
+    );
+    result.map_err(|error| {
+        let source = node_source(project, node);
+        let mut diagnostic = jinja::jinja_diagnostic(&error, &node.original_file_path, hook);
+        diagnostic.message = format!("hook of `{}`: {}", node.name, diagnostic.message);
+        if diagnostic.source_line.is_none() {
+            diagnostic.source_line = source.lines().next().map(str::to_owned);
+        }
+        diagnostic
+    })
+}
+
+/// Renders a node in compile mode, returning its SQL and the ephemeral models
+/// it refers to directly.
+pub fn compile_node_raw(
+    rendered: &Rendered,
+    project: &Project,
+    node: &Node,
+    is_incremental: bool,
+) -> Result<(String, BTreeSet<String>), Diagnostic> {
+    let mut scope = Scope::new(Mode::Compile, &rendered.target_schema, &rendered.target_database);
+    scope.resolver = Some(Arc::clone(&rendered.resolver));
+    scope.config_view = node.config.clone();
+    scope.is_incremental = is_incremental;
+    // `execute` is true when the render can reach the warehouse: while the
+    // node runs, and under `dvt compile`. In the offline checks before a run
+    // it is false, as in dbt's parse, so introspective macros return nothing.
+    let context = node_context(node, super::context::warehouse::is_connected());
+    let source = node_source(project, node);
+    let (result, scope) = match &node.test_metadata {
+        Some(metadata) => {
+            let model_expression = node.attached_model_expression();
+            let (model, scope) = rendered.jinja.eval(&model_expression, scope, context.clone());
+            let model = model.map_err(|error| test_error(&error, node, source))?;
+            let model = match node.config.get("where").and_then(serde_json::Value::as_str) {
+                // dbt's `get_where_subquery`: the filtered model as a subquery.
+                Some(filter) => Value::from_safe_string(
+                    render_sql(
+                        "where_subquery.sql",
+                        minijinja::context! { model => model, filter => filter },
+                    )
+                    .map_err(|diagnostic| diagnostic.in_file(&node.original_file_path))?,
+                ),
+                None => model,
+            };
+            let (kwargs, scope) = test_kwargs(&rendered.jinja, metadata, node, model, scope, &context);
+            let kwargs = kwargs.map_err(|error| test_error(&error, node, source))?;
+            rendered.jinja.call(
+                &format!("test_{}", metadata.name),
+                &[Value::from(kwargs)],
+                scope,
+                context,
+            )
+        }
+        None => rendered
+            .jinja
+            .render(&node.original_file_path, &node.raw_code, scope, context),
+    };
+    match result {
+        // A trailing `;` would end up inside a CTE when the node is inlined.
+        Ok(sql) => Ok((
+            sql.trim().trim_end_matches(';').trim_end().to_string(),
+            scope.ephemerals_used,
+        )),
+        Err(error) => Err(jinja::jinja_diagnostic_with(
+            &error,
+            &node.original_file_path,
+            source,
+            &|name| rendered.jinja.macro_source(name),
+        )),
+    }
+}
+
+fn test_error(error: &minijinja::Error, node: &Node, source: &str) -> Diagnostic {
+    let detail = error.detail().map(str::to_owned).unwrap_or_else(|| error.to_string());
+    let mut diagnostic = Diagnostic::error(format!("test `{}`: {detail}", node.name));
+    let line = crate::yaml::find_text_line(
+        source,
+        node.test_metadata
+            .as_ref()
+            .map(|metadata| metadata.name.as_str())
+            .unwrap_or(""),
+        1,
+    );
+    diagnostic = match line {
+        Some((line, column)) => diagnostic.at(Location::at(&node.original_file_path, line, column, 1), Some(source)),
+        None => diagnostic.in_file(&node.original_file_path),
+    };
+    diagnostic
+}
+
+/// The keyword arguments a generic test macro is called with: `model`,
+/// `column_name`, and the test's arguments, where strings such as
+/// `ref('customers')` are evaluated.
+fn test_kwargs(
+    jinja: &Jinja,
+    metadata: &TestMetadata,
+    node: &Node,
+    model: Value,
+    mut scope: Scope,
+    context: &Value,
+) -> (Result<Kwargs, minijinja::Error>, Scope) {
+    let mut pairs: Vec<(String, Value)> = vec![("model".to_string(), model)];
+    if let Some(column) = &node.column_name {
+        pairs.push(("column_name".to_string(), Value::from(column.clone())));
+    }
+    for (key, value) in &metadata.kwargs {
+        if key == "model" || key == "column_name" {
+            continue;
+        }
+        let (evaluated, returned) = evaluate_argument(jinja, value, scope, context);
+        scope = returned;
+        match evaluated {
+            Ok(value) => pairs.push((key.clone(), value)),
+            Err(error) => return (Err(error), scope),
+        }
+    }
+    (Ok(Kwargs::from_iter(pairs)), scope)
+}
+
+fn evaluate_argument(
+    jinja: &Jinja,
+    value: &serde_json::Value,
+    scope: Scope,
+    context: &Value,
+) -> (Result<Value, minijinja::Error>, Scope) {
+    match value {
+        serde_json::Value::String(text) if is_relation_expression(text) => {
+            jinja.eval(text.trim(), scope, context.clone())
+        }
+        serde_json::Value::String(text) if text.contains("{{") => {
+            let (result, scope) = jinja.render("<test argument>", text, scope, context.clone());
+            (result.map(Value::from), scope)
+        }
+        other => (Ok(Value::from_serialize(other)), scope),
+    }
+}
+
+pub(super) fn is_relation_expression(text: &str) -> bool {
+    let text = text.trim();
+    (text.starts_with("ref(") || text.starts_with("source(")) && text.ends_with(')')
+}
+
+/// The Jinja context of one node: `this`, `model` and `execute`.
+pub(crate) fn node_context(node: &Node, execute: bool) -> Value {
+    let this = jinja::relation_value(node.relation.clone());
+    if node.test_metadata.is_some() {
+        // Generic tests read their arguments, not `model`; a light one keeps
+        // compiling 30,000 tests cheap.
+        let model = minijinja::context! {
+            unique_id => node.unique_id.clone(),
+            name => node.name.clone(),
+            resource_type => node.resource_type.as_str(),
+        };
+        return minijinja::context! { this => this, model => model, execute => execute };
+    }
+    let model = json!({
+        "unique_id": node.unique_id,
+        "name": node.name,
+        "resource_type": node.resource_type.as_str(),
+        "package_name": node.package_name,
+        "original_file_path": node.original_file_path,
+        "path": node.path,
+        "fqn": node.fqn,
+        "alias": node.relation.identifier,
+        "schema": node.relation.schema,
+        "database": node.relation.database,
+        "config": node.config,
+        "tags": node.tags(),
+    });
+    minijinja::context! { this => this, model => Value::from_serialize(&model), execute => execute }
+}
+
+/// The text errors about `node` point into: its SQL, or for a generic test the
+/// schema file that declares it. Borrowed, and looked up only on the error path.
+fn node_source<'a>(project: &'a Project, node: &'a Node) -> &'a str {
+    if node.test_metadata.is_some() {
+        return project.schema_source(&node.original_file_path).unwrap_or_default();
+    }
+    &node.raw_code
+}
+
+/// Inlines the ephemeral models `sql` refers to (transitively, dependencies
+/// first) as CTEs named `__dbt__cte__<name>`.
+pub fn inject_ephemerals(
+    sql: &str,
+    direct: &BTreeSet<String>,
+    body_of: &dyn Fn(&str) -> Option<CompiledBody>,
+    manifest: &Manifest,
+) -> Result<String, Diagnostic> {
+    if direct.is_empty() {
+        return Ok(sql.to_string());
+    }
+    let mut ordered: Vec<(String, String)> = Vec::new();
+    let mut visited = BTreeSet::new();
+    fn visit(
+        id: &str,
+        body_of: &dyn Fn(&str) -> Option<CompiledBody>,
+        manifest: &Manifest,
+        visited: &mut BTreeSet<String>,
+        ordered: &mut Vec<(String, String)>,
+    ) {
+        if !visited.insert(id.to_string()) {
+            return;
+        }
+        let Some((body, nested)) = body_of(id) else { return };
+        for inner in &nested {
+            visit(inner, body_of, manifest, visited, ordered);
+        }
+        let name = manifest.nodes.get(id).map_or(id, |node| node.name.as_str());
+        ordered.push((name.to_string(), body));
+    }
+    for id in direct {
+        visit(id, body_of, manifest, &mut visited, &mut ordered);
+    }
+    let ctes: Vec<minijinja::Value> = ordered
+        .iter()
+        .map(|(name, body)| minijinja::context! { name => name, body => body })
+        .collect();
+    let (head, body) = match leading_with(sql) {
+        Some(insert_at) => (Some(&sql[..insert_at]), sql[insert_at..].trim_start()),
+        None => (None, sql),
+    };
+    render_sql(
+        "ephemeral_ctes.sql",
+        minijinja::context! { head => head, ctes => ctes, body => body },
+    )
+}
+
+/// The SQL compile mode writes around a node's own, in `templates/render/`.
+const SQL_TEMPLATES: &[(&str, &str)] = &[
+    (
+        "where_subquery.sql",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates/render/where_subquery.sql"
+        )),
+    ),
+    (
+        "ephemeral_ctes.sql",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates/render/ephemeral_ctes.sql"
+        )),
+    ),
+];
+
+fn render_sql(name: &str, context: minijinja::Value) -> Result<String, Diagnostic> {
+    static TEMPLATES: std::sync::OnceLock<minijinja::Environment<'static>> = std::sync::OnceLock::new();
+    let templates = TEMPLATES.get_or_init(|| {
+        let mut environment = minijinja::Environment::new();
+        environment.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        environment.set_loader(|name| {
+            Ok(SQL_TEMPLATES
+                .iter()
+                .find(|(known, _)| *known == name)
+                .map(|(_, source)| source.to_string()))
+        });
+        environment
+    });
+    templates
+        .get_template(name)
+        .and_then(|template| template.render(context))
+        .map_err(|error| Diagnostic::error(format!("cannot render dvt's `templates/render/{name}`: {error}")))
+}
+
+/// The byte offset just after a leading `with` (and `recursive`) keyword,
+/// skipping comments and whitespace.
+pub(super) fn leading_with(sql: &str) -> Option<usize> {
+    let mut offset = 0;
+    loop {
+        let rest = &sql[offset..];
+        let trimmed = rest.trim_start();
+        offset += rest.len() - trimmed.len();
+        if trimmed.starts_with("--") {
+            offset += trimmed.find('\n').map_or(trimmed.len(), |end| end + 1);
+        } else if trimmed.starts_with("/*") {
+            offset += trimmed.find("*/").map_or(trimmed.len(), |end| end + 2);
+        } else {
+            break;
+        }
+    }
+    let rest = &sql[offset..];
+    let word: String = rest
+        .chars()
+        .take_while(|character| character.is_alphanumeric() || *character == '_')
+        .collect();
+    if !word.eq_ignore_ascii_case("with") {
+        return None;
+    }
+    let mut end = offset + word.len();
+    let after = &sql[end..];
+    let next: String = after
+        .trim_start()
+        .chars()
+        .take_while(|character| character.is_alphanumeric())
+        .collect();
+    if next.eq_ignore_ascii_case("recursive") {
+        end += after.len() - after.trim_start().len() + next.len();
+    }
+    Some(end)
+}
+
+impl Node {
+    /// The Jinja expression for the node a generic test is attached to.
+    pub fn attached_model_expression(&self) -> String {
+        self.test_metadata
+            .as_ref()
+            .and_then(|metadata| metadata.kwargs.get("model"))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,1 @@
+select comment from duckdb_tables() where database_name = coalesce(nullif($1, ''), current_database()) and schema_name = $2 and table_name = $3 union all select comment from duckdb_views() where database_name = coalesce(nullif($1, ''), current_database()) and schema_name = $2 and view_name = $3

@@ -1,0 +1,1 @@
+select library_version from pragma_version()

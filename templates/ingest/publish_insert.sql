@@ -1,0 +1,1 @@
+insert into {{ table|relation }} select * from {{ loading|relation }}

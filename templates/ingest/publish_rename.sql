@@ -1,0 +1,1 @@
+alter table {{ loading|relation }} rename to {{ table.identifier|quote }}

@@ -1,0 +1,1 @@
+copy (select {% for column in columns %}{{ column.name|quote }}{% if column.as_text %}::text{% endif %}{% if not loop.last %}, {% endif %}{% endfor %} from pg_temp.{{ view|quote }}) to stdout (format binary)

@@ -1,0 +1,1 @@
+select pg_catalog.obj_description(to_regclass($1), 'pg_class')

@@ -1,0 +1,1 @@
+(select * from {{ model }} where {{ filter }}) dbt_subquery
