@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use minijinja::value::{Kwargs, Value};
 use rayon::prelude::*;
-use serde_json::json;
 
 use super::jinja;
 use super::jinja::{Jinja, Mode, Scope};
@@ -235,7 +234,8 @@ fn evaluate_argument(
             let (result, scope) = jinja.render("<test argument>", text, scope, context.clone());
             (result.map(Value::from), scope)
         }
-        other => (Ok(Value::from_serialize(other)), scope),
+        // Lists and dicts a macro can change in place, as in dbt.
+        other => (Ok(super::context::from_json(other)), scope),
     }
 }
 
@@ -257,21 +257,8 @@ pub(crate) fn node_context(node: &Node, execute: bool) -> Value {
         };
         return minijinja::context! { this => this, model => model, execute => execute };
     }
-    let model = json!({
-        "unique_id": node.unique_id,
-        "name": node.name,
-        "resource_type": node.resource_type.as_str(),
-        "package_name": node.package_name,
-        "original_file_path": node.original_file_path,
-        "path": node.path,
-        "fqn": node.fqn,
-        "alias": node.relation.identifier,
-        "schema": node.relation.schema,
-        "database": node.relation.database,
-        "config": node.config,
-        "tags": node.tags(),
-    });
-    minijinja::context! { this => this, model => Value::from_serialize(&model), execute => execute }
+    // dbt's `model` is the whole node, as in the manifest.
+    minijinja::context! { this => this, model => Value::from_serialize(node), execute => execute }
 }
 
 /// The text errors about `node` point into: its SQL, or for a generic test the

@@ -172,14 +172,14 @@ impl Object for ConfigObject {
                 let found = with_scope(|scope| scope.config_view.get(&super::config::normalize_key(&key)).cloned())?;
                 Ok(match found {
                     Some(serde_json::Value::Null) | None => default.unwrap_or(Value::from(())),
-                    Some(value) => Value::from_serialize(&value),
+                    Some(value) => super::context::from_json(&value),
                 })
             }
             "require" => {
                 let (key,): (String,) = minijinja::value::from_args(args)?;
                 let found = with_scope(|scope| scope.config_view.get(&super::config::normalize_key(&key)).cloned())?;
                 match found {
-                    Some(value) if !value.is_null() => Ok(Value::from_serialize(&value)),
+                    Some(value) if !value.is_null() => Ok(super::context::from_json(&value)),
                     _ => Err(Error::new(
                         ErrorKind::InvalidOperation,
                         format!("config `{key}` is required but not set"),
@@ -291,7 +291,11 @@ impl Jinja {
     /// Builds the environment. `project_macros` are (path, source) pairs.
     pub fn new(globals: Globals, project_macros: &[(String, String)]) -> Result<Jinja, Vec<Diagnostic>> {
         let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+        // As dbt's Jinja: an undefined value is empty when printed, iterated
+        // or concatenated (a macro called without an argument gets one). Only
+        // printing one in the node's own file is an error (the formatter
+        // below), because there it is almost always a typo.
+        env.set_undefined_behavior(UndefinedBehavior::Lenient);
         env.set_keep_trailing_newline(true);
         env.set_recursion_limit(200);
 
@@ -324,6 +328,13 @@ impl Jinja {
         if !errors.is_empty() {
             return Err(errors);
         }
+        let macro_templates: BTreeSet<String> = macros.values().map(|definition| definition.template.clone()).collect();
+        env.set_formatter(move |output, state, value| {
+            if value.is_undefined() && !macro_templates.contains(state.name()) {
+                return Err(Error::from(ErrorKind::UndefinedError));
+            }
+            minijinja::escape_formatter(output, state, value)
+        });
         for definition in macros.values() {
             let template = definition.template.clone();
             let name = definition.name.clone();
@@ -364,8 +375,19 @@ impl Jinja {
                 .env
                 .get_template(&definition.template)
                 .and_then(|template| {
+                    let signature = super::context::macros::signature(&definition.template, template.source(), name);
+                    let (args, context) = match signature.filter(|signature| signature.catch_all) {
+                        Some(signature) => {
+                            let (passed, kwargs, varargs) = super::context::macros::split_arguments(&signature, args);
+                            (
+                                passed,
+                                minijinja::context! { kwargs => kwargs, varargs => varargs, ..context },
+                            )
+                        }
+                        None => (args.to_vec(), context),
+                    };
                     let captured = template.render_captured(context)?;
-                    call_in_state(captured.state(), name, args)
+                    call_in_state(captured.state(), name, &args)
                 })
                 .map(|value| value.to_string()),
             None => Err(Error::new(
@@ -408,6 +430,7 @@ impl Jinja {
 
 fn call_macro(state: &State, template: &str, name: &str, args: &[Value]) -> Result<Value, Error> {
     let _ = with_scope(|scope| scope.macros_used.insert(name.to_string()));
+    let template_name = template;
     let template = state.env().get_template(template)?;
     let mut context = BTreeMap::new();
     for variable in FORWARDED {
@@ -415,8 +438,18 @@ fn call_macro(state: &State, template: &str, name: &str, args: &[Value]) -> Resu
             context.insert(*variable, value);
         }
     }
-    let captured = template.render_captured(context)?;
     let args = with_caller_rendered(state, args)?;
+    let signature = super::context::macros::signature(template_name, template.source(), name);
+    let args = match signature.filter(|signature| signature.catch_all) {
+        Some(signature) => {
+            let (passed, kwargs, varargs) = super::context::macros::split_arguments(&signature, &args);
+            context.insert("kwargs", kwargs);
+            context.insert("varargs", varargs);
+            passed
+        }
+        None => args,
+    };
+    let captured = template.render_captured(context)?;
     call_in_state(captured.state(), name, &args)
 }
 
@@ -528,15 +561,24 @@ fn add_globals(env: &mut Environment<'static>, globals: Globals, macros: Arc<Mac
     env.add_function("is_incremental", || -> Result<bool, Error> {
         with_scope(|scope| scope.is_incremental)
     });
+    // dbt's `should_store_failures()` and `should_full_refresh()`: the node's
+    // config, else the command's flag.
+    let full_refresh = globals.full_refresh;
+    env.add_function("should_store_failures", || -> Result<bool, Error> {
+        with_scope(|scope| config_flag(scope, "store_failures").unwrap_or(false))
+    });
+    env.add_function("should_full_refresh", move || -> Result<bool, Error> {
+        with_scope(|scope| config_flag(scope, "full_refresh").unwrap_or(full_refresh))
+    });
 
     let var_globals = Arc::clone(&globals);
     env.add_function("var", move |name: String, default: Option<Value>| -> Result<Value, Error> {
         if let Some(value) = var_globals.cli_vars.get(&name) {
-            return Ok(Value::from_serialize(value));
+            return Ok(super::context::from_json(value));
         }
         let scoped = var_globals.vars.get(&var_globals.project_name).and_then(serde_json::Value::as_object).and_then(|vars| vars.get(&name));
         if let Some(value) = scoped.or_else(|| var_globals.vars.get(&name)) {
-            return Ok(Value::from_serialize(value));
+            return Ok(super::context::from_json(value));
         }
         default.ok_or_else(|| {
             let defined = var_globals.vars.keys().chain(var_globals.cli_vars.keys()).map(String::as_str);
@@ -616,6 +658,10 @@ fn add_globals(env: &mut Environment<'static>, globals: Globals, macros: Arc<Mac
     );
     env.add_global("flags", super::context::flags(globals.full_refresh, &globals.command));
     env.add_global("dbt_version", Value::from(super::context::DBT_VERSION));
+}
+
+fn config_flag(scope: &Scope, key: &str) -> Option<bool> {
+    scope.config_view.get(key).and_then(serde_json::Value::as_bool)
 }
 
 fn string_arg(value: &Value, function: &str) -> Result<String, Error> {
@@ -832,7 +878,13 @@ pub fn jinja_diagnostic_with<'a>(
         }
         _ => (detail, Vec::new()),
     };
-    let undefined = undefined_name(error, source);
+    // minijinja's positions are in the text with list and dict literals
+    // rewritten (`context::methods`); map them back to what the user wrote.
+    let range = error.range().map(|range| {
+        let original = |offset| super::context::methods::original_offset(source, offset);
+        original(range.start)..original(range.end)
+    });
+    let undefined = undefined_name(range.clone(), source);
     let message = match error.kind() {
         ErrorKind::SyntaxError => format!("Jinja syntax error: {detail}"),
         ErrorKind::UndefinedError => match &undefined {
@@ -844,7 +896,7 @@ pub fn jinja_diagnostic_with<'a>(
         _ => detail.clone(),
     };
     let mut diagnostic = Diagnostic::error(message);
-    let location = match (error.range(), error.line()) {
+    let location = match (range, error.line()) {
         (Some(range), _) if range.end <= source.len() => Some(Location::from_offset(
             &file,
             source,
@@ -992,8 +1044,8 @@ fn unclosed_block(source: &str) -> Option<(usize, usize, String)> {
     open.pop()
 }
 
-fn undefined_name(error: &Error, source: &str) -> Option<String> {
-    let range = error.range()?;
+fn undefined_name(range: Option<std::ops::Range<usize>>, source: &str) -> Option<String> {
+    let range = range?;
     let text = source.get(range)?;
     let name: String = text
         .trim()

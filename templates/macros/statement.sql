@@ -30,22 +30,6 @@
   {{ return(result.table if result else none) }}
 {%- endmacro %}
 
-{% macro should_full_refresh() -%}
-  {%- set config_full_refresh = config.get('full_refresh') -%}
-  {%- if config_full_refresh is none -%}
-    {%- set config_full_refresh = flags.FULL_REFRESH -%}
-  {%- endif -%}
-  {{ return(config_full_refresh) }}
-{%- endmacro %}
-
-{% macro should_store_failures() -%}
-  {%- set config_store_failures = config.get('store_failures') -%}
-  {%- if config_store_failures is none -%}
-    {%- set config_store_failures = flags.STORE_FAILURES -%}
-  {%- endif -%}
-  {{ return(config_store_failures) }}
-{%- endmacro %}
-
 {#- A materialization's hooks: those in the transaction or outside it. A
     hook's SQL is rendered as it runs. -#}
 {% macro run_hooks(hooks, inside_transaction=True) -%}

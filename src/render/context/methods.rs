@@ -504,6 +504,28 @@ impl fmt::Display for Dict {
 /// [`LIST_FUNCTION`] and [`DICT_FUNCTION`], keeping line numbers. A `[` after
 /// a value (`items[0]`, `f()[1]`) is a subscript and stays.
 pub fn mutable_literals(source: &str) -> String {
+    rewrite(source, &mut Vec::new())
+}
+
+/// The offset in `source` of `offset` in `mutable_literals(source)`, to point
+/// errors minijinja reports in the rewritten text at the text the user wrote.
+pub fn original_offset(source: &str, offset: usize) -> usize {
+    let mut anchors = Vec::new();
+    rewrite(source, &mut anchors);
+    // Anchors are (rewritten, original) pairs at both ends of each rewritten
+    // token, in order; between them the texts are the same.
+    let index = anchors.partition_point(|(rewritten, _)| *rewritten <= offset);
+    let Some(&(rewritten, original)) = index.checked_sub(1).and_then(|index| anchors.get(index)) else {
+        return offset.min(source.len());
+    };
+    let mapped = original + (offset - rewritten);
+    let limit = anchors
+        .get(index)
+        .map_or(source.len(), |(_, next)| next.saturating_sub(1));
+    mapped.min(limit)
+}
+
+fn rewrite(source: &str, anchors: &mut Vec<(usize, usize)>) -> String {
     let bytes = source.as_bytes();
     let mut output = String::with_capacity(source.len() + source.len() / 8);
     let mut index = 0;
@@ -531,7 +553,7 @@ pub fn mutable_literals(source: &str) -> String {
             continue;
         }
         output.push_str(&source[copied..start]);
-        let end = rewrite_tag(source, start, close, &mut output);
+        let end = rewrite_tag(source, start, close, &mut output, anchors);
         copied = end;
         index = end;
     }
@@ -591,7 +613,13 @@ fn opens_literal(before: &str) -> bool {
 
 /// Copies one tag body from `start` into `output`, rewriting its literals;
 /// returns the offset after its closing delimiter.
-fn rewrite_tag(source: &str, start: usize, close: &[u8], output: &mut String) -> usize {
+fn rewrite_tag(
+    source: &str,
+    start: usize,
+    close: &[u8],
+    output: &mut String,
+    anchors: &mut Vec<(usize, usize)>,
+) -> usize {
     let bytes = source.as_bytes();
     // For each open bracket: its closing byte and whether it became a call.
     let mut stack: Vec<(u8, bool)> = Vec::new();
@@ -616,13 +644,17 @@ fn rewrite_tag(source: &str, start: usize, close: &[u8], output: &mut String) ->
                 continue;
             }
             b'[' if opens_literal(&output[tag_start..]) => {
+                anchors.push((output.len(), index));
                 output.push_str(LIST_FUNCTION);
                 output.push('(');
+                anchors.push((output.len(), index + 1));
                 stack.push((b']', true));
             }
             b'{' => {
+                anchors.push((output.len(), index));
                 output.push_str(DICT_FUNCTION);
                 output.push('(');
+                anchors.push((output.len(), index + 1));
                 stack.push((b'}', true));
             }
             b'[' => {
@@ -692,6 +724,20 @@ mod tests {
             mutable_literals("{{ {'a': {'b': 1}} }}\nnext"),
             "{{ __dvt_dict('a', __dvt_dict('b', 1)) }}\nnext"
         );
+    }
+
+    #[test]
+    fn offsets_in_the_rewritten_text_map_back() {
+        let source = "{% set x = ['a'] %}\n{{ y }}";
+        let rewritten = mutable_literals(source);
+        let at = |text: &str, needle: &str| text.find(needle).unwrap_or(usize::MAX);
+        assert_eq!(original_offset(source, at(&rewritten, "y }}")), at(source, "y }}"));
+        assert_eq!(original_offset(source, at(&rewritten, "'a'")), at(source, "'a'"));
+        assert_eq!(
+            original_offset(source, at(&rewritten, "__dvt_list") + 3),
+            at(source, "['a']")
+        );
+        assert_eq!(original_offset(source, 2), 2);
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! - `helpers`: `fromjson`, `tojson`, `fromyaml`, `toyaml`, `zip`, `set`,
 //!   `local_md5`, `exceptions`.
 //! - `modules`: `modules.datetime`, `re`, `pytz` and `itertools`.
+//! - `macros`: Jinja's `kwargs` and `varargs` in macros.
 //! - [`warehouse`]: the bridge to the warehouse that `statement`,
 //!   `run_query`, `load_result` and `adapter`'s live methods use at run time.
 //! - [`table`]: the agate-like table those queries return.
@@ -23,6 +24,7 @@
 pub mod column;
 pub mod graph;
 mod helpers;
+pub mod macros;
 pub mod methods;
 pub mod modules;
 pub mod relation;

@@ -13,7 +13,7 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::sync::Arc;
 
-use minijinja::value::{from_args, DynObject, Kwargs, Object, ObjectRepr, Value, ValueKind};
+use minijinja::value::{from_args, DynObject, Enumerator, Kwargs, Object, ObjectRepr, Value, ValueKind};
 use minijinja::{Error, ErrorKind, State};
 
 use crate::manifest;
@@ -90,10 +90,10 @@ impl Policy {
         identifier: true,
     };
 
-    /// The parts `ref()`, `source()` and `this` render. This is the one place
-    /// that chooses them.
+    /// The parts `ref()`, `source()` and `this` render: all three, as dbt
+    /// renders them in compiled SQL. This is the one place that chooses them.
     pub const REFERENCE: Policy = Policy {
-        database: false,
+        database: true,
         schema: true,
         identifier: true,
     };
@@ -420,9 +420,23 @@ pub(crate) fn create_from_args(args: &[Value]) -> Result<Relation, Error> {
     Ok(relation)
 }
 
+/// The keys a relation has as a mapping (dbt's relations are `Mapping`s).
+const MAPPING_KEYS: &[&str] = &["database", "schema", "identifier", "type"];
+
 impl Object for Relation {
+    /// A mapping, as dbt's `FakeAPIObject`: dbt_utils' `_is_relation` checks
+    /// `obj is mapping and obj.get('metadata', {}).get('type', '')`.
     fn repr(self: &Arc<Self>) -> ObjectRepr {
-        ObjectRepr::Plain
+        ObjectRepr::Map
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Str(MAPPING_KEYS)
+    }
+
+    /// Always true, even with no parts, as dbt's `__bool__`.
+    fn is_true(self: &Arc<Self>) -> bool {
+        true
     }
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
@@ -450,6 +464,7 @@ impl Object for Relation {
             "quote_policy" => self.quote_policy.to_value(),
             "quote_character" => Value::from("\""),
             "limit" | "event_time_filter" => Value::from(()),
+            "metadata" => Value::from_iter([("type", Value::from("BaseRelation"))]),
             "can_be_renamed" | "can_be_replaced" => {
                 Value::from(matches!(self.kind, Some(RelationType::Table | RelationType::View)))
             }
@@ -541,6 +556,7 @@ mod tests {
     fn render(template: &str, relation: Relation) -> String {
         let mut env = Environment::new();
         env.add_global("api_relation", Value::from_object(RelationClass));
+        env.set_unknown_method_callback(super::super::methods::unknown_method);
         let context = minijinja::context! { relation => Value::from(relation) };
         env.render_str(template, context)
             .unwrap_or_else(|error| panic!("`{template}` does not render: {error:#}"))
@@ -581,7 +597,7 @@ mod tests {
         );
         assert_eq!(
             render("{{ relation }}|{{ relation.database }}", reference),
-            r#""analytics"."orders"|shop"#
+            r#""shop"."analytics"."orders"|shop"#
         );
         assert_eq!(
             render("{{ relation }}", Relation::ephemeral("base")),
