@@ -409,3 +409,38 @@ fn hooks_outside_the_transaction_run_before_it_begins_and_after_it_commits(engin
         table(&[&["before"], &["pre"], &["post"], &["after"]])
     );
 }
+
+matrix!(relations_found_by_a_query_are_unioned_as_dbt_utils_does);
+fn relations_found_by_a_query_are_unioned_as_dbt_utils_does(engine: Engine) {
+    let project = Project::on(engine);
+    project.write("seeds/part_1.csv", "id\n1\n");
+    project.write("seeds/part_2.csv", "id\n2\n");
+    // As dbt_utils' get_relations_by_pattern and union_relations: nothing
+    // while parsing (the model's SQL is empty then), a query of the catalog,
+    // api.Relation.create for each row, then the columns of each.
+    project.write(
+        "macros/union_of.sql",
+        "{% macro union_of(pattern) %}\n\
+         {%- if not execute %}{{ return('') }}{% endif -%}\n\
+         {%- set found = run_query(\"select table_schema, table_name from information_schema.tables \
+         where table_schema = '\" ~ target.schema ~ \"' and table_name like '\" ~ pattern ~ \"' order by table_name\") -%}\n\
+         {%- set relations = [] -%}\n\
+         {%- for row in found.rows -%}\n\
+         {%- do relations.append(api.Relation.create(schema=row.table_schema, identifier=row.table_name)) -%}\n\
+         {%- endfor -%}\n\
+         {%- for relation in relations %}\n\
+         select '{{ relation.identifier }}' as source, {{ adapter.get_columns_in_relation(relation) | map(attribute='quoted') | join(', ') }} from {{ relation }}\n\
+         {%- if not loop.last %} union all{% endif %}\n\
+         {%- endfor %}\n\
+         {% endmacro %}\n",
+    );
+    project.write(
+        "models/unioned.sql",
+        "-- {{ ref('part_1') }} {{ ref('part_2') }}\n{{ union_of('part_%') }}\n",
+    );
+    project.dvt_exits(0, &["build"]);
+    assert_eq!(
+        project.rows("select source, cast(id as varchar) from analytics.unioned order by id"),
+        table(&[&["part_1", "1"], &["part_2", "2"]])
+    );
+}
