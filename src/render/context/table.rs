@@ -202,6 +202,9 @@ impl Object for Table {
     }
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        if let Some(index) = key.as_usize() {
+            return self.row(index);
+        }
         match key.as_str()? {
             "rows" => Some(Value::from_object(Rows(Arc::clone(self)))),
             "columns" => Some(Value::from_object(Columns(Arc::clone(self)))),
@@ -213,11 +216,6 @@ impl Object for Table {
             )),
             _ => None,
         }
-    }
-
-    /// A table is true even without rows, as a Python object is.
-    fn is_true(self: &Arc<Self>) -> bool {
-        true
     }
 
     /// Iterating a table yields its rows.
@@ -334,6 +332,13 @@ impl Object for Columns {
             "values" => Ok(Value::from_iter(
                 (0..self.0.column_names.len()).filter_map(|index| self.0.column(index)),
             )),
+            "items" => Ok(Value::from_iter((0..self.0.column_names.len()).filter_map(|index| {
+                let column = self.0.column(index)?;
+                Some(Value::from(vec![
+                    Value::from(self.0.column_names[index].clone()),
+                    column,
+                ]))
+            }))),
             _ => Err(Error::from(ErrorKind::UnknownMethod)),
         }
     }
@@ -451,6 +456,17 @@ mod tests {
             "True False "
         );
         assert_eq!(render("{{ table.rows[0].values()[0] * 2 }}"), "2");
+        // As dbt_utils' get_query_results_as_dict and date_spine read them.
+        assert_eq!(
+            render(
+                "{% for name, column in table.columns.items() %}{{ name }}={{ column.values() | length }} {% endfor %}"
+            ),
+            "id=2 amount=2 name=2 paid=2 "
+        );
+        assert_eq!(
+            render("{{ table[1]['id'] }} {{ table.rows | map(attribute=0) | list }}"),
+            "2 [1, 2]"
+        );
     }
 
     #[test]
