@@ -444,3 +444,43 @@ fn relations_found_by_a_query_are_unioned_as_dbt_utils_does(engine: Engine) {
         table(&[&["part_1", "1"], &["part_2", "2"]])
     );
 }
+
+matrix!(a_custom_materialization_uses_dbts_helper_macros);
+fn a_custom_materialization_uses_dbts_helper_macros(engine: Engine) {
+    let project = Project::on(engine);
+    // A table built under another name and swapped in, with the helpers of
+    // dbt's global project that materializations call.
+    project.write(
+        "macros/swap_table.sql",
+        "{% materialization swap_table, default %}\n\
+         {%- set existing = load_cached_relation(this) -%}\n\
+         {%- set intermediate = make_intermediate_relation(this) -%}\n\
+         {%- set backup = make_backup_relation(this, 'table') -%}\n\
+         {{ drop_relation_if_exists(load_cached_relation(intermediate)) }}\n\
+         {{ drop_relation_if_exists(load_cached_relation(backup)) }}\n\
+         {% call statement('main') %}{{ get_create_table_as_sql(False, intermediate, sql) }}{% endcall %}\n\
+         {% if existing is not none %}{{ adapter.rename_relation(existing, backup) }}{% endif %}\n\
+         {{ adapter.rename_relation(intermediate, this) }}\n\
+         {{ adapter.commit() }}\n\
+         {{ drop_relation_if_exists(load_cached_relation(backup)) }}\n\
+         {{ return({'relations': [this]}) }}\n\
+         {% endmaterialization %}\n",
+    );
+    project.write(
+        "models/swapped.sql",
+        "{{ config(materialized='swap_table') }}\nselect {{ var('n') }} as n\n",
+    );
+    project.dvt_exits(0, &["run", "--vars", "{n: 1}"]);
+    project.dvt_exits(0, &["run", "--vars", "{n: 2}"]);
+    assert_eq!(
+        project.rows("select cast(n as varchar) from analytics.swapped"),
+        table(&[&["2"]])
+    );
+    assert_eq!(
+        project.rows(
+            "select cast(count(*) as varchar) from information_schema.tables \
+             where table_schema = 'analytics' and table_name like 'swapped_%'"
+        ),
+        table(&[&["0"]])
+    );
+}

@@ -36,6 +36,10 @@ const BUILTIN_MACROS: &[(&str, &str)] = &[
         "dvt/macros/statement.sql",
         include_str!("../../templates/macros/statement.sql"),
     ),
+    (
+        "dvt/macros/materialization_helpers.sql",
+        include_str!("../../templates/macros/materialization_helpers.sql"),
+    ),
 ];
 
 /// Variables of the calling template forwarded into a macro's own state, so that
