@@ -209,11 +209,7 @@ impl Object for Table {
             "rows" => Some(Value::from_object(Rows(Arc::clone(self)))),
             "columns" => Some(Value::from_object(Columns(Arc::clone(self)))),
             "column_names" => Some(Value::from(self.column_names.as_ref().clone())),
-            "column_types" => Some(Value::from_iter(
-                self.column_types
-                    .iter()
-                    .map(|value_type| Value::from_serialize(value_type)),
-            )),
+            "column_types" => Some(Value::from_iter(self.column_types.iter().map(Value::from_serialize))),
             _ => None,
         }
     }
@@ -368,11 +364,7 @@ impl Object for Column {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         match key.as_str() {
             Some("name") => Some(Value::from(self.table.column_names[self.index].clone())),
-            Some("data_type") => self
-                .table
-                .column_types
-                .get(self.index)
-                .map(|value_type| Value::from_serialize(value_type)),
+            Some("data_type") => self.table.column_types.get(self.index).map(Value::from_serialize),
             Some(_) => None,
             None => self.table.rows.get(key.as_usize()?)?.get(self.index).cloned(),
         }
