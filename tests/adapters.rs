@@ -263,6 +263,7 @@ fn seed_build(identifier: &str, columns: &[(&str, &str)]) -> SeedBuild {
         pre_hooks: Vec::new(),
         post_hooks: Vec::new(),
         grants: BTreeMap::new(),
+        render_hooks: None,
     }
 }
 

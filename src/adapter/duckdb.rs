@@ -27,7 +27,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::{
     adapter_templates, leading_keyword, lock_unpoisoned, template_names, trim_statement, Adapter, AdapterError,
     AdapterResponse, ArrowBatches, ColumnInfo, Connection, DatabaseError, QueryResult, Relation, RelationKind,
-    RunningStatements, SQLSTATE_QUERY_CANCELED, SQLSTATE_SERIALIZATION_FAILURE,
+    RunningStatements, ValueType, SQLSTATE_QUERY_CANCELED, SQLSTATE_SERIALIZATION_FAILURE,
 };
 use crate::seed::InferredType;
 
@@ -356,10 +356,44 @@ fn fetch(
     let batches: Vec<RecordBatch> = statement
         .query_arrow(duckdb::params_from_iter(parameters.iter()))?
         .collect();
+    let column_types = match batches.first() {
+        Some(batch) => batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|field| value_type(field.data_type()))
+            .collect(),
+        None => Vec::new(),
+    };
     Ok(QueryResult {
         columns: statement.column_names(),
+        column_types,
         rows: text_rows(&batches, limit),
     })
+}
+
+/// The kind of value of an Arrow column DuckDB returned.
+fn value_type(data_type: &duckdb::arrow::datatypes::DataType) -> ValueType {
+    use duckdb::arrow::datatypes::DataType;
+    match data_type {
+        DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32
+        | DataType::UInt64 => ValueType::Integer,
+        DataType::Float16
+        | DataType::Float32
+        | DataType::Float64
+        | DataType::Decimal128(..)
+        | DataType::Decimal256(..) => ValueType::Number,
+        DataType::Boolean => ValueType::Boolean,
+        DataType::Date32 | DataType::Date64 => ValueType::Date,
+        DataType::Timestamp(..) => ValueType::Timestamp,
+        _ => ValueType::Text,
+    }
 }
 
 /// Runs SQL (every statement but the last, then the last, as `prepare`

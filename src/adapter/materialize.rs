@@ -13,6 +13,7 @@
 //! from the start after a short pause.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::stream::BoxStream;
@@ -141,6 +142,14 @@ pub struct ModelBuild<'a> {
     pub post_hooks: Vec<String>,
     /// Privilege (`select`) to the roles granted it.
     pub grants: BTreeMap<String, Vec<String>>,
+    /// Renders each hook just before it runs, as dbt does, so that its Jinja
+    /// sees the warehouse as it is then; `None` when the hooks are SQL already.
+    pub render_hooks: Option<Arc<dyn HookRenderer>>,
+}
+
+/// Turns a hook's Jinja into SQL at the moment it runs.
+pub trait HookRenderer: Send + Sync + std::fmt::Debug {
+    fn render(&self, hook: &str) -> Result<String, AdapterError>;
 }
 
 impl<'a> ModelBuild<'a> {
@@ -157,6 +166,7 @@ impl<'a> ModelBuild<'a> {
             pre_hooks: Vec::new(),
             post_hooks: Vec::new(),
             grants: BTreeMap::new(),
+            render_hooks: None,
         }
     }
 }
@@ -179,13 +189,24 @@ pub struct SeedBuild {
     pub pre_hooks: Vec<String>,
     pub post_hooks: Vec<String>,
     pub grants: BTreeMap<String, Vec<String>>,
+    /// As [`ModelBuild::render_hooks`].
+    pub render_hooks: Option<Arc<dyn HookRenderer>>,
 }
 
 /// Builds one model and reports what its main statement did.
 pub async fn materialize(adapter: &dyn Adapter, build: &ModelBuild<'_>) -> Result<AdapterResponse, AdapterError> {
-    let sql = trim_statement(build.sql);
     let mut pooled = adapter.connection().await?;
-    let connection: &mut dyn Connection = &mut *pooled;
+    materialize_on(adapter, &mut *pooled, build).await
+}
+
+/// Builds one model on a connection the caller holds, such as the one the
+/// model's Jinja ran its queries on.
+pub async fn materialize_on(
+    adapter: &dyn Adapter,
+    connection: &mut dyn Connection,
+    build: &ModelBuild<'_>,
+) -> Result<AdapterResponse, AdapterError> {
+    let sql = trim_statement(build.sql);
     connection.create_schema_if_missing(&build.relation.schema).await?;
     match build.materialization {
         Materialization::View => build_view(adapter, connection, build, sql).await,
@@ -212,7 +233,16 @@ pub async fn load_seed(
     chunks: BoxStream<'_, Result<Vec<u8>, AdapterError>>,
 ) -> Result<AdapterResponse, AdapterError> {
     let mut pooled = adapter.connection().await?;
-    let connection: &mut dyn Connection = &mut *pooled;
+    load_seed_on(adapter, &mut *pooled, seed, chunks).await
+}
+
+/// Loads a seed on a connection the caller holds.
+pub async fn load_seed_on(
+    adapter: &dyn Adapter,
+    connection: &mut dyn Connection,
+    seed: &SeedBuild,
+    chunks: BoxStream<'_, Result<Vec<u8>, AdapterError>>,
+) -> Result<AdapterResponse, AdapterError> {
     connection.create_schema_if_missing(&seed.relation.schema).await?;
     let mut chunks = Some(chunks);
     // The data can be streamed only once, so only a failure before the copy
@@ -235,6 +265,17 @@ const DEFAULT_FAIL_CALC: &str = "count(*)";
 /// failing rows that the thresholds are checked against (`count(*)`, or
 /// for example `sum(n_records)`).
 pub async fn count_failures_with(adapter: &dyn Adapter, sql: &str, fail_calc: &str) -> Result<u64, AdapterError> {
+    let mut connection = adapter.connection().await?;
+    count_failures_on(adapter, &mut *connection, sql, fail_calc).await
+}
+
+/// [`count_failures_with`] on a connection the caller holds.
+pub async fn count_failures_on(
+    adapter: &dyn Adapter,
+    connection: &mut dyn Connection,
+    sql: &str,
+    fail_calc: &str,
+) -> Result<u64, AdapterError> {
     let fail_calc = match fail_calc.trim() {
         "" => DEFAULT_FAIL_CALC,
         fail_calc => fail_calc,
@@ -244,7 +285,6 @@ pub async fn count_failures_with(adapter: &dyn Adapter, sql: &str, fail_calc: &s
         template_names::TEST_COUNT,
         minijinja::context! { sql => trim_statement(sql), fail_calc => fail_calc },
     )?;
-    let mut connection = adapter.connection().await?;
     let result = connection.query(&wrapped, None).await?;
     result
         .rows
@@ -281,7 +321,7 @@ async fn view_body(
     recreate: bool,
 ) -> Result<(), AdapterError> {
     let relation = &build.relation;
-    run_hooks(connection, &build.pre_hooks).await?;
+    run_hooks(connection, &build.pre_hooks, build.render_hooks.as_deref()).await?;
     let existing = connection.relation_kind(relation).await?;
     let context = minijinja::context! { relation => relation, sql => sql };
     match existing {
@@ -298,7 +338,7 @@ async fn view_body(
         }
     }
     apply_grants(adapter, connection, relation, &build.grants).await?;
-    run_hooks(connection, &build.post_hooks).await
+    run_hooks(connection, &build.post_hooks, build.render_hooks.as_deref()).await
 }
 
 async fn build_table(
@@ -322,7 +362,7 @@ async fn table_body(
     let relation = &build.relation;
     let temporary = derived_relation(adapter, relation, TEMPORARY_SUFFIX);
     let backup = derived_relation(adapter, relation, BACKUP_SUFFIX);
-    run_hooks(connection, &build.pre_hooks).await?;
+    run_hooks(connection, &build.pre_hooks, build.render_hooks.as_deref()).await?;
     // Left behind by a run that was killed, or by a tool before us.
     drop_if_exists(adapter, connection, &temporary).await?;
     drop_if_exists(adapter, connection, &backup).await?;
@@ -349,7 +389,7 @@ async fn table_body(
         drop_relation(adapter, connection, &backup, kind).await?;
     }
     apply_grants(adapter, connection, relation, &build.grants).await?;
-    run_hooks(connection, &build.post_hooks).await?;
+    run_hooks(connection, &build.post_hooks, build.render_hooks.as_deref()).await?;
     Ok(created.rows_affected.unwrap_or(0))
 }
 
@@ -402,7 +442,7 @@ async fn incremental_body(
     let relation = &build.relation;
     let identifier = derived_relation(adapter, relation, TEMPORARY_SUFFIX).identifier;
     let temporary = Relation::new(adapter.temporary_schema(), identifier);
-    run_hooks(connection, &build.pre_hooks).await?;
+    run_hooks(connection, &build.pre_hooks, build.render_hooks.as_deref()).await?;
     execute(
         adapter,
         connection,
@@ -464,7 +504,7 @@ async fn incremental_body(
         }
     };
     apply_grants(adapter, connection, relation, &build.grants).await?;
-    run_hooks(connection, &build.post_hooks).await?;
+    run_hooks(connection, &build.post_hooks, build.render_hooks.as_deref()).await?;
     Ok(response)
 }
 
@@ -621,7 +661,7 @@ async fn materialized_view_body(
     fingerprint: &str,
 ) -> Result<AdapterResponse, AdapterError> {
     let relation = &build.relation;
-    run_hooks(connection, &build.pre_hooks).await?;
+    run_hooks(connection, &build.pre_hooks, build.render_hooks.as_deref()).await?;
     let existing = connection.relation_kind(relation).await?;
     let unchanged = existing == Some(RelationKind::MaterializedView)
         && !build.full_refresh
@@ -659,7 +699,7 @@ async fn materialized_view_body(
         }
     };
     apply_grants(adapter, connection, relation, &build.grants).await?;
-    run_hooks(connection, &build.post_hooks).await?;
+    run_hooks(connection, &build.post_hooks, build.render_hooks.as_deref()).await?;
     Ok(response)
 }
 
@@ -705,7 +745,7 @@ async fn seed_body(
     chunks: &mut Option<BoxStream<'_, Result<Vec<u8>, AdapterError>>>,
 ) -> Result<u64, AdapterError> {
     let relation = &seed.relation;
-    run_hooks(connection, &seed.pre_hooks).await?;
+    run_hooks(connection, &seed.pre_hooks, seed.render_hooks.as_deref()).await?;
     let existing = connection.relation_kind(relation).await?;
     let same_columns = existing == Some(RelationKind::Table) && !seed.full_refresh && {
         let columns = connection.columns(relation).await?;
@@ -747,7 +787,7 @@ async fn seed_body(
     let column_names: Vec<String> = seed.columns.iter().map(|column| column.name.clone()).collect();
     let rows = connection.copy_in_csv(relation, &column_names, stream).await?;
     apply_grants(adapter, connection, relation, &seed.grants).await?;
-    run_hooks(connection, &seed.post_hooks).await?;
+    run_hooks(connection, &seed.post_hooks, seed.render_hooks.as_deref()).await?;
     Ok(rows)
 }
 
@@ -772,10 +812,18 @@ async fn seed_columns_as_created(
     Ok(columns)
 }
 
-async fn run_hooks(connection: &mut dyn Connection, hooks: &[String]) -> Result<(), AdapterError> {
+async fn run_hooks(
+    connection: &mut dyn Connection,
+    hooks: &[String],
+    renderer: Option<&dyn HookRenderer>,
+) -> Result<(), AdapterError> {
     for hook in hooks {
-        if !hook.trim().is_empty() {
-            connection.execute(hook).await?;
+        let sql = match renderer {
+            Some(renderer) => renderer.render(hook)?,
+            None => hook.clone(),
+        };
+        if !sql.trim().is_empty() {
+            connection.execute(&sql).await?;
         }
     }
     Ok(())

@@ -30,8 +30,8 @@ use serde::Serialize;
 
 pub use connect::connect;
 pub use materialize::{
-    count_failures, count_failures_with, load_seed, materialize, Materialization, ModelBuild, OnSchemaChange,
-    SeedBuild, SeedColumn,
+    count_failures, count_failures_with, load_seed, materialize, HookRenderer, Materialization, ModelBuild,
+    OnSchemaChange, SeedBuild, SeedColumn,
 };
 pub use postgres::{PostgresAdapter, PostgresConfig};
 
@@ -106,6 +106,17 @@ pub mod template_names {
     /// context: `key` (column, granularity).
     pub const EXPORT_PARTITION_VALUE: &str = "export_partition_value.sql";
 
+    /// Every relation in a schema, for Jinja's
+    /// `adapter.list_relations_without_caching`; context: `schema`.
+    /// Columns, in order: database, schema, name, type (`table`, `view`,
+    /// `materialized_view`).
+    pub const LIST_RELATIONS: &str = "list_relations.sql";
+    /// Every schema of the database, for Jinja's `adapter.list_schemas`;
+    /// context: none. One column: the schema's name.
+    pub const LIST_SCHEMAS: &str = "list_schemas.sql";
+    /// `drop schema ... cascade`, for Jinja's `adapter.drop_schema`;
+    /// context: `schema`.
+    pub const DROP_SCHEMA: &str = "drop_schema.sql";
     /// Every row of a relation, for `dvt show` of a seed; context:
     /// `relation`.
     pub const SELECT_ALL: &str = "select_all.sql";
@@ -140,6 +151,9 @@ pub mod template_names {
         EXPORT_QUERY,
         EXPORT_WATERMARK,
         EXPORT_PARTITION_VALUE,
+        LIST_RELATIONS,
+        LIST_SCHEMAS,
+        DROP_SCHEMA,
         SELECT_ALL,
         SERVER_VERSION,
     ];
@@ -161,7 +175,8 @@ macro_rules! adapter_templates {
         const TEMPLATE_SOURCES: &[(&str, &str)] = $crate::adapter::template_files!($dir;
             "create_temporary_table_as.sql", "incremental_delete.sql", "add_columns.sql", "drop_columns.sql",
             "alter_column_types.sql", "create_materialized_view.sql", "refresh_materialized_view.sql", "grants.sql",
-            "seed_create.sql", "seed_copy.sql", "catalog.sql", "export_partition_value.sql", "server_version.sql");
+            "seed_create.sql", "seed_copy.sql", "catalog.sql", "export_partition_value.sql", "server_version.sql",
+            "list_relations.sql", "list_schemas.sql");
 
         /// This adapter's templates, parsed once.
         pub fn templates() -> &'static minijinja::Environment<'static> {
@@ -180,7 +195,8 @@ pub(crate) use {adapter_templates, template_files};
 pub(crate) const COMMON_TEMPLATES: &[(&str, &str)] = template_files!("common";
     "create_schema.sql", "create_or_replace_view.sql", "create_view.sql", "create_table_as.sql", "drop_relation.sql",
     "rename_relation.sql", "incremental_append.sql", "incremental_merge.sql", "comment_on_relation.sql",
-    "test_count.sql", "limit.sql", "seed_truncate.sql", "export_query.sql", "export_watermark.sql", "select_all.sql");
+    "test_count.sql", "limit.sql", "seed_truncate.sql", "export_query.sql", "export_watermark.sql", "select_all.sql",
+    "drop_schema.sql");
 
 /// The template environment of one adapter: its own sources, then the
 /// common ones, plus the filters every template may use: `quote` (an
@@ -462,8 +478,27 @@ impl AdapterResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct QueryResult {
     pub columns: Vec<String>,
+    /// What each column holds, so that the text can be read back as a
+    /// number or a date (Jinja's `run_query` does); empty or shorter than
+    /// `columns` when the driver did not say, and then read as text.
+    pub column_types: Vec<ValueType>,
     /// `None` is SQL `NULL`.
     pub rows: Vec<Vec<Option<String>>>,
+}
+
+/// The kind of value a result column holds, as dbt's agate tables tell
+/// them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueType {
+    Integer,
+    /// A decimal or floating-point number.
+    Number,
+    Boolean,
+    Date,
+    Timestamp,
+    #[default]
+    Text,
 }
 
 /// An error the database server reported, with everything it said.
@@ -582,6 +617,9 @@ pub enum AdapterError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A hook's Jinja failed to render when it was about to run.
+    #[error("{message}")]
+    Hook { message: String },
     #[error("data test query returned no row count")]
     MissingTestCount,
     #[error("{what} is not supported on {adapter}; {hint}")]

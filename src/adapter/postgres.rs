@@ -25,6 +25,7 @@ use super::pg_binary::{ColumnPlan, Decoder, PgColumn};
 use super::{
     adapter_templates, leading_keyword, template_names, trim_statement, Adapter, AdapterError, AdapterResponse,
     ArrowBatches, ColumnInfo, Connection, DatabaseError, QueryResult, Relation, RelationKind, RunningStatements,
+    ValueType,
 };
 
 /// SQLSTATE of a duplicate key, which `create schema if not exists` raises
@@ -429,9 +430,15 @@ impl PostgresConnection {
             .fetch_all(sql)
             .await
             .map_err(|error| from_sqlx(error, sql))?;
-        let columns = match rows.first() {
-            Some(row) => row.columns().iter().map(|column| column.name().to_string()).collect(),
-            None => self.describe_columns(sql).await,
+        let (columns, column_types) = match rows.first() {
+            Some(row) => (
+                row.columns().iter().map(|column| column.name().to_string()).collect(),
+                row.columns()
+                    .iter()
+                    .map(|column| value_type(sqlx::TypeInfo::name(column.type_info())))
+                    .collect(),
+            ),
+            None => (self.describe_columns(sql).await, Vec::new()),
         };
         let mut result_rows = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -452,6 +459,7 @@ impl PostgresConnection {
         }
         Ok(QueryResult {
             columns,
+            column_types,
             rows: result_rows,
         })
     }
@@ -482,6 +490,18 @@ impl PostgresConnection {
             .await
             .map(Option::flatten)
             .map_err(|error| from_sqlx(error, query))
+    }
+}
+
+/// The kind of value of a PostgreSQL type, by the name sqlx gives it.
+fn value_type(type_name: &str) -> ValueType {
+    match type_name {
+        "INT2" | "INT4" | "INT8" | "OID" => ValueType::Integer,
+        "NUMERIC" | "FLOAT4" | "FLOAT8" => ValueType::Number,
+        "BOOL" => ValueType::Boolean,
+        "DATE" => ValueType::Date,
+        "TIMESTAMP" | "TIMESTAMPTZ" => ValueType::Timestamp,
+        _ => ValueType::Text,
     }
 }
 

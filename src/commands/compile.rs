@@ -1,5 +1,6 @@
 //! `dvt compile`: the pipeline stopped after the offline checks; writes the
-//! compiled SQL and the manifest. No connection is made.
+//! compiled SQL and the manifest. As in dbt, `execute` is true: a node's
+//! Jinja may query the warehouse, which is connected to only if one does.
 
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -27,7 +28,11 @@ pub fn compile(printer: &Printer, args: &CompileArgs) -> Result<Outcome, Diagnos
         .filter(|id| prepared.rendered.manifest.nodes.contains_key(*id))
         .cloned()
         .collect();
-    let bodies = prepared.compile(&compilable)?;
+    let warehouse = crate::exec::warehouse::LazyWarehouse::new(prepared.settings.session.target.clone())?;
+    let shared = crate::render::context::warehouse::share_warehouse(std::sync::Arc::new(warehouse));
+    let bodies = prepared.compile(&compilable);
+    drop(shared);
+    let bodies = bodies?;
     let checked = prepared.check(printer, &compilable, &bodies);
     let project = &prepared.settings.session.project;
     let manifest = &prepared.rendered.manifest;

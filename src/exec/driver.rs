@@ -242,18 +242,24 @@ async fn run_project_hooks(context: &Context, key: &str) -> Result<(), Diagnosti
     if hooks.is_empty() {
         return Ok(());
     }
-    let mut connection = context
+    let connection = context
         .adapter
         .connection()
         .await
         .map_err(|error| Diagnostic::error(format!("{key}: {error}")))?;
+    // The hooks' Jinja runs with `execute` true and the warehouse at hand.
+    use crate::adapter::Connection as _;
+    let mut connection = super::warehouse::SharedConnection::new(connection);
+    let warehouse = connection.warehouse(std::sync::Arc::clone(&context.adapter));
     for (index, hook) in hooks.iter().enumerate() {
         let name = format!("{} ({key} #{})", context.project.config_file, index + 1);
         let origin = render::inline::Origin {
             file: &context.project.config_file,
             source: &context.project.config_source,
         };
-        let (sql, _) = render::inline::render(&context.rendered, &name, hook, &origin)?;
+        let (sql, _) = super::warehouse::render_with(&warehouse, || {
+            render::inline::render(&context.rendered, &name, hook, &origin)
+        })?;
         if sql.trim().is_empty() {
             continue;
         }

@@ -15,6 +15,7 @@ pub mod junit;
 pub mod node;
 pub mod refresh;
 pub mod results;
+pub mod warehouse;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

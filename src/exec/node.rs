@@ -5,22 +5,25 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Instant;
 
 use futures::StreamExt;
 use serde_json::Value;
 
 use crate::adapter::materialize::{self, Materialization, ModelBuild, OnSchemaChange, SeedBuild, SeedColumn};
-use crate::adapter::{self, AdapterError, RelationKind};
+use crate::adapter::{self, AdapterError, Connection, RelationKind};
 use crate::diagnostic::Diagnostic;
 use crate::manifest::{Node, ResourceType};
 use crate::render;
+use crate::render::context::warehouse::Warehouse;
 
 use super::results::{NodeResult, Status};
+use super::warehouse::{render_with, SharedConnection};
 use super::Context;
 
 /// Runs one node and reports how it went. Never panics on user data.
-pub async fn execute(context: &Context, unique_id: &str) -> NodeResult {
+pub async fn execute(context: &Arc<Context>, unique_id: &str) -> NodeResult {
     let started = Instant::now();
     let started_at = chrono::Utc::now();
     let Some(node) = context.rendered.manifest.nodes.get(unique_id) else {
@@ -41,15 +44,87 @@ pub async fn execute(context: &Context, unique_id: &str) -> NodeResult {
     result
 }
 
-/// The node's rendered `pre-hook` and `post-hook` lists.
-fn hooks(context: &Context, node: &Node) -> Result<(Vec<String>, Vec<String>), Diagnostic> {
-    let render = |key: &str| -> Result<Vec<String>, Diagnostic> {
-        crate::manifest::string_list(node.config.get(key))
-            .iter()
-            .map(|hook| render::render_hook(&context.rendered, &context.project, node, hook))
-            .collect()
+/// A node's hooks as written (each is rendered when it runs, by
+/// [`NodeHooks`]): those the build runs inside its transaction, and those
+/// that run before it begins and after it commits.
+struct HookLists {
+    pre: Vec<String>,
+    post: Vec<String>,
+    before_begin: Vec<String>,
+    after_commit: Vec<String>,
+}
+
+fn hooks(node: &Node) -> HookLists {
+    let split = |key: &str| -> (Vec<String>, Vec<String>) {
+        let (inside, outside): (Vec<_>, Vec<_>) = render::materialization::hooks(node.config.get(key))
+            .into_iter()
+            .partition(|hook| hook.transaction);
+        (
+            inside.into_iter().map(|hook| hook.sql).collect(),
+            outside.into_iter().map(|hook| hook.sql).collect(),
+        )
     };
-    Ok((render("pre-hook")?, render("post-hook")?))
+    let (pre, before_begin) = split("pre-hook");
+    let (post, after_commit) = split("post-hook");
+    HookLists {
+        pre,
+        post,
+        before_begin,
+        after_commit,
+    }
+}
+
+/// Runs hooks outside any transaction, each rendered as it runs.
+async fn run_outside(
+    connection: &mut SharedConnection,
+    renderer: &NodeHooks,
+    hooks: &[String],
+) -> Result<(), AdapterError> {
+    for hook in hooks {
+        let sql = adapter::HookRenderer::render(renderer, hook)?;
+        if !sql.trim().is_empty() {
+            connection.execute(&sql).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Renders a node's hooks as they run, with `execute` true and the
+/// warehouse at hand, as dbt does.
+struct NodeHooks {
+    context: Arc<Context>,
+    unique_id: String,
+    warehouse: Arc<dyn Warehouse>,
+}
+
+impl std::fmt::Debug for NodeHooks {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "the hooks of `{}`", self.unique_id)
+    }
+}
+
+impl adapter::HookRenderer for NodeHooks {
+    fn render(&self, hook: &str) -> Result<String, AdapterError> {
+        let Some(node) = self.context.rendered.manifest.nodes.get(&self.unique_id) else {
+            return Ok(String::new());
+        };
+        render_with(&self.warehouse, || {
+            render::render_hook(&self.context.rendered, &self.context.project, node, hook)
+        })
+        .map_err(|diagnostic| AdapterError::Hook {
+            message: match &diagnostic.location {
+                Some(location) => format!("{}:{}: {}", location.file, location.line, diagnostic.message),
+                None => diagnostic.message.clone(),
+            },
+        })
+    }
+}
+
+/// A connection from the pool, shared by the node's Jinja and its build.
+async fn node_connection(context: &Context) -> Result<(SharedConnection, Arc<dyn Warehouse>), AdapterError> {
+    let connection = SharedConnection::new(context.adapter.connection().await?);
+    let warehouse = connection.warehouse(Arc::clone(&context.adapter));
+    Ok((connection, warehouse))
 }
 
 /// `--full-refresh`, unless the node's own `full_refresh` config says otherwise.
@@ -64,7 +139,12 @@ fn relation(node: &Node) -> adapter::Relation {
     adapter::Relation::new(node.relation.schema.clone(), node.relation.identifier.clone())
 }
 
-async fn run_model(context: &Context, node: &Node) -> NodeResult {
+async fn run_model(context: &Arc<Context>, node: &Node) -> NodeResult {
+    if let Some(macro_name) =
+        render::materialization::find(&context.rendered, node.materialized(), context.adapter.kind())
+    {
+        return run_custom_materialization(context, node, &macro_name).await;
+    }
     let Some(materialization) = Materialization::from_name(node.materialized()) else {
         return NodeResult::error(
             node,
@@ -75,24 +155,36 @@ async fn run_model(context: &Context, node: &Node) -> NodeResult {
     };
     let full_refresh = full_refresh(context, node);
     let target = relation(node);
+    let (mut connection, warehouse) = match node_connection(context).await {
+        Ok(connection) => connection,
+        Err(error) => return NodeResult::error(node, adapter_diagnostic(&error, node, None)),
+    };
     // is_incremental() holds when the table already exists and no full refresh is asked for.
     let is_incremental = if materialization == Materialization::Incremental && !full_refresh {
-        match existing_kind(context, &target).await {
+        match connection.relation_kind(&target).await {
             Ok(kind) => kind == Some(RelationKind::Table),
             Err(error) => return NodeResult::error(node, adapter_diagnostic(&error, node, None)),
         }
     } else {
         false
     };
-    let sql = match render::compile_node(&context.rendered, &context.project, node, is_incremental) {
+    let compiled = render_with(&warehouse, || {
+        render::compile_node(&context.rendered, &context.project, node, is_incremental)
+    });
+    let sql = match compiled {
         Ok(sql) => sql,
         Err(diagnostic) => return NodeResult::error(node, diagnostic),
     };
+    if let Err(error) = connection.commit_open().await {
+        return NodeResult::error(node, adapter_diagnostic(&error, node, None));
+    }
     let compiled_path = write_compiled(context, node, &sql);
-    let (pre_hooks, post_hooks) = match hooks(context, node) {
-        Ok(hooks) => hooks,
-        Err(diagnostic) => return NodeResult::error(node, diagnostic),
-    };
+    let hooks = hooks(node);
+    let renderer = Arc::new(NodeHooks {
+        context: Arc::clone(context),
+        unique_id: node.unique_id.clone(),
+        warehouse,
+    });
     let on_schema_change = node.config_str("on_schema_change").unwrap_or("ignore");
     let Some(on_schema_change) = OnSchemaChange::from_name(on_schema_change) else {
         return NodeResult::error(
@@ -109,11 +201,18 @@ async fn run_model(context: &Context, node: &Node) -> NodeResult {
         unique_key: crate::manifest::string_list(node.config.get("unique_key")),
         on_schema_change,
         full_refresh,
-        pre_hooks,
-        post_hooks,
+        pre_hooks: hooks.pre,
+        post_hooks: hooks.post,
         grants: grants(node),
+        render_hooks: Some(Arc::clone(&renderer) as Arc<dyn adapter::HookRenderer>),
     };
-    match materialize::materialize(context.adapter.as_ref(), &build).await {
+    let built = async {
+        run_outside(&mut connection, &renderer, &hooks.before_begin).await?;
+        let response = materialize::materialize_on(context.adapter.as_ref(), &mut connection, &build).await?;
+        run_outside(&mut connection, &renderer, &hooks.after_commit).await?;
+        Ok::<_, AdapterError>(response)
+    };
+    match built.await {
         Ok(response) => {
             let mut result = NodeResult::new(node, Status::Success, response.message.clone());
             result.adapter_response = Some(response);
@@ -130,9 +229,41 @@ async fn run_model(context: &Context, node: &Node) -> NodeResult {
     }
 }
 
-async fn existing_kind(context: &Context, target: &adapter::Relation) -> Result<Option<RelationKind>, AdapterError> {
-    let mut connection = context.adapter.connection().await?;
-    connection.relation_kind(target).await
+/// Builds a model with a project's `{% materialization %}` block, on the
+/// node's connection; whatever the block leaves open is committed, and an
+/// error rolls it back.
+async fn run_custom_materialization(context: &Arc<Context>, node: &Node, macro_name: &str) -> NodeResult {
+    let (mut connection, warehouse) = match node_connection(context).await {
+        Ok(connection) => connection,
+        Err(error) => return NodeResult::error(node, adapter_diagnostic(&error, node, None)),
+    };
+    let compiled = render_with(&warehouse, || {
+        render::compile_node(&context.rendered, &context.project, node, false)
+    });
+    let sql = match compiled {
+        Ok(sql) => sql,
+        Err(diagnostic) => return NodeResult::error(node, diagnostic),
+    };
+    let compiled_path = write_compiled(context, node, &sql);
+    // As dbt does before any model runs.
+    if let Err(error) = connection.create_schema_if_missing(&node.relation.schema).await {
+        return NodeResult::error(node, adapter_diagnostic(&error, node, None));
+    }
+    let built = render_with(&warehouse, || {
+        render::materialization::run(&context.rendered, node, macro_name, &sql)
+    });
+    let finished = match &built {
+        Ok(_) => connection.commit_open().await,
+        Err(_) => connection.rollback_open().await,
+    };
+    let mut result = match (built, finished) {
+        (Ok(message), Ok(())) => NodeResult::new(node, Status::Success, message),
+        (Err(diagnostic), _) => NodeResult::error(node, diagnostic),
+        (Ok(_), Err(error)) => NodeResult::error(node, adapter_diagnostic(&error, node, Some(&sql))),
+    };
+    result.compiled_code = Some(sql);
+    result.compiled_path = compiled_path;
+    result
 }
 
 fn grants(node: &Node) -> BTreeMap<String, Vec<String>> {
@@ -200,7 +331,7 @@ pub fn adapter_diagnostic(error: &AdapterError, node: &Node, sql: Option<&str>) 
     diagnostic
 }
 
-async fn run_seed(context: &Context, node: &Node) -> NodeResult {
+async fn run_seed(context: &Arc<Context>, node: &Node) -> NodeResult {
     let project_dir = context.project.dir.clone();
     let path = project_dir.join(&node.original_file_path);
     let display = node.original_file_path.clone();
@@ -234,18 +365,25 @@ async fn run_seed(context: &Context, node: &Node) -> NodeResult {
             data_type: column.data_type(|inferred| context.adapter.seed_type(inferred)),
         })
         .collect();
-    let (pre_hooks, post_hooks) = match hooks(context, node) {
-        Ok(hooks) => hooks,
-        Err(diagnostic) => return NodeResult::error(node, diagnostic),
+    let hooks = hooks(node);
+    let (mut connection, warehouse) = match node_connection(context).await {
+        Ok(connection) => connection,
+        Err(error) => return NodeResult::error(node, adapter_diagnostic(&error, node, None)),
     };
+    let renderer = Arc::new(NodeHooks {
+        context: Arc::clone(context),
+        unique_id: node.unique_id.clone(),
+        warehouse,
+    });
     let full_refresh = full_refresh(context, node);
     let build = SeedBuild {
         relation: relation(node),
         columns: columns.clone(),
         full_refresh,
-        pre_hooks,
-        post_hooks,
+        pre_hooks: hooks.pre,
+        post_hooks: hooks.post,
         grants: grants(node),
+        render_hooks: Some(Arc::clone(&renderer) as Arc<dyn adapter::HookRenderer>),
     };
 
     // The CSV is re-encoded on a blocking thread and streamed to COPY through a
@@ -274,7 +412,13 @@ async fn run_seed(context: &Context, node: &Node) -> NodeResult {
         receiver.recv().await.map(|item| (item, receiver))
     })
     .boxed();
-    let loaded = materialize::load_seed(context.adapter.as_ref(), &build, stream).await;
+    let loaded = async {
+        run_outside(&mut connection, &renderer, &hooks.before_begin).await?;
+        let response = materialize::load_seed_on(context.adapter.as_ref(), &mut connection, &build, stream).await?;
+        run_outside(&mut connection, &renderer, &hooks.after_commit).await?;
+        Ok(response)
+    }
+    .await;
     let encoded = encoder.await;
     if let Some(bar) = progress {
         bar.finish_and_clear();
@@ -359,8 +503,18 @@ fn seed_diagnostic(error: &crate::seed::SeedError, delimiter: char) -> Diagnosti
     diagnostic.hint("the existing table was left untouched")
 }
 
-async fn run_test(context: &Context, node: &Node) -> NodeResult {
-    let sql = match render::compile_node(&context.rendered, &context.project, node, false) {
+async fn run_test(context: &Arc<Context>, node: &Node) -> NodeResult {
+    let (mut connection, warehouse) = match node_connection(context).await {
+        Ok(connection) => connection,
+        Err(error) => return NodeResult::error(node, adapter_diagnostic(&error, node, None)),
+    };
+    let compiled = render_with(&warehouse, || {
+        render::compile_node(&context.rendered, &context.project, node, false)
+    });
+    if let Err(error) = connection.commit_open().await {
+        return NodeResult::error(node, adapter_diagnostic(&error, node, None));
+    }
+    let sql = match compiled {
         Ok(sql) => sql,
         Err(diagnostic) => return NodeResult::error(node, diagnostic),
     };
@@ -378,7 +532,14 @@ async fn run_test(context: &Context, node: &Node) -> NodeResult {
         None => sql.clone(),
     };
     let fail_calc = node.config_str("fail_calc").unwrap_or("count(*)");
-    let failures = match materialize::count_failures_with(context.adapter.as_ref(), &counted_sql, fail_calc).await {
+    let failures = match materialize::count_failures_on(
+        context.adapter.as_ref(),
+        &mut connection,
+        &counted_sql,
+        fail_calc,
+    )
+    .await
+    {
         Ok(failures) => failures,
         Err(error) => {
             let mut result = NodeResult::error(node, adapter_diagnostic(&error, node, Some(&sql)));
@@ -394,7 +555,7 @@ async fn run_test(context: &Context, node: &Node) -> NodeResult {
     let mut stored = None;
     if store {
         let build = ModelBuild::new(relation(node), Materialization::Table, &counted_sql);
-        match materialize::materialize(context.adapter.as_ref(), &build).await {
+        match materialize::materialize_on(context.adapter.as_ref(), &mut connection, &build).await {
             Ok(_) => stored = Some(node.relation.quoted()),
             Err(error) => return NodeResult::error(node, adapter_diagnostic(&error, node, Some(&counted_sql))),
         }

@@ -95,9 +95,12 @@ pub fn render_hook(rendered: &Rendered, project: &Project, node: &Node, hook: &s
     let mut scope = Scope::new(Mode::Compile, &rendered.target_schema, &rendered.target_database);
     scope.resolver = Some(Arc::clone(&rendered.resolver));
     scope.config_view = node.config.clone();
-    let (result, _) = rendered
-        .jinja
-        .render(&node.original_file_path, hook, scope, node_context(node, true));
+    let (result, _) = rendered.jinja.render(
+        &node.original_file_path,
+        hook,
+        scope,
+        node_context(node, super::context::warehouse::is_connected()),
+    );
     result.map_err(|error| {
         let source = node_source(project, node);
         let mut diagnostic = jinja::jinja_diagnostic(&error, &node.original_file_path, hook);
@@ -122,9 +125,13 @@ pub fn compile_node_raw(
     scope.config_view = node.config.clone();
     scope.is_incremental = is_incremental;
     scope.package = (node.package_name != project.name).then(|| node.package_name.clone());
-    let context = rendered
-        .jinja
-        .with_local_namespace(scope.package.as_deref(), node_context(node, true));
+    // `execute` is true when the render can reach the warehouse: while the
+    // node runs, and under `dvt compile`. In the offline checks before a run
+    // it is false, as in dbt's parse, so introspective macros return nothing.
+    let context = rendered.jinja.with_local_namespace(
+        scope.package.as_deref(),
+        node_context(node, super::context::warehouse::is_connected()),
+    );
     let source = node_source(project, node);
     let (result, scope) = match &node.test_metadata {
         Some(metadata) => {
@@ -241,7 +248,7 @@ pub(super) fn is_relation_expression(text: &str) -> bool {
 }
 
 /// The Jinja context of one node: `this`, `model` and `execute`.
-fn node_context(node: &Node, execute: bool) -> Value {
+pub(crate) fn node_context(node: &Node, execute: bool) -> Value {
     let this = jinja::relation_value(node.relation.clone());
     if node.test_metadata.is_some() {
         // Generic tests read their arguments, not `model`; a light one keeps

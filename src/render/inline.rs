@@ -28,7 +28,8 @@ pub fn render(
 ) -> Result<(String, BTreeSet<String>), Diagnostic> {
     let mut scope = Scope::new(Mode::Compile, &rendered.target_schema, &rendered.target_database);
     scope.resolver = Some(Arc::clone(&rendered.resolver));
-    let (result, scope) = rendered.jinja.render(name, sql, scope, minijinja::Value::from(()));
+    let context = minijinja::context! { execute => super::context::warehouse::is_connected() };
+    let (result, scope) = rendered.jinja.render(name, sql, scope, context);
     let body = result.map_err(|error| jinja::jinja_diagnostic(&error, origin.file, origin.source))?;
     Ok((body, scope.ephemerals_used))
 }

@@ -37,6 +37,14 @@ const BUILTIN_MACROS: &[(&str, &str)] = &[
         "dvt/macros/relations.sql",
         include_str!("../../templates/macros/relations.sql"),
     ),
+    (
+        "dvt/macros/statement.sql",
+        include_str!("../../templates/macros/statement.sql"),
+    ),
+    (
+        "dvt/macros/materialization_helpers.sql",
+        include_str!("../../templates/macros/materialization_helpers.sql"),
+    ),
 ];
 
 /// Variables of the calling template forwarded into a macro's own state, so that
@@ -86,6 +94,8 @@ pub struct Scope {
     pub macros_used: BTreeSet<String>,
     pub ephemerals_used: BTreeSet<String>,
     pub is_incremental: bool,
+    /// What `store_result()` kept during this render, for `load_result()`.
+    pub statement_results: BTreeMap<String, Value>,
     pub resolver: Option<Arc<Resolver>>,
     /// Target schema and database, for the placeholder relations of parse mode.
     pub default_schema: String,
@@ -106,6 +116,7 @@ impl Scope {
             macros_used: BTreeSet::new(),
             ephemerals_used: BTreeSet::new(),
             is_incremental: false,
+            statement_results: BTreeMap::new(),
             resolver: None,
             default_schema: default_schema.to_string(),
             default_database: default_database.to_string(),
@@ -119,7 +130,7 @@ thread_local! {
     static RETURNED: RefCell<Option<Value>> = const { RefCell::new(None) };
 }
 
-fn with_scope<R>(action: impl FnOnce(&mut Scope) -> R) -> Result<R, Error> {
+pub(crate) fn with_scope<R>(action: impl FnOnce(&mut Scope) -> R) -> Result<R, Error> {
     SCOPE.with(|cell| {
         let mut borrowed = cell.borrow_mut();
         match borrowed.as_mut() {
@@ -249,7 +260,9 @@ pub struct PackageMacros {
 }
 
 /// Rewrites dbt-only block tags into minijinja ones, keeping line numbers:
-/// `{% test name(...) %}` becomes `{% macro test_name(...) %}`.
+/// `{% test name(...) %}` becomes `{% macro test_name(...) %}`, and
+/// `{% materialization name, adapter='postgres' %}` becomes
+/// `{% macro materialization_name_postgres() %}`.
 pub fn preprocess(source: &str) -> String {
     let source = super::context::methods::mutable_literals(source);
     let source = source.as_str();
@@ -269,7 +282,10 @@ pub fn preprocess(source: &str) -> String {
         let close = if tag.ends_with("-%}") { "-%}" } else { "%}" };
         if let Some(definition) = inner.strip_prefix("test ") {
             output.push_str(&format!("{open} macro test_{} {close}", definition.trim()));
-        } else if inner == "endtest" {
+        } else if let Some(definition) = inner.strip_prefix("materialization ") {
+            let name = super::materialization::macro_name_of(definition);
+            output.push_str(&format!("{open} macro {name}() {close}"));
+        } else if inner == "endmaterialization" || inner == "endtest" {
             output.push_str(&format!("{open} endmacro {close}"));
         } else {
             output.push_str(tag);
@@ -593,6 +609,7 @@ pub(super) fn call_macro(
             context.insert(variable.to_string(), value);
         }
     }
+    let args = with_caller_rendered(state, args)?;
     let signature = super::context::macros::signature(
         template_name,
         template.source(),
@@ -600,15 +617,52 @@ pub(super) fn call_macro(
     );
     let args = match signature.filter(|signature| signature.catch_all) {
         Some(signature) => {
-            let (passed, kwargs, varargs) = super::context::macros::split_arguments(&signature, args);
+            let (passed, kwargs, varargs) = super::context::macros::split_arguments(&signature, &args);
             context.insert("kwargs".to_string(), kwargs);
             context.insert("varargs".to_string(), varargs);
             passed
         }
-        None => args.to_vec(),
+        None => args,
     };
     let captured = template.render_captured(context)?;
     call_in_state(captured.state(), name, &args)
+}
+
+/// The arguments of a `{% call macro(...) %}` block, with the block's body
+/// rendered here, in the caller's template. The macro runs in its own
+/// template's state, where minijinja cannot call back into the caller's, so
+/// `caller()` returns the body rendered once (dbt's `statement` calls it
+/// once). A body that takes arguments is passed through as it is.
+fn with_caller_rendered(state: &State, args: &[Value]) -> Result<Vec<Value>, Error> {
+    let Some((last, positional)) = args.split_last().filter(|(last, _)| last.is_kwargs()) else {
+        return Ok(args.to_vec());
+    };
+    let kwargs = Kwargs::try_from(last.clone())?;
+    let Some(caller) = kwargs.get::<Option<Value>>("caller")? else {
+        return Ok(args.to_vec());
+    };
+    let takes_arguments = caller
+        .get_attr("arguments")
+        .ok()
+        .and_then(|arguments| arguments.len())
+        .is_some_and(|count| count > 0);
+    if takes_arguments {
+        return Ok(args.to_vec());
+    }
+    let body = caller.call(state, &[])?;
+    let mut pairs: Vec<(String, Value)> = Vec::new();
+    for key in kwargs.args() {
+        let value = if key == "caller" {
+            let body = body.clone();
+            Value::from_function(move || body.clone())
+        } else {
+            kwargs.get::<Value>(key)?
+        };
+        pairs.push((key.to_string(), value));
+    }
+    let mut rewritten = positional.to_vec();
+    rewritten.push(Value::from(Kwargs::from_iter(pairs)));
+    Ok(rewritten)
 }
 
 fn call_in_state(state: &State, name: &str, args: &[Value]) -> Result<Value, Error> {
@@ -779,10 +833,7 @@ fn add_globals(
                 )
             })
     });
-    env.add_function("run_query", |_sql: Value| Value::from(()));
-    env.add_function("statement", |_args: Rest<Value>| Value::from(""));
-    // No statement has run while parsing, so dbt's `load_result` finds none.
-    env.add_function("load_result", |_name: Value| Value::from(()));
+    super::context::warehouse::add_functions(env);
 
     super::context::install(env);
 
@@ -861,8 +912,8 @@ fn resolve_ref(scope: &mut Scope, package: Option<String>, name: String) -> Resu
     }
 }
 
-/// The `adapter` global. Compile-time only: introspection methods return empty
-/// results, as they do during dbt's parse.
+/// The `adapter` global. Its methods that talk to the warehouse are in
+/// [`super::context::warehouse`]; they return empty results while parsing.
 #[derive(Debug)]
 struct AdapterObject {
     adapter_type: String,
@@ -900,12 +951,12 @@ impl Object for AdapterObject {
                 Ok(Value::from(crate::manifest::quote_identifier(&identifier)))
             }
             "type" => Ok(Value::from(self.adapter_type.clone())),
-            "get_relation" | "load_relation" => Ok(Value::from(())),
-            "get_columns_in_relation" => Ok(Value::from(Vec::<Value>::new())),
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("adapter.{method}() is not available in dvt"),
-            )),
+            _ => super::context::warehouse::adapter_method(method, args).unwrap_or_else(|| {
+                Err(Error::new(
+                    ErrorKind::UnknownMethod,
+                    format!("adapter.{method}() is not available in dvt"),
+                ))
+            }),
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod config;
 pub mod context;
 pub mod inline;
 pub mod jinja;
+pub mod materialization;
 pub mod namespace;
 pub mod schema;
 mod test_name;

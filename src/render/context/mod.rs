@@ -12,10 +12,14 @@
 //!   `local_md5`, `exceptions`.
 //! - `modules`: `modules.datetime`, `re`, `pytz` and `itertools`.
 //! - `macros`: Jinja's `kwargs` and `varargs` in macros.
+//! - [`warehouse`]: the bridge to the warehouse that `statement`,
+//!   `run_query`, `load_result` and `adapter`'s live methods use at run time.
+//! - [`table`]: the agate-like table those queries return.
 //!
 //! The renderer in `render/jinja.rs` calls [`install`] on its environment and
-//! keeps what depends on the project (`ref`, `config`, `var`, macros). What
-//! needs a warehouse connection lives with the adapter, not here.
+//! keeps what depends on the project (`ref`, `config`, `var`, macros). The
+//! warehouse itself is reached only through [`warehouse::Warehouse`], which
+//! the executor implements.
 
 pub mod column;
 pub mod graph;
@@ -24,6 +28,8 @@ pub mod macros;
 pub mod methods;
 pub mod modules;
 pub mod relation;
+pub mod table;
+pub mod warehouse;
 
 use minijinja::value::Value;
 use minijinja::Environment;

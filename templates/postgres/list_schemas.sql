@@ -1,0 +1,1 @@
+select nspname::text as schema from pg_catalog.pg_namespace order by 1
