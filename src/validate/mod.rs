@@ -67,7 +67,11 @@ pub fn validate(input: &Input) -> Vec<Diagnostic> {
     if let Some(dialect) = dialect.as_deref() {
         let checked: Vec<(String, Vec<Diagnostic>, Option<InferredColumns>)> = nodes
             .par_iter()
-            .filter(|node| !static_analysis_off(node) && !is_plain_builtin_test(input, node))
+            .filter(|node| {
+                !static_analysis_off(node)
+                    && !is_plain_builtin_test(input, node)
+                    && !known_only_at_run_time(input, node)
+            })
             .filter_map(|node| {
                 let (body, _) = input.bodies.get(&node.unique_id)?;
                 let (problems, columns) = check_node_sql(input, dialect, node, body);
@@ -137,6 +141,48 @@ fn static_analysis_off(node: &Node) -> bool {
         || node
             .config_str("static_analysis")
             .is_some_and(|setting| setting.eq_ignore_ascii_case("off"))
+}
+
+/// Words of dbt's Jinja by which a template learns about the warehouse.
+const INTROSPECTION: &[&str] = &[
+    "execute",
+    "run_query",
+    "statement",
+    "load_result",
+    "get_columns_in_relation",
+    "get_relation",
+    "list_relations_without_caching",
+];
+
+/// Whether the node's SQL depends on what is in the warehouse, so that the
+/// offline render (`execute` false, as in dbt's parse) is not the SQL that
+/// will run: its own code, or a macro it called, reads `execute` or queries
+/// the warehouse (dbt_utils' `star`, `unpivot`, `get_column_values`). Such
+/// SQL is checked by the warehouse when it runs, not here.
+fn known_only_at_run_time(input: &Input, node: &Node) -> bool {
+    if crate::render::context::warehouse::is_connected() {
+        return false;
+    }
+    let macros = &input.rendered.manifest.macros;
+    std::iter::once(node.raw_code.as_str())
+        .chain(
+            node.depends_on_macros
+                .iter()
+                .filter_map(|id| macros.get(id))
+                .map(|definition| definition.macro_sql.as_str()),
+        )
+        .any(mentions_introspection)
+}
+
+fn mentions_introspection(code: &str) -> bool {
+    let is_word = |character: char| character.is_ascii_alphanumeric() || character == '_';
+    INTROSPECTION.iter().any(|word| {
+        code.match_indices(word).any(|(start, _)| {
+            let before = code[..start].chars().next_back();
+            let after = code[start + word.len()..].chars().next();
+            !before.is_some_and(is_word) && !after.is_some_and(is_word)
+        })
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -882,6 +928,21 @@ fn column_in_yaml(source: &str, test_line: usize, column: &str, key: &str) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn introspection_is_found_as_a_word() {
+        assert!(mentions_introspection(
+            "{% if not execute %}{{ return('') }}{% endif %}"
+        ));
+        assert!(mentions_introspection(
+            "{%- set cols = adapter.get_columns_in_relation(from) -%}"
+        ));
+        assert!(mentions_introspection("{% set results = run_query(sql) %}"));
+        assert!(!mentions_introspection(
+            "select executed_at, statement_id from {{ ref('log') }}"
+        ));
+        assert!(!mentions_introspection("select 1"));
+    }
 
     #[test]
     fn finds_config_assignments_not_comparisons() {
