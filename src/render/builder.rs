@@ -780,36 +780,45 @@ impl<'a> Builder<'a> {
         let mut fqn = vec![owner.name.clone()];
         fqn.extend(file.folders());
         fqn.push(name.clone());
-        let mut config = config::from_tree(&owner.test_tree, &fqn);
-        if !std::ptr::eq(owner, self.project) {
-            config::merge(&mut config, &config::from_tree(&self.project.test_tree, &fqn));
-        }
-        config::merge(&mut config, &spec.config);
-        // As dbt does, a name too long for a relation keeps its hashed short form as the alias.
-        if short_name != name {
-            config.entry("alias").or_insert(json!(short_name));
-        }
-        config.entry("materialized").or_insert(json!("test"));
-        config.entry("enabled").or_insert(json!(true));
-        config.entry("tags").or_insert(json!([]));
-        set_test_defaults(&mut config);
+        // The project trees, then the test macro's own `config()` calls, then
+        // the test's YAML.
+        let test_config = |macro_calls: &Map<String, serde_json::Value>| {
+            let mut config = config::from_tree(&owner.test_tree, &fqn);
+            if !std::ptr::eq(owner, self.project) {
+                config::merge(&mut config, &config::from_tree(&self.project.test_tree, &fqn));
+            }
+            config::merge(&mut config, macro_calls);
+            config::merge(&mut config, &spec.config);
+            // As dbt does, a name too long for a relation keeps its hashed short form as the alias.
+            if short_name != name {
+                config.entry("alias").or_insert(json!(short_name));
+            }
+            config.entry("materialized").or_insert(json!("test"));
+            config.entry("enabled").or_insert(json!(true));
+            config.entry("tags").or_insert(json!([]));
+            set_test_defaults(&mut config);
+            config
+        };
+        let config = test_config(&Map::new());
         let mut metadata_kwargs = kwargs.clone();
         metadata_kwargs.insert("model".into(), json!(model_expression));
         let hash = &test_hash(&name, spec.namespace.as_deref(), &spec.test_name, &kwargs);
-        let schema = config
-            .get("schema")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or("dbt_test__audit")
-            .to_string();
-        let relation = Relation {
-            database: self.target.database.clone(),
-            schema: format!("{}_{}", self.target.schema, schema),
-            identifier: config
-                .get("alias")
+        let test_relation = |config: &Map<String, serde_json::Value>| {
+            let schema = config
+                .get("schema")
                 .and_then(serde_json::Value::as_str)
-                .map_or_else(|| name.clone(), str::to_owned),
+                .unwrap_or("dbt_test__audit");
+            Relation {
+                database: self.target.database.clone(),
+                schema: format!("{}_{}", self.target.schema, schema),
+                identifier: config
+                    .get("alias")
+                    .and_then(serde_json::Value::as_str)
+                    .map_or_else(|| name.clone(), str::to_owned),
+            }
         };
-        Ok(Node {
+        let relation = test_relation(&config);
+        let mut node = Node {
             unique_id: format!("test.{}.{}.{}", owner.name, name, hash),
             resource_type: ResourceType::Test,
             package_name: owner.name.clone(),
@@ -817,7 +826,7 @@ impl<'a> Builder<'a> {
             path: format!("{short_name}.sql"),
             original_file_path: spec.file.clone(),
             patch_path: None,
-            fqn,
+            fqn: fqn.clone(),
             raw_code: match &spec.namespace {
                 Some(namespace) => format!(
                     "{{{{ {namespace}.test_{}(**_dbt_generic_test_kwargs) }}}}",
@@ -843,7 +852,23 @@ impl<'a> Builder<'a> {
             }),
             column_name: spec.column_name.clone(),
             attached_node: Some(attached_id.to_string()),
-        })
+        };
+        // dvt's own test macros call no `config()`; rendering them for it
+        // would only slow the parse of a large project.
+        let builtin = self
+            .jinja
+            .definition(&macro_name)
+            .is_some_and(|definition| definition.package == "dvt");
+        if !builtin {
+            let mut scope = Scope::new(Mode::Parse, &self.target.schema, &self.target.database);
+            scope.package = (owner.name != self.project.name).then(|| owner.name.clone());
+            let macro_calls = super::compile::test_macro_config(self.jinja, &node, &macro_name, scope);
+            if !macro_calls.is_empty() {
+                node.config = test_config(&macro_calls);
+                node.relation = test_relation(&node.config);
+            }
+        }
+        Ok(node)
     }
 
     pub(super) fn exposure(

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use minijinja::value::{Kwargs, Value};
 use rayon::prelude::*;
+use serde_json::Map;
 
 use super::jinja;
 use super::jinja::{Jinja, Mode, Scope};
@@ -173,6 +174,35 @@ pub fn compile_node_raw(
             source,
             &|name| rendered.jinja.macro_source(name),
         )),
+    }
+}
+
+/// The `config()` calls a generic test's macro makes, such as dbt_utils'
+/// `equal_rowcount` setting `fail_calc`: the macro rendered as dbt renders it
+/// at parse time (`execute` false), its arguments evaluated. A render that
+/// fails here fails again, with its error, when the test compiles.
+pub(super) fn test_macro_config(
+    jinja: &Jinja,
+    node: &Node,
+    macro_name: &str,
+    scope: Scope,
+) -> Map<String, serde_json::Value> {
+    let Some(metadata) = &node.test_metadata else {
+        return Map::new();
+    };
+    let context = jinja.with_local_namespace(scope.package.clone().as_deref(), node_context(node, false));
+    let (model, scope) = jinja.eval(&node.attached_model_expression(), scope, context.clone());
+    let Ok(model) = model else {
+        return Map::new();
+    };
+    let (kwargs, scope) = test_kwargs(jinja, metadata, node, model, scope, &context);
+    let Ok(kwargs) = kwargs else {
+        return Map::new();
+    };
+    let (result, scope) = jinja.call(macro_name, &[Value::from(kwargs)], scope, context);
+    match result {
+        Ok(_) => scope.config_calls,
+        Err(_) => Map::new(),
     }
 }
 

@@ -458,7 +458,7 @@ impl Jinja {
     }
 
     /// A macro by unqualified name, or by `package.name`.
-    fn definition(&self, name: &str) -> Option<&MacroDefinition> {
+    pub(super) fn definition(&self, name: &str) -> Option<&MacroDefinition> {
         match name.split_once('.') {
             Some((super::namespace::INTERNAL, name)) => self.internal_macros.get(name),
             Some((package, name)) => self

@@ -173,19 +173,11 @@ fn zip(args: Rest<Value>) -> Result<Value, Error> {
     ))
 }
 
-/// dbt's `set(value, default=None)`: the distinct items, in first-seen order
-/// (Python's order is arbitrary); `default` when `value` is not iterable.
+/// dbt's `set(value, default=None)`: Python's set of the items (see
+/// [`super::set`]); `default` when `value` is not iterable.
 fn set(value: Value, default: Option<Value>) -> Result<Value, Error> {
     match value.try_iter() {
-        Ok(items) => {
-            let mut distinct: Vec<Value> = Vec::new();
-            for item in items {
-                if !distinct.contains(&item) {
-                    distinct.push(item);
-                }
-            }
-            Ok(List::value(distinct))
-        }
+        Ok(items) => Ok(super::set::Set::value(items)),
         Err(error) => default.ok_or(error),
     }
 }

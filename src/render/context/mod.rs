@@ -10,6 +10,7 @@
 //!   that templates change in place.
 //! - `helpers`: `fromjson`, `tojson`, `fromyaml`, `toyaml`, `zip`, `set`,
 //!   `local_md5`, `exceptions`.
+//! - `set`: Python's set, which compares without order.
 //! - `modules`: `modules.datetime`, `re`, `pytz` and `itertools`.
 //! - `macros`: Jinja's `kwargs` and `varargs` in macros.
 //! - [`warehouse`]: the bridge to the warehouse that `statement`,
@@ -28,6 +29,7 @@ pub mod macros;
 pub mod methods;
 pub mod modules;
 pub mod relation;
+mod set;
 pub mod table;
 pub mod warehouse;
 
