@@ -79,13 +79,27 @@ pub fn macro_name_of(definition: &str) -> String {
     format!("materialization_{name}_{adapter}")
 }
 
-/// The project's materialization macro for `name` on this adapter: the
-/// adapter's own first, then the default.
+/// The materialization macro for `name` on this adapter, searched as dbt
+/// searches: the root project's, then each installed package's (as
+/// `package.macro`), the adapter's own before the default in each.
 pub fn find(rendered: &Rendered, name: &str, adapter_type: &str) -> Option<String> {
-    [adapter_type, "default"]
+    let candidates: Vec<String> = [adapter_type, "default"]
         .iter()
         .map(|adapter| format!("materialization_{name}_{adapter}"))
-        .find(|candidate| rendered.jinja.macros.contains_key(candidate))
+        .collect();
+    let jinja = &rendered.jinja;
+    if let Some(found) = candidates
+        .iter()
+        .find(|candidate| jinja.macros.contains_key(*candidate))
+    {
+        return Some(found.clone());
+    }
+    jinja.package_macros.iter().find_map(|(package, macros)| {
+        candidates
+            .iter()
+            .find(|candidate| macros.contains_key(*candidate))
+            .map(|candidate| format!("{package}.{candidate}"))
+    })
 }
 
 /// Runs the materialization macro for a node whose SQL is compiled, and
@@ -115,16 +129,11 @@ pub fn run(rendered: &Rendered, node: &Node, macro_name: &str, sql: &str) -> Res
     };
     let (result, scope) = rendered.jinja.call(macro_name, &[], scope, context);
     if let Err(error) = result {
-        let source = rendered
-            .jinja
-            .macros
-            .get(macro_name)
+        let definition = rendered.jinja.definition(macro_name);
+        let source = definition
             .map(|definition| definition.source.as_str())
             .unwrap_or_default();
-        let file = rendered
-            .jinja
-            .macros
-            .get(macro_name)
+        let file = definition
             .map(|definition| definition.template.as_str())
             .unwrap_or(node.original_file_path.as_str());
         let mut diagnostic =
