@@ -199,7 +199,28 @@ impl serde::Serialize for Column {
 /// 10,000-model manifest never exists as a tree of JSON values.
 impl serde::Serialize for Node {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        InPackage(self, "").serialize(serializer)
+    }
+}
+
+/// A node of a package installed in `.1` (`dbt_packages/dbt_utils/`; empty
+/// for the root project): dbt writes its file paths relative to the package.
+struct InPackage<'a>(&'a Node, &'a str);
+
+impl serde::Serialize for InPackage<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
+        let InPackage(node, dir) = *self;
+        let relative = |path: &'_ str| path.strip_prefix(dir).unwrap_or(path).to_string();
+        let node_relative = Node {
+            original_file_path: relative(&node.original_file_path),
+            patch_path: node.patch_path.as_ref().map(|patch| match patch.split_once("://") {
+                Some((package, file)) => format!("{package}://{}", relative(file)),
+                None => patch.clone(),
+            }),
+            ..node.clone()
+        };
+        let this = if dir.is_empty() { node } else { &node_relative };
         #[derive(serde::Serialize)]
         struct Checksum<'a> {
             name: &'static str,
@@ -228,28 +249,28 @@ impl serde::Serialize for Node {
             namespace: &'a Option<String>,
         }
         let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("database", &self.relation.database)?;
-        map.serialize_entry("schema", &self.relation.schema)?;
-        map.serialize_entry("name", &self.name)?;
-        map.serialize_entry("resource_type", self.resource_type.as_str())?;
-        map.serialize_entry("package_name", &self.package_name)?;
-        map.serialize_entry("path", &self.path)?;
-        map.serialize_entry("original_file_path", &self.original_file_path)?;
-        map.serialize_entry("unique_id", &self.unique_id)?;
-        map.serialize_entry("fqn", &self.fqn)?;
-        map.serialize_entry("alias", &self.relation.identifier)?;
+        map.serialize_entry("database", &this.relation.database)?;
+        map.serialize_entry("schema", &this.relation.schema)?;
+        map.serialize_entry("name", &this.name)?;
+        map.serialize_entry("resource_type", this.resource_type.as_str())?;
+        map.serialize_entry("package_name", &this.package_name)?;
+        map.serialize_entry("path", &this.path)?;
+        map.serialize_entry("original_file_path", &this.original_file_path)?;
+        map.serialize_entry("unique_id", &this.unique_id)?;
+        map.serialize_entry("fqn", &this.fqn)?;
+        map.serialize_entry("alias", &this.relation.identifier)?;
         map.serialize_entry(
             "checksum",
             &Checksum {
                 name: "sha256",
-                checksum: &self.checksum,
+                checksum: &this.checksum,
             },
         )?;
-        map.serialize_entry("config", &self.config)?;
-        map.serialize_entry("tags", &self.tags())?;
-        map.serialize_entry("description", &self.description)?;
-        map.serialize_entry("columns", &self.columns)?;
-        map.serialize_entry("meta", &self.meta)?;
+        map.serialize_entry("config", &this.config)?;
+        map.serialize_entry("tags", &this.tags())?;
+        map.serialize_entry("description", &this.description)?;
+        map.serialize_entry("columns", &this.columns)?;
+        map.serialize_entry("meta", &this.meta)?;
         map.serialize_entry(
             "docs",
             &Docs {
@@ -257,11 +278,11 @@ impl serde::Serialize for Node {
                 node_color: None,
             },
         )?;
-        map.serialize_entry("patch_path", &self.patch_path)?;
+        map.serialize_entry("patch_path", &this.patch_path)?;
         map.serialize_entry("language", "sql")?;
-        map.serialize_entry("raw_code", &self.raw_code)?;
-        if self.resource_type != ResourceType::Seed {
-            let refs: Vec<RefEntry> = self
+        map.serialize_entry("raw_code", &this.raw_code)?;
+        if this.resource_type != ResourceType::Seed {
+            let refs: Vec<RefEntry> = this
                 .refs
                 .iter()
                 .map(|call| RefEntry {
@@ -271,7 +292,7 @@ impl serde::Serialize for Node {
                 })
                 .collect();
             map.serialize_entry("refs", &refs)?;
-            let sources: Vec<[&str; 2]> = self
+            let sources: Vec<[&str; 2]> = this
                 .sources
                 .iter()
                 .map(|(source, table)| [source.as_str(), table.as_str()])
@@ -281,20 +302,20 @@ impl serde::Serialize for Node {
         map.serialize_entry(
             "depends_on",
             &DependsOn {
-                macros: &self.depends_on_macros,
-                nodes: &self.depends_on_nodes,
+                macros: &this.depends_on_macros,
+                nodes: &this.depends_on_nodes,
             },
         )?;
-        if self.resource_type != ResourceType::Seed {
+        if this.resource_type != ResourceType::Seed {
             map.serialize_entry(
                 "compiled_path",
-                &self.compiled_code.as_ref().map(|_| self.compiled_path()),
+                &this.compiled_code.as_ref().map(|_| this.compiled_path()),
             )?;
-            map.serialize_entry("compiled", &self.compiled_code.is_some())?;
-            map.serialize_entry("compiled_code", &self.compiled_code)?;
+            map.serialize_entry("compiled", &this.compiled_code.is_some())?;
+            map.serialize_entry("compiled_code", &this.compiled_code)?;
         }
-        map.serialize_entry("relation_name", &self.is_relational().then(|| self.relation.quoted()))?;
-        if let Some(metadata) = &self.test_metadata {
+        map.serialize_entry("relation_name", &this.is_relational().then(|| this.relation.quoted()))?;
+        if let Some(metadata) = &this.test_metadata {
             map.serialize_entry(
                 "test_metadata",
                 &Metadata {
@@ -303,8 +324,8 @@ impl serde::Serialize for Node {
                     namespace: &metadata.namespace,
                 },
             )?;
-            map.serialize_entry("column_name", &self.column_name)?;
-            map.serialize_entry("attached_node", &self.attached_node)?;
+            map.serialize_entry("column_name", &this.column_name)?;
+            map.serialize_entry("attached_node", &this.attached_node)?;
         }
         map.end()
     }
@@ -470,6 +491,10 @@ pub struct Manifest {
     pub exposures: BTreeMap<String, Exposure>,
     pub macros: BTreeMap<String, Macro>,
     pub docs: BTreeMap<String, Doc>,
+    /// Where each installed package is, relative to the project, with a
+    /// trailing slash (`dbt_packages/dbt_utils/`): the manifest gives a
+    /// package's file paths relative to the package, as dbt does.
+    pub package_dirs: BTreeMap<String, String>,
 }
 
 impl Manifest {
@@ -503,6 +528,24 @@ impl Manifest {
         children
     }
 
+    /// The folder of `package` to strip from its file paths; empty for the root project.
+    fn package_dir(&self, package: &str) -> &str {
+        self.package_dirs.get(package).map_or("", String::as_str)
+    }
+
+    /// `path` relative to its package's folder.
+    fn relative<'a>(&self, package: &str, path: &'a str) -> &'a str {
+        path.strip_prefix(self.package_dir(package)).unwrap_or(path)
+    }
+
+    /// The nodes as dbt writes them, with package-relative file paths.
+    fn nodes_in_packages(&self) -> BTreeMap<&str, InPackage<'_>> {
+        self.nodes
+            .iter()
+            .map(|(id, node)| (id.as_str(), InPackage(node, self.package_dir(&node.package_name))))
+            .collect()
+    }
+
     /// Writes the manifest as JSON, streaming node by node.
     pub fn write_json(&self, writer: impl std::io::Write) -> serde_json::Result<()> {
         use serde::ser::{SerializeMap, Serializer};
@@ -516,7 +559,7 @@ impl Manifest {
         let mut map = serializer.serialize_map(Some(fields.len()))?;
         for (key, value) in &fields {
             if key == "nodes" {
-                map.serialize_entry(key, &self.nodes)?;
+                map.serialize_entry(key, &self.nodes_in_packages())?;
             } else if key == "parent_map" {
                 map.serialize_entry(key, &parents)?;
             } else if key == "child_map" {
@@ -537,9 +580,9 @@ impl Manifest {
             object.insert("child_map".into(), as_lists(&Self::children_of(&parents)));
             object.insert("parent_map".into(), as_lists(&parents));
             let nodes: Map<String, Value> = self
-                .nodes
-                .iter()
-                .map(|(id, node)| (id.clone(), node.to_json()))
+                .nodes_in_packages()
+                .into_iter()
+                .map(|(id, node)| (id.to_string(), serde_json::to_value(node).unwrap_or(Value::Null)))
                 .collect();
             object.insert("nodes".into(), Value::Object(nodes));
         }
@@ -551,7 +594,13 @@ impl Manifest {
         let sources: Map<String, Value> = self
             .sources
             .iter()
-            .map(|(id, source)| (id.clone(), source.to_json()))
+            .map(|(id, source)| {
+                let mut json = source.to_json();
+                let path = self.relative(&source.package_name, &source.original_file_path);
+                json["path"] = json!(path);
+                json["original_file_path"] = json!(path);
+                (id.clone(), json)
+            })
             .collect();
         let exposures: Map<String, Value> = self
             .exposures
@@ -568,8 +617,8 @@ impl Manifest {
                         "name": item.name,
                         "resource_type": "macro",
                         "package_name": item.package_name,
-                        "path": item.original_file_path,
-                        "original_file_path": item.original_file_path,
+                        "path": self.relative(&item.package_name, &item.original_file_path),
+                        "original_file_path": self.relative(&item.package_name, &item.original_file_path),
                         "unique_id": item.unique_id,
                         "macro_sql": item.macro_sql,
                         "depends_on": {"macros": []},
@@ -592,8 +641,8 @@ impl Manifest {
                         "name": doc.name,
                         "resource_type": "doc",
                         "package_name": doc.package_name,
-                        "path": doc.original_file_path,
-                        "original_file_path": doc.original_file_path,
+                        "path": self.relative(&doc.package_name, &doc.original_file_path),
+                        "original_file_path": self.relative(&doc.package_name, &doc.original_file_path),
                         "unique_id": doc.unique_id,
                         "block_contents": doc.block_contents,
                     }),

@@ -53,16 +53,15 @@ impl RefLookup {
                 by_name.insert(node.name.clone(), (node.unique_id.clone(), node.is_ephemeral()));
             }
         }
-        let sources = manifest
-            .sources
-            .values()
-            .map(|source| {
-                (
-                    (source.source_name.clone(), source.name.clone()),
-                    source.unique_id.clone(),
-                )
-            })
-            .collect();
+        // dbt finds a source by its source and table names in any package,
+        // the root project's first.
+        let mut sources = BTreeMap::new();
+        for source in manifest.sources.values() {
+            let key = (source.source_name.clone(), source.name.clone());
+            if source.package_name == manifest.project_name || !sources.contains_key(&key) {
+                sources.insert(key, source.unique_id.clone());
+            }
+        }
         RefLookup { by_name, sources }
     }
 
@@ -118,6 +117,10 @@ impl<'a> Builder<'a> {
     ) -> Draft<'a> {
         let name = file.stem();
         let mut fqn = vec![package.name.clone()];
+        // dbt files analyses under an `analysis` folder of their own.
+        if resource_type == ResourceType::Analysis {
+            fqn.push("analysis".to_string());
+        }
         fqn.extend(file.folders());
         fqn.push(name.clone());
         let mut base_config = Map::new();
@@ -201,6 +204,10 @@ impl<'a> Builder<'a> {
             .unwrap_or(&draft.file.path)
             .trim_start_matches('/')
             .to_string();
+        let path = match draft.resource_type {
+            ResourceType::Analysis => format!("analysis/{path}"),
+            _ => path,
+        };
         let mut refs = scope.refs;
         refs.sort();
         refs.dedup();
@@ -307,9 +314,6 @@ impl<'a> Builder<'a> {
     }
 
     pub(super) fn source_table(&self, source: &schema::SourceSpec, table: &schema::SourceTableSpec) -> SourceTable {
-        let mut config = source.config.clone();
-        config::merge(&mut config, &table.config);
-        config.entry("enabled").or_insert(json!(true));
         let mut tags = source.tags.clone();
         tags.extend(table.tags.iter().cloned());
         tags.sort();
@@ -321,21 +325,23 @@ impl<'a> Builder<'a> {
         if let Some(ingest) = &table.ingest {
             meta.insert("ingest".to_string(), ingest.clone());
         }
-        let fqn = {
-            let mut fqn = vec![self.project.name.clone()];
-            let file = SourceFile {
-                path: source.file.clone(),
-                root: source.file.split('/').next().unwrap_or_default().to_string(),
-                contents: String::new(),
-            };
-            fqn.extend(file.folders());
-            fqn.push(source.name.clone());
-            fqn.push(table.name.clone());
-            fqn
-        };
+        // A source declared in a package's schema YAML belongs to that package,
+        // and the root project's `sources:` tree can configure it, as in dbt.
+        let (owner, file) = self.schema_owner(&source.file);
+        let mut fqn = vec![owner.name.clone()];
+        fqn.extend(file.folders());
+        fqn.push(source.name.clone());
+        fqn.push(table.name.clone());
+        let mut config = config::from_tree(&owner.source_tree, &fqn);
+        if !std::ptr::eq(owner, self.project) {
+            config::merge(&mut config, &config::from_tree(&self.project.source_tree, &fqn));
+        }
+        config::merge(&mut config, &source.config);
+        config::merge(&mut config, &table.config);
+        config.entry("enabled").or_insert(json!(true));
         SourceTable {
-            unique_id: format!("source.{}.{}.{}", self.project.name, source.name, table.name),
-            package_name: self.project.name.clone(),
+            unique_id: format!("source.{}.{}.{}", owner.name, source.name, table.name),
+            package_name: owner.name.clone(),
             source_name: source.name.clone(),
             name: table.name.clone(),
             original_file_path: source.file.clone(),
@@ -365,6 +371,32 @@ impl<'a> Builder<'a> {
                 table_line: table.line,
             }),
         }
+    }
+
+    /// The project (root or package) whose schema file `path` is, and the file
+    /// with its configured root, for fqns.
+    pub(super) fn schema_owner(&self, path: &str) -> (&'a Project, SourceFile) {
+        let project: &'a Project = self.project;
+        let owner = project
+            .packages
+            .iter()
+            .find(|package| package.files.schemas.iter().any(|schema| schema.path == path))
+            .unwrap_or(project);
+        let root = owner
+            .files
+            .schemas
+            .iter()
+            .find(|schema| schema.path == path)
+            .map_or_else(
+                || path.split('/').next().unwrap_or_default().to_string(),
+                |schema| schema.root.clone(),
+            );
+        let file = SourceFile {
+            path: path.to_string(),
+            root,
+            contents: String::new(),
+        };
+        (owner, file)
     }
 
     /// Warnings for config keys dvt does not know.
@@ -757,26 +789,7 @@ impl<'a> Builder<'a> {
             }
         }
         // A test declared in a package's schema YAML belongs to that package.
-        let owner = self
-            .project
-            .packages
-            .iter()
-            .find(|package| package.files.schemas.iter().any(|schema| schema.path == spec.file))
-            .unwrap_or(self.project);
-        let root = owner
-            .files
-            .schemas
-            .iter()
-            .find(|schema| schema.path == spec.file)
-            .map_or_else(
-                || spec.file.split('/').next().unwrap_or_default().to_string(),
-                |schema| schema.root.clone(),
-            );
-        let file = SourceFile {
-            path: spec.file.clone(),
-            root,
-            contents: String::new(),
-        };
+        let (owner, file) = self.schema_owner(&spec.file);
         let mut fqn = vec![owner.name.clone()];
         fqn.extend(file.folders());
         fqn.push(name.clone());

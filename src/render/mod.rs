@@ -235,12 +235,41 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
     for file in &project.files.singular_tests {
         drafts.push(context.draft(file, ResourceType::Test, &project.test_tree, None));
     }
+    // Packages' analyses and singular tests are theirs too, as in dbt.
+    for package in &project.packages {
+        for file in &package.files.analyses {
+            drafts.push(context.draft_in(
+                package,
+                file,
+                ResourceType::Analysis,
+                &[&serde_json::Value::Null],
+                properties.analyses.get(&file.stem()),
+            ));
+        }
+        for file in &package.files.singular_tests {
+            drafts.push(context.draft_in(
+                package,
+                file,
+                ResourceType::Test,
+                &[&package.test_tree, &project.test_tree],
+                None,
+            ));
+        }
+    }
     let parsed: Vec<Result<Scope, Diagnostic>> = drafts.par_iter().map(|draft| context.parse(draft)).collect();
 
     // 4. Nodes with resolved config and relation names.
     let mut manifest = Manifest {
         project_name: project.name.clone(),
         adapter_type: target.adapter_type.clone(),
+        package_dirs: project
+            .packages
+            .iter()
+            .map(|package| {
+                let dir = crate::diagnostic::display_path(&project.dir, &package.dir);
+                (package.name.clone(), format!("{dir}/"))
+            })
+            .collect(),
         ..Manifest::default()
     };
     let mut names: BTreeMap<(ResourceType, String), String> = BTreeMap::new();
@@ -365,6 +394,9 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
     for source in &properties.sources {
         for table in &source.tables {
             let table_node = context.source_table(source, table);
+            if table_node.config.get("enabled") == Some(&serde_json::Value::Bool(false)) {
+                continue;
+            }
             manifest.sources.insert(table_node.unique_id.clone(), table_node);
         }
     }
