@@ -112,6 +112,11 @@ pub struct Node {
     /// Path below the resource root, such as `staging/stg_customer.sql`.
     pub path: String,
     pub original_file_path: String,
+    /// The folder of the package the node is from, relative to the project
+    /// with a trailing slash (`dbt_packages/dbt_utils/`), or empty for the
+    /// root project: the manifest and `target/compiled/` give a package's
+    /// file paths relative to the package, as dbt does.
+    pub package_dir: String,
     pub patch_path: Option<String>,
     pub fqn: Vec<String>,
     pub raw_code: String,
@@ -167,16 +172,19 @@ impl Node {
 
     /// Where `dvt compile` writes this node's SQL, relative to the target path.
     pub fn compiled_path(&self) -> String {
+        let file = self.package_file_path(&self.original_file_path);
         match self.resource_type {
             // As dbt does: under a folder named after the schema file.
             ResourceType::Test if self.test_metadata.is_some() => {
-                format!(
-                    "compiled/{}/{}/{}.sql",
-                    self.package_name, self.original_file_path, self.name
-                )
+                format!("compiled/{}/{file}/{}.sql", self.package_name, self.name)
             }
-            _ => format!("compiled/{}/{}", self.package_name, self.original_file_path),
+            _ => format!("compiled/{}/{file}", self.package_name),
         }
+    }
+
+    /// A project-relative `path` of this node's package, relative to the package.
+    fn package_file_path<'a>(&self, path: &'a str) -> &'a str {
+        path.strip_prefix(self.package_dir.as_str()).unwrap_or(path)
     }
 }
 
@@ -199,28 +207,7 @@ impl serde::Serialize for Column {
 /// 10,000-model manifest never exists as a tree of JSON values.
 impl serde::Serialize for Node {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        InPackage(self, "").serialize(serializer)
-    }
-}
-
-/// A node of a package installed in `.1` (`dbt_packages/dbt_utils/`; empty
-/// for the root project): dbt writes its file paths relative to the package.
-struct InPackage<'a>(&'a Node, &'a str);
-
-impl serde::Serialize for InPackage<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let InPackage(node, dir) = *self;
-        let relative = |path: &'_ str| path.strip_prefix(dir).unwrap_or(path).to_string();
-        let node_relative = Node {
-            original_file_path: relative(&node.original_file_path),
-            patch_path: node.patch_path.as_ref().map(|patch| match patch.split_once("://") {
-                Some((package, file)) => format!("{package}://{}", relative(file)),
-                None => patch.clone(),
-            }),
-            ..node.clone()
-        };
-        let this = if dir.is_empty() { node } else { &node_relative };
         #[derive(serde::Serialize)]
         struct Checksum<'a> {
             name: &'static str,
@@ -249,28 +236,28 @@ impl serde::Serialize for InPackage<'_> {
             namespace: &'a Option<String>,
         }
         let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("database", &this.relation.database)?;
-        map.serialize_entry("schema", &this.relation.schema)?;
-        map.serialize_entry("name", &this.name)?;
-        map.serialize_entry("resource_type", this.resource_type.as_str())?;
-        map.serialize_entry("package_name", &this.package_name)?;
-        map.serialize_entry("path", &this.path)?;
-        map.serialize_entry("original_file_path", &this.original_file_path)?;
-        map.serialize_entry("unique_id", &this.unique_id)?;
-        map.serialize_entry("fqn", &this.fqn)?;
-        map.serialize_entry("alias", &this.relation.identifier)?;
+        map.serialize_entry("database", &self.relation.database)?;
+        map.serialize_entry("schema", &self.relation.schema)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("resource_type", self.resource_type.as_str())?;
+        map.serialize_entry("package_name", &self.package_name)?;
+        map.serialize_entry("path", &self.path)?;
+        map.serialize_entry("original_file_path", self.package_file_path(&self.original_file_path))?;
+        map.serialize_entry("unique_id", &self.unique_id)?;
+        map.serialize_entry("fqn", &self.fqn)?;
+        map.serialize_entry("alias", &self.relation.identifier)?;
         map.serialize_entry(
             "checksum",
             &Checksum {
                 name: "sha256",
-                checksum: &this.checksum,
+                checksum: &self.checksum,
             },
         )?;
-        map.serialize_entry("config", &this.config)?;
-        map.serialize_entry("tags", &this.tags())?;
-        map.serialize_entry("description", &this.description)?;
-        map.serialize_entry("columns", &this.columns)?;
-        map.serialize_entry("meta", &this.meta)?;
+        map.serialize_entry("config", &self.config)?;
+        map.serialize_entry("tags", &self.tags())?;
+        map.serialize_entry("description", &self.description)?;
+        map.serialize_entry("columns", &self.columns)?;
+        map.serialize_entry("meta", &self.meta)?;
         map.serialize_entry(
             "docs",
             &Docs {
@@ -278,11 +265,15 @@ impl serde::Serialize for InPackage<'_> {
                 node_color: None,
             },
         )?;
-        map.serialize_entry("patch_path", &this.patch_path)?;
+        let patch_path = self.patch_path.as_ref().map(|patch| match patch.split_once("://") {
+            Some((package, file)) => format!("{package}://{}", self.package_file_path(file)),
+            None => patch.clone(),
+        });
+        map.serialize_entry("patch_path", &patch_path)?;
         map.serialize_entry("language", "sql")?;
-        map.serialize_entry("raw_code", &this.raw_code)?;
-        if this.resource_type != ResourceType::Seed {
-            let refs: Vec<RefEntry> = this
+        map.serialize_entry("raw_code", &self.raw_code)?;
+        if self.resource_type != ResourceType::Seed {
+            let refs: Vec<RefEntry> = self
                 .refs
                 .iter()
                 .map(|call| RefEntry {
@@ -292,7 +283,7 @@ impl serde::Serialize for InPackage<'_> {
                 })
                 .collect();
             map.serialize_entry("refs", &refs)?;
-            let sources: Vec<[&str; 2]> = this
+            let sources: Vec<[&str; 2]> = self
                 .sources
                 .iter()
                 .map(|(source, table)| [source.as_str(), table.as_str()])
@@ -302,20 +293,20 @@ impl serde::Serialize for InPackage<'_> {
         map.serialize_entry(
             "depends_on",
             &DependsOn {
-                macros: &this.depends_on_macros,
-                nodes: &this.depends_on_nodes,
+                macros: &self.depends_on_macros,
+                nodes: &self.depends_on_nodes,
             },
         )?;
-        if this.resource_type != ResourceType::Seed {
+        if self.resource_type != ResourceType::Seed {
             map.serialize_entry(
                 "compiled_path",
-                &this.compiled_code.as_ref().map(|_| this.compiled_path()),
+                &self.compiled_code.as_ref().map(|_| self.compiled_path()),
             )?;
-            map.serialize_entry("compiled", &this.compiled_code.is_some())?;
-            map.serialize_entry("compiled_code", &this.compiled_code)?;
+            map.serialize_entry("compiled", &self.compiled_code.is_some())?;
+            map.serialize_entry("compiled_code", &self.compiled_code)?;
         }
-        map.serialize_entry("relation_name", &this.is_relational().then(|| this.relation.quoted()))?;
-        if let Some(metadata) = &this.test_metadata {
+        map.serialize_entry("relation_name", &self.is_relational().then(|| self.relation.quoted()))?;
+        if let Some(metadata) = &self.test_metadata {
             map.serialize_entry(
                 "test_metadata",
                 &Metadata {
@@ -324,8 +315,8 @@ impl serde::Serialize for InPackage<'_> {
                     namespace: &metadata.namespace,
                 },
             )?;
-            map.serialize_entry("column_name", &this.column_name)?;
-            map.serialize_entry("attached_node", &this.attached_node)?;
+            map.serialize_entry("column_name", &self.column_name)?;
+            map.serialize_entry("attached_node", &self.attached_node)?;
         }
         map.end()
     }
@@ -538,14 +529,6 @@ impl Manifest {
         path.strip_prefix(self.package_dir(package)).unwrap_or(path)
     }
 
-    /// The nodes as dbt writes them, with package-relative file paths.
-    fn nodes_in_packages(&self) -> BTreeMap<&str, InPackage<'_>> {
-        self.nodes
-            .iter()
-            .map(|(id, node)| (id.as_str(), InPackage(node, self.package_dir(&node.package_name))))
-            .collect()
-    }
-
     /// Writes the manifest as JSON, streaming node by node.
     pub fn write_json(&self, writer: impl std::io::Write) -> serde_json::Result<()> {
         use serde::ser::{SerializeMap, Serializer};
@@ -559,7 +542,7 @@ impl Manifest {
         let mut map = serializer.serialize_map(Some(fields.len()))?;
         for (key, value) in &fields {
             if key == "nodes" {
-                map.serialize_entry(key, &self.nodes_in_packages())?;
+                map.serialize_entry(key, &self.nodes)?;
             } else if key == "parent_map" {
                 map.serialize_entry(key, &parents)?;
             } else if key == "child_map" {
@@ -580,9 +563,9 @@ impl Manifest {
             object.insert("child_map".into(), as_lists(&Self::children_of(&parents)));
             object.insert("parent_map".into(), as_lists(&parents));
             let nodes: Map<String, Value> = self
-                .nodes_in_packages()
-                .into_iter()
-                .map(|(id, node)| (id.to_string(), serde_json::to_value(node).unwrap_or(Value::Null)))
+                .nodes
+                .iter()
+                .map(|(id, node)| (id.clone(), node.to_json()))
                 .collect();
             object.insert("nodes".into(), Value::Object(nodes));
         }

@@ -504,6 +504,11 @@ fn package_sources_tests_and_analyses_are_the_packages(engine: Engine) {
         .find(|result| result["unique_id"] == "test.inner.no_negative_events")
         .expect("the package's singular test ran");
     assert_eq!(test_result["status"], "pass");
+    // Compiled SQL goes below the package's name, as in dbt.
+    dvt_ok(&project, &["compile"]);
+    assert!(project
+        .join("target/compiled/inner/models/staging/stg_events.sql")
+        .is_file());
 
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(project.join("target/manifest.json")).expect("manifest.json"))

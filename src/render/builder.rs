@@ -221,6 +221,7 @@ impl<'a> Builder<'a> {
             name: draft.name.clone(),
             path,
             original_file_path: draft.file.path.clone(),
+            package_dir: self.package_dir(&draft.package),
             patch_path,
             fqn: draft.fqn.clone(),
             raw_code: draft.file.contents.clone(),
@@ -371,6 +372,17 @@ impl<'a> Builder<'a> {
                 table_line: table.line,
             }),
         }
+    }
+
+    /// The folder of an installed package, relative to the project, with a
+    /// trailing slash; empty for the root project.
+    pub(super) fn package_dir(&self, package_name: &str) -> String {
+        self.project
+            .packages
+            .iter()
+            .find(|package| package.name == package_name)
+            .map(|package| format!("{}/", crate::diagnostic::display_path(&self.project.dir, &package.dir)))
+            .unwrap_or_default()
     }
 
     /// The project (root or package) whose schema file `path` is, and the file
@@ -829,6 +841,7 @@ impl<'a> Builder<'a> {
             name: name.clone(),
             path: format!("{short_name}.sql"),
             original_file_path: spec.file.clone(),
+            package_dir: self.package_dir(&owner.name),
             patch_path: None,
             fqn,
             raw_code: match &spec.namespace {
