@@ -183,6 +183,22 @@ impl Project {
 }
 
 /// Finds the project configuration file in `dir`.
+/// The project file's `profile`, or else its `name`, read without rendering:
+/// it names the profile to load before the project file is rendered with its
+/// target. `None` when there is no readable project file.
+pub fn peek_profile_name(dir: &Path) -> Option<String> {
+    let config_file = find_config(dir)?;
+    let source = std::fs::read_to_string(dir.join(config_file)).ok()?;
+    let config = yaml::parse(config_file, &source).ok()?;
+    let name = |key: &str| {
+        config
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|name| !name.is_empty() && !name.contains("{{"))
+    };
+    name("profile").or_else(|| name("name")).map(str::to_owned)
+}
+
 pub fn find_config(dir: &Path) -> Option<&'static str> {
     PROJECT_FILES.into_iter().find(|name| dir.join(name).is_file())
 }

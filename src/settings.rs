@@ -172,30 +172,34 @@ impl Session {
         let invocation_id = uuid::Uuid::new_v4().to_string();
         let run_started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
 
-        // Config files may use env_var() and var(); a minimal environment renders them.
-        let config_renderer = config_renderer(&cli_vars);
-        let render = |file: &str, text: &str| -> Result<String, Diagnostic> {
-            config_renderer
-                .render_str(text, minijinja::Value::from(()))
-                .map_err(|error| {
-                    let detail = error.detail().map(str::to_owned).unwrap_or_else(|| error.to_string());
-                    Diagnostic::error(format!("cannot render `{}`: {detail}", redact_template(text))).in_file(file)
-                })
-        };
-        let mut project = project::load(&project_dir, &render)?;
-        project::load_packages(&mut project, &render)?;
-        let profile_name = args
+        // The profile is rendered with env_var() and var(); the project file
+        // also sees its target, as in dbt (`+schema: "{{ target.name }}_mart"`),
+        // so the profile is loaded first, named by the project file's raw
+        // `profile` (or `name`) key.
+        let profile_renderer = config_renderer(&cli_vars, serde_json::Value::Null);
+        let render_profile = |file: &str, text: &str| render_config(&profile_renderer, file, text);
+        let profile_name = match args
             .profile
             .clone()
-            .or_else(|| project.profile.clone())
-            .unwrap_or_else(|| project.name.clone());
+            .or_else(|| project::peek_profile_name(&project_dir))
+        {
+            Some(name) => name,
+            None => {
+                let project = project::load(&project_dir, &render_profile)?;
+                project.profile.clone().unwrap_or_else(|| project.name.clone())
+            }
+        };
         let target = profile::load(
             args.profiles_dir.as_deref(),
             &project_dir,
             &profile_name,
             args.target.as_deref(),
-            &render,
+            &render_profile,
         )?;
+        let project_renderer = config_renderer(&cli_vars, target.context());
+        let render_project = |file: &str, text: &str| render_config(&project_renderer, file, text);
+        let mut project = project::load(&project_dir, &render_project)?;
+        project::load_packages(&mut project, &render_project)?;
         let options = Options {
             cli_vars,
             full_refresh,
@@ -251,11 +255,23 @@ pub fn parse_vars(text: Option<&str>) -> Result<Map<String, serde_json::Value>, 
     }
 }
 
-/// An environment with `env_var()` and `var()` for the project and profile files.
-pub fn config_renderer(cli_vars: &Map<String, serde_json::Value>) -> minijinja::Environment<'static> {
+/// Renders one string of the project or profile file.
+fn render_config(renderer: &minijinja::Environment<'static>, file: &str, text: &str) -> Result<String, Diagnostic> {
+    renderer.render_str(text, minijinja::Value::from(())).map_err(|error| {
+        let detail = error.detail().map(str::to_owned).unwrap_or_else(|| error.to_string());
+        Diagnostic::error(format!("cannot render `{}`: {detail}", redact_template(text))).in_file(file)
+    })
+}
+
+/// An environment with `env_var()`, `var()` and `target` for the project and
+/// profile files.
+pub fn config_renderer(
+    cli_vars: &Map<String, serde_json::Value>,
+    target: serde_json::Value,
+) -> minijinja::Environment<'static> {
     let globals = Globals {
         project_name: String::new(),
-        target: serde_json::Value::Null,
+        target,
         adapter_type: String::new(),
         vars: Map::new(),
         cli_vars: cli_vars.clone(),

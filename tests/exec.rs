@@ -1410,13 +1410,12 @@ fn model_and_project_hooks_run_in_order(engine: Engine) {
          select n from generate_series(1, 3) as numbers(n)",
     );
     project.dvt_exits(0, &["run"]);
+    // `this` renders as in dbt: database, schema and identifier.
+    let database = project.value("select current_database()").unwrap_or_default();
+    let pre = format!("pre \"{database}\".\"analytics\".\"hooked\"");
     assert_eq!(
         project.rows("select event from audit.events order by position"),
-        table(&[
-            &[Some("pre \"analytics\".\"hooked\"")],
-            &[Some("post 3")],
-            &[Some("end")],
-        ])
+        table(&[&[Some(pre.as_str())], &[Some("post 3")], &[Some("end")]])
     );
 }
 

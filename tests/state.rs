@@ -261,16 +261,25 @@ fn defer_resolves_unselected_refs_to_the_base_relations() {
     let state = ["--state", "../base/target"];
 
     let sql = workspace.compiled_fct_orders(&["--select", "fct_orders"]);
-    assert!(sql.contains(r#"from "analytics"."stg_orders""#), "{sql}");
+    assert!(sql.contains(r#"from "dvt_fixture"."analytics"."stg_orders""#), "{sql}");
 
     let sql = workspace.compiled_fct_orders(&["--select", "fct_orders", "--defer", state[0], state[1]]);
-    assert!(sql.contains(r#"from "prod"."stg_orders" as o"#), "{sql}");
-    assert!(sql.contains(r#"join "prod"."stg_payments" as p"#), "{sql}");
+    assert!(sql.contains(r#"from "dvt_fixture"."prod"."stg_orders" as o"#), "{sql}");
+    assert!(
+        sql.contains(r#"join "dvt_fixture"."prod"."stg_payments" as p"#),
+        "{sql}"
+    );
 
     // stg_orders is selected, so it is built in this run and read from there.
     let sql = workspace.compiled_fct_orders(&["--select", "stg_orders+", "--defer", state[0], state[1]]);
-    assert!(sql.contains(r#"from "analytics"."stg_orders" as o"#), "{sql}");
-    assert!(sql.contains(r#"join "prod"."stg_payments" as p"#), "{sql}");
+    assert!(
+        sql.contains(r#"from "dvt_fixture"."analytics"."stg_orders" as o"#),
+        "{sql}"
+    );
+    assert!(
+        sql.contains(r#"join "dvt_fixture"."prod"."stg_payments" as p"#),
+        "{sql}"
+    );
 
     // A node the base does not have is read from this run.
     let mut manifest: Value = serde_json::from_str(&workspace.read("base/target/manifest.json")).expect("JSON");
@@ -285,8 +294,11 @@ fn defer_resolves_unselected_refs_to_the_base_relations() {
     )
     .expect("write the manifest");
     let sql = workspace.compiled_fct_orders(&["--select", "fct_orders", "--defer", state[0], state[1]]);
-    assert!(sql.contains(r#"from "prod"."stg_orders" as o"#), "{sql}");
-    assert!(sql.contains(r#"join "analytics"."stg_payments" as p"#), "{sql}");
+    assert!(sql.contains(r#"from "dvt_fixture"."prod"."stg_orders" as o"#), "{sql}");
+    assert!(
+        sql.contains(r#"join "dvt_fixture"."analytics"."stg_payments" as p"#),
+        "{sql}"
+    );
 }
 
 /// `--defer` and `state:` selectors need `--state`, and a missing manifest is

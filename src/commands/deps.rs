@@ -27,7 +27,7 @@ pub fn deps(printer: &Printer, args: &DepsArgs) -> Result<Outcome, Diagnostics> 
     let project_dir = crate::settings::absolute(&args.project.project_dir);
     printer.set_project_dir(&project_dir);
     let cli_vars = crate::settings::parse_vars(args.project.vars.as_deref())?;
-    let renderer = crate::settings::config_renderer(&cli_vars);
+    let renderer = crate::settings::config_renderer(&cli_vars, serde_json::Value::Null);
     let render = |file: &str, text: &str| -> Result<String, Diagnostic> {
         renderer.render_str(text, minijinja::Value::from(())).map_err(|error| {
             let detail = error.detail().map(str::to_owned).unwrap_or_else(|| error.to_string());

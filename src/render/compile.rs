@@ -8,13 +8,12 @@ use std::sync::Arc;
 
 use minijinja::value::{Kwargs, Value};
 use rayon::prelude::*;
-use serde_json::json;
 
 use super::jinja;
 use super::jinja::{Jinja, Mode, Scope};
 use super::{CompiledBody, Rendered};
 use crate::diagnostic::{Diagnostic, Diagnostics, Location};
-use crate::manifest::{Manifest, Node, Relation, ResourceType, TestMetadata};
+use crate::manifest::{Manifest, Node, ResourceType, TestMetadata};
 use crate::project::Project;
 
 /// Step 6: compiles the nodes in `selected` (in parallel), then inlines ephemeral
@@ -133,20 +132,14 @@ pub fn compile_node_raw(
             let (model, scope) = rendered.jinja.eval(&model_expression, scope, context.clone());
             let model = model.map_err(|error| test_error(&error, node, source))?;
             let model = match node.config.get("where").and_then(serde_json::Value::as_str) {
-                Some(filter) => Value::from_object(jinja::RelationValue {
-                    relation: Relation {
-                        database: String::new(),
-                        schema: String::new(),
-                        identifier: String::new(),
-                    },
-                    cte_name: Some(
-                        render_sql(
-                            "where_subquery.sql",
-                            minijinja::context! { model => model, filter => filter },
-                        )
-                        .map_err(|diagnostic| diagnostic.in_file(&node.original_file_path))?,
-                    ),
-                }),
+                // dbt's `get_where_subquery`: the filtered model as a subquery.
+                Some(filter) => Value::from_safe_string(
+                    render_sql(
+                        "where_subquery.sql",
+                        minijinja::context! { model => model, filter => filter },
+                    )
+                    .map_err(|diagnostic| diagnostic.in_file(&node.original_file_path))?,
+                ),
                 None => model,
             };
             let (kwargs, scope) = test_kwargs(&rendered.jinja, metadata, node, model, scope, &context);
@@ -237,7 +230,8 @@ fn evaluate_argument(
             let (result, scope) = jinja.render("<test argument>", text, scope, context.clone());
             (result.map(Value::from), scope)
         }
-        other => (Ok(Value::from_serialize(other)), scope),
+        // Lists and dicts a macro can change in place, as in dbt.
+        other => (Ok(super::context::from_json(other)), scope),
     }
 }
 
@@ -259,21 +253,8 @@ fn node_context(node: &Node, execute: bool) -> Value {
         };
         return minijinja::context! { this => this, model => model, execute => execute };
     }
-    let model = json!({
-        "unique_id": node.unique_id,
-        "name": node.name,
-        "resource_type": node.resource_type.as_str(),
-        "package_name": node.package_name,
-        "original_file_path": node.original_file_path,
-        "path": node.path,
-        "fqn": node.fqn,
-        "alias": node.relation.identifier,
-        "schema": node.relation.schema,
-        "database": node.relation.database,
-        "config": node.config,
-        "tags": node.tags(),
-    });
-    minijinja::context! { this => this, model => Value::from_serialize(&model), execute => execute }
+    // dbt's `model` is the whole node, as in the manifest.
+    minijinja::context! { this => this, model => Value::from_serialize(node), execute => execute }
 }
 
 /// The text errors about `node` point into: its SQL, or for a generic test the

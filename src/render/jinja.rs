@@ -11,10 +11,9 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt;
 use std::sync::Arc;
 
-use minijinja::value::{Kwargs, Object, ObjectRepr, Rest, Value};
+use minijinja::value::{Kwargs, Object, Rest, Value};
 use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior};
 use serde_json::Map;
 
@@ -33,6 +32,10 @@ const BUILTIN_MACROS: &[(&str, &str)] = &[
     (
         "dvt/macros/cross_db.sql",
         include_str!("../../templates/macros/cross_db.sql"),
+    ),
+    (
+        "dvt/macros/relations.sql",
+        include_str!("../../templates/macros/relations.sql"),
     ),
 ];
 
@@ -129,70 +132,9 @@ fn with_scope<R>(action: impl FnOnce(&mut Scope) -> R) -> Result<R, Error> {
     })
 }
 
-/// A relation as a Jinja value: renders as `"schema"."identifier"` and has dbt's
-/// `database`, `schema`, `identifier`, `name` and `table` attributes.
-#[derive(Debug, Clone)]
-pub struct RelationValue {
-    pub relation: Relation,
-    /// An ephemeral model's CTE name, which renders unquoted.
-    pub cte_name: Option<String>,
-}
-
-impl fmt::Display for RelationValue {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.cte_name {
-            Some(name) => formatter.write_str(name),
-            None => formatter.write_str(&self.relation.quoted()),
-        }
-    }
-}
-
-impl Object for RelationValue {
-    fn repr(self: &Arc<Self>) -> ObjectRepr {
-        ObjectRepr::Plain
-    }
-
-    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        Some(match key.as_str()? {
-            "database" => Value::from(self.relation.database.clone()),
-            "schema" => Value::from(self.relation.schema.clone()),
-            "identifier" | "name" | "table" => Value::from(self.relation.identifier.clone()),
-            "is_table" | "is_view" => Value::from(false),
-            _ => return None,
-        })
-    }
-
-    fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
-        match method {
-            "render" | "quote" => Ok(Value::from(self.to_string())),
-            "include" | "incorporate" => {
-                let (kwargs,): (Kwargs,) = minijinja::value::from_args(args)?;
-                let mut relation = self.relation.clone();
-                if let Some(schema) = kwargs.get::<Option<String>>("schema")? {
-                    relation.schema = schema;
-                }
-                if let Some(identifier) = kwargs.get::<Option<String>>("identifier")? {
-                    relation.identifier = identifier;
-                }
-                Ok(Value::from_object(RelationValue {
-                    relation,
-                    cte_name: self.cte_name.clone(),
-                }))
-            }
-            _ => Err(Error::from(ErrorKind::UnknownMethod)),
-        }
-    }
-
-    fn render(self: &Arc<Self>, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self.as_ref(), formatter)
-    }
-}
-
+/// The relation `ref()`, `source()` or `this` returns for `relation`.
 pub fn relation_value(relation: Relation) -> Value {
-    Value::from_object(RelationValue {
-        relation,
-        cte_name: None,
-    })
+    Value::from(super::context::Relation::reference(&relation, None))
 }
 
 /// The `config` global: callable as `config(materialized='table')`, and with
@@ -232,14 +174,14 @@ impl Object for ConfigObject {
                 let found = with_scope(|scope| scope.config_view.get(&super::config::normalize_key(&key)).cloned())?;
                 Ok(match found {
                     Some(serde_json::Value::Null) | None => default.unwrap_or(Value::from(())),
-                    Some(value) => Value::from_serialize(&value),
+                    Some(value) => super::context::from_json(&value),
                 })
             }
             "require" => {
                 let (key,): (String,) = minijinja::value::from_args(args)?;
                 let found = with_scope(|scope| scope.config_view.get(&super::config::normalize_key(&key)).cloned())?;
                 match found {
-                    Some(value) if !value.is_null() => Ok(Value::from_serialize(&value)),
+                    Some(value) if !value.is_null() => Ok(super::context::from_json(&value)),
                     _ => Err(Error::new(
                         ErrorKind::InvalidOperation,
                         format!("config `{key}` is required but not set"),
@@ -282,6 +224,8 @@ pub struct Jinja {
     /// Macros by unqualified name, as the root project sees them: its own, else
     /// dvt's built-ins.
     pub macros: BTreeMap<String, MacroDefinition>,
+    /// What `graph` holds: empty while parsing, the manifest's nodes after.
+    pub graph: Arc<super::context::graph::GraphSlot>,
     /// dvt's built-ins (dbt's `dbt` package), which `dbt.name` calls even where
     /// the project overrides `name`.
     pub internal_macros: BTreeMap<String, MacroDefinition>,
@@ -307,6 +251,8 @@ pub struct PackageMacros {
 /// Rewrites dbt-only block tags into minijinja ones, keeping line numbers:
 /// `{% test name(...) %}` becomes `{% macro test_name(...) %}`.
 pub fn preprocess(source: &str) -> String {
+    let source = super::context::methods::mutable_literals(source);
+    let source = source.as_str();
     let mut output = String::with_capacity(source.len());
     let mut rest = source;
     while let Some(start) = rest.find("{%") {
@@ -372,9 +318,12 @@ impl Jinja {
         packages: &PackageMacros,
     ) -> Result<Jinja, Vec<Diagnostic>> {
         let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+        // As dbt's Jinja: an undefined value is empty when printed, iterated
+        // or concatenated (a macro called without an argument gets one). Only
+        // printing one in the node's own file is an error (the formatter
+        // below), because there it is almost always a typo.
+        env.set_undefined_behavior(UndefinedBehavior::Lenient);
         env.set_keep_trailing_newline(true);
-        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         env.set_recursion_limit(200);
 
         let mut macros = BTreeMap::new();
@@ -388,11 +337,13 @@ impl Jinja {
             .map(|(path, source)| (path.clone(), source.clone(), globals.project_name.clone()));
         for (path, source, package) in builtins.chain(project) {
             let processed = preprocess(&source);
-            if let Err(error) = env.add_template_owned(path.clone(), processed.clone()) {
+            let names = macro_names(&processed);
+            let hidden = super::context::macros::hide_definitions(&processed);
+            if let Err(error) = env.add_template_owned(path.clone(), hidden) {
                 errors.push(jinja_diagnostic(&error, &path, &source));
                 continue;
             }
-            for name in macro_names(&processed) {
+            for name in names {
                 let definition = MacroDefinition {
                     name: name.clone(),
                     template: path.clone(),
@@ -408,12 +359,14 @@ impl Jinja {
         let mut package_macros: BTreeMap<String, BTreeMap<String, MacroDefinition>> = BTreeMap::new();
         for (package, path, source) in &packages.files {
             let processed = preprocess(source);
-            if let Err(error) = env.add_template_owned(path.clone(), processed.clone()) {
+            let names = macro_names(&processed);
+            let hidden = super::context::macros::hide_definitions(&processed);
+            if let Err(error) = env.add_template_owned(path.clone(), hidden) {
                 errors.push(jinja_diagnostic(&error, path, source));
                 continue;
             }
             let entries = package_macros.entry(package.clone()).or_default();
-            for name in macro_names(&processed) {
+            for name in names {
                 let definition = MacroDefinition {
                     name: name.clone(),
                     template: path.clone(),
@@ -426,6 +379,18 @@ impl Jinja {
         if !errors.is_empty() {
             return Err(errors);
         }
+        let macro_templates: BTreeSet<String> = macros
+            .values()
+            .chain(internal_macros.values())
+            .chain(package_macros.values().flat_map(BTreeMap::values))
+            .map(|definition| definition.template.clone())
+            .collect();
+        env.set_formatter(move |output, state, value| {
+            if value.is_undefined() && !macro_templates.contains(state.name()) {
+                return Err(Error::from(ErrorKind::UndefinedError));
+            }
+            minijinja::escape_formatter(output, state, value)
+        });
         let index = Arc::new(MacroIndex::new(
             &macros,
             &internal_macros,
@@ -461,12 +426,18 @@ impl Jinja {
             });
         }
         add_globals(&mut env, globals, Arc::clone(&index), packages.vars.clone());
+        let graph = Arc::new(super::context::graph::GraphSlot::default());
+        env.add_global(
+            "graph",
+            Value::from_object(super::context::graph::Graph(Arc::clone(&graph))),
+        );
         Ok(Jinja {
             env,
             macros,
             internal_macros,
             package_macros,
             index,
+            graph,
         })
     }
 
@@ -529,8 +500,23 @@ impl Jinja {
                 .env
                 .get_template(&definition.template)
                 .and_then(|template| {
+                    let signature = super::context::macros::signature(
+                        &definition.template,
+                        template.source(),
+                        &super::context::macros::definition_name(&definition.name),
+                    );
+                    let (args, context) = match signature.filter(|signature| signature.catch_all) {
+                        Some(signature) => {
+                            let (passed, kwargs, varargs) = super::context::macros::split_arguments(&signature, args);
+                            (
+                                passed,
+                                minijinja::context! { kwargs => kwargs, varargs => varargs, ..context },
+                            )
+                        }
+                        None => (args.to_vec(), context),
+                    };
                     let captured = template.render_captured(context)?;
-                    call_in_state(captured.state(), &definition.name, args)
+                    call_in_state(captured.state(), &definition.name, &args)
                 })
                 .map(|value| value.to_string()),
             None => Err(Error::new(
@@ -594,6 +580,7 @@ pub(super) fn call_macro(
     })
     .ok()
     .flatten();
+    let template_name = template;
     let template = state.env().get_template(template)?;
     let mut context = BTreeMap::new();
     // In a package's node, the package's own macros are names of their own
@@ -606,12 +593,34 @@ pub(super) fn call_macro(
             context.insert(variable.to_string(), value);
         }
     }
+    let signature = super::context::macros::signature(
+        template_name,
+        template.source(),
+        &super::context::macros::definition_name(name),
+    );
+    let args = match signature.filter(|signature| signature.catch_all) {
+        Some(signature) => {
+            let (passed, kwargs, varargs) = super::context::macros::split_arguments(&signature, args);
+            context.insert("kwargs".to_string(), kwargs);
+            context.insert("varargs".to_string(), varargs);
+            passed
+        }
+        None => args.to_vec(),
+    };
     let captured = template.render_captured(context)?;
-    call_in_state(captured.state(), name, args)
+    call_in_state(captured.state(), name, &args)
 }
 
 fn call_in_state(state: &State, name: &str, args: &[Value]) -> Result<Value, Error> {
-    match state.call_macro(name, args) {
+    // A macro file's definitions are renamed, except those a `{% call %}`
+    // block of the same file uses (see `context::macros::hide_definitions`).
+    let hidden = super::context::macros::definition_name(name);
+    let defined = if state.lookup(&hidden).is_some() {
+        hidden.as_str()
+    } else {
+        name
+    };
+    match state.call_macro(defined, args) {
         Ok(output) => Ok(Value::from_safe_string(output)),
         Err(error) => match RETURNED.with(|cell| cell.borrow_mut().take()) {
             Some(value) if is_return(&error) => Ok(value),
@@ -686,11 +695,20 @@ fn add_globals(
     env.add_function("is_incremental", || -> Result<bool, Error> {
         with_scope(|scope| scope.is_incremental)
     });
+    // dbt's `should_store_failures()` and `should_full_refresh()`: the node's
+    // config, else the command's flag.
+    let full_refresh = globals.full_refresh;
+    env.add_function("should_store_failures", || -> Result<bool, Error> {
+        with_scope(|scope| config_flag(scope, "store_failures").unwrap_or(false))
+    });
+    env.add_function("should_full_refresh", move || -> Result<bool, Error> {
+        with_scope(|scope| config_flag(scope, "full_refresh").unwrap_or(full_refresh))
+    });
 
     let var_globals = Arc::clone(&globals);
     env.add_function("var", move |name: String, default: Option<Value>| -> Result<Value, Error> {
         if let Some(value) = var_globals.cli_vars.get(&name) {
-            return Ok(Value::from_serialize(value));
+            return Ok(super::context::from_json(value));
         }
         // As dbt merges them for a node: the root project's vars, scoped to the
         // node's package and global, then that package's own.
@@ -698,7 +716,7 @@ fn add_globals(
         let project = package.as_deref().unwrap_or(&var_globals.project_name);
         let scoped = var_globals.vars.get(project).and_then(serde_json::Value::as_object).and_then(|vars| vars.get(&name));
         if let Some(value) = scoped.or_else(|| var_globals.vars.get(&name)) {
-            return Ok(Value::from_serialize(value));
+            return Ok(super::context::from_json(value));
         }
         if let Some(own) = package.as_ref().and_then(|package| package_vars.get(package)) {
             let scoped = own.get(package.as_deref().unwrap_or_default()).and_then(serde_json::Value::as_object).and_then(|vars| vars.get(&name));
@@ -761,32 +779,12 @@ fn add_globals(
                 )
             })
     });
-    env.add_function("tojson", |value: Value| -> Result<String, Error> {
-        serde_json::to_string(&value).map_err(|error| Error::new(ErrorKind::InvalidOperation, error.to_string()))
-    });
-    env.add_function("fromjson", |text: String| -> Result<Value, Error> {
-        serde_json::from_str::<serde_json::Value>(&text)
-            .map(|value| Value::from_serialize(&value))
-            .map_err(|error| Error::new(ErrorKind::InvalidOperation, format!("fromjson: {error}")))
-    });
     env.add_function("run_query", |_sql: Value| Value::from(()));
     env.add_function("statement", |_args: Rest<Value>| Value::from(""));
+    // No statement has run while parsing, so dbt's `load_result` finds none.
+    env.add_function("load_result", |_name: Value| Value::from(()));
 
-    let mut exceptions = BTreeMap::new();
-    exceptions.insert(
-        "raise_compiler_error",
-        Value::from_function(|message: String| -> Result<Value, Error> {
-            Err(Error::new(ErrorKind::InvalidOperation, message))
-        }),
-    );
-    exceptions.insert(
-        "warn",
-        Value::from_function(|message: String| -> Value {
-            crate::output::template_log("warn", &message);
-            Value::from("")
-        }),
-    );
-    env.add_global("exceptions", Value::from_iter(exceptions));
+    super::context::install(env);
 
     env.add_global(
         "adapter",
@@ -805,11 +803,18 @@ fn add_globals(
     env.add_global("target", Value::from_serialize(&globals.target));
     env.add_global("project_name", Value::from(globals.project_name.clone()));
     env.add_global("invocation_id", Value::from(globals.invocation_id.clone()));
-    env.add_global("run_started_at", Value::from(globals.run_started_at.clone()));
-    let mut flags = BTreeMap::new();
-    flags.insert("FULL_REFRESH", Value::from(globals.full_refresh));
-    flags.insert("WHICH", Value::from(globals.command.clone()));
-    env.add_global("flags", Value::from_iter(flags));
+    env.add_global(
+        "run_started_at",
+        super::context::DateTime::parse_rfc3339(&globals.run_started_at)
+            .map(Value::from_object)
+            .unwrap_or_else(|| Value::from(globals.run_started_at.clone())),
+    );
+    env.add_global("flags", super::context::flags(globals.full_refresh, &globals.command));
+    env.add_global("dbt_version", Value::from(super::context::DBT_VERSION));
+}
+
+fn config_flag(scope: &Scope, key: &str) -> Option<bool> {
+    scope.config_view.get(key).and_then(serde_json::Value::as_bool)
 }
 
 fn string_arg(value: &Value, function: &str) -> Result<String, Error> {
@@ -845,14 +850,7 @@ fn resolve_ref(scope: &mut Scope, package: Option<String>, name: String) -> Resu
                 Some(Resolved::Relation(relation)) => Ok(relation_value(relation)),
                 Some(Resolved::Ephemeral { unique_id, name }) => {
                     scope.ephemerals_used.insert(unique_id);
-                    Ok(Value::from_object(RelationValue {
-                        relation: Relation {
-                            database: String::new(),
-                            schema: String::new(),
-                            identifier: name.clone(),
-                        },
-                        cte_name: Some(format!("__dbt__cte__{name}")),
-                    }))
+                    Ok(Value::from(super::context::Relation::ephemeral(&name)))
                 }
                 None => Err(Error::new(
                     ErrorKind::InvalidOperation,
@@ -946,7 +944,13 @@ pub fn jinja_diagnostic_with<'a>(
         }
         _ => (detail, Vec::new()),
     };
-    let undefined = undefined_name(error, source);
+    // minijinja's positions are in the text with list and dict literals
+    // rewritten (`context::methods`); map them back to what the user wrote.
+    let range = error.range().map(|range| {
+        let original = |offset| super::context::methods::original_offset(source, offset);
+        original(range.start)..original(range.end)
+    });
+    let undefined = undefined_name(range.clone(), source);
     let message = match error.kind() {
         ErrorKind::SyntaxError => format!("Jinja syntax error: {detail}"),
         ErrorKind::UndefinedError => match &undefined {
@@ -958,7 +962,7 @@ pub fn jinja_diagnostic_with<'a>(
         _ => detail.clone(),
     };
     let mut diagnostic = Diagnostic::error(message);
-    let location = match (error.range(), error.line()) {
+    let location = match (range, error.line()) {
         (Some(range), _) if range.end <= source.len() => {
             // minijinja points at the method of `package.macro(...)`; the call
             // of a package that is not installed starts at the package.
@@ -1111,8 +1115,8 @@ fn unclosed_block(source: &str) -> Option<(usize, usize, String)> {
     open.pop()
 }
 
-fn undefined_name(error: &Error, source: &str) -> Option<String> {
-    let range = error.range()?;
+fn undefined_name(range: Option<std::ops::Range<usize>>, source: &str) -> Option<String> {
+    let range = range?;
     let text = source.get(range)?;
     let name: String = text
         .trim()

@@ -15,6 +15,7 @@
 mod builder;
 mod compile;
 pub mod config;
+pub mod context;
 pub mod inline;
 pub mod jinja;
 pub mod namespace;
@@ -458,6 +459,11 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
     warnings.sort_by(|left, right| left.location.cmp(&right.location));
 
     let resolver = Arc::new(lookup.resolver(&manifest));
+    let macro_sources = jinja.macros.values().map(|definition| definition.source.as_str());
+    let node_sources = manifest.nodes.values().map(|node| node.raw_code.as_str());
+    if context::graph::mentions_graph(macro_sources.chain(node_sources)) {
+        jinja.graph.set(&manifest.to_json());
+    }
     let mut rendered = Rendered {
         manifest,
         warnings,
