@@ -3,7 +3,8 @@
 //! and `tarball:` (a `file://` archive) packages and writing
 //! `package-lock.yml`, then projects using them: namespaced macro calls, a
 //! package's generic test in YAML and `adapter.dispatch` with a `dispatch:`
-//! search order, built on PostgreSQL and DuckDB. The errors: a macro of a
+//! search order, a package's sources, singular tests and analyses with
+//! dbt's ids and paths, built on PostgreSQL and DuckDB. The errors: a macro of a
 //! package that is not installed, a bad `packages.yml`, and dbt Hub with no
 //! network.
 
@@ -438,7 +439,7 @@ matrix!(packages_are_used_by_the_project);
 
 /// A package's sources, singular tests, analyses and snapshots folder, loaded
 /// as dbt loads them: the sources are the package's (`source.inner.raw.events`)
-/// and the root project's `sources:` tree configures them, a root model's
+/// and the root project's `sources:` tree and `overrides:` configure them, a root model's
 /// `source()` finds them, the package's singular test runs under `dvt build`,
 /// and the manifest gives package-relative paths, as dbt-core 1.10 writes them.
 fn package_sources_tests_and_analyses_are_the_packages(engine: Engine) {
@@ -451,7 +452,7 @@ fn package_sources_tests_and_analyses_are_the_packages(engine: Engine) {
     );
     write(
         &inner.join("models/staging/src.yml"),
-        "version: 2\nsources:\n  - name: raw\n    schema: analytics\n    tables:\n      - name: events\n        identifier: raw_events\n      - name: users\n",
+        "version: 2\nsources:\n  - name: raw\n    schema: nowhere\n    tables:\n      - name: events\n      - name: users\n",
     );
     write(
         &inner.join("models/staging/stg_events.sql"),
@@ -481,6 +482,12 @@ fn package_sources_tests_and_analyses_are_the_packages(engine: Engine) {
     write(
         &project.join("project.yml"),
         "name: proj\nprofile: proj\nsources:\n  inner:\n    staging:\n      raw:\n        users:\n          +enabled: false\n",
+    );
+    // The root project points the package's source at its seed, as dbt's
+    // `overrides:` does.
+    write(
+        &project.join("models/overrides.yml"),
+        "version: 2\nsources:\n  - name: raw\n    overrides: inner\n    schema: analytics\n    tables:\n      - name: events\n        identifier: raw_events\n",
     );
     write(&project.join("seeds/raw_events.csv"), "id,kind\n1,click\n2,view\n");
     write(
@@ -530,6 +537,11 @@ fn package_sources_tests_and_analyses_are_the_packages(engine: Engine) {
             json!("models/staging/src.yml"),
             json!("models/staging/src.yml")
         )
+    );
+    assert_eq!(manifest["sources"]["source.inner.raw.events"]["schema"], "analytics");
+    assert_eq!(
+        manifest["sources"]["source.inner.raw.events"]["identifier"],
+        "raw_events"
     );
     assert!(
         manifest["sources"].get("source.inner.raw.users").is_none(),

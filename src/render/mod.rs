@@ -19,6 +19,7 @@ pub mod context;
 pub mod inline;
 pub mod jinja;
 pub mod namespace;
+mod overrides;
 pub mod schema;
 mod test_name;
 
@@ -192,8 +193,16 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
         .chain(project.packages.iter().flat_map(|package| package.files.schemas.iter()))
         .cloned()
         .collect();
-    let (properties, schema_diagnostics) = schema::read_all(&schema_files, &render_yaml);
+    let (mut properties, schema_diagnostics) = schema::read_all(&schema_files, &render_yaml);
     diagnostics.extend(schema_diagnostics);
+    let package_of = |file: &str| {
+        project
+            .packages
+            .iter()
+            .find(|package| package.files.schemas.iter().any(|schema| schema.path == file))
+            .map(|package| package.name.clone())
+    };
+    diagnostics.extend(overrides::apply(&mut properties.sources, &package_of));
 
     let context = Builder {
         project,
