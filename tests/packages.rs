@@ -475,9 +475,28 @@ fn package_sources_tests_and_analyses_are_the_packages(engine: Engine) {
         &inner.join("snapshots/snap.sql"),
         "{% snapshot snap %}\n{{ config(unique_key='id', strategy='check', check_cols='all') }}\nselect 1 as id\n{% endsnapshot %}\n",
     );
+    // A second package declaring a source of the same names: each package's
+    // nodes find their own first, as dbt searches.
+    let other = workspace.path().join("other");
+    write(
+        &other.join("dbt_project.yml"),
+        "name: other\nversion: '1.0'\nconfig-version: 2\n",
+    );
+    write(
+        &other.join("models/src.yml"),
+        "version: 2\nsources:\n  - name: raw\n    schema: analytics\n    tables:\n      - name: events\n        identifier: other_events\n",
+    );
+    write(
+        &other.join("models/from_other.sql"),
+        "select * from {{ source('raw', 'events') }}\n",
+    );
     let project = project(
         workspace.path(),
-        &format!("packages:\n  - local: {}\n", inner.display()),
+        &format!(
+            "packages:\n  - local: {}\n  - local: {}\n",
+            inner.display(),
+            other.display()
+        ),
     );
     write(
         &project.join("project.yml"),
@@ -489,6 +508,7 @@ fn package_sources_tests_and_analyses_are_the_packages(engine: Engine) {
         &project.join("models/overrides.yml"),
         "version: 2\nsources:\n  - name: raw\n    overrides: inner\n    schema: analytics\n    tables:\n      - name: events\n        identifier: raw_events\n",
     );
+    write(&project.join("seeds/other_events.csv"), "id\n3\n");
     write(&project.join("seeds/raw_events.csv"), "id,kind\n1,click\n2,view\n");
     write(
         &project.join("models/m.sql"),
@@ -587,6 +607,10 @@ fn package_sources_tests_and_analyses_are_the_packages(engine: Engine) {
         manifest["nodes"]["model.inner.stg_events"]["depends_on"]["nodes"],
         json!(["source.inner.raw.events"])
     );
+    let other_model = &manifest["nodes"]["model.other.from_other"];
+    assert_eq!(other_model["depends_on"]["nodes"], json!(["source.other.raw.events"]));
+    let compiled = other_model["compiled_code"].as_str().expect("compiled");
+    assert!(compiled.contains("other_events"), "{compiled}");
 }
 
 matrix!(package_sources_tests_and_analyses_are_the_packages);

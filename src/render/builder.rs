@@ -43,6 +43,9 @@ pub(super) struct Builder<'a> {
 pub(super) struct RefLookup {
     pub(super) by_name: BTreeMap<String, (String, bool)>,
     pub(super) sources: BTreeMap<(String, String), String>,
+    /// Packages' sources that the root project does not declare too, by
+    /// package, source and table: a package's node finds its own first.
+    pub(super) package_sources: BTreeMap<(String, String, String), String>,
 }
 
 impl RefLookup {
@@ -56,13 +59,28 @@ impl RefLookup {
         // dbt finds a source by its source and table names in any package,
         // the root project's first.
         let mut sources = BTreeMap::new();
+        let mut package_sources = BTreeMap::new();
         for source in manifest.sources.values() {
             let key = (source.source_name.clone(), source.name.clone());
             if source.package_name == manifest.project_name || !sources.contains_key(&key) {
                 sources.insert(key, source.unique_id.clone());
             }
         }
-        RefLookup { by_name, sources }
+        for source in manifest.sources.values() {
+            let key = (source.source_name.clone(), source.name.clone());
+            let root_declares = sources
+                .get(&key)
+                .and_then(|id| manifest.sources.get(id))
+                .is_some_and(|found| found.package_name == manifest.project_name);
+            if source.package_name != manifest.project_name && !root_declares {
+                package_sources.insert((source.package_name.clone(), key.0, key.1), source.unique_id.clone());
+            }
+        }
+        RefLookup {
+            by_name,
+            sources,
+            package_sources,
+        }
     }
 
     pub(super) fn resolver(&self, manifest: &Manifest) -> Resolver {
@@ -87,6 +105,13 @@ impl RefLookup {
                 resolver
                     .sources
                     .insert((source.clone(), table.clone()), source_table.relation.clone());
+            }
+        }
+        for (key, id) in &self.package_sources {
+            if let Some(source_table) = manifest.sources.get(id) {
+                resolver
+                    .package_sources
+                    .insert(key.clone(), source_table.relation.clone());
             }
         }
         resolver
@@ -545,7 +570,10 @@ impl<'a> Builder<'a> {
             }
         }
         for (source, table) in &node.sources {
-            match lookup.sources.get(&(source.clone(), table.clone())) {
+            let own = lookup
+                .package_sources
+                .get(&(node.package_name.clone(), source.clone(), table.clone()));
+            match own.or_else(|| lookup.sources.get(&(source.clone(), table.clone()))) {
                 Some(id) => {
                     depends.insert(id.clone());
                 }

@@ -511,6 +511,7 @@ pub fn defer_refs(rendered: &mut Rendered, deferred: &BTreeMap<String, Relation>
     rendered.resolver = Arc::new(Resolver {
         refs,
         sources: rendered.resolver.sources.clone(),
+        package_sources: rendered.resolver.package_sources.clone(),
     });
 }
 
