@@ -112,6 +112,11 @@ pub struct Node {
     /// Path below the resource root, such as `staging/stg_customer.sql`.
     pub path: String,
     pub original_file_path: String,
+    /// The folder of the package the node is from, relative to the project
+    /// with a trailing slash (`dbt_packages/dbt_utils/`), or empty for the
+    /// root project: the manifest and `target/compiled/` give a package's
+    /// file paths relative to the package, as dbt does.
+    pub package_dir: String,
     pub patch_path: Option<String>,
     pub fqn: Vec<String>,
     pub raw_code: String,
@@ -167,16 +172,19 @@ impl Node {
 
     /// Where `dvt compile` writes this node's SQL, relative to the target path.
     pub fn compiled_path(&self) -> String {
+        let file = self.package_file_path(&self.original_file_path);
         match self.resource_type {
             // As dbt does: under a folder named after the schema file.
             ResourceType::Test if self.test_metadata.is_some() => {
-                format!(
-                    "compiled/{}/{}/{}.sql",
-                    self.package_name, self.original_file_path, self.name
-                )
+                format!("compiled/{}/{file}/{}.sql", self.package_name, self.name)
             }
-            _ => format!("compiled/{}/{}", self.package_name, self.original_file_path),
+            _ => format!("compiled/{}/{file}", self.package_name),
         }
+    }
+
+    /// A project-relative `path` of this node's package, relative to the package.
+    fn package_file_path<'a>(&self, path: &'a str) -> &'a str {
+        path.strip_prefix(self.package_dir.as_str()).unwrap_or(path)
     }
 }
 
@@ -234,7 +242,7 @@ impl serde::Serialize for Node {
         map.serialize_entry("resource_type", self.resource_type.as_str())?;
         map.serialize_entry("package_name", &self.package_name)?;
         map.serialize_entry("path", &self.path)?;
-        map.serialize_entry("original_file_path", &self.original_file_path)?;
+        map.serialize_entry("original_file_path", self.package_file_path(&self.original_file_path))?;
         map.serialize_entry("unique_id", &self.unique_id)?;
         map.serialize_entry("fqn", &self.fqn)?;
         map.serialize_entry("alias", &self.relation.identifier)?;
@@ -257,7 +265,11 @@ impl serde::Serialize for Node {
                 node_color: None,
             },
         )?;
-        map.serialize_entry("patch_path", &self.patch_path)?;
+        let patch_path = self.patch_path.as_ref().map(|patch| match patch.split_once("://") {
+            Some((package, file)) => format!("{package}://{}", self.package_file_path(file)),
+            None => patch.clone(),
+        });
+        map.serialize_entry("patch_path", &patch_path)?;
         map.serialize_entry("language", "sql")?;
         map.serialize_entry("raw_code", &self.raw_code)?;
         if self.resource_type != ResourceType::Seed {
@@ -470,6 +482,10 @@ pub struct Manifest {
     pub exposures: BTreeMap<String, Exposure>,
     pub macros: BTreeMap<String, Macro>,
     pub docs: BTreeMap<String, Doc>,
+    /// Where each installed package is, relative to the project, with a
+    /// trailing slash (`dbt_packages/dbt_utils/`): the manifest gives a
+    /// package's file paths relative to the package, as dbt does.
+    pub package_dirs: BTreeMap<String, String>,
 }
 
 impl Manifest {
@@ -501,6 +517,16 @@ impl Manifest {
             }
         }
         children
+    }
+
+    /// The folder of `package` to strip from its file paths; empty for the root project.
+    fn package_dir(&self, package: &str) -> &str {
+        self.package_dirs.get(package).map_or("", String::as_str)
+    }
+
+    /// `path` relative to its package's folder.
+    fn relative<'a>(&self, package: &str, path: &'a str) -> &'a str {
+        path.strip_prefix(self.package_dir(package)).unwrap_or(path)
     }
 
     /// Writes the manifest as JSON, streaming node by node.
@@ -551,7 +577,13 @@ impl Manifest {
         let sources: Map<String, Value> = self
             .sources
             .iter()
-            .map(|(id, source)| (id.clone(), source.to_json()))
+            .map(|(id, source)| {
+                let mut json = source.to_json();
+                let path = self.relative(&source.package_name, &source.original_file_path);
+                json["path"] = json!(path);
+                json["original_file_path"] = json!(path);
+                (id.clone(), json)
+            })
             .collect();
         let exposures: Map<String, Value> = self
             .exposures
@@ -568,8 +600,8 @@ impl Manifest {
                         "name": item.name,
                         "resource_type": "macro",
                         "package_name": item.package_name,
-                        "path": item.original_file_path,
-                        "original_file_path": item.original_file_path,
+                        "path": self.relative(&item.package_name, &item.original_file_path),
+                        "original_file_path": self.relative(&item.package_name, &item.original_file_path),
                         "unique_id": item.unique_id,
                         "macro_sql": item.macro_sql,
                         "depends_on": {"macros": []},
@@ -592,8 +624,8 @@ impl Manifest {
                         "name": doc.name,
                         "resource_type": "doc",
                         "package_name": doc.package_name,
-                        "path": doc.original_file_path,
-                        "original_file_path": doc.original_file_path,
+                        "path": self.relative(&doc.package_name, &doc.original_file_path),
+                        "original_file_path": self.relative(&doc.package_name, &doc.original_file_path),
                         "unique_id": doc.unique_id,
                         "block_contents": doc.block_contents,
                     }),

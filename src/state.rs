@@ -550,6 +550,7 @@ mod tests {
             name: name.clone(),
             path: format!("{name}.sql"),
             original_file_path: format!("models/{name}.sql"),
+            package_dir: String::new(),
             patch_path: None,
             fqn: vec!["shop".into(), name.clone()],
             raw_code: raw_code.into(),

@@ -3,7 +3,8 @@
 //! and `tarball:` (a `file://` archive) packages and writing
 //! `package-lock.yml`, then projects using them: namespaced macro calls, a
 //! package's generic test in YAML and `adapter.dispatch` with a `dispatch:`
-//! search order, built on PostgreSQL and DuckDB. The errors: a macro of a
+//! search order, a package's sources, singular tests and analyses with
+//! dbt's ids and paths, built on PostgreSQL and DuckDB. The errors: a macro of a
 //! package that is not installed, a bad `packages.yml`, and dbt Hub with no
 //! network.
 
@@ -435,6 +436,184 @@ fn packages_are_used_by_the_project(engine: Engine) {
 }
 
 matrix!(packages_are_used_by_the_project);
+
+/// A package's sources, singular tests, analyses and snapshots folder, loaded
+/// as dbt loads them: the sources are the package's (`source.inner.raw.events`)
+/// and the root project's `sources:` tree and `overrides:` configure them, a root model's
+/// `source()` finds them, the package's singular test runs under `dvt build`,
+/// and the manifest gives package-relative paths, as dbt-core 1.10 writes them.
+fn package_sources_tests_and_analyses_are_the_packages(engine: Engine) {
+    use serde_json::json;
+    let workspace = tempfile::tempdir().expect("a temp dir");
+    let inner = workspace.path().join("inner");
+    write(
+        &inner.join("dbt_project.yml"),
+        "name: inner\nversion: '1.0'\nconfig-version: 2\n",
+    );
+    write(
+        &inner.join("models/staging/src.yml"),
+        "version: 2\nsources:\n  - name: raw\n    schema: nowhere\n    tables:\n      - name: events\n      - name: users\n",
+    );
+    write(
+        &inner.join("models/staging/stg_events.sql"),
+        "select * from {{ source('raw', 'events') }}\n",
+    );
+    write(
+        &inner.join("macros/twice.sql"),
+        "{% macro twice(x) %}({{ x }} * 2){% endmacro %}\n",
+    );
+    write(
+        &inner.join("tests/no_negative_events.sql"),
+        "select * from {{ ref('stg_events') }} where id < 0\n",
+    );
+    write(
+        &inner.join("analyses/event_count.sql"),
+        "select count(*) from {{ ref('stg_events') }}\n",
+    );
+    // dvt has no snapshots yet: a package with some must still load.
+    write(
+        &inner.join("snapshots/snap.sql"),
+        "{% snapshot snap %}\n{{ config(unique_key='id', strategy='check', check_cols='all') }}\nselect 1 as id\n{% endsnapshot %}\n",
+    );
+    // A second package declaring a source of the same names: each package's
+    // nodes find their own first, as dbt searches.
+    let other = workspace.path().join("other");
+    write(
+        &other.join("dbt_project.yml"),
+        "name: other\nversion: '1.0'\nconfig-version: 2\n",
+    );
+    write(
+        &other.join("models/src.yml"),
+        "version: 2\nsources:\n  - name: raw\n    schema: analytics\n    tables:\n      - name: events\n        identifier: other_events\n",
+    );
+    write(
+        &other.join("models/from_other.sql"),
+        "select * from {{ source('raw', 'events') }}\n",
+    );
+    let project = project(
+        workspace.path(),
+        &format!(
+            "packages:\n  - local: {}\n  - local: {}\n",
+            inner.display(),
+            other.display()
+        ),
+    );
+    write(
+        &project.join("project.yml"),
+        "name: proj\nprofile: proj\nsources:\n  inner:\n    staging:\n      raw:\n        users:\n          +enabled: false\n",
+    );
+    // The root project points the package's source at its seed, as dbt's
+    // `overrides:` does.
+    write(
+        &project.join("models/overrides.yml"),
+        "version: 2\nsources:\n  - name: raw\n    overrides: inner\n    schema: analytics\n    tables:\n      - name: events\n        identifier: raw_events\n",
+    );
+    write(&project.join("seeds/other_events.csv"), "id\n3\n");
+    write(&project.join("seeds/raw_events.csv"), "id,kind\n1,click\n2,view\n");
+    write(
+        &project.join("models/m.sql"),
+        "select {{ inner.twice('id') }} as doubled from {{ source('raw', 'events') }}\n",
+    );
+    let _warehouse = Warehouse::new(engine, &project);
+    dvt_ok(&project, &["deps"]);
+    dvt_ok(&project, &["seed"]);
+    let output = dvt_ok(&project, &["build"]);
+    let printed = format!("{}{}", output.stdout, output.stderr);
+    assert!(printed.contains("no_negative_events"), "{printed}");
+    let results: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(project.join("target/run_results.json")).expect("run_results.json"),
+    )
+    .expect("JSON");
+    let test_result = results["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .find(|result| result["unique_id"] == "test.inner.no_negative_events")
+        .expect("the package's singular test ran");
+    assert_eq!(test_result["status"], "pass");
+    // Compiled SQL goes below the package's name, as in dbt.
+    dvt_ok(&project, &["compile"]);
+    assert!(project
+        .join("target/compiled/inner/models/staging/stg_events.sql")
+        .is_file());
+
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(project.join("target/manifest.json")).expect("manifest.json"))
+            .expect("JSON");
+    let fields = |node: &serde_json::Value| {
+        (
+            node["package_name"].clone(),
+            node["fqn"].clone(),
+            node["path"].clone(),
+            node["original_file_path"].clone(),
+        )
+    };
+    // What dbt-core 1.10 writes for the same project.
+    assert_eq!(
+        fields(&manifest["sources"]["source.inner.raw.events"]),
+        (
+            json!("inner"),
+            json!(["inner", "staging", "raw", "events"]),
+            json!("models/staging/src.yml"),
+            json!("models/staging/src.yml")
+        )
+    );
+    assert_eq!(manifest["sources"]["source.inner.raw.events"]["schema"], "analytics");
+    assert_eq!(
+        manifest["sources"]["source.inner.raw.events"]["identifier"],
+        "raw_events"
+    );
+    assert!(
+        manifest["sources"].get("source.inner.raw.users").is_none(),
+        "disabled by the root project: {}",
+        manifest["sources"]
+    );
+    assert_eq!(
+        fields(&manifest["nodes"]["model.inner.stg_events"]),
+        (
+            json!("inner"),
+            json!(["inner", "staging", "stg_events"]),
+            json!("staging/stg_events.sql"),
+            json!("models/staging/stg_events.sql")
+        )
+    );
+    assert_eq!(
+        fields(&manifest["nodes"]["test.inner.no_negative_events"]),
+        (
+            json!("inner"),
+            json!(["inner", "no_negative_events"]),
+            json!("no_negative_events.sql"),
+            json!("tests/no_negative_events.sql")
+        )
+    );
+    assert_eq!(
+        fields(&manifest["nodes"]["analysis.inner.event_count"]),
+        (
+            json!("inner"),
+            json!(["inner", "analysis", "event_count"]),
+            json!("analysis/event_count.sql"),
+            json!("analyses/event_count.sql")
+        )
+    );
+    assert_eq!(
+        manifest["macros"]["macro.inner.twice"]["original_file_path"],
+        "macros/twice.sql"
+    );
+    assert_eq!(
+        manifest["nodes"]["model.proj.m"]["depends_on"]["nodes"],
+        json!(["source.inner.raw.events"])
+    );
+    assert_eq!(
+        manifest["nodes"]["model.inner.stg_events"]["depends_on"]["nodes"],
+        json!(["source.inner.raw.events"])
+    );
+    let other_model = &manifest["nodes"]["model.other.from_other"];
+    assert_eq!(other_model["depends_on"]["nodes"], json!(["source.other.raw.events"]));
+    let compiled = other_model["compiled_code"].as_str().expect("compiled");
+    assert!(compiled.contains("other_events"), "{compiled}");
+}
+
+matrix!(package_sources_tests_and_analyses_are_the_packages);
 
 #[test]
 fn a_macro_of_a_package_that_is_not_installed_is_an_error_at_the_call() {

@@ -43,6 +43,9 @@ pub(super) struct Builder<'a> {
 pub(super) struct RefLookup {
     pub(super) by_name: BTreeMap<String, (String, bool)>,
     pub(super) sources: BTreeMap<(String, String), String>,
+    /// Packages' sources that the root project does not declare too, by
+    /// package, source and table: a package's node finds its own first.
+    pub(super) package_sources: BTreeMap<(String, String, String), String>,
 }
 
 impl RefLookup {
@@ -53,17 +56,31 @@ impl RefLookup {
                 by_name.insert(node.name.clone(), (node.unique_id.clone(), node.is_ephemeral()));
             }
         }
-        let sources = manifest
-            .sources
-            .values()
-            .map(|source| {
-                (
-                    (source.source_name.clone(), source.name.clone()),
-                    source.unique_id.clone(),
-                )
-            })
-            .collect();
-        RefLookup { by_name, sources }
+        // dbt finds a source by its source and table names in any package,
+        // the root project's first.
+        let mut sources = BTreeMap::new();
+        let mut package_sources = BTreeMap::new();
+        for source in manifest.sources.values() {
+            let key = (source.source_name.clone(), source.name.clone());
+            if source.package_name == manifest.project_name || !sources.contains_key(&key) {
+                sources.insert(key, source.unique_id.clone());
+            }
+        }
+        for source in manifest.sources.values() {
+            let key = (source.source_name.clone(), source.name.clone());
+            let root_declares = sources
+                .get(&key)
+                .and_then(|id| manifest.sources.get(id))
+                .is_some_and(|found| found.package_name == manifest.project_name);
+            if source.package_name != manifest.project_name && !root_declares {
+                package_sources.insert((source.package_name.clone(), key.0, key.1), source.unique_id.clone());
+            }
+        }
+        RefLookup {
+            by_name,
+            sources,
+            package_sources,
+        }
     }
 
     pub(super) fn resolver(&self, manifest: &Manifest) -> Resolver {
@@ -88,6 +105,13 @@ impl RefLookup {
                 resolver
                     .sources
                     .insert((source.clone(), table.clone()), source_table.relation.clone());
+            }
+        }
+        for (key, id) in &self.package_sources {
+            if let Some(source_table) = manifest.sources.get(id) {
+                resolver
+                    .package_sources
+                    .insert(key.clone(), source_table.relation.clone());
             }
         }
         resolver
@@ -118,6 +142,10 @@ impl<'a> Builder<'a> {
     ) -> Draft<'a> {
         let name = file.stem();
         let mut fqn = vec![package.name.clone()];
+        // dbt files analyses under an `analysis` folder of their own.
+        if resource_type == ResourceType::Analysis {
+            fqn.push("analysis".to_string());
+        }
         fqn.extend(file.folders());
         fqn.push(name.clone());
         let mut base_config = Map::new();
@@ -201,6 +229,10 @@ impl<'a> Builder<'a> {
             .unwrap_or(&draft.file.path)
             .trim_start_matches('/')
             .to_string();
+        let path = match draft.resource_type {
+            ResourceType::Analysis => format!("analysis/{path}"),
+            _ => path,
+        };
         let mut refs = scope.refs;
         refs.sort();
         refs.dedup();
@@ -214,6 +246,7 @@ impl<'a> Builder<'a> {
             name: draft.name.clone(),
             path,
             original_file_path: draft.file.path.clone(),
+            package_dir: self.package_dir(&draft.package),
             patch_path,
             fqn: draft.fqn.clone(),
             raw_code: draft.file.contents.clone(),
@@ -307,9 +340,6 @@ impl<'a> Builder<'a> {
     }
 
     pub(super) fn source_table(&self, source: &schema::SourceSpec, table: &schema::SourceTableSpec) -> SourceTable {
-        let mut config = source.config.clone();
-        config::merge(&mut config, &table.config);
-        config.entry("enabled").or_insert(json!(true));
         let mut tags = source.tags.clone();
         tags.extend(table.tags.iter().cloned());
         tags.sort();
@@ -321,21 +351,23 @@ impl<'a> Builder<'a> {
         if let Some(ingest) = &table.ingest {
             meta.insert("ingest".to_string(), ingest.clone());
         }
-        let fqn = {
-            let mut fqn = vec![self.project.name.clone()];
-            let file = SourceFile {
-                path: source.file.clone(),
-                root: source.file.split('/').next().unwrap_or_default().to_string(),
-                contents: String::new(),
-            };
-            fqn.extend(file.folders());
-            fqn.push(source.name.clone());
-            fqn.push(table.name.clone());
-            fqn
-        };
+        // A source declared in a package's schema YAML belongs to that package,
+        // and the root project's `sources:` tree can configure it, as in dbt.
+        let (owner, file) = self.schema_owner(&source.file);
+        let mut fqn = vec![owner.name.clone()];
+        fqn.extend(file.folders());
+        fqn.push(source.name.clone());
+        fqn.push(table.name.clone());
+        let mut config = config::from_tree(&owner.source_tree, &fqn);
+        if !std::ptr::eq(owner, self.project) {
+            config::merge(&mut config, &config::from_tree(&self.project.source_tree, &fqn));
+        }
+        config::merge(&mut config, &source.config);
+        config::merge(&mut config, &table.config);
+        config.entry("enabled").or_insert(json!(true));
         SourceTable {
-            unique_id: format!("source.{}.{}.{}", self.project.name, source.name, table.name),
-            package_name: self.project.name.clone(),
+            unique_id: format!("source.{}.{}.{}", owner.name, source.name, table.name),
+            package_name: owner.name.clone(),
             source_name: source.name.clone(),
             name: table.name.clone(),
             original_file_path: source.file.clone(),
@@ -365,6 +397,43 @@ impl<'a> Builder<'a> {
                 table_line: table.line,
             }),
         }
+    }
+
+    /// The folder of an installed package, relative to the project, with a
+    /// trailing slash; empty for the root project.
+    pub(super) fn package_dir(&self, package_name: &str) -> String {
+        self.project
+            .packages
+            .iter()
+            .find(|package| package.name == package_name)
+            .map(|package| format!("{}/", crate::diagnostic::display_path(&self.project.dir, &package.dir)))
+            .unwrap_or_default()
+    }
+
+    /// The project (root or package) whose schema file `path` is, and the file
+    /// with its configured root, for fqns.
+    pub(super) fn schema_owner(&self, path: &str) -> (&'a Project, SourceFile) {
+        let project: &'a Project = self.project;
+        let owner = project
+            .packages
+            .iter()
+            .find(|package| package.files.schemas.iter().any(|schema| schema.path == path))
+            .unwrap_or(project);
+        let root = owner
+            .files
+            .schemas
+            .iter()
+            .find(|schema| schema.path == path)
+            .map_or_else(
+                || path.split('/').next().unwrap_or_default().to_string(),
+                |schema| schema.root.clone(),
+            );
+        let file = SourceFile {
+            path: path.to_string(),
+            root,
+            contents: String::new(),
+        };
+        (owner, file)
     }
 
     /// Warnings for config keys dvt does not know.
@@ -501,7 +570,10 @@ impl<'a> Builder<'a> {
             }
         }
         for (source, table) in &node.sources {
-            match lookup.sources.get(&(source.clone(), table.clone())) {
+            let own = lookup
+                .package_sources
+                .get(&(node.package_name.clone(), source.clone(), table.clone()));
+            match own.or_else(|| lookup.sources.get(&(source.clone(), table.clone()))) {
                 Some(id) => {
                     depends.insert(id.clone());
                 }
@@ -757,26 +829,7 @@ impl<'a> Builder<'a> {
             }
         }
         // A test declared in a package's schema YAML belongs to that package.
-        let owner = self
-            .project
-            .packages
-            .iter()
-            .find(|package| package.files.schemas.iter().any(|schema| schema.path == spec.file))
-            .unwrap_or(self.project);
-        let root = owner
-            .files
-            .schemas
-            .iter()
-            .find(|schema| schema.path == spec.file)
-            .map_or_else(
-                || spec.file.split('/').next().unwrap_or_default().to_string(),
-                |schema| schema.root.clone(),
-            );
-        let file = SourceFile {
-            path: spec.file.clone(),
-            root,
-            contents: String::new(),
-        };
+        let (owner, file) = self.schema_owner(&spec.file);
         let mut fqn = vec![owner.name.clone()];
         fqn.extend(file.folders());
         fqn.push(name.clone());
@@ -825,6 +878,7 @@ impl<'a> Builder<'a> {
             name: name.clone(),
             path: format!("{short_name}.sql"),
             original_file_path: spec.file.clone(),
+            package_dir: self.package_dir(&owner.name),
             patch_path: None,
             fqn: fqn.clone(),
             raw_code: match &spec.namespace {

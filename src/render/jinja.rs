@@ -79,6 +79,10 @@ pub struct Resolver {
     /// Keyed by model or seed name, and by `package.name`.
     pub refs: HashMap<String, Resolved>,
     pub sources: HashMap<(String, String), Relation>,
+    /// A package's own sources, by package, source and table, that a node of
+    /// that package finds before another package's (the root project's still
+    /// come first, and are not here), as dbt searches.
+    pub package_sources: HashMap<(String, String, String), Relation>,
 }
 
 /// What one render captured.
@@ -729,9 +733,12 @@ fn add_globals(
                 }
                 Mode::Compile => {
                     let found = scope.resolver.as_ref().and_then(|resolver| {
-                        resolver
-                            .sources
-                            .get(&(source_name.clone(), table_name.clone()))
+                        let own = scope.package.clone().and_then(|package| {
+                            resolver
+                                .package_sources
+                                .get(&(package, source_name.clone(), table_name.clone()))
+                        });
+                        own.or_else(|| resolver.sources.get(&(source_name.clone(), table_name.clone())))
                             .cloned()
                     });
                     scope.sources.push((source_name.clone(), table_name.clone()));

@@ -20,6 +20,7 @@ pub mod inline;
 pub mod jinja;
 pub mod materialization;
 pub mod namespace;
+mod overrides;
 pub mod schema;
 mod test_name;
 
@@ -193,8 +194,16 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
         .chain(project.packages.iter().flat_map(|package| package.files.schemas.iter()))
         .cloned()
         .collect();
-    let (properties, schema_diagnostics) = schema::read_all(&schema_files, &render_yaml);
+    let (mut properties, schema_diagnostics) = schema::read_all(&schema_files, &render_yaml);
     diagnostics.extend(schema_diagnostics);
+    let package_of = |file: &str| {
+        project
+            .packages
+            .iter()
+            .find(|package| package.files.schemas.iter().any(|schema| schema.path == file))
+            .map(|package| package.name.clone())
+    };
+    diagnostics.extend(overrides::apply(&mut properties.sources, &package_of));
 
     let context = Builder {
         project,
@@ -237,12 +246,41 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
     for file in &project.files.singular_tests {
         drafts.push(context.draft(file, ResourceType::Test, &project.test_tree, None));
     }
+    // Packages' analyses and singular tests are theirs too, as in dbt.
+    for package in &project.packages {
+        for file in &package.files.analyses {
+            drafts.push(context.draft_in(
+                package,
+                file,
+                ResourceType::Analysis,
+                &[&serde_json::Value::Null],
+                properties.analyses.get(&file.stem()),
+            ));
+        }
+        for file in &package.files.singular_tests {
+            drafts.push(context.draft_in(
+                package,
+                file,
+                ResourceType::Test,
+                &[&package.test_tree, &project.test_tree],
+                None,
+            ));
+        }
+    }
     let parsed: Vec<Result<Scope, Diagnostic>> = drafts.par_iter().map(|draft| context.parse(draft)).collect();
 
     // 4. Nodes with resolved config and relation names.
     let mut manifest = Manifest {
         project_name: project.name.clone(),
         adapter_type: target.adapter_type.clone(),
+        package_dirs: project
+            .packages
+            .iter()
+            .map(|package| {
+                let dir = crate::diagnostic::display_path(&project.dir, &package.dir);
+                (package.name.clone(), format!("{dir}/"))
+            })
+            .collect(),
         ..Manifest::default()
     };
     let mut names: BTreeMap<(ResourceType, String), String> = BTreeMap::new();
@@ -367,6 +405,9 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
     for source in &properties.sources {
         for table in &source.tables {
             let table_node = context.source_table(source, table);
+            if table_node.config.get("enabled") == Some(&serde_json::Value::Bool(false)) {
+                continue;
+            }
             manifest.sources.insert(table_node.unique_id.clone(), table_node);
         }
     }
@@ -471,6 +512,7 @@ pub fn defer_refs(rendered: &mut Rendered, deferred: &BTreeMap<String, Relation>
     rendered.resolver = Arc::new(Resolver {
         refs,
         sources: rendered.resolver.sources.clone(),
+        package_sources: rendered.resolver.package_sources.clone(),
     });
 }
 

@@ -98,6 +98,9 @@ pub struct SourceTableSpec {
 #[derive(Debug, Clone)]
 pub struct SourceSpec {
     pub name: String,
+    /// `overrides: <package>`: this entry patches that package's source of
+    /// the same name instead of declaring one.
+    pub overrides: Option<String>,
     pub file: String,
     pub line: usize,
     pub database: Option<String>,
@@ -620,6 +623,7 @@ impl Reader<'_> {
             meta: self.mapping(entry, "meta", line),
             tags: crate::manifest::string_list(entry.get("tags")),
             config: self.mapping(entry, "config", line),
+            overrides: self.string(entry, "overrides"),
             name,
             file: self.file.path.clone(),
             line,
