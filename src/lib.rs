@@ -27,6 +27,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod profile;
 pub mod project;
+pub mod python_json;
 pub mod render;
 pub mod seed;
 pub mod select;

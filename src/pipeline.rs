@@ -107,6 +107,7 @@ pub fn prepare(printer: &Printer, settings: Settings) -> Result<Prepared, Diagno
             Plan { order, selected }
         }
     };
+    rendered.jinja.graph.set_selected(&plan.selected);
     Ok(Prepared {
         settings,
         rendered,
@@ -127,6 +128,7 @@ impl Prepared {
     /// Plans another selection on the same project (`dvt ingest --refresh`).
     pub fn select(&mut self, selection: &Selection) -> Result<(), Diagnostics> {
         self.plan = plan::plan(&self.rendered.manifest, &self.dag, selection, None)?;
+        self.rendered.jinja.graph.set_selected(&self.plan.selected);
         Ok(())
     }
 

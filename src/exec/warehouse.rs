@@ -152,6 +152,22 @@ impl Connection for SharedConnection {
     }
 }
 
+/// Runs one statement of `statement()` or `run_query()`: with its rows when
+/// `fetch`, else only the server's response.
+async fn run_statement(
+    connection: &mut (impl Connection + ?Sized),
+    sql: &str,
+    fetch: bool,
+) -> Result<(AdapterResponse, QueryResult), AdapterError> {
+    if fetch {
+        let result = connection.query(sql, None).await?;
+        let response = AdapterResponse::with_rows(&leading_keyword(sql), result.rows.len() as u64);
+        Ok((response, result))
+    } else {
+        Ok((connection.execute(sql).await?, QueryResult::default()))
+    }
+}
+
 /// [`Warehouse`] for `dvt compile`: connects on first use, so a project
 /// whose Jinja never asks the warehouse compiles without one, and runs each
 /// call on a connection from the pool, outside any transaction.
@@ -203,13 +219,7 @@ impl Warehouse for LazyWarehouse {
         let adapter = self.adapter()?;
         self.runtime.block_on(async {
             let mut connection = adapter.connection().await?;
-            if fetch {
-                let result = connection.query(sql, None).await?;
-                let response = AdapterResponse::with_rows(&leading_keyword(sql), result.rows.len() as u64);
-                Ok((response, result))
-            } else {
-                Ok((connection.execute(sql).await?, QueryResult::default()))
-            }
+            run_statement(connection.as_mut(), sql, fetch).await
         })
     }
 
@@ -276,13 +286,7 @@ impl Warehouse for NodeWarehouse {
             if auto_begin {
                 connection.begin().await?;
             }
-            if fetch {
-                let result = connection.query(sql, None).await?;
-                let response = AdapterResponse::with_rows(&leading_keyword(sql), result.rows.len() as u64);
-                Ok((response, result))
-            } else {
-                Ok((connection.execute(sql).await?, QueryResult::default()))
-            }
+            run_statement(&mut connection, sql, fetch).await
         })
     }
 

@@ -385,69 +385,13 @@ fn render_strings(
 /// sorted keys (Python's `json.dumps`), the lines sorted, joined by newlines.
 pub fn sha1_hash(entries: &[Entry]) -> String {
     use sha1::Digest;
-    let mut lines: Vec<String> = entries.iter().map(|entry| python_json(&entry.contract)).collect();
+    let mut lines: Vec<String> = entries
+        .iter()
+        .map(|entry| crate::python_json::python_json(&entry.contract, true))
+        .collect();
     lines.sort();
     let digest = sha1::Sha1::digest(lines.join("\n").as_bytes());
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-/// JSON as Python's `json.dumps(value, sort_keys=True)` writes it.
-pub fn python_json(value: &Value) -> String {
-    let mut output = String::new();
-    write_python_json(value, &mut output);
-    output
-}
-
-fn write_python_json(value: &Value, output: &mut String) {
-    match value {
-        Value::Null => output.push_str("null"),
-        Value::Bool(flag) => output.push_str(if *flag { "true" } else { "false" }),
-        Value::Number(number) => output.push_str(&number.to_string()),
-        Value::String(text) => {
-            output.push('"');
-            for character in text.chars() {
-                match character {
-                    '"' => output.push_str("\\\""),
-                    '\\' => output.push_str("\\\\"),
-                    '\n' => output.push_str("\\n"),
-                    '\r' => output.push_str("\\r"),
-                    '\t' => output.push_str("\\t"),
-                    character if (character as u32) < 0x20 || !character.is_ascii() => {
-                        let mut units = [0u16; 2];
-                        for unit in character.encode_utf16(&mut units) {
-                            output.push_str(&format!("\\u{unit:04x}"));
-                        }
-                    }
-                    character => output.push(character),
-                }
-            }
-            output.push('"');
-        }
-        Value::Array(items) => {
-            output.push('[');
-            for (index, item) in items.iter().enumerate() {
-                if index > 0 {
-                    output.push_str(", ");
-                }
-                write_python_json(item, output);
-            }
-            output.push(']');
-        }
-        Value::Object(entries) => {
-            let mut keys: Vec<&String> = entries.keys().collect();
-            keys.sort();
-            output.push('{');
-            for (index, key) in keys.into_iter().enumerate() {
-                if index > 0 {
-                    output.push_str(", ");
-                }
-                write_python_json(&Value::String(key.clone()), output);
-                output.push_str(": ");
-                write_python_json(&entries[key], output);
-            }
-            output.push('}');
-        }
-    }
 }
 
 #[cfg(test)]
@@ -475,7 +419,11 @@ mod tests {
     fn contracts_are_serialised_as_dbt_does() {
         let source = "packages:\n  - git: file:///x/y.git\n    revision: 1.0\n    warn-unpinned: false\n    subdirectory: s\n  - package: dbt-labs/dbt_utils\n    version: [\">=1.0.0\", \"<2.0.0\"]\n  - tarball: file:///a.tgz\n    name: t\n";
         let file = parse_text(source).unwrap();
-        let lines: Vec<String> = file.entries.iter().map(|entry| python_json(&entry.contract)).collect();
+        let lines: Vec<String> = file
+            .entries
+            .iter()
+            .map(|entry| crate::python_json::python_json(&entry.contract, true))
+            .collect();
         // What dbt-core 1.10's PackageSpec.to_dict() gives for the same entries.
         assert_eq!(
             lines[0],

@@ -451,6 +451,11 @@ impl Jinja {
             "graph",
             Value::from_object(super::context::graph::Graph(Arc::clone(&graph))),
         );
+        // What `--select` chose; empty while parsing, as in dbt.
+        env.add_global(
+            "selected_resources",
+            Value::from_object(super::context::graph::SelectedResources(Arc::clone(&graph))),
+        );
         Ok(Jinja {
             env,
             macros,
@@ -1190,26 +1195,7 @@ mod tests {
 
     /// An environment for `adapter_type`, with `project_macros` as (path, source).
     fn environment(adapter_type: &str, project_macros: &[(&str, &str)]) -> Jinja {
-        let globals = Globals {
-            project_name: "shop".to_string(),
-            target: serde_json::json!({"type": adapter_type, "schema": "analytics", "database": "shop"}),
-            adapter_type: adapter_type.to_string(),
-            vars: Map::new(),
-            cli_vars: Map::new(),
-            docs: BTreeMap::new(),
-            invocation_id: String::new(),
-            run_started_at: String::new(),
-            full_refresh: false,
-            command: "compile".to_string(),
-        };
-        let macros: Vec<(String, String)> = project_macros
-            .iter()
-            .map(|(path, source)| (path.to_string(), source.to_string()))
-            .collect();
-        match Jinja::new(globals, &macros) {
-            Ok(jinja) => jinja,
-            Err(diagnostics) => panic!("the macros do not load: {diagnostics:?}"),
-        }
+        with_packages(adapter_type, project_macros, PackageMacros::default())
     }
 
     fn render(jinja: &Jinja, source: &str) -> String {

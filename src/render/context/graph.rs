@@ -6,6 +6,10 @@
 //! compile and run time with [`GraphSlot::set`]; templates that read `graph`
 //! are the only reason to build it, so [`mentions_graph`] lets the renderer
 //! skip the work for projects that never do.
+//!
+//! `selected_resources` lives in the same slot: the unique ids `--select`
+//! chose, empty while parsing, set once the plan is made (dbt's
+//! `selected_resources`).
 
 use std::sync::{Arc, RwLock};
 
@@ -26,12 +30,14 @@ const KEYS: &[&str] = &[
 #[derive(Debug)]
 pub struct GraphSlot {
     value: RwLock<Value>,
+    selected: RwLock<Vec<String>>,
 }
 
 impl Default for GraphSlot {
     fn default() -> Self {
         GraphSlot {
             value: RwLock::new(empty()),
+            selected: RwLock::new(Vec::new()),
         }
     }
 }
@@ -55,6 +61,11 @@ impl GraphSlot {
             )
         }));
         *self.value.write().unwrap_or_else(std::sync::PoisonError::into_inner) = graph;
+    }
+
+    /// Sets what `selected_resources` lists: the planned nodes' unique ids.
+    pub fn set_selected<'a>(&self, ids: impl IntoIterator<Item = &'a String>) {
+        *self.selected.write().unwrap_or_else(std::sync::PoisonError::into_inner) = ids.into_iter().cloned().collect();
     }
 
     fn current(&self) -> Value {
@@ -87,6 +98,35 @@ impl Object for Graph {
     }
 }
 
+/// The `selected_resources` global: the unique ids of the selected nodes.
+#[derive(Debug)]
+pub struct SelectedResources(pub Arc<GraphSlot>);
+
+impl Object for SelectedResources {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let index = usize::try_from(key.as_i64()?).ok()?;
+        let selected = self
+            .0
+            .selected
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        selected.get(index).map(|id| Value::from(id.clone()))
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        let selected = self
+            .0
+            .selected
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Enumerator::Values(selected.iter().map(|id| Value::from(id.clone())).collect())
+    }
+}
+
 /// Whether any of `sources` reads `graph`.
 pub fn mentions_graph<'a>(mut sources: impl Iterator<Item = &'a str>) -> bool {
     sources.any(|source| source.contains("graph"))
@@ -116,5 +156,20 @@ mod tests {
         }));
         assert_eq!(render(&env), "2 orders");
         assert!(mentions_graph(["select 1", "{{ graph.nodes }}"].into_iter()));
+    }
+
+    #[test]
+    fn selected_resources_are_empty_until_planned() {
+        let slot = Arc::new(GraphSlot::default());
+        let mut env = Environment::new();
+        env.add_global(
+            "selected_resources",
+            Value::from_object(SelectedResources(Arc::clone(&slot))),
+        );
+        let template =
+            "{{ selected_resources | length }}{% if 'model.shop.orders' in selected_resources %} orders{% endif %}";
+        assert_eq!(env.render_str(template, ()).expect("renders"), "0");
+        slot.set_selected(&["model.shop.orders".to_string(), "test.shop.t".to_string()]);
+        assert_eq!(env.render_str(template, ()).expect("renders"), "2 orders");
     }
 }

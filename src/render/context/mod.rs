@@ -37,7 +37,7 @@ use minijinja::value::Value;
 use minijinja::Environment;
 
 pub use column::{Column, ColumnClass};
-pub use helpers::{from_json, python_json};
+pub use helpers::from_json;
 pub use modules::DateTime;
 pub use relation::{Policy, Relation, RelationClass, RelationType};
 
@@ -83,8 +83,6 @@ pub fn install(env: &mut Environment<'static>) {
     env.set_unknown_method_callback(methods::unknown_method);
     helpers::install(env);
     modules::install(env);
-    // What `--select` chose; empty while parsing, as in dbt.
-    env.add_global("selected_resources", Value::from(Vec::<Value>::new()));
     env.add_global(
         "api",
         Value::from_iter([
