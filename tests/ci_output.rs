@@ -13,11 +13,12 @@ mod command;
 use std::path::Path;
 use std::time::Duration;
 
-use sqlx::ConnectOptions;
-
 mod common;
+#[expect(dead_code, reason = "the DuckDB profile is not used here")]
 #[path = "support/profile.rs"]
 mod profile;
+#[path = "support/project.rs"]
+mod project;
 
 use common::Server;
 use profile::postgres_profile;
@@ -38,7 +39,7 @@ struct Output {
 impl Project {
     fn new() -> Self {
         let server = Server::from_env();
-        let database = format!("dvt_ci_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let database = format!("dvt_ci_{}", project::random_suffix());
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -63,11 +64,7 @@ impl Project {
     }
 
     fn write(&self, relative: &str, contents: &str) {
-        let path = self.path().join(relative);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).unwrap_or_else(|error| panic!("create {}: {error}", parent.display()));
-        }
-        std::fs::write(&path, contents).unwrap_or_else(|error| panic!("write {}: {error}", path.display()));
+        project::write(&self.path().join(relative), contents);
     }
 
     fn read(&self, relative: &str) -> String {
@@ -75,13 +72,7 @@ impl Project {
     }
 
     fn admin(&self, sql: &str) {
-        let options = self.server.options(&self.server.admin_database);
-        self.runtime
-            .block_on(async {
-                let mut connection = options.connect().await?;
-                sqlx::raw_sql(sql).execute(&mut connection).await
-            })
-            .unwrap_or_else(|error| panic!("admin `{sql}`: {error}"));
+        project::admin(&self.server, &self.runtime, sql).unwrap_or_else(|error| panic!("admin `{sql}`: {error}"));
     }
 
     /// Runs `dvt <args> --project-dir .. --profiles-dir ..` and checks the exit code.
@@ -118,13 +109,7 @@ impl Project {
 impl Drop for Project {
     fn drop(&mut self) {
         // Never panic here: this may run while a failed test unwinds.
-        let options = self.server.options(&self.server.admin_database);
-        let sql = format!("drop database if exists \"{}\" with (force)", self.database);
-        let dropped = self.runtime.block_on(async {
-            let mut connection = options.connect().await?;
-            sqlx::raw_sql(&sql).execute(&mut connection).await
-        });
-        if let Err(error) = dropped {
+        if let Err(error) = project::drop_database(&self.server, &self.runtime, &self.database) {
             eprintln!("could not drop test database `{}`: {error}", self.database);
         }
     }

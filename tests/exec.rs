@@ -45,6 +45,8 @@ mod matrix;
 use engine::Engine;
 #[path = "support/profile.rs"]
 mod profile;
+#[path = "support/project.rs"]
+mod project;
 #[path = "support/run_output.rs"]
 mod run_output;
 #[path = "support/tree.rs"]
@@ -53,14 +55,8 @@ use run_output::Output;
 
 use background::Background;
 use common::Server;
-use profile::postgres_profile;
-
-fn random_suffix() -> String {
-    uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
-}
-
-/// The DuckDB file of a test project, relative to it.
-const DUCKDB_FILE: &str = "warehouse.duckdb";
+use profile::{duckdb_profile, postgres_profile, DUCKDB_FILE};
+use project::random_suffix;
 
 /// A project in a temp directory with a database of its own. On
 /// PostgreSQL the database (and every role the test made) is dropped when
@@ -106,13 +102,7 @@ impl Project {
                     &postgres_profile("exec", &project.server, &project.database, 4),
                 );
             }
-            Engine::DuckDb => project.write(
-                "profiles.yml",
-                &format!(
-                    "exec:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: {DUCKDB_FILE}\n      \
-                     schema: analytics\n      threads: 4\n"
-                ),
-            ),
+            Engine::DuckDb => project.write("profiles.yml", &duckdb_profile("exec", 4)),
         }
         project
     }
@@ -126,11 +116,7 @@ impl Project {
     }
 
     fn write_bytes(&self, relative: &str, contents: &[u8]) {
-        let path = self.path().join(relative);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).unwrap_or_else(|error| panic!("create {}: {error}", parent.display()));
-        }
-        std::fs::write(&path, contents).unwrap_or_else(|error| panic!("write {}: {error}", path.display()));
+        project::write(&self.path().join(relative), contents);
     }
 
     /// Arguments that every command needs.
@@ -182,11 +168,7 @@ impl Project {
     }
 
     fn admin(&self, sql: &str) {
-        let database = self.server.admin_database.clone();
-        let mut connection = self.connect(&database);
-        self.runtime
-            .block_on(sqlx::raw_sql(sql).execute(&mut connection))
-            .unwrap_or_else(|error| panic!("admin `{sql}`: {error}"));
+        project::admin(&self.server, &self.runtime, sql).unwrap_or_else(|error| panic!("admin `{sql}`: {error}"));
     }
 
     /// Runs statements in the test database.
@@ -325,19 +307,12 @@ impl Drop for Project {
             return;
         }
         // Never panic here: this may run while a failed test unwinds.
-        let drop_everything = async {
-            let mut connection = self.server.options(&self.server.admin_database).connect().await?;
-            sqlx::raw_sql(&format!("drop database if exists \"{}\" with (force)", self.database))
-                .execute(&mut connection)
-                .await?;
-            for role in &self.roles {
-                sqlx::raw_sql(&format!("drop role if exists \"{role}\""))
-                    .execute(&mut connection)
-                    .await?;
-            }
-            Ok::<(), sqlx::Error>(())
-        };
-        if let Err(error) = self.runtime.block_on(drop_everything) {
+        let drop_everything = project::drop_database(&self.server, &self.runtime, &self.database).and_then(|()| {
+            self.roles.iter().try_for_each(|role| {
+                project::admin(&self.server, &self.runtime, &format!("drop role if exists \"{role}\""))
+            })
+        });
+        if let Err(error) = drop_everything {
             eprintln!("could not drop test database `{}`: {error}", self.database);
         }
     }

@@ -21,6 +21,8 @@ mod engine;
 mod matrix;
 #[path = "support/profile.rs"]
 mod profile;
+#[path = "support/project.rs"]
+mod project;
 #[path = "support/run_output.rs"]
 mod run_output;
 use run_output::Output;
@@ -47,13 +49,10 @@ use sqlx::{ConnectOptions, Row};
 
 use common::Server;
 use engine::Engine;
+use profile::DUCKDB_FILE;
+use project::random_suffix;
 
-const DUCKDB_FILE: &str = "warehouse.duckdb";
 const BUCKET: &str = "lake";
-
-fn random_suffix() -> String {
-    uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
-}
 
 fn shared_endpoint() -> String {
     std::env::var("DVT_TEST_S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:9100".into())
@@ -118,9 +117,11 @@ impl LakeProject {
                     .map(|line| format!("{line}\n"))
                     .collect::<String>()
             }
-            Engine::DuckDb => {
-                format!("      type: duckdb\n      path: {DUCKDB_FILE}\n      schema: analytics\n      threads: 4\n")
-            }
+            Engine::DuckDb => profile::duckdb_profile("lake", 4)
+                .lines()
+                .skip(4)
+                .map(|line| format!("{line}\n"))
+                .collect::<String>(),
         };
         project.write(
             "profiles.yml",
@@ -138,11 +139,7 @@ impl LakeProject {
     }
 
     fn write(&self, relative: &str, contents: &str) {
-        let path = self.path().join(relative);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).expect("create a folder");
-        }
-        std::fs::write(&path, contents).unwrap_or_else(|error| panic!("write {}: {error}", path.display()));
+        project::write(&self.path().join(relative), contents);
     }
 
     /// `COMMAND --project-dir DIR --profiles-dir DIR REST...`
@@ -190,19 +187,7 @@ impl LakeProject {
     }
 
     fn admin(&self, sql: &str) {
-        let runtime = &self.runtime;
-        runtime.block_on(async {
-            let mut connection = self
-                .server
-                .options(&self.server.admin_database)
-                .connect()
-                .await
-                .expect("admin connection");
-            sqlx::raw_sql(sql)
-                .execute(&mut connection)
-                .await
-                .expect("admin statement");
-        });
+        project::admin(&self.server, &self.runtime, sql).unwrap_or_else(|error| panic!("admin `{sql}`: {error}"));
     }
 
     /// Runs statements in the test's warehouse.
@@ -311,14 +296,7 @@ impl LakeProject {
 impl Drop for LakeProject {
     fn drop(&mut self) {
         if self.engine == Engine::Postgres {
-            let drop = async {
-                let mut connection = self.server.options(&self.server.admin_database).connect().await?;
-                sqlx::raw_sql(&format!("drop database if exists \"{}\" with (force)", self.database))
-                    .execute(&mut connection)
-                    .await?;
-                Ok::<(), sqlx::Error>(())
-            };
-            if let Err(error) = self.runtime.block_on(drop) {
+            if let Err(error) = project::drop_database(&self.server, &self.runtime, &self.database) {
                 eprintln!("could not drop `{}`: {error}", self.database);
             }
         }

@@ -20,20 +20,16 @@ mod engine;
 mod matrix;
 #[path = "support/profile.rs"]
 mod profile;
+#[path = "support/project.rs"]
+mod project;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::Server;
 use engine::Engine;
+use project::write;
 use sqlx::{ConnectOptions, Row};
-
-fn write(path: &Path, contents: &str) {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).unwrap_or_else(|error| panic!("create {}: {error}", parent.display()));
-    }
-    std::fs::write(path, contents).unwrap_or_else(|error| panic!("write {}: {error}", path.display()));
-}
 
 fn run(dir: &Path, program: &str, args: &[&str]) -> String {
     let output = Command::new(program)
@@ -279,7 +275,7 @@ struct Warehouse {
 impl Warehouse {
     fn new(engine: Engine, project: &Path) -> Warehouse {
         let server = Server::from_env();
-        let database = format!("dvt_pkg_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let database = format!("dvt_pkg_{}", project::random_suffix());
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -295,21 +291,14 @@ impl Warehouse {
                 warehouse.admin(&format!("create database \"{}\"", warehouse.database));
                 profile::postgres_profile("proj", &warehouse.server, &warehouse.database, 2)
             }
-            Engine::DuckDb => {
-                "proj:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: warehouse.duckdb\n      schema: analytics\n      threads: 2\n"
-                    .to_string()
-            }
+            Engine::DuckDb => profile::duckdb_profile("proj", 2),
         };
         write(&project.join("profiles.yml"), &profile);
         warehouse
     }
 
     fn admin(&self, sql: &str) {
-        let result = self.runtime.block_on(async {
-            let mut connection = self.server.options(&self.server.admin_database).connect().await?;
-            sqlx::raw_sql(sql).execute(&mut connection).await
-        });
-        result.unwrap_or_else(|error| panic!("`{sql}`: {error}"));
+        project::admin(&self.server, &self.runtime, sql).unwrap_or_else(|error| panic!("`{sql}`: {error}"));
     }
 
     /// The first row of a query, every value as text.
@@ -317,7 +306,7 @@ impl Warehouse {
         match self.engine {
             Engine::DuckDb => {
                 let connection =
-                    duckdb::Connection::open(project.join("warehouse.duckdb")).expect("open the DuckDB file");
+                    duckdb::Connection::open(project.join(profile::DUCKDB_FILE)).expect("open the DuckDB file");
                 let mut statement = connection.prepare(sql).expect("prepare");
                 let mut rows = statement.query([]).expect("query");
                 let row = rows.next().expect("a row").expect("one row");
@@ -337,13 +326,7 @@ impl Warehouse {
 impl Drop for Warehouse {
     fn drop(&mut self) {
         if self.engine == Engine::Postgres {
-            let database = self.database.clone();
-            let _ = self.runtime.block_on(async {
-                let mut connection = self.server.options(&self.server.admin_database).connect().await?;
-                sqlx::raw_sql(&format!("drop database if exists \"{database}\" with (force)"))
-                    .execute(&mut connection)
-                    .await
-            });
+            let _ = project::drop_database(&self.server, &self.runtime, &self.database);
         }
     }
 }

@@ -19,6 +19,8 @@ mod engine;
 mod matrix;
 #[path = "support/profile.rs"]
 mod profile;
+#[path = "support/project.rs"]
+mod project;
 #[path = "support/run_output.rs"]
 mod run_output;
 
@@ -29,9 +31,8 @@ use sqlx::{ConnectOptions, Row};
 
 use common::Server;
 use engine::Engine;
+use profile::DUCKDB_FILE;
 use run_output::Output;
-
-const DUCKDB_FILE: &str = "warehouse.duckdb";
 
 /// A project in a temp directory with a database of its own.
 struct Project {
@@ -45,7 +46,7 @@ struct Project {
 impl Project {
     fn on(engine: Engine) -> Self {
         let server = Server::from_env();
-        let database = format!("dvt_runtime_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let database = format!("dvt_runtime_{}", project::random_suffix());
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -60,22 +61,15 @@ impl Project {
         project.write("project.yml", "name: runtime\nprofile: runtime\n");
         match engine {
             Engine::Postgres => {
-                project.postgres(
-                    &project.server.admin_database.clone(),
-                    &format!("create database \"{}\"", project.database),
-                );
+                let sql = format!("create database \"{}\"", project.database);
+                project::admin(&project.server, &project.runtime, &sql)
+                    .unwrap_or_else(|error| panic!("`{sql}`: {error}"));
                 project.write(
                     "profiles.yml",
                     &profile::postgres_profile("runtime", &project.server, &project.database, 2),
                 );
             }
-            Engine::DuckDb => project.write(
-                "profiles.yml",
-                &format!(
-                    "runtime:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: {DUCKDB_FILE}\n      \
-                     schema: analytics\n      threads: 2\n"
-                ),
-            ),
+            Engine::DuckDb => project.write("profiles.yml", &profile::duckdb_profile("runtime", 2)),
         }
         project
     }
@@ -85,11 +79,7 @@ impl Project {
     }
 
     fn write(&self, relative: &str, contents: &str) {
-        let path = self.path().join(relative);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).unwrap_or_else(|error| panic!("create {}: {error}", parent.display()));
-        }
-        std::fs::write(&path, contents).unwrap_or_else(|error| panic!("write {}: {error}", path.display()));
+        project::write(&self.path().join(relative), contents);
     }
 
     fn read(&self, relative: &str) -> String {
@@ -171,15 +161,7 @@ impl Drop for Project {
     fn drop(&mut self) {
         if self.engine == Engine::Postgres {
             // Never panic here: this may run while a failed test unwinds.
-            let database = self.database.clone();
-            let options = self.server.options(&self.server.admin_database);
-            let _ = self.runtime.block_on(async move {
-                let mut connection = options.connect().await?;
-                sqlx::raw_sql(&format!("drop database if exists \"{database}\" with (force)"))
-                    .execute(&mut connection)
-                    .await
-                    .map(|_| ())
-            });
+            let _ = project::drop_database(&self.server, &self.runtime, &self.database);
         }
     }
 }

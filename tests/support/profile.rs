@@ -15,3 +15,15 @@ pub fn postgres_profile(profile: &str, server: &Server, database: &str, threads:
         user = server.user,
     )
 }
+
+/// The DuckDB file of a test project, relative to it.
+pub const DUCKDB_FILE: &str = "warehouse.duckdb";
+
+/// A profile named `profile` with one DuckDB target, `dev`, in
+/// [`DUCKDB_FILE`] of the project, building into schema `analytics`.
+pub fn duckdb_profile(profile: &str, threads: u32) -> String {
+    format!(
+        "{profile}:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: {DUCKDB_FILE}\n      \
+         schema: analytics\n      threads: {threads}\n"
+    )
+}
