@@ -206,21 +206,11 @@ pub fn install(env: &mut Environment<'static>) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_render::{self, render};
     use super::*;
 
-    fn render(template: &str) -> String {
-        let mut env = Environment::new();
-        super::super::install(&mut env);
-        env.render_str(&super::super::methods::mutable_literals(template), ())
-            .unwrap_or_else(|error| panic!("`{template}` does not render: {error:#}"))
-    }
-
     fn error(template: &str) -> String {
-        let mut env = Environment::new();
-        install(&mut env);
-        env.render_str(template, ())
-            .map(|output| format!("no error: {output}"))
-            .unwrap_or_else(|error| format!("{error:#}"))
+        test_render::error(install, template)
     }
 
     #[test]

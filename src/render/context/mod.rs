@@ -31,6 +31,8 @@ pub mod modules;
 pub mod relation;
 mod set;
 pub mod table;
+#[cfg(test)]
+mod test_render;
 pub mod warehouse;
 
 use minijinja::value::Value;
