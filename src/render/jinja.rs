@@ -301,6 +301,31 @@ pub fn preprocess(source: &str) -> String {
 }
 
 /// Names of the macros a (preprocessed) macro file defines, in order.
+/// Adds the macro file `path` of `package` to `env`, its definitions hidden,
+/// and returns the macros it defines; `None` once its error is in `errors`.
+fn add_macro_file(
+    env: &mut Environment<'static>,
+    package: &str,
+    path: &str,
+    source: &str,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<Vec<MacroDefinition>> {
+    let processed = preprocess(source);
+    let names = macro_names(&processed);
+    let hidden = super::context::macros::hide_definitions(&processed);
+    if let Err(error) = env.add_template_owned(path.to_string(), hidden) {
+        errors.push(jinja_diagnostic(&error, path, source));
+        return None;
+    }
+    let definitions = names.into_iter().map(|name| MacroDefinition {
+        name,
+        template: path.to_string(),
+        package: package.to_string(),
+        source: source.to_string(),
+    });
+    Some(definitions.collect())
+}
+
 pub fn macro_names(source: &str) -> Vec<String> {
     let mut names = Vec::new();
     let mut rest = source;
@@ -356,44 +381,24 @@ impl Jinja {
             .iter()
             .map(|(path, source)| (path.clone(), source.clone(), globals.project_name.clone()));
         for (path, source, package) in builtins.chain(project) {
-            let processed = preprocess(&source);
-            let names = macro_names(&processed);
-            let hidden = super::context::macros::hide_definitions(&processed);
-            if let Err(error) = env.add_template_owned(path.clone(), hidden) {
-                errors.push(jinja_diagnostic(&error, &path, &source));
+            let Some(definitions) = add_macro_file(&mut env, &package, &path, &source, &mut errors) else {
                 continue;
-            }
-            for name in names {
-                let definition = MacroDefinition {
-                    name: name.clone(),
-                    template: path.clone(),
-                    package: package.clone(),
-                    source: source.clone(),
-                };
+            };
+            for definition in definitions {
                 if package == "dvt" {
-                    internal_macros.insert(name.clone(), definition.clone());
+                    internal_macros.insert(definition.name.clone(), definition.clone());
                 }
-                macros.insert(name, definition);
+                macros.insert(definition.name.clone(), definition);
             }
         }
         let mut package_macros: BTreeMap<String, BTreeMap<String, MacroDefinition>> = BTreeMap::new();
         for (package, path, source) in &packages.files {
-            let processed = preprocess(source);
-            let names = macro_names(&processed);
-            let hidden = super::context::macros::hide_definitions(&processed);
-            if let Err(error) = env.add_template_owned(path.clone(), hidden) {
-                errors.push(jinja_diagnostic(&error, path, source));
+            let Some(definitions) = add_macro_file(&mut env, package, path, source, &mut errors) else {
                 continue;
-            }
+            };
             let entries = package_macros.entry(package.clone()).or_default();
-            for name in names {
-                let definition = MacroDefinition {
-                    name: name.clone(),
-                    template: path.clone(),
-                    package: package.clone(),
-                    source: source.clone(),
-                };
-                entries.insert(name, definition);
+            for definition in definitions {
+                entries.insert(definition.name.clone(), definition);
             }
         }
         if !errors.is_empty() {
