@@ -484,3 +484,19 @@ fn a_custom_materialization_uses_dbts_helper_macros(engine: Engine) {
         table(&[&["0"]])
     );
 }
+
+matrix!(a_failing_run_query_is_reported_at_the_call_in_the_model);
+fn a_failing_run_query_is_reported_at_the_call_in_the_model(engine: Engine) {
+    let project = Project::on(engine);
+    project.write(
+        "models/reads_missing.sql",
+        "select 1 as id\n{% set rows = run_query('select * from no_such_table') %}\n",
+    );
+    let output = project.dvt_exits(1, &["run"]);
+    let stderr = &output.stderr;
+    // The error is the model's to fix: it points at its call of run_query(),
+    // not into dvt's own `statement` macro.
+    assert!(stderr.contains("no_such_table"), "{stderr}");
+    assert!(stderr.contains("--> models/reads_missing.sql:2:15"), "{stderr}");
+    assert!(!stderr.contains("dvt/macros/statement.sql"), "{stderr}");
+}

@@ -634,7 +634,26 @@ pub(super) fn call_macro(
         None => args,
     };
     let captured = template.render_captured(context)?;
-    call_in_state(captured.state(), name, &args)
+    let result = call_in_state(captured.state(), name, &args);
+    if template_name.starts_with(BUILTIN_PREFIX) {
+        // An error inside one of dvt's own macros (`run_query`, `statement`)
+        // is the caller's to fix: shown at the call, not in dvt's template.
+        return result.map_err(at_the_call);
+    }
+    result
+}
+
+/// Where dvt's own macros live (`dvt/macros/statement.sql`).
+const BUILTIN_PREFIX: &str = "dvt/";
+
+/// `error` without its position, so that the template that made the call
+/// puts its own there.
+fn at_the_call(error: Error) -> Error {
+    let detail = error
+        .detail()
+        .map(str::to_owned)
+        .unwrap_or_else(|| error.kind().to_string());
+    Error::new(error.kind(), detail).with_source(error)
 }
 
 /// The arguments of a `{% call macro(...) %}` block, with the block's body
