@@ -500,3 +500,23 @@ fn a_failing_run_query_is_reported_at_the_call_in_the_model(engine: Engine) {
     assert!(stderr.contains("--> models/reads_missing.sql:2:15"), "{stderr}");
     assert!(!stderr.contains("dvt/macros/statement.sql"), "{stderr}");
 }
+
+matrix!(templates_see_the_store_failures_and_fail_fast_flags);
+fn templates_see_the_store_failures_and_fail_fast_flags(engine: Engine) {
+    let project = Project::on(engine);
+    // dbt's `flags` and `should_store_failures()` follow the command line.
+    project.write(
+        "models/flagged.sql",
+        "select '{{ flags.STORE_FAILURES }} {{ should_store_failures() }} {{ flags.FAIL_FAST }}' as seen\n",
+    );
+    project.dvt_exits(0, &["build", "--store-failures", "--fail-fast"]);
+    assert_eq!(
+        project.rows("select seen from analytics.flagged"),
+        table(&[&["True True True"]])
+    );
+    project.dvt_exits(0, &["build"]);
+    assert_eq!(
+        project.rows("select seen from analytics.flagged"),
+        table(&[&["False False False"]])
+    );
+}

@@ -230,6 +230,8 @@ pub struct Globals {
     pub invocation_id: String,
     pub run_started_at: String,
     pub full_refresh: bool,
+    pub store_failures: bool,
+    pub fail_fast: bool,
     pub command: String,
 }
 
@@ -783,8 +785,9 @@ fn add_globals(
     // dbt's `should_store_failures()` and `should_full_refresh()`: the node's
     // config, else the command's flag.
     let full_refresh = globals.full_refresh;
-    env.add_function("should_store_failures", || -> Result<bool, Error> {
-        with_scope(|scope| config_flag(scope, "store_failures").unwrap_or(false))
+    let store_failures = globals.store_failures;
+    env.add_function("should_store_failures", move || -> Result<bool, Error> {
+        with_scope(|scope| config_flag(scope, "store_failures").unwrap_or(store_failures))
     });
     env.add_function("should_full_refresh", move || -> Result<bool, Error> {
         with_scope(|scope| config_flag(scope, "full_refresh").unwrap_or(full_refresh))
@@ -891,7 +894,7 @@ fn add_globals(
             .map(Value::from_object)
             .unwrap_or_else(|| Value::from(globals.run_started_at.clone())),
     );
-    env.add_global("flags", super::context::flags(globals.full_refresh, &globals.command));
+    env.add_global("flags", super::context::flags(&globals));
     env.add_global("dbt_version", Value::from(super::context::DBT_VERSION));
 }
 
@@ -1506,6 +1509,8 @@ mod tests {
             invocation_id: String::new(),
             run_started_at: String::new(),
             full_refresh: false,
+            store_failures: false,
+            fail_fast: false,
             command: "compile".to_string(),
         };
         let macros: Vec<(String, String)> = root
