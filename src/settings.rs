@@ -140,7 +140,10 @@ impl Settings {
         invocation: Invocation,
         threads: Option<usize>,
     ) -> Result<Settings, Diagnostics> {
-        let session = Session::open(project, &invocation.which, invocation.full_refresh)?;
+        let mut session = Session::open(project, &invocation.which, invocation.full_refresh)?;
+        // What templates see of the flags (`flags.STORE_FAILURES`, `should_store_failures()`).
+        session.options.store_failures = invocation.store_failures;
+        session.options.fail_fast = invocation.fail_fast;
         let threads = threads.or(invocation.threads).unwrap_or(session.target.threads);
         Ok(Settings {
             selection: invocation.selection(),
@@ -207,6 +210,8 @@ impl Session {
             invocation_id,
             run_started_at,
             compile: false,
+            store_failures: false,
+            fail_fast: false,
         };
         Ok(Session {
             project,
@@ -279,6 +284,8 @@ pub fn config_renderer(
         invocation_id: String::new(),
         run_started_at: String::new(),
         full_refresh: false,
+        store_failures: false,
+        fail_fast: false,
         command: String::new(),
     };
     match Jinja::new(globals, &[]) {

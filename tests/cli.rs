@@ -421,7 +421,13 @@ fn example_project_compiles_with_ephemeral_ctes() {
     let project = example_project();
     // The same SQL on both targets of profiles.yml.example: `dev` (DuckDB,
     // the default) and `pg`, each checked offline in its own dialect.
-    for (target, staging) in [("dev", "main_staging"), ("pg", "analytics_staging")] {
+    // The late fee comes from the local package through `adapter.dispatch`:
+    // on DuckDB the root project's `duckdb__late_fee` (searched first, by
+    // `dispatch:` in project.yml), on PostgreSQL the package's `default__`.
+    for (target, staging, late_fee) in [
+        ("dev", "main_staging", "as decimal(10,2)) as late_fee"),
+        ("pg", "analytics_staging", "as numeric(10,2)) as late_fee"),
+    ] {
         let output = project.dvt(&["compile", "--target", target]);
         let stderr = text(&output.stderr);
         assert!(output.status.success(), "{target}: {stderr}");
@@ -435,7 +441,16 @@ fn example_project_compiles_with_ephemeral_ctes() {
         assert!(sql.contains("__dbt__cte__int_rental_durations"), "{sql}");
         assert!(sql.contains(&format!(r#""{staging}"."stg_rental""#)), "{target}: {sql}");
         assert!(!sql.contains("{{"), "Jinja left in the compiled SQL:\n{sql}");
+        assert!(sql.contains(late_fee), "{target}: {sql}");
     }
+    let manifest = project.manifest();
+    let package_test = manifest["nodes"]
+        .as_object()
+        .expect("nodes")
+        .values()
+        .find(|node| node["test_metadata"]["namespace"] == "dvdrental_utils")
+        .expect("the package's generic test on fct_rental");
+    assert_eq!(package_test["test_metadata"]["name"], "at_most", "{package_test}");
 }
 
 #[test]

@@ -20,6 +20,8 @@ fn globals() -> Globals {
         invocation_id: "00000000-0000-0000-0000-000000000000".to_string(),
         run_started_at: "2024-05-06T07:08:09.000010Z".to_string(),
         full_refresh: true,
+        store_failures: false,
+        fail_fast: false,
         command: "build".to_string(),
     }
 }

@@ -466,3 +466,39 @@ fn a_custom_materialization_uses_dbts_helper_macros(engine: Engine) {
         table(&[&["0"]])
     );
 }
+
+matrix!(a_failing_run_query_is_reported_at_the_call_in_the_model);
+fn a_failing_run_query_is_reported_at_the_call_in_the_model(engine: Engine) {
+    let project = Project::on(engine);
+    project.write(
+        "models/reads_missing.sql",
+        "select 1 as id\n{% set rows = run_query('select * from no_such_table') %}\n",
+    );
+    let output = project.dvt_exits(1, &["run"]);
+    let stderr = &output.stderr;
+    // The error is the model's to fix: it points at its call of run_query(),
+    // not into dvt's own `statement` macro.
+    assert!(stderr.contains("no_such_table"), "{stderr}");
+    assert!(stderr.contains("--> models/reads_missing.sql:2:15"), "{stderr}");
+    assert!(!stderr.contains("dvt/macros/statement.sql"), "{stderr}");
+}
+
+matrix!(templates_see_the_store_failures_and_fail_fast_flags);
+fn templates_see_the_store_failures_and_fail_fast_flags(engine: Engine) {
+    let project = Project::on(engine);
+    // dbt's `flags` and `should_store_failures()` follow the command line.
+    project.write(
+        "models/flagged.sql",
+        "select '{{ flags.STORE_FAILURES }} {{ should_store_failures() }} {{ flags.FAIL_FAST }}' as seen\n",
+    );
+    project.dvt_exits(0, &["build", "--store-failures", "--fail-fast"]);
+    assert_eq!(
+        project.rows("select seen from analytics.flagged"),
+        table(&[&["True True True"]])
+    );
+    project.dvt_exits(0, &["build"]);
+    assert_eq!(
+        project.rows("select seen from analytics.flagged"),
+        table(&[&["False False False"]])
+    );
+}

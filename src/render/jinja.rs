@@ -230,6 +230,8 @@ pub struct Globals {
     pub invocation_id: String,
     pub run_started_at: String,
     pub full_refresh: bool,
+    pub store_failures: bool,
+    pub fail_fast: bool,
     pub command: String,
 }
 
@@ -639,7 +641,26 @@ pub(super) fn call_macro(
         None => args,
     };
     let captured = template.render_captured(context)?;
-    call_in_state(captured.state(), name, &args)
+    let result = call_in_state(captured.state(), name, &args);
+    if template_name.starts_with(BUILTIN_PREFIX) {
+        // An error inside one of dvt's own macros (`run_query`, `statement`)
+        // is the caller's to fix: shown at the call, not in dvt's template.
+        return result.map_err(at_the_call);
+    }
+    result
+}
+
+/// Where dvt's own macros live (`dvt/macros/statement.sql`).
+const BUILTIN_PREFIX: &str = "dvt/";
+
+/// `error` without its position, so that the template that made the call
+/// puts its own there.
+fn at_the_call(error: Error) -> Error {
+    let detail = error
+        .detail()
+        .map(str::to_owned)
+        .unwrap_or_else(|| error.kind().to_string());
+    Error::new(error.kind(), detail).with_source(error)
 }
 
 /// The arguments of a `{% call macro(...) %}` block, with the block's body
@@ -769,8 +790,9 @@ fn add_globals(
     // dbt's `should_store_failures()` and `should_full_refresh()`: the node's
     // config, else the command's flag.
     let full_refresh = globals.full_refresh;
-    env.add_function("should_store_failures", || -> Result<bool, Error> {
-        with_scope(|scope| config_flag(scope, "store_failures").unwrap_or(false))
+    let store_failures = globals.store_failures;
+    env.add_function("should_store_failures", move || -> Result<bool, Error> {
+        with_scope(|scope| config_flag(scope, "store_failures").unwrap_or(store_failures))
     });
     env.add_function("should_full_refresh", move || -> Result<bool, Error> {
         with_scope(|scope| config_flag(scope, "full_refresh").unwrap_or(full_refresh))
@@ -877,7 +899,7 @@ fn add_globals(
             .map(Value::from_object)
             .unwrap_or_else(|| Value::from(globals.run_started_at.clone())),
     );
-    env.add_global("flags", super::context::flags(globals.full_refresh, &globals.command));
+    env.add_global("flags", super::context::flags(&globals));
     env.add_global("dbt_version", Value::from(super::context::DBT_VERSION));
 }
 
@@ -1492,6 +1514,8 @@ mod tests {
             invocation_id: String::new(),
             run_started_at: String::new(),
             full_refresh: false,
+            store_failures: false,
+            fail_fast: false,
             command: "compile".to_string(),
         };
         let macros: Vec<(String, String)> = root

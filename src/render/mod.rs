@@ -58,6 +58,9 @@ pub struct Options {
     pub run_started_at: String,
     /// Render every node in compile mode too.
     pub compile: bool,
+    /// `--store-failures` and `--fail-fast`, for `flags` and `should_store_failures()`.
+    pub store_failures: bool,
+    pub fail_fast: bool,
 }
 
 /// The result of rendering: the manifest, and what later phases need to render
@@ -147,6 +150,8 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
         invocation_id: options.invocation_id.clone(),
         run_started_at: options.run_started_at.clone(),
         full_refresh: options.full_refresh,
+        store_failures: options.store_failures,
+        fail_fast: options.fail_fast,
         command: options.command.clone(),
     };
     let macro_files: Vec<(String, String)> = project

@@ -49,13 +49,13 @@ pub const DBT_VERSION: &str = "1.10.0";
 
 /// dbt's `flags`: the invocation's settings under their dbt names. A flag
 /// dvt does not have is undefined, which `{% if flags.X %}` reads as false.
-pub fn flags(full_refresh: bool, command: &str) -> Value {
+pub fn flags(globals: &super::jinja::Globals) -> Value {
     Value::from_iter([
-        ("FULL_REFRESH", Value::from(full_refresh)),
-        ("WHICH", Value::from(command)),
-        ("STORE_FAILURES", Value::from(false)),
+        ("FULL_REFRESH", Value::from(globals.full_refresh)),
+        ("WHICH", Value::from(globals.command.as_str())),
+        ("STORE_FAILURES", Value::from(globals.store_failures)),
         ("WARN_ERROR", Value::from(false)),
-        ("FAIL_FAST", Value::from(false)),
+        ("FAIL_FAST", Value::from(globals.fail_fast)),
         ("DEBUG", Value::from(false)),
         ("USE_COLORS", Value::from(false)),
         ("INTROSPECT", Value::from(true)),
@@ -70,7 +70,7 @@ pub fn flags(full_refresh: bool, command: &str) -> Value {
         ("PRINTER_WIDTH", Value::from(80)),
         ("VERSION_CHECK", Value::from(true)),
         ("TARGET_PATH", Value::from(())),
-        ("INVOCATION_COMMAND", Value::from(format!("dvt {command}"))),
+        ("INVOCATION_COMMAND", Value::from(format!("dvt {}", globals.command))),
     ])
 }
 

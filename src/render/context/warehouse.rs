@@ -637,6 +637,8 @@ mod tests {
             invocation_id: String::new(),
             run_started_at: String::new(),
             full_refresh: false,
+            store_failures: false,
+            fail_fast: false,
             command: "run".to_string(),
         };
         match Jinja::new(globals, &[]) {
