@@ -7,8 +7,10 @@
 //! minijinja has no operator overloading, so `datetime - timedelta` is not
 //! available: use SQL date arithmetic, or `replace()`. `re` runs Python
 //! patterns on the `regex` crate, which has no look-around or backreferences:
-//! such a pattern is an error that says so. `pytz` knows UTC and fixed
-//! offsets (`Etc/GMT+5`).
+//! such a pattern is an error that says so. `pytz` knows the tz database's
+//! zones (chrono-tz): as with pytz, `tzinfo=timezone(name)` takes the zone's
+//! first (local mean time) offset and `localize()` / `astimezone()` the offset
+//! in force at that moment.
 
 use std::cell::RefCell;
 use std::cmp::Ordering;
@@ -16,7 +18,10 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use chrono::{Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, Timelike, Utc};
+use chrono::{
+    Datelike, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Timelike, Utc,
+};
+use chrono_tz::{OffsetComponents, Tz};
 use minijinja::value::{from_args, DynObject, Kwargs, Object, ObjectRepr, Rest, Value};
 use minijinja::{Environment, Error, ErrorKind, State};
 
@@ -28,19 +33,53 @@ fn invalid(message: impl Into<String>) -> Error {
 
 // ---------------------------------------------------------------- timezones
 
-/// A time zone: a name and a fixed offset from UTC.
+/// A time zone: a name and the offset from UTC it has here, with the tz
+/// database's zone when it is one, to find the offset at another moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Zone {
     pub name: String,
     pub offset: FixedOffset,
+    pub tz: Option<Tz>,
 }
 
 impl Zone {
     pub fn utc() -> Zone {
+        Zone::fixed("UTC", Utc.fix())
+    }
+
+    pub fn fixed(name: &str, offset: FixedOffset) -> Zone {
         Zone {
-            name: "UTC".to_string(),
-            offset: Utc.fix(),
+            name: name.to_string(),
+            offset,
+            tz: None,
         }
+    }
+
+    /// The zone with the offset in force at the instant `utc`.
+    fn at_utc(&self, utc: NaiveDateTime) -> Zone {
+        match self.tz {
+            Some(tz) => Zone {
+                offset: tz.offset_from_utc_datetime(&utc).fix(),
+                ..self.clone()
+            },
+            None => self.clone(),
+        }
+    }
+
+    /// The zone with the offset in force at the wall-clock time `local`, as
+    /// pytz's `localize(is_dst=False)`: standard time when the time is
+    /// ambiguous, the offset before the change when it does not exist.
+    fn at_local(&self, local: NaiveDateTime) -> Zone {
+        let Some(tz) = self.tz else { return self.clone() };
+        let offset = match tz.offset_from_local_datetime(&local) {
+            LocalResult::Single(offset) => offset.fix(),
+            LocalResult::Ambiguous(first, second) => match first.dst_offset().is_zero() {
+                true => first.fix(),
+                false => second.fix(),
+            },
+            LocalResult::None => tz.offset_from_utc_datetime(&(local - chrono::Duration::hours(3))).fix(),
+        };
+        Zone { offset, ..self.clone() }
     }
 
     /// `UTC`, `GMT`, `Etc/UTC`, or `Etc/GMT+5` (which is UTC-5, as in the
@@ -48,24 +87,30 @@ impl Zone {
     fn named(name: &str) -> Result<Zone, Error> {
         match name {
             "UTC" | "utc" | "GMT" | "Etc/UTC" | "Etc/GMT" | "Zulu" | "Etc/Zulu" => {
-                return Ok(Zone {
-                    name: name.to_string(),
-                    offset: Utc.fix(),
-                })
+                return Ok(Zone::fixed(name, Utc.fix()))
             }
             _ => {}
+        }
+        if let Ok(tz) = name.parse::<Tz>() {
+            // pytz's zone before localize(): its first offset, in whole minutes.
+            let first = tz.offset_from_utc_datetime(&NaiveDateTime::MIN).fix().local_minus_utc();
+            let minutes = (first + 30).div_euclid(60) * 60;
+            if let Some(offset) = FixedOffset::east_opt(minutes) {
+                return Ok(Zone {
+                    name: name.to_string(),
+                    offset,
+                    tz: Some(tz),
+                });
+            }
         }
         let offset = name
             .strip_prefix("Etc/GMT")
             .and_then(|hours| hours.parse::<i32>().ok())
             .and_then(|hours| FixedOffset::west_opt(hours * 3600));
         match offset {
-            Some(offset) => Ok(Zone {
-                name: name.to_string(),
-                offset,
-            }),
+            Some(offset) => Ok(Zone::fixed(name, offset)),
             None => Err(invalid(format!(
-                "time zone `{name}` is not known to dvt, which has UTC and fixed offsets (`Etc/GMT+5`); convert time zones in SQL instead"
+                "time zone `{name}` is not in the tz database; use a name such as `America/New_York`, `UTC` or `Etc/GMT+5`"
             ))),
         }
     }
@@ -104,7 +149,7 @@ impl Object for Zone {
                     .downcast_object_ref::<DateTime>()
                     .ok_or_else(|| invalid("localize() takes a datetime"))?;
                 Ok(Value::from_object(DateTime {
-                    zone: Some(Zone::clone(self)),
+                    zone: Some(self.at_local(moment.local)),
                     ..moment.clone()
                 }))
             }
@@ -142,10 +187,7 @@ impl DateTime {
             local: parsed.naive_local(),
             zone: Some(match parsed.offset().local_minus_utc() {
                 0 => Zone::utc(),
-                _ => Zone {
-                    name: parsed.offset().to_string(),
-                    offset: *parsed.offset(),
-                },
+                _ => Zone::fixed(&parsed.offset().to_string(), *parsed.offset()),
             }),
         })
     }
@@ -255,10 +297,7 @@ fn strptime(text: &str, format: &str) -> Result<DateTime, Error> {
         let parsed = chrono::DateTime::parse_from_str(text, &chrono_format).map_err(|_| failed())?;
         return Ok(DateTime {
             local: parsed.naive_local(),
-            zone: Some(Zone {
-                name: parsed.offset().to_string(),
-                offset: *parsed.offset(),
-            }),
+            zone: Some(Zone::fixed(&parsed.offset().to_string(), *parsed.offset())),
         });
     }
     let local = NaiveDateTime::parse_from_str(text, &chrono_format)
@@ -316,7 +355,8 @@ impl Object for DateTime {
                 let zone = match zone {
                     Some(zone) => Zone::from_value(&zone)?.unwrap_or_else(Zone::utc),
                     None => Zone::utc(),
-                };
+                }
+                .at_utc(self.utc());
                 let local = self.utc() + chrono::Duration::seconds(i64::from(zone.offset.local_minus_utc()));
                 Ok(Value::from_object(DateTime {
                     local,
@@ -523,10 +563,10 @@ impl Object for Class {
                     .ok_or_else(|| invalid("timezone() takes a timedelta"))?;
                 let offset = FixedOffset::east_opt(i32::try_from(delta.0.num_seconds()).unwrap_or(i32::MAX))
                     .ok_or_else(|| invalid("timezone(): offset out of range"))?;
-                Ok(Value::from_object(Zone {
-                    name: name.unwrap_or_else(|| format!("UTC{offset}")),
+                Ok(Value::from_object(Zone::fixed(
+                    &name.unwrap_or_else(|| format!("UTC{offset}")),
                     offset,
-                }))
+                )))
             }
         }
     }
@@ -537,10 +577,13 @@ impl Object for Class {
             (Class::DateTime, "now") => {
                 let (zone,): (Option<Value>,) = from_args(args)?;
                 match zone.map(|zone| Zone::from_value(&zone)).transpose()?.flatten() {
-                    Some(zone) => Ok(datetime_value(
-                        now.local + chrono::Duration::seconds(i64::from(zone.offset.local_minus_utc())),
-                        Some(zone),
-                    )),
+                    Some(zone) => {
+                        let zone = zone.at_utc(now.local);
+                        Ok(datetime_value(
+                            now.local + chrono::Duration::seconds(i64::from(zone.offset.local_minus_utc())),
+                            Some(zone),
+                        ))
+                    }
                     None => Ok(datetime_value(chrono::Local::now().naive_local(), None)),
                 }
             }
@@ -564,7 +607,11 @@ impl Object for Class {
                 let utc = chrono::DateTime::from_timestamp_micros((seconds * 1e6) as i64)
                     .ok_or_else(|| invalid("fromtimestamp(): out of range"))?
                     .naive_utc();
-                let zone = zone.map(|zone| Zone::from_value(&zone)).transpose()?.flatten();
+                let zone = zone
+                    .map(|zone| Zone::from_value(&zone))
+                    .transpose()?
+                    .flatten()
+                    .map(|zone| zone.at_utc(utc));
                 let offset = zone.as_ref().map_or(0, |zone| zone.offset.local_minus_utc());
                 Ok(datetime_value(utc + chrono::Duration::seconds(i64::from(offset)), zone))
             }
@@ -1155,7 +1202,13 @@ mod tests {
             render("{{ modules.datetime.datetime(2021, 1, 1, tzinfo=modules.pytz.utc).astimezone(modules.pytz.timezone('Etc/GMT+5')) }} {{ modules.datetime.datetime.now(modules.pytz.utc).tzinfo }}"),
             "2020-12-31 19:00:00-05:00 UTC"
         );
-        assert!(error("{{ modules.pytz.timezone('Mars/Olympus') }}").contains("not known to dvt"));
+        assert!(error("{{ modules.pytz.timezone('Mars/Olympus') }}").contains("not in the tz database"));
+        // As pytz: the zone's first offset when passed as tzinfo, the offset
+        // in force with localize() and astimezone().
+        assert_eq!(
+            render("{% set la = modules.pytz.timezone('America/Los_Angeles') %}{{ modules.datetime.datetime(1997, 9, 29, 6, 14, tzinfo=la) }}|{{ la.localize(modules.datetime.datetime(1997, 9, 29, 6, 14)) }}|{{ la.localize(modules.datetime.datetime(1997, 1, 29, 6, 14)) }}|{{ modules.datetime.datetime(2020, 1, 1, tzinfo=modules.pytz.utc).astimezone(la) }}|{{ la.localize(modules.datetime.datetime(2021, 11, 7, 1, 30)) }}"),
+            "1997-09-29 06:14:00-07:53|1997-09-29 06:14:00-07:00|1997-01-29 06:14:00-08:00|2019-12-31 16:00:00-08:00|2021-11-07 01:30:00-08:00"
+        );
         assert!(render("{{ modules.datetime.datetime.utcnow().year > 2000 }}").contains("True"));
         assert_eq!(
             render("{{ modules.datetime.datetime(2021, 1, 2) > modules.datetime.datetime(2021, 1, 1) }}"),
