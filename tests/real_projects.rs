@@ -17,7 +17,6 @@ mod matrix;
 #[path = "support/profile.rs"]
 mod profile;
 #[path = "support/project.rs"]
-#[expect(dead_code, reason = "Project::read is for other test files")]
 mod project;
 #[path = "support/run_output.rs"]
 mod run_output;
@@ -57,5 +56,39 @@ fn pytz_named_zones_render_as_in_dbt(engine: Engine) {
             "2019-12-31 16:00:00-08:00",
             "1709280000",
         ]])
+    );
+}
+
+// dbt-expectations' own schema.yml: a test's `enabled` rendered from the
+// target (`"{{ target.type not in ['bigquery', 'spark'] }}"`) is a boolean, as
+// in dbt's native rendering, and a disabled test is no node at all; strings in
+// a list argument are rendered (`column_type_list: [date, "{{ type_datetime() }}"]`).
+matrix!(rendered_test_configs_and_list_arguments_as_in_dbt);
+fn rendered_test_configs_and_list_arguments_as_in_dbt(engine: Engine) {
+    let project = Project::new("real", engine);
+    project.write("models/letters.sql", "select 'a' as letter union all select 'b'\n");
+    project.write(
+        "models/schema.yml",
+        "models:\n  - name: letters\n    columns:\n      - name: letter\n        data_tests:\n\
+         \x20         - accepted_values:\n              values: [a, \"{{ 'b' }}\"]\n\
+         \x20         - accepted_values:\n              name: only_a_elsewhere\n              values: [a]\n\
+         \x20             config:\n                enabled: \"{{ target.type == 'bigquery' }}\"\n\
+         \x20         - unique:\n              config:\n                enabled: \"{{ target.type in ['postgres', 'duckdb'] }}\"\n",
+    );
+    let output = project.dvt_exits(0, &["build"]);
+    assert!(output.stderr.contains("PASS=3 "), "{output:?}");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&project.read("target/manifest.json")).expect("the manifest is JSON");
+    let mut tests: Vec<&str> = manifest["nodes"]
+        .as_object()
+        .expect("nodes")
+        .values()
+        .filter(|node| node["resource_type"] == "test")
+        .filter_map(|node| node["name"].as_str())
+        .collect();
+    tests.sort_unstable();
+    assert_eq!(
+        tests,
+        ["accepted_values_letters_letter__a___b_", "unique_letters_letter"]
     );
 }
