@@ -92,3 +92,23 @@ fn rendered_test_configs_and_list_arguments_as_in_dbt(engine: Engine) {
         ["accepted_values_letters_letter__a___b_", "unique_letters_letter"]
     );
 }
+
+// dbt-audit-helper reads `relation.information_schema('columns')`;
+// dbt-codegen matches `{{ ref(` with Python's `re`, where a brace that starts
+// no repetition is a literal.
+matrix!(information_schema_relations_and_python_braces_as_in_dbt);
+fn information_schema_relations_and_python_braces_as_in_dbt(engine: Engine) {
+    let project = Project::new("real", engine);
+    project.write("models/letters.sql", "select 'a' as letter, 1 as n\n");
+    project.write(
+        "models/letter_columns.sql",
+        "select count(*) as columns, '{{ modules.re.findall('(?x) {{\\s*ref\\(  # a ref( in {{ }}\\n', 'x {{ ref(y) }}') | length }}' as refs\n\
+         from {{ ref('letters').information_schema('columns') }}\n\
+         where table_name = 'letters' and table_schema = '{{ ref('letters').schema }}'\n",
+    );
+    project.dvt_exits(0, &["build"]);
+    assert_eq!(
+        project.rows("select cast(columns as varchar), refs from analytics.letter_columns"),
+        table(&[&["2", "1"]])
+    );
+}

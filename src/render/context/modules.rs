@@ -666,7 +666,11 @@ fn compile(pattern: &str, flags: i64) -> Result<regex::Regex, Error> {
     if let Some(found) = PATTERNS.with(|cache| cache.borrow().get(&key).cloned()) {
         return Ok(found);
     }
-    let translated = pattern.replace("\\Z", "\\z");
+    let inline_verbose = pattern
+        .strip_prefix("(?")
+        .and_then(|rest| rest.split_once(')'))
+        .is_some_and(|(inline, _)| inline.contains('x') && !inline.contains(':'));
+    let translated = python_pattern(pattern, flags & VERBOSE != 0 || inline_verbose);
     let compiled = regex::RegexBuilder::new(&translated)
         .case_insensitive(flags & IGNORECASE != 0)
         .multi_line(flags & MULTILINE != 0)
@@ -680,6 +684,88 @@ fn compile(pattern: &str, flags: i64) -> Result<regex::Regex, Error> {
         })?;
     PATTERNS.with(|cache| cache.borrow_mut().insert(key, compiled.clone()));
     Ok(compiled)
+}
+
+/// Python's pattern in the `regex` crate's syntax: `\\Z` is `\\z`, a `{` that
+/// starts no repetition (`{{ ref(` in dbt-codegen) is a literal brace, `{,n}`
+/// is `{0,n}`, and a `[` inside a class is literal, as Python reads them.
+/// Comments of a verbose pattern are kept as they are.
+fn python_pattern(pattern: &str, verbose: bool) -> String {
+    let mut translated = String::with_capacity(pattern.len() + 8);
+    let mut rest = pattern;
+    let mut in_class = false;
+    while let Some(character) = rest.chars().next() {
+        rest = &rest[character.len_utf8()..];
+        match character {
+            '\\' => {
+                let next = rest.chars().next();
+                if let Some(next) = next {
+                    rest = &rest[next.len_utf8()..];
+                }
+                match next {
+                    Some('Z') => translated.push_str("\\z"),
+                    Some(next) => {
+                        translated.push('\\');
+                        translated.push(next);
+                    }
+                    None => translated.push('\\'),
+                }
+            }
+            '[' if in_class => translated.push_str("\\["),
+            '[' => {
+                in_class = true;
+                translated.push('[');
+                if let Some(after) = rest.strip_prefix('^') {
+                    translated.push('^');
+                    rest = after;
+                }
+                if let Some(after) = rest.strip_prefix(']') {
+                    translated.push_str("\\]");
+                    rest = after;
+                }
+            }
+            ']' if in_class => {
+                in_class = false;
+                translated.push(']');
+            }
+            '#' if verbose && !in_class => {
+                let end = rest.find('\n').unwrap_or(rest.len());
+                translated.push('#');
+                translated.push_str(&rest[..end]);
+                rest = &rest[end..];
+            }
+            '{' if !in_class => match repetition(rest) {
+                Some((min, max, length)) => {
+                    translated.push('{');
+                    translated.push_str(if min.is_empty() { "0" } else { min });
+                    if let Some(max) = max {
+                        translated.push(',');
+                        translated.push_str(max);
+                    }
+                    translated.push('}');
+                    rest = &rest[length..];
+                }
+                None => translated.push_str("\\{"),
+            },
+            '}' if !in_class => translated.push_str("\\}"),
+            other => translated.push(other),
+        }
+    }
+    translated
+}
+
+/// The bounds of a repetition whose `{` was just read (`3}`, `2,}`, `,5}`,
+/// `2,5}`) and the length of that text, or `None` when the brace is a literal.
+fn repetition(rest: &str) -> Option<(&str, Option<&str>, usize)> {
+    let end = rest.find('}')?;
+    let inside = &rest[..end];
+    let digits = |text: &str| text.chars().all(|character| character.is_ascii_digit());
+    let (min, max) = match inside.split_once(',') {
+        Some((min, max)) => (min, Some(max)),
+        None => (inside, None),
+    };
+    let valid = digits(min) && max.is_none_or(digits) && !(min.is_empty() && max.is_none_or(str::is_empty));
+    valid.then_some((min, max, end + 1))
 }
 
 /// One match: `group()`, `groups()`, `start()`, `span()`...
@@ -1243,6 +1329,14 @@ mod tests {
         );
         assert_eq!(render(r"{{ modules.re.fullmatch('a+', 'aab') is none }}"), "True");
         assert!(error(r"{{ modules.re.search('a(?=b)', 'ab') }}").contains("look-around"));
+        // As Python: a brace that starts no repetition is literal (dbt-codegen's
+        // `{{\\s*ref` in a verbose pattern), and `{,2}` is at most two.
+        assert_eq!(
+            render("{{ modules.re.findall('(?ix) ({{\\\\s*ref\\\\(\\\\s*)  # the {{ ref( of a model\\n ([a-z]+)', 'from {{ ref(orders) }}') | map('join', '|') | join(',') }}"),
+            "{{ ref(|orders"
+        );
+        assert_eq!(render("{{ modules.re.sub('a{,2}b', 'x', 'aaab') }}"), "ax");
+        assert_eq!(render("{{ modules.re.sub('[[]', '(', 'a[b') }}"), "a(b");
     }
 
     #[test]
