@@ -112,3 +112,20 @@ fn information_schema_relations_and_python_braces_as_in_dbt(engine: Engine) {
         table(&[&["2", "1"]])
     );
 }
+
+// dbt-audit-helper's `{{ "lower(" if target.type == 'snowflake' }}`: a
+// printed `if` with no `else` prints nothing when false, as in dbt.
+matrix!(a_printed_if_without_else_prints_nothing_when_false);
+fn a_printed_if_without_else_prints_nothing_when_false(engine: Engine) {
+    let project = Project::new("real", engine);
+    project.write(
+        "models/cased.sql",
+        "select {{ \"lower(\" if target.type == 'snowflake' }}'Ab'{{ \")\" if target.type == 'snowflake' -}} \
+         as word, '{{ 'yes' if target.name == 'dev' }}' as dev\n",
+    );
+    project.dvt_exits(0, &["build"]);
+    assert_eq!(
+        project.rows("select word, dev from analytics.cased"),
+        table(&[&["Ab", "yes"]])
+    );
+}
