@@ -129,3 +129,27 @@ fn a_printed_if_without_else_prints_nothing_when_false(engine: Engine) {
         table(&[&["Ab", "yes"]])
     );
 }
+
+// dbt-codegen's `generate_source(schema_name, ..., name=schema_name)`: a
+// default sees the arguments before it, as in Jinja2; and its
+// `column.fields|length` is 0 for a column without `fields`.
+matrix!(macro_defaults_see_earlier_arguments_and_undefined_has_no_length);
+fn macro_defaults_see_earlier_arguments_and_undefined_has_no_length(engine: Engine) {
+    let project = Project::new("real", engine);
+    project.write(
+        "macros/pick.sql",
+        "{% macro pick(schema_name, upper=false, name=schema_name ~ '_src') -%}\n\
+         {{ return((name | upper) if upper else name) }}\n\
+         {%- endmacro %}\n",
+    );
+    project.write(
+        "models/picked.sql",
+        "select '{{ pick('raw') }}' as default_name, '{{ pick('raw', name='mine') }}' as given, \
+         {{ {'a': 1}.fields | length }} as fields\n",
+    );
+    project.dvt_exits(0, &["build"]);
+    assert_eq!(
+        project.rows("select default_name, given, cast(fields as varchar) from analytics.picked"),
+        table(&[&["raw_src", "mine", "0"]])
+    );
+}

@@ -345,6 +345,15 @@ pub fn list_filter(value: Value) -> Result<Value, Error> {
     Ok(List::value(iterate(&value)?))
 }
 
+/// The `length` / `count` filter: 0 for an undefined value, as Jinja2's
+/// `Undefined` has (dbt-codegen's `column.fields|length`).
+pub fn length_filter(value: &Value) -> Result<usize, Error> {
+    if value.is_undefined() {
+        return Ok(0);
+    }
+    minijinja::filters::length(value)
+}
+
 const LIST_MUTATORS: &[&str] = &[
     "append", "extend", "insert", "pop", "remove", "reverse", "sort", "clear",
 ];
