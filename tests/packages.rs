@@ -709,11 +709,11 @@ fn hub() -> (tempfile::TempDir, String) {
         let unpacked = dir.path().join(format!("src/{package}-{number}"));
         write(
             &unpacked.join("dbt_project.yml"),
-            &format!("name: {package}\nversion: '{number}'\nconfig-version: 2\n"),
+            format!("name: {package}\nversion: '{number}'\nconfig-version: 2\n"),
         );
         write(
             &unpacked.join(format!("macros/{package}.sql")),
-            &format!("{{% macro which() %}}'{package} {number}'{{% endmacro %}}\n"),
+            format!("{{% macro which() %}}'{package} {number}'{{% endmacro %}}\n"),
         );
         std::fs::create_dir_all(dir.path().join("tarballs")).expect("create tarballs/");
         run(
@@ -747,7 +747,7 @@ fn hub() -> (tempfile::TempDir, String) {
     for (package, versions) in [("alpha", alpha), ("beta", beta)] {
         write(
             &dir.path().join(format!("api/v1/test-ns/{package}.json")),
-            &format!(
+            format!(
                 "{{\"name\": \"{package}\", \"namespace\": \"test-ns\", \"versions\": {{{}}}}}",
                 versions.join(", ")
             ),

@@ -17,6 +17,8 @@ mod engine;
 #[path = "support/matrix.rs"]
 #[macro_use]
 mod matrix;
+#[path = "support/fixture.rs"]
+mod fixture;
 #[path = "support/profile.rs"]
 mod profile;
 #[path = "support/project.rs"]
@@ -24,147 +26,9 @@ mod project;
 #[path = "support/run_output.rs"]
 mod run_output;
 
-use std::path::Path;
-use std::time::Duration;
-
-use sqlx::{ConnectOptions, Row};
-
-use common::Server;
 use engine::Engine;
+use fixture::Project;
 use profile::DUCKDB_FILE;
-use run_output::Output;
-
-/// A project in a temp directory with a database of its own.
-struct Project {
-    dir: tempfile::TempDir,
-    engine: Engine,
-    server: Server,
-    database: String,
-    runtime: tokio::runtime::Runtime,
-}
-
-impl Project {
-    fn on(engine: Engine) -> Self {
-        let server = Server::from_env();
-        let database = format!("dvt_runtime_{}", project::random_suffix());
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a tokio runtime");
-        let project = Project {
-            dir: tempfile::tempdir().expect("a temp dir"),
-            engine,
-            server,
-            database,
-            runtime,
-        };
-        project.write("project.yml", "name: runtime\nprofile: runtime\n");
-        match engine {
-            Engine::Postgres => {
-                let sql = format!("create database \"{}\"", project.database);
-                project::admin(&project.server, &project.runtime, &sql)
-                    .unwrap_or_else(|error| panic!("`{sql}`: {error}"));
-                project.write(
-                    "profiles.yml",
-                    &profile::postgres_profile("runtime", &project.server, &project.database, 2),
-                );
-            }
-            Engine::DuckDb => project.write("profiles.yml", &profile::duckdb_profile("runtime", 2)),
-        }
-        project
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn write(&self, relative: &str, contents: &str) {
-        project::write(&self.path().join(relative), contents);
-    }
-
-    fn read(&self, relative: &str) -> String {
-        let path = self.path().join(relative);
-        std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("read {}: {error}", path.display()))
-    }
-
-    /// Runs `dvt <command> --project-dir .. --profiles-dir .. <rest>` and
-    /// checks its exit code.
-    fn dvt_exits(&self, code: i32, args: &[&str]) -> Output {
-        let (command, rest) = args.split_first().expect("a dvt command");
-        let directory = self.path().display().to_string();
-        let output: Output = command::dvt_command()
-            .current_dir(self.path())
-            .env("DVT_PG_PASSWORD", &self.server.password)
-            .arg(command)
-            .args(["--project-dir", &directory, "--profiles-dir", &directory])
-            .args(rest)
-            .timeout(Duration::from_secs(120))
-            .output()
-            .expect("dvt runs")
-            .into();
-        assert_eq!(output.code, Some(code), "dvt {}: {output:?}", args.join(" "));
-        output
-    }
-
-    fn postgres(&self, database: &str, sql: &str) -> Vec<Vec<Option<String>>> {
-        self.runtime.block_on(async {
-            let mut connection = self
-                .server
-                .options(database)
-                .connect()
-                .await
-                .unwrap_or_else(|error| panic!("connect to `{database}`: {error}"));
-            let rows = sqlx::Executor::fetch_all(&mut connection, sql)
-                .await
-                .unwrap_or_else(|error| panic!("`{sql}`: {error}"));
-            rows.iter()
-                .map(|row| {
-                    (0..row.len())
-                        .map(|index| row.get::<Option<String>, _>(index))
-                        .collect()
-                })
-                .collect()
-        })
-    }
-
-    /// The rows of a query whose every column is text.
-    fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
-        match self.engine {
-            Engine::Postgres => self.postgres(&self.database, sql),
-            Engine::DuckDb => {
-                let path = self.path().join(DUCKDB_FILE);
-                let connection =
-                    duckdb::Connection::open(&path).unwrap_or_else(|error| panic!("open {}: {error}", path.display()));
-                let mut statement = connection
-                    .prepare(sql)
-                    .unwrap_or_else(|error| panic!("`{sql}`: {error}"));
-                let mut rows = statement.query([]).unwrap_or_else(|error| panic!("`{sql}`: {error}"));
-                let count = rows.as_ref().map_or(0, |statement| statement.column_count());
-                let mut result = Vec::new();
-                while let Some(row) = rows.next().unwrap_or_else(|error| panic!("`{sql}`: {error}")) {
-                    result.push(
-                        (0..count)
-                            .map(|index| {
-                                row.get::<_, Option<String>>(index)
-                                    .unwrap_or_else(|error| panic!("`{sql}`: {error}"))
-                            })
-                            .collect(),
-                    );
-                }
-                result
-            }
-        }
-    }
-}
-
-impl Drop for Project {
-    fn drop(&mut self) {
-        if self.engine == Engine::Postgres {
-            // Never panic here: this may run while a failed test unwinds.
-            let _ = project::drop_database(&self.server, &self.runtime, &self.database);
-        }
-    }
-}
 
 fn table(rows: &[&[&str]]) -> Vec<Vec<Option<String>>> {
     rows.iter()
@@ -174,7 +38,7 @@ fn table(rows: &[&[&str]]) -> Vec<Vec<Option<String>>> {
 
 matrix!(run_query_generates_sql_from_the_warehouse);
 fn run_query_generates_sql_from_the_warehouse(engine: Engine) {
-    let project = Project::on(engine);
+    let project = Project::new("runtime", engine);
     project.write("seeds/methods.csv", "method,weight\ncard,2\ncash,1\ngift,3\n");
     // The columns of the model come from the seed's rows; typed values do
     // arithmetic, and the table reads by column, by row and by name.
@@ -205,7 +69,7 @@ fn run_query_generates_sql_from_the_warehouse(engine: Engine) {
 
 matrix!(statement_and_load_result_keep_the_response_and_rows);
 fn statement_and_load_result_keep_the_response_and_rows(engine: Engine) {
-    let project = Project::on(engine);
+    let project = Project::new("runtime", engine);
     project.write(
         "models/counted.sql",
         "{% call statement('numbers', fetch_result=True) %}\n\
@@ -231,7 +95,7 @@ fn statement_and_load_result_keep_the_response_and_rows(engine: Engine) {
 
 matrix!(adapter_methods_read_and_change_the_warehouse);
 fn adapter_methods_read_and_change_the_warehouse(engine: Engine) {
-    let project = Project::on(engine);
+    let project = Project::new("runtime", engine);
     // dbt-utils' integration suite drops a seed in its own post-hook, to
     // test macros on a relation that does not exist.
     project.write(
@@ -280,7 +144,7 @@ fn adapter_methods_read_and_change_the_warehouse(engine: Engine) {
 
 matrix!(execute_is_true_when_compiling_and_running_and_compile_connects_only_when_asked);
 fn execute_is_true_when_compiling_and_running_and_compile_connects_only_when_asked(engine: Engine) {
-    let project = Project::on(engine);
+    let project = Project::new("runtime", engine);
     let source = "{% set rows = run_query('select 1 as one') %}\n\
          select '{% if execute %}yes{% else %}no{% endif %}' as executed,\n\
          '{% if rows is none %}none{% else %}{{ rows.rows[0][0] }}{% endif %}' as result\n";
@@ -317,7 +181,7 @@ fn execute_is_true_when_compiling_and_running_and_compile_connects_only_when_ask
 
 matrix!(a_project_materialization_builds_the_model_with_its_hooks);
 fn a_project_materialization_builds_the_model_with_its_hooks(engine: Engine) {
-    let project = Project::on(engine);
+    let project = Project::new("runtime", engine);
     let adapter = engine.pick("postgres", "duckdb");
     project.write(
         "project.yml",
@@ -366,7 +230,7 @@ fn a_project_materialization_builds_the_model_with_its_hooks(engine: Engine) {
 
 matrix!(hooks_outside_the_transaction_run_before_it_begins_and_after_it_commits);
 fn hooks_outside_the_transaction_run_before_it_begins_and_after_it_commits(engine: Engine) {
-    let project = Project::on(engine);
+    let project = Project::new("runtime", engine);
     project.write(
         "project.yml",
         "name: runtime\nprofile: runtime\non-run-start:\n  - \"create schema if not exists audit\"\n  \
@@ -394,7 +258,7 @@ fn hooks_outside_the_transaction_run_before_it_begins_and_after_it_commits(engin
 
 matrix!(relations_found_by_a_query_are_unioned_as_dbt_utils_does);
 fn relations_found_by_a_query_are_unioned_as_dbt_utils_does(engine: Engine) {
-    let project = Project::on(engine);
+    let project = Project::new("runtime", engine);
     project.write("seeds/part_1.csv", "id\n1\n");
     project.write("seeds/part_2.csv", "id\n2\n");
     // As dbt_utils' get_relations_by_pattern and union_relations: nothing
@@ -429,7 +293,7 @@ fn relations_found_by_a_query_are_unioned_as_dbt_utils_does(engine: Engine) {
 
 matrix!(a_custom_materialization_uses_dbts_helper_macros);
 fn a_custom_materialization_uses_dbts_helper_macros(engine: Engine) {
-    let project = Project::on(engine);
+    let project = Project::new("runtime", engine);
     // A table built under another name and swapped in, with the helpers of
     // dbt's global project that materializations call.
     project.write(
@@ -469,7 +333,7 @@ fn a_custom_materialization_uses_dbts_helper_macros(engine: Engine) {
 
 matrix!(a_failing_run_query_is_reported_at_the_call_in_the_model);
 fn a_failing_run_query_is_reported_at_the_call_in_the_model(engine: Engine) {
-    let project = Project::on(engine);
+    let project = Project::new("runtime", engine);
     project.write(
         "models/reads_missing.sql",
         "select 1 as id\n{% set rows = run_query('select * from no_such_table') %}\n",
@@ -485,7 +349,7 @@ fn a_failing_run_query_is_reported_at_the_call_in_the_model(engine: Engine) {
 
 matrix!(templates_see_the_store_failures_and_fail_fast_flags);
 fn templates_see_the_store_failures_and_fail_fast_flags(engine: Engine) {
-    let project = Project::on(engine);
+    let project = Project::new("runtime", engine);
     // dbt's `flags` and `should_store_failures()` follow the command line.
     project.write(
         "models/flagged.sql",

@@ -267,8 +267,64 @@ fn evaluate_argument(
             let (result, scope) = jinja.render("<test argument>", text, scope, context.clone());
             (result.map(Value::from), scope)
         }
-        // Lists and dicts a macro can change in place, as in dbt.
+        // Lists and dicts a macro can change in place, as in dbt, with their
+        // strings rendered (`column_type_list: [date, "{{ type_datetime() }}"]`).
+        serde_json::Value::Array(_) | serde_json::Value::Object(_) if holds_jinja(value) => {
+            let (rendered, scope) = render_nested(jinja, value, scope, context);
+            (rendered.map(|rendered| super::context::from_json(&rendered)), scope)
+        }
         other => (Ok(super::context::from_json(other)), scope),
+    }
+}
+
+fn holds_jinja(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(text) => text.contains("{{"),
+        serde_json::Value::Array(items) => items.iter().any(holds_jinja),
+        serde_json::Value::Object(object) => object.values().any(holds_jinja),
+        _ => false,
+    }
+}
+
+/// `value` with every string holding Jinja rendered, in order.
+fn render_nested(
+    jinja: &Jinja,
+    value: &serde_json::Value,
+    mut scope: Scope,
+    context: &Value,
+) -> (Result<serde_json::Value, minijinja::Error>, Scope) {
+    match value {
+        serde_json::Value::String(text) if text.contains("{{") => {
+            let (result, scope) = jinja.render("<test argument>", text, scope, context.clone());
+            (result.map(serde_json::Value::String), scope)
+        }
+        serde_json::Value::Array(items) => {
+            let mut rendered = Vec::with_capacity(items.len());
+            for item in items {
+                let (result, returned) = render_nested(jinja, item, scope, context);
+                scope = returned;
+                match result {
+                    Ok(item) => rendered.push(item),
+                    Err(error) => return (Err(error), scope),
+                }
+            }
+            (Ok(serde_json::Value::Array(rendered)), scope)
+        }
+        serde_json::Value::Object(object) => {
+            let mut rendered = serde_json::Map::new();
+            for (key, item) in object {
+                let (result, returned) = render_nested(jinja, item, scope, context);
+                scope = returned;
+                match result {
+                    Ok(item) => {
+                        rendered.insert(key.clone(), item);
+                    }
+                    Err(error) => return (Err(error), scope),
+                }
+            }
+            (Ok(serde_json::Value::Object(rendered)), scope)
+        }
+        other => (Ok(other.clone()), scope),
     }
 }
 

@@ -293,6 +293,13 @@ pub fn preprocess(source: &str) -> String {
             output.push_str(&format!("{open} macro {name}() {close}"));
         } else if inner == "endmaterialization" || inner == "endtest" {
             output.push_str(&format!("{open} endmacro {close}"));
+        } else if let Some((signature, assignments)) = inner.strip_prefix("macro ").and_then(late_defaults) {
+            // The assignments print nothing; the last takes the tag's `-%}`.
+            let assignments = match assignments.strip_suffix("%}") {
+                Some(body) => format!("{body}{close}"),
+                None => assignments,
+            };
+            output.push_str(&format!("{open} macro {signature} %}}{assignments}"));
         } else {
             output.push_str(tag);
         }
@@ -300,6 +307,98 @@ pub fn preprocess(source: &str) -> String {
     }
     output.push_str(rest);
     output
+}
+
+const LATE_DEFAULT: &str = "__dvt_late_default__";
+
+/// A macro signature whose defaults name an earlier argument
+/// (`generate_source(schema_name, name=schema_name)` in dbt-codegen): as in
+/// Jinja2 they see that argument, where minijinja evaluates them before it is
+/// bound. Such a default becomes a marker and the body starts by setting it;
+/// `None` when no default needs it.
+fn late_defaults(definition: &str) -> Option<(String, String)> {
+    let open = definition.find('(')?;
+    let close = definition.rfind(')')?;
+    let inside = definition.get(open + 1..close)?;
+    let mut arguments: Vec<String> = Vec::new();
+    let (mut depth, mut quote, mut current) = (0usize, None, String::new());
+    for character in inside.chars() {
+        match (quote, character) {
+            (Some(open), _) if character == open => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(character),
+            (None, '(' | '[' | '{') => depth += 1,
+            (None, ')' | ']' | '}') => depth = depth.saturating_sub(1),
+            (None, ',') if depth == 0 => {
+                arguments.push(std::mem::take(&mut current));
+                continue;
+            }
+            _ => {}
+        }
+        current.push(character);
+    }
+    arguments.push(current);
+    let mut seen: Vec<String> = Vec::new();
+    let mut assignments = String::new();
+    let mut rewritten = Vec::with_capacity(arguments.len());
+    for argument in arguments {
+        let (name, default) = match argument.split_once('=') {
+            Some((name, default)) => (name.trim().to_string(), Some(default.trim().to_string())),
+            None => (argument.trim().to_string(), None),
+        };
+        match default {
+            Some(default) if names_any(&default, &seen) => {
+                assignments.push_str(&format!(
+                    "{{% if {name} == \"{LATE_DEFAULT}\" %}}{{% set {name} = {default} %}}{{% endif %}}"
+                ));
+                rewritten.push(format!("{name}=\"{LATE_DEFAULT}\""));
+            }
+            _ => rewritten.push(argument),
+        }
+        seen.push(name);
+    }
+    if assignments.is_empty() {
+        return None;
+    }
+    let signature = format!(
+        "{}({}){}",
+        &definition[..open],
+        rewritten.join(","),
+        &definition[close + 1..]
+    );
+    Some((signature, assignments))
+}
+
+/// Whether `expression` uses one of `names` as a variable: a word outside
+/// strings that follows no `.`.
+fn names_any(expression: &str, names: &[String]) -> bool {
+    let mut quote = None;
+    let (mut word, mut attribute, mut previous) = (String::new(), false, ' ');
+    for character in expression.chars().chain([' ']) {
+        if let Some(open) = quote {
+            if character == open {
+                quote = None;
+            }
+            previous = character;
+            continue;
+        }
+        if character.is_alphanumeric() || character == '_' {
+            if word.is_empty() {
+                attribute = previous == '.';
+            }
+            word.push(character);
+        } else {
+            if !attribute && names.contains(&word) {
+                return true;
+            }
+            word.clear();
+            if character == '\'' || character == '"' {
+                quote = Some(character);
+            }
+        }
+        previous = character;
+    }
+    false
 }
 
 /// Names of the macros a (preprocessed) macro file defines, in order.
@@ -1479,6 +1578,23 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn defaults_see_earlier_arguments_as_in_jinja2() {
+        let source = preprocess(
+            "{% macro source(schema_name, db=none, name=schema_name, n=x.schema_name) -%}\n{{ name }}/{{ n }}\n{%- endmacro %}",
+        );
+        assert_eq!(source.lines().count(), 3);
+        let mut env = Environment::new();
+        env.add_template("m", &source).unwrap_or_else(|error| panic!("{error}"));
+        let rendered = env
+            .render_str(
+                "{% from 'm' import source %}{{ source('raw') }} {{ source('raw', name='mine') }}",
+                minijinja::context! { x => minijinja::context! { schema_name => "attr" } },
+            )
+            .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(rendered, "raw/attr mine/attr");
     }
 
     #[test]

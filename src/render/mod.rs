@@ -432,7 +432,9 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
     let tests = context.generic_tests(&manifest, &lookup, &mut diagnostics);
     let mut test_lines = BTreeMap::new();
     for (test, line) in tests {
-        if manifest.nodes.contains_key(&test.unique_id) {
+        // A test disabled by its YAML, the project or its macro's config().
+        let disabled = test.config.get("enabled") == Some(&serde_json::Value::Bool(false));
+        if disabled || manifest.nodes.contains_key(&test.unique_id) {
             continue;
         }
         test_lines.insert(test.unique_id.clone(), line);

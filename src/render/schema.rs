@@ -346,8 +346,38 @@ impl Reader<'_> {
         }
     }
 
+    /// A config value rendered as dbt renders YAML: natively, so a string
+    /// that renders to `True`, `None` or `5` is that value
+    /// (`enabled: "{{ target.type != 'bigquery' }}"`).
+    fn render_config(&mut self, value: &Value) -> Value {
+        match value {
+            Value::String(text) if text.contains("{{") || text.contains("{%") => match self.render_value(value) {
+                Value::String(rendered) => native_literal(rendered),
+                other => other,
+            },
+            Value::Array(items) => Value::Array(items.iter().map(|item| self.render_config(item)).collect()),
+            Value::Object(object) => Value::Object(
+                object
+                    .iter()
+                    .map(|(key, item)| {
+                        let hook = matches!(
+                            key.trim_start_matches('+'),
+                            "pre-hook" | "post-hook" | "pre_hook" | "post_hook"
+                        );
+                        (key.clone(), if hook { item.clone() } else { self.render_config(item) })
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
     fn mapping(&mut self, entry: &Map<String, Value>, key: &str, line: usize) -> Map<String, Value> {
-        match entry.get(key).map(|value| self.render_value(value)) {
+        let rendered = match key {
+            "config" => entry.get(key).map(|value| self.render_config(value)),
+            _ => entry.get(key).map(|value| self.render_value(value)),
+        };
+        match rendered {
             Some(Value::Object(object)) => object,
             Some(Value::Null) | None => Map::new(),
             Some(_) => {
@@ -507,7 +537,7 @@ impl Reader<'_> {
         for (key, value) in body {
             match key.as_str() {
                 "config" => {
-                    if let Value::Object(config) = value {
+                    if let Value::Object(config) = self.render_config(&value) {
                         super::config::merge(&mut spec.config, &config);
                     }
                 }
@@ -521,7 +551,7 @@ impl Reader<'_> {
                 "column_name" => spec.column_name = value.as_str().map(str::to_owned),
                 key if TEST_CONFIG_KEYS.contains(&key) => {
                     let mut layer = Map::new();
-                    layer.insert(key.to_string(), self.render_value(&value));
+                    layer.insert(key.to_string(), self.render_config(&value));
                     super::config::merge(&mut spec.config, &layer);
                 }
                 _ => {
@@ -791,6 +821,20 @@ pub fn declared_ingest_block<'v>(
             .at(Location::at(path, line, column, length), Some(contents))
             .hint("keep one `ingest:` block per source table"))
         }
+    }
+}
+
+/// What a rendered config string stands for, as dbt's native rendering reads
+/// it: `True` / `False`, `None`, a number, or else the text itself.
+fn native_literal(rendered: String) -> Value {
+    match rendered.trim() {
+        "True" => Value::Bool(true),
+        "False" => Value::Bool(false),
+        "None" => Value::Null,
+        text => match text.parse::<i64>() {
+            Ok(number) => Value::from(number),
+            Err(_) => Value::String(rendered),
+        },
     }
 }
 

@@ -345,6 +345,15 @@ pub fn list_filter(value: Value) -> Result<Value, Error> {
     Ok(List::value(iterate(&value)?))
 }
 
+/// The `length` / `count` filter: 0 for an undefined value, as Jinja2's
+/// `Undefined` has (dbt-codegen's `column.fields|length`).
+pub fn length_filter(value: &Value) -> Result<usize, Error> {
+    if value.is_undefined() {
+        return Ok(0);
+    }
+    minijinja::filters::length(value)
+}
+
 const LIST_MUTATORS: &[&str] = &[
     "append", "extend", "insert", "pop", "remove", "reverse", "sort", "clear",
 ];
@@ -625,12 +634,43 @@ fn rewrite_tag(
     let mut stack: Vec<(u8, bool)> = Vec::new();
     // The tag's text so far, to decide what a `[` is.
     let tag_start = output.len();
+    // A printed `x if y` with no `else` at the top level (`{{ "lower(" if
+    // target.type == 'snowflake' }}`) prints nothing when `y` is false, as in
+    // dbt: it gets `else ''`, where minijinja has an undefined that dvt reports.
+    let (mut top_if, mut top_else) = (false, false);
     let mut index = start;
     while index < bytes.len() {
         let byte = bytes[index];
         if stack.is_empty() && bytes[index..].starts_with(close) {
+            if close == b"}}" && top_if && !top_else {
+                let trim = output.ends_with('-');
+                if trim {
+                    output.pop();
+                }
+                let original = index - usize::from(trim);
+                anchors.push((output.len(), original));
+                output.push_str(" else ''");
+                anchors.push((output.len(), original));
+                if trim {
+                    output.push('-');
+                }
+            }
             output.push_str(&source[index..index + 2]);
             return index + 2;
+        }
+        if stack.is_empty() && (byte == b'i' || byte == b'e') {
+            let before = source[..index].chars().next_back();
+            let word_start = before.is_none_or(|character| !(character.is_alphanumeric() || character == '_'));
+            let word = source[index..]
+                .split(|character: char| !(character.is_alphanumeric() || character == '_'))
+                .next()
+                .unwrap_or_default();
+            if word_start && word == "if" {
+                top_if = true;
+            }
+            if word_start && word == "else" {
+                top_else = true;
+            }
         }
         match byte {
             b'\'' | b'"' => {
@@ -715,6 +755,13 @@ mod tests {
         assert_eq!(mutable_literals("{{ f()[0] ~ '[x]' }}"), "{{ f()[0] ~ '[x]' }}");
         assert_eq!(mutable_literals("{% for i in [1] %}"), "{% for i in __dvt_list(1) %}");
         assert_eq!(mutable_literals("{{ x[1:2] }}"), "{{ x[1:2] }}");
+        assert_eq!(mutable_literals("{{ 'a' if b -}}"), "{{ 'a' if b  else ''-}}");
+        assert_eq!(mutable_literals("{{ 'a' if b else 'c' }}"), "{{ 'a' if b else 'c' }}");
+        assert_eq!(mutable_literals("{{ f(1 if b) ~ 'if' }}"), "{{ f(1 if b) ~ 'if' }}");
+        assert_eq!(
+            mutable_literals("{% set x = 1 if b %}{{ gift }}"),
+            "{% set x = 1 if b %}{{ gift }}"
+        );
         assert_eq!(mutable_literals("select '{' [a] {# [b] #}"), "select '{' [a] {# [b] #}");
         assert_eq!(
             mutable_literals("{% raw %}{{ [1] }}{% endraw %}{{ [2] }}"),

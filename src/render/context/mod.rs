@@ -82,6 +82,8 @@ pub fn install(env: &mut Environment<'static>) {
     env.add_function("dict", methods::dict_constructor);
     env.add_function("list", methods::list_filter);
     env.add_filter("list", methods::list_filter);
+    env.add_filter("length", methods::length_filter);
+    env.add_filter("count", methods::length_filter);
     env.set_unknown_method_callback(methods::unknown_method);
     helpers::install(env);
     modules::install(env);

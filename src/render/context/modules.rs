@@ -7,8 +7,10 @@
 //! minijinja has no operator overloading, so `datetime - timedelta` is not
 //! available: use SQL date arithmetic, or `replace()`. `re` runs Python
 //! patterns on the `regex` crate, which has no look-around or backreferences:
-//! such a pattern is an error that says so. `pytz` knows UTC and fixed
-//! offsets (`Etc/GMT+5`).
+//! such a pattern is an error that says so. `pytz` knows the tz database's
+//! zones (chrono-tz): as with pytz, `tzinfo=timezone(name)` takes the zone's
+//! first (local mean time) offset and `localize()` / `astimezone()` the offset
+//! in force at that moment.
 
 use std::cell::RefCell;
 use std::cmp::Ordering;
@@ -16,7 +18,10 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use chrono::{Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, Timelike, Utc};
+use chrono::{
+    Datelike, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Timelike, Utc,
+};
+use chrono_tz::{OffsetComponents, Tz};
 use minijinja::value::{from_args, DynObject, Kwargs, Object, ObjectRepr, Rest, Value};
 use minijinja::{Environment, Error, ErrorKind, State};
 
@@ -28,19 +33,53 @@ fn invalid(message: impl Into<String>) -> Error {
 
 // ---------------------------------------------------------------- timezones
 
-/// A time zone: a name and a fixed offset from UTC.
+/// A time zone: a name and the offset from UTC it has here, with the tz
+/// database's zone when it is one, to find the offset at another moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Zone {
     pub name: String,
     pub offset: FixedOffset,
+    pub tz: Option<Tz>,
 }
 
 impl Zone {
     pub fn utc() -> Zone {
+        Zone::fixed("UTC", Utc.fix())
+    }
+
+    pub fn fixed(name: &str, offset: FixedOffset) -> Zone {
         Zone {
-            name: "UTC".to_string(),
-            offset: Utc.fix(),
+            name: name.to_string(),
+            offset,
+            tz: None,
         }
+    }
+
+    /// The zone with the offset in force at the instant `utc`.
+    fn at_utc(&self, utc: NaiveDateTime) -> Zone {
+        match self.tz {
+            Some(tz) => Zone {
+                offset: tz.offset_from_utc_datetime(&utc).fix(),
+                ..self.clone()
+            },
+            None => self.clone(),
+        }
+    }
+
+    /// The zone with the offset in force at the wall-clock time `local`, as
+    /// pytz's `localize(is_dst=False)`: standard time when the time is
+    /// ambiguous, the offset before the change when it does not exist.
+    fn at_local(&self, local: NaiveDateTime) -> Zone {
+        let Some(tz) = self.tz else { return self.clone() };
+        let offset = match tz.offset_from_local_datetime(&local) {
+            LocalResult::Single(offset) => offset.fix(),
+            LocalResult::Ambiguous(first, second) => match first.dst_offset().is_zero() {
+                true => first.fix(),
+                false => second.fix(),
+            },
+            LocalResult::None => tz.offset_from_utc_datetime(&(local - chrono::Duration::hours(3))).fix(),
+        };
+        Zone { offset, ..self.clone() }
     }
 
     /// `UTC`, `GMT`, `Etc/UTC`, or `Etc/GMT+5` (which is UTC-5, as in the
@@ -48,24 +87,30 @@ impl Zone {
     fn named(name: &str) -> Result<Zone, Error> {
         match name {
             "UTC" | "utc" | "GMT" | "Etc/UTC" | "Etc/GMT" | "Zulu" | "Etc/Zulu" => {
-                return Ok(Zone {
-                    name: name.to_string(),
-                    offset: Utc.fix(),
-                })
+                return Ok(Zone::fixed(name, Utc.fix()))
             }
             _ => {}
+        }
+        if let Ok(tz) = name.parse::<Tz>() {
+            // pytz's zone before localize(): its first offset, in whole minutes.
+            let first = tz.offset_from_utc_datetime(&NaiveDateTime::MIN).fix().local_minus_utc();
+            let minutes = (first + 30).div_euclid(60) * 60;
+            if let Some(offset) = FixedOffset::east_opt(minutes) {
+                return Ok(Zone {
+                    name: name.to_string(),
+                    offset,
+                    tz: Some(tz),
+                });
+            }
         }
         let offset = name
             .strip_prefix("Etc/GMT")
             .and_then(|hours| hours.parse::<i32>().ok())
             .and_then(|hours| FixedOffset::west_opt(hours * 3600));
         match offset {
-            Some(offset) => Ok(Zone {
-                name: name.to_string(),
-                offset,
-            }),
+            Some(offset) => Ok(Zone::fixed(name, offset)),
             None => Err(invalid(format!(
-                "time zone `{name}` is not known to dvt, which has UTC and fixed offsets (`Etc/GMT+5`); convert time zones in SQL instead"
+                "time zone `{name}` is not in the tz database; use a name such as `America/New_York`, `UTC` or `Etc/GMT+5`"
             ))),
         }
     }
@@ -104,7 +149,7 @@ impl Object for Zone {
                     .downcast_object_ref::<DateTime>()
                     .ok_or_else(|| invalid("localize() takes a datetime"))?;
                 Ok(Value::from_object(DateTime {
-                    zone: Some(Zone::clone(self)),
+                    zone: Some(self.at_local(moment.local)),
                     ..moment.clone()
                 }))
             }
@@ -142,10 +187,7 @@ impl DateTime {
             local: parsed.naive_local(),
             zone: Some(match parsed.offset().local_minus_utc() {
                 0 => Zone::utc(),
-                _ => Zone {
-                    name: parsed.offset().to_string(),
-                    offset: *parsed.offset(),
-                },
+                _ => Zone::fixed(&parsed.offset().to_string(), *parsed.offset()),
             }),
         })
     }
@@ -255,10 +297,7 @@ fn strptime(text: &str, format: &str) -> Result<DateTime, Error> {
         let parsed = chrono::DateTime::parse_from_str(text, &chrono_format).map_err(|_| failed())?;
         return Ok(DateTime {
             local: parsed.naive_local(),
-            zone: Some(Zone {
-                name: parsed.offset().to_string(),
-                offset: *parsed.offset(),
-            }),
+            zone: Some(Zone::fixed(&parsed.offset().to_string(), *parsed.offset())),
         });
     }
     let local = NaiveDateTime::parse_from_str(text, &chrono_format)
@@ -316,7 +355,8 @@ impl Object for DateTime {
                 let zone = match zone {
                     Some(zone) => Zone::from_value(&zone)?.unwrap_or_else(Zone::utc),
                     None => Zone::utc(),
-                };
+                }
+                .at_utc(self.utc());
                 let local = self.utc() + chrono::Duration::seconds(i64::from(zone.offset.local_minus_utc()));
                 Ok(Value::from_object(DateTime {
                     local,
@@ -523,10 +563,10 @@ impl Object for Class {
                     .ok_or_else(|| invalid("timezone() takes a timedelta"))?;
                 let offset = FixedOffset::east_opt(i32::try_from(delta.0.num_seconds()).unwrap_or(i32::MAX))
                     .ok_or_else(|| invalid("timezone(): offset out of range"))?;
-                Ok(Value::from_object(Zone {
-                    name: name.unwrap_or_else(|| format!("UTC{offset}")),
+                Ok(Value::from_object(Zone::fixed(
+                    &name.unwrap_or_else(|| format!("UTC{offset}")),
                     offset,
-                }))
+                )))
             }
         }
     }
@@ -537,10 +577,13 @@ impl Object for Class {
             (Class::DateTime, "now") => {
                 let (zone,): (Option<Value>,) = from_args(args)?;
                 match zone.map(|zone| Zone::from_value(&zone)).transpose()?.flatten() {
-                    Some(zone) => Ok(datetime_value(
-                        now.local + chrono::Duration::seconds(i64::from(zone.offset.local_minus_utc())),
-                        Some(zone),
-                    )),
+                    Some(zone) => {
+                        let zone = zone.at_utc(now.local);
+                        Ok(datetime_value(
+                            now.local + chrono::Duration::seconds(i64::from(zone.offset.local_minus_utc())),
+                            Some(zone),
+                        ))
+                    }
                     None => Ok(datetime_value(chrono::Local::now().naive_local(), None)),
                 }
             }
@@ -564,7 +607,11 @@ impl Object for Class {
                 let utc = chrono::DateTime::from_timestamp_micros((seconds * 1e6) as i64)
                     .ok_or_else(|| invalid("fromtimestamp(): out of range"))?
                     .naive_utc();
-                let zone = zone.map(|zone| Zone::from_value(&zone)).transpose()?.flatten();
+                let zone = zone
+                    .map(|zone| Zone::from_value(&zone))
+                    .transpose()?
+                    .flatten()
+                    .map(|zone| zone.at_utc(utc));
                 let offset = zone.as_ref().map_or(0, |zone| zone.offset.local_minus_utc());
                 Ok(datetime_value(utc + chrono::Duration::seconds(i64::from(offset)), zone))
             }
@@ -619,7 +666,11 @@ fn compile(pattern: &str, flags: i64) -> Result<regex::Regex, Error> {
     if let Some(found) = PATTERNS.with(|cache| cache.borrow().get(&key).cloned()) {
         return Ok(found);
     }
-    let translated = pattern.replace("\\Z", "\\z");
+    let inline_verbose = pattern
+        .strip_prefix("(?")
+        .and_then(|rest| rest.split_once(')'))
+        .is_some_and(|(inline, _)| inline.contains('x') && !inline.contains(':'));
+    let translated = python_pattern(pattern, flags & VERBOSE != 0 || inline_verbose);
     let compiled = regex::RegexBuilder::new(&translated)
         .case_insensitive(flags & IGNORECASE != 0)
         .multi_line(flags & MULTILINE != 0)
@@ -633,6 +684,88 @@ fn compile(pattern: &str, flags: i64) -> Result<regex::Regex, Error> {
         })?;
     PATTERNS.with(|cache| cache.borrow_mut().insert(key, compiled.clone()));
     Ok(compiled)
+}
+
+/// Python's pattern in the `regex` crate's syntax: `\\Z` is `\\z`, a `{` that
+/// starts no repetition (`{{ ref(` in dbt-codegen) is a literal brace, `{,n}`
+/// is `{0,n}`, and a `[` inside a class is literal, as Python reads them.
+/// Comments of a verbose pattern are kept as they are.
+fn python_pattern(pattern: &str, verbose: bool) -> String {
+    let mut translated = String::with_capacity(pattern.len() + 8);
+    let mut rest = pattern;
+    let mut in_class = false;
+    while let Some(character) = rest.chars().next() {
+        rest = &rest[character.len_utf8()..];
+        match character {
+            '\\' => {
+                let next = rest.chars().next();
+                if let Some(next) = next {
+                    rest = &rest[next.len_utf8()..];
+                }
+                match next {
+                    Some('Z') => translated.push_str("\\z"),
+                    Some(next) => {
+                        translated.push('\\');
+                        translated.push(next);
+                    }
+                    None => translated.push('\\'),
+                }
+            }
+            '[' if in_class => translated.push_str("\\["),
+            '[' => {
+                in_class = true;
+                translated.push('[');
+                if let Some(after) = rest.strip_prefix('^') {
+                    translated.push('^');
+                    rest = after;
+                }
+                if let Some(after) = rest.strip_prefix(']') {
+                    translated.push_str("\\]");
+                    rest = after;
+                }
+            }
+            ']' if in_class => {
+                in_class = false;
+                translated.push(']');
+            }
+            '#' if verbose && !in_class => {
+                let end = rest.find('\n').unwrap_or(rest.len());
+                translated.push('#');
+                translated.push_str(&rest[..end]);
+                rest = &rest[end..];
+            }
+            '{' if !in_class => match repetition(rest) {
+                Some((min, max, length)) => {
+                    translated.push('{');
+                    translated.push_str(if min.is_empty() { "0" } else { min });
+                    if let Some(max) = max {
+                        translated.push(',');
+                        translated.push_str(max);
+                    }
+                    translated.push('}');
+                    rest = &rest[length..];
+                }
+                None => translated.push_str("\\{"),
+            },
+            '}' if !in_class => translated.push_str("\\}"),
+            other => translated.push(other),
+        }
+    }
+    translated
+}
+
+/// The bounds of a repetition whose `{` was just read (`3}`, `2,}`, `,5}`,
+/// `2,5}`) and the length of that text, or `None` when the brace is a literal.
+fn repetition(rest: &str) -> Option<(&str, Option<&str>, usize)> {
+    let end = rest.find('}')?;
+    let inside = &rest[..end];
+    let digits = |text: &str| text.chars().all(|character| character.is_ascii_digit());
+    let (min, max) = match inside.split_once(',') {
+        Some((min, max)) => (min, Some(max)),
+        None => (inside, None),
+    };
+    let valid = digits(min) && max.is_none_or(digits) && !(min.is_empty() && max.is_none_or(str::is_empty));
+    valid.then_some((min, max, end + 1))
 }
 
 /// One match: `group()`, `groups()`, `start()`, `span()`...
@@ -1145,7 +1278,13 @@ mod tests {
             render("{{ modules.datetime.datetime(2021, 1, 1, tzinfo=modules.pytz.utc).astimezone(modules.pytz.timezone('Etc/GMT+5')) }} {{ modules.datetime.datetime.now(modules.pytz.utc).tzinfo }}"),
             "2020-12-31 19:00:00-05:00 UTC"
         );
-        assert!(error("{{ modules.pytz.timezone('Mars/Olympus') }}").contains("not known to dvt"));
+        assert!(error("{{ modules.pytz.timezone('Mars/Olympus') }}").contains("not in the tz database"));
+        // As pytz: the zone's first offset when passed as tzinfo, the offset
+        // in force with localize() and astimezone().
+        assert_eq!(
+            render("{% set la = modules.pytz.timezone('America/Los_Angeles') %}{{ modules.datetime.datetime(1997, 9, 29, 6, 14, tzinfo=la) }}|{{ la.localize(modules.datetime.datetime(1997, 9, 29, 6, 14)) }}|{{ la.localize(modules.datetime.datetime(1997, 1, 29, 6, 14)) }}|{{ modules.datetime.datetime(2020, 1, 1, tzinfo=modules.pytz.utc).astimezone(la) }}|{{ la.localize(modules.datetime.datetime(2021, 11, 7, 1, 30)) }}"),
+            "1997-09-29 06:14:00-07:53|1997-09-29 06:14:00-07:00|1997-01-29 06:14:00-08:00|2019-12-31 16:00:00-08:00|2021-11-07 01:30:00-08:00"
+        );
         assert!(render("{{ modules.datetime.datetime.utcnow().year > 2000 }}").contains("True"));
         assert_eq!(
             render("{{ modules.datetime.datetime(2021, 1, 2) > modules.datetime.datetime(2021, 1, 1) }}"),
@@ -1180,6 +1319,14 @@ mod tests {
         );
         assert_eq!(render(r"{{ modules.re.fullmatch('a+', 'aab') is none }}"), "True");
         assert!(error(r"{{ modules.re.search('a(?=b)', 'ab') }}").contains("look-around"));
+        // As Python: a brace that starts no repetition is literal (dbt-codegen's
+        // `{{\\s*ref` in a verbose pattern), and `{,2}` is at most two.
+        assert_eq!(
+            render("{{ modules.re.findall('(?ix) ({{\\\\s*ref\\\\(\\\\s*)  # the {{ ref( of a model\\n ([a-z]+)', 'from {{ ref(orders) }}') | map('join', '|') | join(',') }}"),
+            "{{ ref(|orders"
+        );
+        assert_eq!(render("{{ modules.re.sub('a{,2}b', 'x', 'aaab') }}"), "ax");
+        assert_eq!(render("{{ modules.re.sub('[[]', '(', 'a[b') }}"), "a(b");
     }
 
     #[test]

@@ -497,6 +497,14 @@ impl Object for Relation {
                 kwargs.assert_all_used()?;
                 relation
             }
+            // dbt's `InformationSchema`: `"db".INFORMATION_SCHEMA.columns`.
+            "information_schema" => {
+                let (view,): (Option<String>,) = from_args(args)?;
+                let mut schema = relation.with_quote([None, Some(false), Some(false)]);
+                schema.set_part(Part::Schema, Some("INFORMATION_SCHEMA".to_string()));
+                schema.set_part(Part::Identifier, view);
+                schema
+            }
             "without_identifier" => {
                 let () = from_args(args)?;
                 relation.without_identifier()
@@ -587,6 +595,14 @@ mod tests {
             r#""shop"."analytics""#
         );
         assert_eq!(render("{{ relation ~ '' }}", shop()), r#""shop"."analytics"."orders""#);
+        // dbt-audit-helper's `from {{ relation.information_schema('columns') }}`.
+        assert_eq!(
+            render(
+                "{{ relation.information_schema('columns') }}|{{ relation.information_schema() }}",
+                shop()
+            ),
+            r#""shop".INFORMATION_SCHEMA.columns|"shop".INFORMATION_SCHEMA"#
+        );
         let reference = Relation::reference(
             &manifest::Relation {
                 database: "shop".to_string(),

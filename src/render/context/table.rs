@@ -169,10 +169,7 @@ fn timestamp(text: &str) -> Option<Value> {
     let aware = chrono::DateTime::parse_from_str(text, &format!("{NAIVE}%#z")).ok()?;
     let zone = match aware.offset().local_minus_utc() {
         0 => Zone::utc(),
-        _ => Zone {
-            name: aware.offset().to_string(),
-            offset: *aware.offset(),
-        },
+        _ => Zone::fixed(&aware.offset().to_string(), *aware.offset()),
     };
     Some(Value::from_object(DateTime {
         local: aware.naive_local(),
