@@ -588,7 +588,13 @@ impl Manifest {
         let exposures: Map<String, Value> = self
             .exposures
             .iter()
-            .map(|(id, exposure)| (id.clone(), exposure.to_json()))
+            .map(|(id, exposure)| {
+                let mut json = exposure.to_json();
+                let path = self.relative(&exposure.package_name, &exposure.original_file_path);
+                json["path"] = json!(path);
+                json["original_file_path"] = json!(path);
+                (id.clone(), json)
+            })
             .collect();
         let macros: Map<String, Value> = self
             .macros

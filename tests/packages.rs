@@ -435,7 +435,8 @@ fn package_sources_tests_and_analyses_are_the_packages(engine: Engine) {
     );
     write(
         &inner.join("models/staging/src.yml"),
-        "version: 2\nsources:\n  - name: raw\n    schema: nowhere\n    tables:\n      - name: events\n      - name: users\n",
+        "version: 2\nsources:\n  - name: raw\n    schema: nowhere\n    tables:\n      - name: events\n      - name: users\n\
+         exposures:\n  - name: events_dashboard\n    type: dashboard\n    owner: {email: a@b.c}\n    depends_on: [ref('stg_events')]\n",
     );
     write(
         &inner.join("models/staging/stg_events.sql"),
@@ -550,6 +551,16 @@ fn package_sources_tests_and_analyses_are_the_packages(engine: Engine) {
         manifest["sources"].get("source.inner.raw.users").is_none(),
         "disabled by the root project: {}",
         manifest["sources"]
+    );
+    // A package's exposure is the package's too.
+    assert_eq!(
+        fields(&manifest["exposures"]["exposure.inner.events_dashboard"]),
+        (
+            json!("inner"),
+            json!(["inner", "staging", "events_dashboard"]),
+            json!("models/staging/src.yml"),
+            json!("models/staging/src.yml")
+        )
     );
     assert_eq!(
         fields(&manifest["nodes"]["model.inner.stg_events"]),

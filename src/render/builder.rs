@@ -989,17 +989,15 @@ impl<'a> Builder<'a> {
                 }
             }
         }
-        let file = SourceFile {
-            path: spec.file.clone(),
-            root: spec.file.split('/').next().unwrap_or_default().to_string(),
-            contents: String::new(),
-        };
-        let mut fqn = vec![self.project.name.clone()];
+        // An exposure belongs to the project whose schema file declares it,
+        // a package's included, as in dbt.
+        let (owner, file) = self.schema_owner(&spec.file);
+        let mut fqn = vec![owner.name.clone()];
         fqn.extend(file.folders());
         fqn.push(spec.name.clone());
         Some(Exposure {
-            unique_id: format!("exposure.{}.{}", self.project.name, spec.name),
-            package_name: self.project.name.clone(),
+            unique_id: format!("exposure.{}.{}", owner.name, spec.name),
+            package_name: owner.name.clone(),
             name: spec.name.clone(),
             label: spec.label.clone(),
             exposure_type: spec.exposure_type.clone(),
