@@ -66,6 +66,8 @@ pub enum Command {
     Export(ExecArgs),
     /// Run a model's SQL (or inline SQL) and print the first rows.
     Show(ShowArgs),
+    /// Call a macro of the project or a package on the warehouse, with `--args` as its keyword arguments.
+    RunOperation(RunOperationArgs),
     /// Repeat the last run, test, seed or build on the nodes that failed or were skipped.
     Retry(RetryArgs),
     /// List what changed since another run (new and modified nodes) and what they affect downstream.
@@ -158,6 +160,18 @@ pub struct ShowArgs {
     /// How many rows to print.
     #[arg(long, default_value_t = 5)]
     pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct RunOperationArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// The macro to call: `name`, or `package.name` for a package's.
+    #[arg(value_name = "MACRO")]
+    pub macro_name: String,
+    /// The macro's keyword arguments, as a YAML mapping: --args '{table: orders, days: 7}'.
+    #[arg(long)]
+    pub args: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -72,6 +72,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Build(args) => commands::build::build(shared(), args),
         Command::Export(args) => commands::export::export(shared(), args),
         Command::Show(args) => commands::show::show(shared(), args),
+        Command::RunOperation(args) => commands::run_operation::run_operation(shared(), args),
         Command::Retry(args) => commands::retry::retry(shared(), args),
         Command::Diff(args) => commands::diff::diff(&printer, args),
         Command::Docs(cli::DocsCommand::Generate(args)) => commands::docs::generate(&printer, args),

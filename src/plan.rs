@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Location};
 use crate::graph::Dag;
 use crate::manifest::{Manifest, ResourceType};
 use crate::select::{self, SelectableNode, SelectionGraph, SelectorError};
@@ -120,21 +120,15 @@ pub fn plan(
         parents: &parents,
         children: &children,
     };
-    let chosen = select::select(&graph, &selection.select, &selection.exclude).map_err(|error| {
-        let diagnostic = Diagnostic::error(error.to_string());
-        match error {
-            // These carry their own hint.
-            SelectorError::StateNeedsState { .. } | SelectorError::UnknownState { .. } => diagnostic,
-            _ => diagnostic.hint("see `dvt ls --help`; for example `--select +fct_rental tag:marts`"),
-        }
-    })?;
+    let chosen = select::select(&graph, &selection.select, &selection.exclude)
+        .map_err(|error| selector_diagnostic(&error, &selection.select, &selection.exclude))?;
     let mut selected: BTreeSet<String> = chosen.iter().map(|index| ids[*index].clone()).collect();
     if !selection.select.is_empty() {
         let excluded: BTreeSet<String> = if selection.exclude.is_empty() {
             BTreeSet::new()
         } else {
             select::select(&graph, &selection.exclude, &[])
-                .map_err(|error| Diagnostic::error(error.to_string()))?
+                .map_err(|error| selector_diagnostic(&error, &[], &selection.exclude))?
                 .into_iter()
                 .map(|index| ids[index].clone())
                 .collect()
@@ -183,4 +177,35 @@ pub fn plan(
         .filter(|id| selected.contains(id))
         .collect();
     Ok(Plan { order, selected })
+}
+
+/// A selector error pointed at the flag it came from, as written on the
+/// command line (`--select tag:x +orders`), with the term underlined; the
+/// error's own hints go on lines of their own.
+fn selector_diagnostic(error: &SelectorError, select: &[String], exclude: &[String]) -> Diagnostic {
+    let text = error.to_string();
+    let mut parts = text.split("\nhint: ");
+    let mut diagnostic = Diagnostic::error(parts.next().unwrap_or_default());
+    for hint in parts {
+        diagnostic = diagnostic.hint(hint);
+    }
+    // These carry their own hint.
+    if !matches!(
+        error,
+        SelectorError::StateNeedsState { .. } | SelectorError::UnknownState { .. }
+    ) {
+        diagnostic = diagnostic.hint("see `dvt ls --help`; for example `--select +fct_rental tag:marts`");
+    }
+    let Some(term) = error.term() else {
+        return diagnostic;
+    };
+    for (flag, arguments) in [("--select", select), ("--exclude", exclude)] {
+        let written = arguments.join(" ");
+        if let Some(start) = written.find(term) {
+            let column = written[..start].chars().count() + 1;
+            let location = Location::at(flag, 1, column, term.chars().count().max(1));
+            return diagnostic.at(location, Some(&written));
+        }
+    }
+    diagnostic
 }

@@ -170,6 +170,33 @@ pub enum SelectorError {
     EdgeOutOfRange { node: usize, neighbor: usize },
 }
 
+impl SelectorError {
+    /// The part of the selector the error is about, to point at it.
+    pub fn term(&self) -> Option<&str> {
+        match self {
+            SelectorError::EmptyTerm { selector: term }
+            | SelectorError::MissingValue { term }
+            | SelectorError::MissingMethod { term }
+            | SelectorError::MisplacedOperator { term, .. }
+            | SelectorError::AtWithParents { term }
+            | SelectorError::DepthTooLarge { term, .. }
+            | SelectorError::UnknownMethod { term, .. }
+            | SelectorError::UnexpectedArguments { term, .. }
+            | SelectorError::MissingConfigKey { term }
+            | SelectorError::InvalidSource { term }
+            | SelectorError::InvalidExposure { term }
+            | SelectorError::UnknownResourceType { term, .. }
+            | SelectorError::UnknownTestType { term, .. }
+            | SelectorError::InvalidPattern { term, .. }
+            | SelectorError::StateNeedsState { term }
+            | SelectorError::UnknownState { term, .. } => Some(term),
+            SelectorError::EmptySelector | SelectorError::GraphShape { .. } | SelectorError::EdgeOutOfRange { .. } => {
+                None
+            }
+        }
+    }
+}
+
 fn method_hint(suggestion: Option<&str>) -> String {
     match suggestion {
         Some(suggestion) => format!("hint: did you mean `{suggestion}`?"),

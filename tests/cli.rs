@@ -667,3 +667,62 @@ fn run_fails_on_a_syntax_error_before_connecting() {
     let report = std::fs::read_to_string(&junit).expect("the JUnit report is written");
     project.settings().bind(|| insta::assert_snapshot!(report));
 }
+
+/// The corpus of malformed inputs, `tests/fixtures/malformed/`: a folder per
+/// case, each a small project whose `case.yml` says what is wrong and which
+/// command reads it. The files a case does not give are a DuckDB profile
+/// and one model, `orders`. Every case must exit with 2, print one error
+/// that names the file, line and column (` --> file:line:col`), and never
+/// panic; the message is snapshotted.
+#[test]
+fn malformed_inputs_fail_with_one_clear_message() {
+    insta::glob!("fixtures/malformed/*/case.yml", |case_file| {
+        let source = case_file.parent().expect("a case folder");
+        let name = source.file_name().expect("a case name").to_string_lossy().into_owned();
+        let project = Project::copy_of(source, &["case.yml"]);
+        let case: Value = serde_yaml::from_str(&std::fs::read_to_string(case_file).expect("read case.yml"))
+            .expect("case.yml is YAML");
+        let defaults = [
+            (
+                "profiles.yml",
+                "malformed:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: target/dev.duckdb\n      schema: analytics\n",
+            ),
+            ("models/orders.sql", "select 1 as id\n"),
+        ];
+        for (path, contents) in defaults {
+            let path = project.path().join(path);
+            if !path.exists() {
+                std::fs::create_dir_all(path.parent().expect("a parent")).expect("create the folder");
+                std::fs::write(&path, contents).expect("write a default file");
+            }
+        }
+        if let Some(path) = case["huge_field"].as_str() {
+            let field = "x".repeat(200_000);
+            std::fs::write(project.path().join(path), format!("id,name\n1,{field}\n")).expect("write the seed");
+        }
+        let command = case["command"].as_str().expect("case.yml names its `command`");
+        let args: Vec<&str> = command.split_whitespace().collect();
+        let output = project.dvt(&args);
+        let stderr = text(&output.stderr);
+        assert!(!stderr.contains("panicked"), "`{name}` panicked:\n{stderr}");
+        assert_eq!(
+            exit_code(&output),
+            2,
+            "`{name}` must fail with exit code 2; stderr:\n{stderr}"
+        );
+        let errors = stderr.lines().filter(|line| line.starts_with("error")).count();
+        assert_eq!(errors, 1, "`{name}` must print one error; stderr:\n{stderr}");
+        let located = stderr.lines().any(|line| {
+            line.trim_start()
+                .strip_prefix("--> ")
+                .and_then(|location| location.rsplitn(3, ':').nth(1))
+                .is_some_and(|line_number| line_number.parse::<usize>().is_ok())
+        });
+        assert!(
+            located,
+            "`{name}` must name the file, line and column; stderr:\n{stderr}"
+        );
+        let snapshot = format!("$ dvt {command}\nexit code: 2\n--- stderr\n{stderr}");
+        project.settings().bind(|| insta::assert_snapshot!(snapshot));
+    });
+}

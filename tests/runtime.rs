@@ -366,3 +366,72 @@ fn templates_see_the_store_failures_and_fail_fast_flags(engine: Engine) {
         table(&[&["False False False"]])
     );
 }
+
+// `dvt run-operation`, as dbt-core 1.10.23 behaves on the same macros
+// (dbt-postgres 1.9 and dbt-duckdb 1.9): `--args` become keyword
+// arguments (defaults fill the rest), the statements' effects are kept even
+// when the macro then fails, a raised error exits 1, an unknown macro or
+// keyword argument... and YAML that is not a mapping exit as usage errors,
+// and run_results.json holds one `macro.<package>.<name>` result.
+matrix!(run_operation_calls_a_macro_with_its_arguments);
+fn run_operation_calls_a_macro_with_its_arguments(engine: Engine) {
+    let project = Project::new("runtime", engine);
+    project.write(
+        "macros/ops.sql",
+        "{% macro make_table(name, n=3) %}\n\
+         {% do run_query('create table ' ~ target.schema ~ '.' ~ name ~ ' as select ' ~ n ~ ' as n') %}\n\
+         {% do log('made ' ~ name, info=True) %}\n\
+         {% endmacro %}\n\
+         {% macro make_then_fail() %}\n\
+         {% do run_query('create table ' ~ target.schema ~ '.kept as select 1 as n') %}\n\
+         {{ exceptions.raise_compiler_error('it broke after the create') }}\n\
+         {% endmacro %}\n\
+         {% macro shout(words) %}{% do print(words | upper ~ '|' ~ (words is string)) %}{% endmacro %}\n",
+    );
+    project.dvt_exits(0, &["run-operation", "make_table", "--args", "{name: made, n: 5}"]);
+    project.dvt_exits(0, &["run-operation", "runtime.make_table", "--args", "name: defaulted"]);
+    assert_eq!(
+        project.rows("select cast(m.n as varchar), cast(d.n as varchar) from analytics.made m, analytics.defaulted d"),
+        table(&[&["5", "3"]])
+    );
+    let results: serde_json::Value = serde_json::from_str(&project.read("target/run_results.json")).unwrap();
+    let result = &results["results"][0];
+    assert_eq!(result["unique_id"], "macro.runtime.make_table");
+    assert_eq!(result["status"], "success");
+    assert_eq!(result["failures"], 0);
+
+    let printed = project.dvt_exits(0, &["run-operation", "shout", "--args", "{words: hi}"]);
+    assert!(printed.stdout.contains("HI|true"), "{}", printed.stdout);
+
+    // dbt exits 1 and keeps the table made before the error.
+    let failed = project.dvt_exits(1, &["run-operation", "make_then_fail"]);
+    assert!(failed.stderr.contains("it broke after the create"), "{}", failed.stderr);
+    assert!(failed.stderr.contains("macros/ops.sql:7"), "{}", failed.stderr);
+    assert_eq!(
+        project.rows("select cast(n as varchar) from analytics.kept"),
+        table(&[&["1"]])
+    );
+    let results: serde_json::Value = serde_json::from_str(&project.read("target/run_results.json")).unwrap();
+    assert_eq!(results["results"][0]["status"], "error");
+    assert_eq!(results["results"][0]["unique_id"], "macro.runtime.make_then_fail");
+
+    let unknown = project.dvt_exits(2, &["run-operation", "make_tabel"]);
+    assert!(
+        unknown.stderr.contains("no macro named `make_tabel`"),
+        "{}",
+        unknown.stderr
+    );
+    assert!(
+        unknown.stderr.contains("did you mean `make_table`?"),
+        "{}",
+        unknown.stderr
+    );
+    let not_a_mapping = project.dvt_exits(2, &["run-operation", "make_table", "--args", "[1, 2]"]);
+    assert!(
+        not_a_mapping.stderr.contains("`--args` must be a YAML mapping"),
+        "{}",
+        not_a_mapping.stderr
+    );
+    let extra = project.dvt_exits(1, &["run-operation", "make_table", "--args", "{name: x, zz: 2}"]);
+    assert!(extra.stderr.contains("zz"), "{}", extra.stderr);
+}

@@ -20,6 +20,7 @@ pub mod parse;
 pub mod produce;
 pub mod retry;
 pub mod run;
+pub mod run_operation;
 pub mod seed;
 pub mod show;
 pub mod test;

@@ -1546,4 +1546,45 @@ mod tests {
         assert!(!is_uuid("-a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"));
         assert!(!is_uuid("a0eebc99--9c0b-4ef8-bb6d-6bb9bd380a11"));
     }
+
+    /// The poison-message corpus, `tests/fixtures/malformed/kafka/`: every
+    /// message goes to the dead letter under both mappings, with a reason
+    /// that says what is wrong (and where, for JSON that does not parse);
+    /// none panics. The reasons are snapshotted.
+    #[test]
+    fn poison_messages_of_the_corpus_go_to_the_dead_letter_with_a_reason() {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/malformed/kafka");
+        let mut files: Vec<_> = std::fs::read_dir(&folder)
+            .unwrap_or_else(|error| panic!("{}: {error}", folder.display()))
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|extension| extension == "json"))
+            .collect();
+        files.sort();
+        assert!(files.len() >= 10, "the corpus holds {} messages", files.len());
+        let typed = typed(&[
+            ("rental_id", "bigint", "$.rental_id"),
+            ("amount", "numeric(10,2)", "$.amount"),
+            ("title", "text", "$.title"),
+        ]);
+        let raw = Mapper::new(&Mapping::Raw);
+        let mut report = String::new();
+        for file in &files {
+            let payload = std::fs::read(file).unwrap_or_else(|error| panic!("{}: {error}", file.display()));
+            let name = file.file_name().unwrap_or_default().to_string_lossy();
+            for (mapping, mapper) in [("typed", &typed), ("raw", &raw)] {
+                let mut batch = mapper.batch(at());
+                let routed = batch.push(&message(Some(&payload)));
+                let reason = match routed {
+                    Routed::DeadLetter(reason) => reason,
+                    // Valid JSON that only a typed mapping rejects is stored as is by the raw one.
+                    Routed::Row if mapping == "raw" => "(stored: the raw mapping keeps any valid JSON)".to_string(),
+                    Routed::Row => panic!("{name} was loaded by the {mapping} mapping"),
+                };
+                assert!(!reason.trim().is_empty(), "{name}: an empty reason");
+                report.push_str(&format!("{name} ({mapping}): {reason}\n"));
+            }
+        }
+        insta::assert_snapshot!(report);
+    }
 }

@@ -20,6 +20,7 @@ pub mod inline;
 pub mod jinja;
 pub mod materialization;
 pub mod namespace;
+pub mod operation;
 mod overrides;
 pub mod schema;
 mod test_name;
