@@ -379,6 +379,7 @@ fn run_operation_calls_a_macro_with_its_arguments(engine: Engine) {
     project.write(
         "macros/ops.sql",
         "{% macro make_table(name, n=3) %}\n\
+         {% do run_query('create schema if not exists ' ~ target.schema) %}\n\
          {% do run_query('create table ' ~ target.schema ~ '.' ~ name ~ ' as select ' ~ n ~ ' as n') %}\n\
          {% do log('made ' ~ name, info=True) %}\n\
          {% endmacro %}\n\
@@ -401,12 +402,12 @@ fn run_operation_calls_a_macro_with_its_arguments(engine: Engine) {
     assert_eq!(result["failures"], 0);
 
     let printed = project.dvt_exits(0, &["run-operation", "shout", "--args", "{words: hi}"]);
-    assert!(printed.stdout.contains("HI|true"), "{}", printed.stdout);
+    assert!(printed.stderr.contains("HI|True"), "{}", printed.stderr);
 
     // dbt exits 1 and keeps the table made before the error.
     let failed = project.dvt_exits(1, &["run-operation", "make_then_fail"]);
     assert!(failed.stderr.contains("it broke after the create"), "{}", failed.stderr);
-    assert!(failed.stderr.contains("macros/ops.sql:7"), "{}", failed.stderr);
+    assert!(failed.stderr.contains("macros/ops.sql:8"), "{}", failed.stderr);
     assert_eq!(
         project.rows("select cast(n as varchar) from analytics.kept"),
         table(&[&["1"]])
