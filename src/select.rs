@@ -1459,6 +1459,7 @@ mod tests {
                 "resource_type" => "resource_type:model".to_string(),
                 "test_type" => "test_type:generic".to_string(),
                 "state" => "state:modified".to_string(),
+                "version" => "version:latest".to_string(),
                 _ => format!("{method}:x"),
             };
             let union = parse(&selector).unwrap();
@@ -1914,7 +1915,7 @@ mod tests {
     fn error_unknown_method_without_suggestion() {
         assert_snapshot!(error(&["zzz:x"]), @r"
         unknown selector method `zzz` in `zzz:x`
-        hint: valid methods are `fqn`, `tag`, `path`, `file`, `source`, `resource_type`, `config`, `package`, `exposure`, `test_type`, `state`
+        hint: valid methods are `fqn`, `tag`, `path`, `file`, `source`, `resource_type`, `config`, `package`, `exposure`, `test_type`, `state`, `version`
         ");
     }
 
