@@ -691,6 +691,27 @@ mod tests {
     }
 
     #[test]
+    fn a_limited_relation_renders_as_dbts_render_limited() {
+        // dbt-adapters' `render_limited` under `--empty`: limit 0, and the
+        // `_dbt_limit_subq_<table>` alias unless `require_alias` is false.
+        let mut limited = shop();
+        limited.limit = Some(0);
+        assert_eq!(
+            render(
+                "{{ relation }}|{{ relation.render() }}|{{ relation.limit }}",
+                limited.clone()
+            ),
+            r#"(select * from "shop"."analytics"."orders" where false limit 0) _dbt_limit_subq_orders|"shop"."analytics"."orders"|0"#
+        );
+        limited.require_alias = false;
+        limited.limit = Some(5);
+        assert_eq!(
+            render("{{ relation.render_limited() }}", limited),
+            r#"(select * from "shop"."analytics"."orders" limit 5)"#
+        );
+    }
+
+    #[test]
     fn has_dbt_attributes() {
         assert_eq!(
             render(
