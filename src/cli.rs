@@ -70,6 +70,8 @@ pub enum Command {
     RunOperation(RunOperationArgs),
     /// Repeat the last run, test, seed or build on the nodes that failed or were skipped.
     Retry(RetryArgs),
+    /// Create each selected model and seed as a view of its relation in the --state manifest.
+    Clone(CloneArgs),
     /// List what changed since another run (new and modified nodes) and what they affect downstream.
     Diff(DiffArgs),
     /// Generate the docs site (catalog, column lineage) in target/docs/, or serve it.
@@ -107,6 +109,23 @@ pub struct ExecArgs {
     /// Also write the results as JUnit XML to this file, for CI test reports.
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
+    /// Read zero rows from every ref and source, so that models build empty: checks SQL and schema fast (as dbt's --empty).
+    #[arg(long, env = "DVT_EMPTY")]
+    pub empty: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CloneArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    #[command(flatten)]
+    pub selection: SelectArgs,
+    /// How many nodes are cloned at once (default: the target's `threads`).
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub threads: Option<usize>,
+    /// Replace the relations that already exist too.
+    #[arg(long)]
+    pub full_refresh: bool,
 }
 
 #[derive(Debug, Args)]
@@ -256,6 +275,9 @@ pub struct CompileArgs {
     /// Resolve refs to nodes that are not selected to the relations in the --state manifest (production).
     #[arg(long, requires = "state")]
     pub defer: bool,
+    /// Compile every ref and source as a subquery reading zero rows, as `--empty` runs them.
+    #[arg(long, env = "DVT_EMPTY")]
+    pub empty: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -74,6 +74,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Show(args) => commands::show::show(shared(), args),
         Command::RunOperation(args) => commands::run_operation::run_operation(shared(), args),
         Command::Retry(args) => commands::retry::retry(shared(), args),
+        Command::Clone(args) => commands::clone::clone(shared(), args),
         Command::Diff(args) => commands::diff::diff(&printer, args),
         Command::Docs(cli::DocsCommand::Generate(args)) => commands::docs::generate(&printer, args),
         Command::Docs(cli::DocsCommand::Serve(args)) => commands::docs::serve(&printer, args),

@@ -92,6 +92,18 @@ pub struct Column {
 pub struct RefCall {
     pub package: Option<String>,
     pub name: String,
+    /// `v=` or `version=`, as dbt formats it (`2`).
+    pub version: Option<String>,
+}
+
+/// Where a versioned model's node sits among its model's versions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelVersion {
+    /// `v` as written: a number or a string.
+    pub version: Value,
+    pub latest_version: Value,
+    /// As dbt writes it: `2020-01-01T00:00:00+00:00`.
+    pub deprecation_date: Option<String>,
 }
 
 /// The generic test a test node instantiates.
@@ -134,6 +146,8 @@ pub struct Node {
     pub test_metadata: Option<TestMetadata>,
     pub column_name: Option<String>,
     pub attached_node: Option<String>,
+    /// For a version of a versioned model (`render::versions`).
+    pub version: Option<ModelVersion>,
 }
 
 impl Node {
@@ -222,7 +236,7 @@ impl serde::Serialize for Node {
         struct RefEntry<'a> {
             name: &'a str,
             package: &'a Option<String>,
-            version: Option<String>,
+            version: Option<Value>,
         }
         #[derive(serde::Serialize)]
         struct DependsOn<'a> {
@@ -279,7 +293,11 @@ impl serde::Serialize for Node {
                 .map(|call| RefEntry {
                     name: &call.name,
                     package: &call.package,
-                    version: None,
+                    // dbt keeps `v=2` a number.
+                    version: call.version.as_ref().map(|version| match version.parse::<i64>() {
+                        Ok(number) => json!(number),
+                        Err(_) => json!(version),
+                    }),
                 })
                 .collect();
             map.serialize_entry("refs", &refs)?;
@@ -306,6 +324,15 @@ impl serde::Serialize for Node {
             map.serialize_entry("compiled_code", &self.compiled_code)?;
         }
         map.serialize_entry("relation_name", &self.is_relational().then(|| self.relation.quoted()))?;
+        if self.resource_type == ResourceType::Model {
+            let version = self.version.as_ref();
+            map.serialize_entry("version", &version.map(|version| &version.version))?;
+            map.serialize_entry("latest_version", &version.map(|version| &version.latest_version))?;
+            map.serialize_entry(
+                "deprecation_date",
+                &version.and_then(|version| version.deprecation_date.as_ref()),
+            )?;
+        }
         if let Some(metadata) = &self.test_metadata {
             map.serialize_entry(
                 "test_metadata",

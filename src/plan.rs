@@ -61,6 +61,7 @@ pub fn selectable_nodes(manifest: &Manifest, changes: Option<&BTreeMap<String, C
             source_name: None,
             config,
             state: change_of(&node.unique_id),
+            version: node.version.as_ref().map(crate::render::versions::rank),
         });
     }
     for source in manifest.sources.values() {
@@ -76,6 +77,7 @@ pub fn selectable_nodes(manifest: &Manifest, changes: Option<&BTreeMap<String, C
             source_name: Some(source.source_name.clone()),
             config: serde_json::Value::Object(source.config.clone()),
             state: change_of(&source.unique_id),
+            version: None,
         });
     }
     for exposure in manifest.exposures.values() {
@@ -91,6 +93,7 @@ pub fn selectable_nodes(manifest: &Manifest, changes: Option<&BTreeMap<String, C
             source_name: None,
             config: serde_json::Value::Object(exposure.config.clone()),
             state: change_of(&exposure.unique_id),
+            version: None,
         });
     }
     nodes.sort_by(|left, right| left.unique_id.cmp(&right.unique_id));

@@ -62,6 +62,17 @@ pub struct SelectableNode {
     pub config: serde_json::Value,
     /// How the node compares with the `--state` manifest; `None` without `--state`.
     pub state: Option<Change>,
+    /// For a model version, where it stands against its model's latest one.
+    pub version: Option<VersionRank>,
+}
+
+/// What `version:` selects: dbt's `latest`, `prerelease` (after the latest)
+/// and `old` (before it); `none` is a node with no version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionRank {
+    Latest,
+    Prerelease,
+    Old,
 }
 
 /// The nodes and their edges, by index into `nodes`.
@@ -94,6 +105,9 @@ pub enum SelectorError {
          hint: graph operators go at the start (`+x`, `2+x`, `@x`) or the end (`x+`, `x+2`)"
     )]
     MisplacedOperator { term: String, operator: char },
+
+    #[error("unknown version `{value}` in selector `{term}`\nhint: use `version:latest`, `version:prerelease`, `version:old` or `version:none`")]
+    UnknownVersion { value: String, term: String },
 
     #[error("selector `{term}` combines `@` with a leading `+`; use one or the other")]
     AtWithParents { term: String },
@@ -239,6 +253,7 @@ const METHOD_NAMES: &[&str] = &[
     "exposure",
     "test_type",
     "state",
+    "version",
 ];
 
 /// Resource types `resource_type:` accepts: dvt's own plus the rest of dbt's, so a
@@ -339,6 +354,8 @@ pub enum SelectorMethod {
     TestType,
     /// Compares with another run; evaluating it needs `--state`.
     State,
+    /// A model version's rank: `latest`, `prerelease`, `old` or `none`.
+    Version,
 }
 
 impl SelectorMethod {
@@ -355,6 +372,7 @@ impl SelectorMethod {
             "exposure" => Self::Exposure,
             "test_type" => Self::TestType,
             "state" => Self::State,
+            "version" => Self::Version,
             "config" if arguments.is_empty() || arguments.iter().any(String::is_empty) => {
                 return Err(SelectorError::MissingConfigKey { term: term.to_string() })
             }
@@ -390,6 +408,7 @@ impl SelectorMethod {
             Self::Exposure => "exposure".to_string(),
             Self::TestType => "test_type".to_string(),
             Self::State => "state".to_string(),
+            Self::Version => "version".to_string(),
         }
     }
 }
@@ -921,6 +940,8 @@ enum Matcher {
     },
     TestType(&'static [&'static str]),
     State(StateValue),
+    /// `version:`; `None` selects the nodes that have no version.
+    Version(Option<VersionRank>),
 }
 
 impl Matcher {
@@ -974,6 +995,18 @@ impl Matcher {
                     })
                 }
             }),
+            SelectorMethod::Version => Self::Version(match value {
+                "latest" => Some(VersionRank::Latest),
+                "prerelease" => Some(VersionRank::Prerelease),
+                "old" => Some(VersionRank::Old),
+                "none" => None,
+                _ => {
+                    return Err(SelectorError::UnknownVersion {
+                        value: value.to_string(),
+                        term,
+                    })
+                }
+            }),
             SelectorMethod::State => match StateValue::parse(value) {
                 Some(state) => Self::State(state),
                 None => {
@@ -1019,6 +1052,7 @@ impl Matcher {
                         .is_some_and(|test_type| test_types.contains(&test_type))
             }
             Self::State(state) => node.state.as_ref().is_some_and(|change| state.matches(change)),
+            Self::Version(rank) => node.resource_type == "model" && node.version == *rank,
         }
     }
 }
@@ -1367,6 +1401,7 @@ mod tests {
                     source_name: is_source.then(|| spec.fqn[1].to_string()),
                     config: spec.config,
                     state: None,
+                    version: None,
                 }
             })
             .collect();
@@ -1451,6 +1486,7 @@ mod tests {
                 "resource_type" => "resource_type:model".to_string(),
                 "test_type" => "test_type:generic".to_string(),
                 "state" => "state:modified".to_string(),
+                "version" => "version:latest".to_string(),
                 _ => format!("{method}:x"),
             };
             let union = parse(&selector).unwrap();
@@ -1906,7 +1942,7 @@ mod tests {
     fn error_unknown_method_without_suggestion() {
         assert_snapshot!(error(&["zzz:x"]), @r"
         unknown selector method `zzz` in `zzz:x`
-        hint: valid methods are `fqn`, `tag`, `path`, `file`, `source`, `resource_type`, `config`, `package`, `exposure`, `test_type`, `state`
+        hint: valid methods are `fqn`, `tag`, `path`, `file`, `source`, `resource_type`, `config`, `package`, `exposure`, `test_type`, `state`, `version`
         ");
     }
 
@@ -2144,6 +2180,7 @@ mod tests {
                 source_name: None,
                 config: json!({"materialized": if index % 2 == 0 { "table" } else { "view" }}),
                 state: None,
+                version: None,
             })
             .collect();
         // Each node depends on the one before it and the one ten before it.

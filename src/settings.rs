@@ -40,6 +40,8 @@ pub struct Invocation {
     pub vars: Option<String>,
     pub target: Option<String>,
     pub profile: Option<String>,
+    /// `--empty`.
+    pub empty: bool,
 }
 
 impl Default for Invocation {
@@ -57,6 +59,7 @@ impl Default for Invocation {
             vars: None,
             target: None,
             profile: None,
+            empty: false,
         }
     }
 }
@@ -91,6 +94,7 @@ impl Invocation {
             fail_fast: args.fail_fast,
             store_failures: args.store_failures,
             defer: args.defer,
+            empty: args.empty,
             ..Self::selecting(which, &args.project, &args.selection)
         }
     }
@@ -144,6 +148,7 @@ impl Settings {
         // What templates see of the flags (`flags.STORE_FAILURES`, `should_store_failures()`).
         session.options.store_failures = invocation.store_failures;
         session.options.fail_fast = invocation.fail_fast;
+        session.options.empty = invocation.empty;
         let threads = threads.or(invocation.threads).unwrap_or(session.target.threads);
         Ok(Settings {
             selection: invocation.selection(),
@@ -212,6 +217,7 @@ impl Session {
             compile: false,
             store_failures: false,
             fail_fast: false,
+            empty: false,
         };
         Ok(Session {
             project,

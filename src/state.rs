@@ -572,6 +572,7 @@ mod tests {
             test_metadata: None,
             column_name: None,
             attached_node: None,
+            version: None,
         }
     }
 

@@ -17,6 +17,7 @@ pub fn compile(printer: &Printer, args: &CompileArgs) -> Result<Outcome, Diagnos
     let started = Instant::now();
     let invocation = Invocation {
         defer: args.defer,
+        empty: args.empty,
         ..Invocation::selecting("compile", &args.project, &args.selection)
     };
     let settings = Settings::resolve(&args.project, invocation, None)?;

@@ -49,5 +49,6 @@ pub(super) fn options(settings: &Settings, command: Command, junit: Option<std::
         full_refresh: settings.full_refresh,
         store_failures: settings.store_failures,
         junit,
+        state_relations: Default::default(),
     }
 }

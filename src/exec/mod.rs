@@ -10,6 +10,7 @@
 //! What one node does (build a model, load a seed, run a test) is in
 //! [`node`]; results, progress lines and `run_results.json` are in [`results`].
 
+mod clone;
 pub mod driver;
 pub mod junit;
 pub mod node;
@@ -42,6 +43,8 @@ pub enum Command {
     Seed,
     Build,
     Export,
+    /// `dvt clone`: each model and seed as a view of its `--state` relation.
+    Clone,
 }
 
 impl Command {
@@ -52,6 +55,7 @@ impl Command {
             Command::Seed => "seed",
             Command::Build => "build",
             Command::Export => "export",
+            Command::Clone => "clone",
         }
     }
 
@@ -66,6 +70,7 @@ impl Command {
                 ResourceType::Model | ResourceType::Seed | ResourceType::Test | ResourceType::Export
             ),
             Command::Export => resource_type == ResourceType::Export,
+            Command::Clone => matches!(resource_type, ResourceType::Model | ResourceType::Seed),
         }
     }
 }
@@ -80,6 +85,8 @@ pub struct ExecOptions {
     pub store_failures: bool,
     /// Where `--junit` writes the results as JUnit XML.
     pub junit: Option<std::path::PathBuf>,
+    /// For `dvt clone`: the relation of each node in the `--state` manifest.
+    pub state_relations: BTreeMap<String, crate::manifest::Relation>,
 }
 
 /// Everything a node needs while it runs; shared by the worker tasks.

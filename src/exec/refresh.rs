@@ -57,6 +57,7 @@ impl Refresh {
             full_refresh: false,
             store_failures: false,
             junit: None,
+            state_relations: Default::default(),
         };
         let context = Arc::new(Context {
             adapter,

@@ -86,6 +86,7 @@ pub fn export_nodes(manifest: &Manifest) -> Vec<Node> {
                 test_metadata: None,
                 column_name: None,
                 attached_node: Some(model.unique_id.clone()),
+                version: None,
                 ..model.clone()
             })
         })

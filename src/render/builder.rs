@@ -32,6 +32,14 @@ pub(super) struct Draft<'a> {
     pub(super) patch: Option<&'a Patch>,
 }
 
+impl Draft<'_> {
+    /// `v2` for a model version's draft (`super::versions`).
+    pub(super) fn version_suffix(&self) -> Option<String> {
+        let version = self.patch?.version.as_ref()?;
+        Some(format!("v{}", super::versions::label(&version.version)))
+    }
+}
+
 pub(super) struct Builder<'a> {
     pub(super) project: &'a Project,
     pub(super) target: &'a Target,
@@ -53,7 +61,21 @@ impl RefLookup {
         let mut by_name = BTreeMap::new();
         for node in manifest.nodes.values() {
             if matches!(node.resource_type, ResourceType::Model | ResourceType::Seed) {
-                by_name.insert(node.name.clone(), (node.unique_id.clone(), node.is_ephemeral()));
+                let entry = (node.unique_id.clone(), node.is_ephemeral());
+                match &node.version {
+                    // A versioned model is found by `name.v<v>`, and by its
+                    // name alone as its latest version, as dbt resolves it.
+                    Some(version) => {
+                        let label = super::versions::label(&version.version);
+                        if version.version == version.latest_version {
+                            by_name.insert(node.name.clone(), entry.clone());
+                        }
+                        by_name.insert(format!("{}.v{label}", node.name), entry);
+                    }
+                    None => {
+                        by_name.insert(node.name.clone(), entry);
+                    }
+                }
             }
         }
         // dbt finds a source by its source and table names in any package,
@@ -155,6 +177,8 @@ impl<'a> Builder<'a> {
         if let Some(patch) = patch {
             config::merge(&mut base_config, &patch.config);
         }
+        let mut name = name;
+        super::versions::rename(&mut name, &mut fqn, patch);
         Draft {
             package: package.name.clone(),
             file,
@@ -212,7 +236,13 @@ impl<'a> Builder<'a> {
         if config.get("materialized").and_then(serde_json::Value::as_str) == Some("incremental") {
             config.entry("on_schema_change").or_insert(json!("ignore"));
         }
-        let relation = self.relation_for(draft.resource_type, &draft.name, &config, &draft.fqn, &draft.file.path);
+        let mut relation = self.relation_for(draft.resource_type, &draft.name, &config, &draft.fqn, &draft.file.path);
+        if let Some(version) = draft.patch.and_then(|patch| patch.version.as_ref()) {
+            // dbt's default alias of a version, `<name>_v<v>`.
+            if !config.contains_key("alias") && relation.identifier == draft.name {
+                relation.identifier = super::versions::default_alias(&draft.name, version);
+            }
+        }
         let (description, columns, meta, patch_path) = match draft.patch {
             Some(patch) => (
                 patch.description.clone(),
@@ -268,6 +298,7 @@ impl<'a> Builder<'a> {
             test_metadata: None,
             column_name: None,
             attached_node: None,
+            version: draft.patch.and_then(|patch| patch.version.clone()),
         }
     }
 
@@ -552,9 +583,21 @@ impl<'a> Builder<'a> {
                 ));
                 continue;
             }
-            match lookup.by_name.get(&call.name) {
+            let key = match &call.version {
+                Some(version) => format!("{}.v{version}", call.name),
+                None => call.name.clone(),
+            };
+            match lookup.by_name.get(&key) {
                 Some((id, _)) => {
                     depends.insert(id.clone());
+                }
+                None if call.version.is_some()
+                    && lookup
+                        .by_name
+                        .keys()
+                        .any(|known| known.starts_with(&format!("{}.v", call.name))) =>
+                {
+                    problems.push(super::versions::unknown_version(self, node, call, lookup));
                 }
                 None => {
                     let suggestion =
@@ -663,17 +706,24 @@ impl<'a> Builder<'a> {
         let mut jobs: Vec<(&[TestSpec], String, String, String)> = Vec::new();
         for node in manifest.nodes.values() {
             let patch = match node.resource_type {
-                ResourceType::Model => self.properties.models.get(&node.name),
+                ResourceType::Model => self.properties.node_patch(&node.name, node.version.as_ref()),
                 ResourceType::Seed => self.properties.seeds.get(&node.name),
                 _ => None,
             };
             if let Some(patch) = patch {
-                jobs.push((
-                    &patch.tests,
-                    node.unique_id.clone(),
-                    node.name.clone(),
-                    format!("ref('{}')", node.name),
-                ));
+                // A version's tests are named after `<name>_v<v>` and ref it
+                // with `version=`, as dbt names and compiles them.
+                let (attached_name, expression) = match &node.version {
+                    Some(version) => {
+                        let label = super::versions::label(&version.version);
+                        (
+                            format!("{}_v{label}", node.name),
+                            format!("ref('{}', version='{label}')", node.name),
+                        )
+                    }
+                    None => (node.name.clone(), format!("ref('{}')", node.name)),
+                };
+                jobs.push((&patch.tests, node.unique_id.clone(), attached_name, expression));
             }
         }
         for source in &self.properties.sources {
@@ -906,6 +956,7 @@ impl<'a> Builder<'a> {
             }),
             column_name: spec.column_name.clone(),
             attached_node: Some(attached_id.to_string()),
+            version: None,
         };
         // dvt's own test macros call no `config()`; rendering them for it
         // would only slow the parse of a large project.

@@ -422,9 +422,23 @@ const SQL_TEMPLATES: &[(&str, &str)] = &[
             "/templates/render/ephemeral_ctes.sql"
         )),
     ),
+    (
+        "limited_relation.sql",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates/render/limited_relation.sql"
+        )),
+    ),
+    (
+        "event_time_filtered.sql",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates/render/event_time_filtered.sql"
+        )),
+    ),
 ];
 
-fn render_sql(name: &str, context: minijinja::Value) -> Result<String, Diagnostic> {
+pub(crate) fn render_sql(name: &str, context: minijinja::Value) -> Result<String, Diagnostic> {
     static TEMPLATES: std::sync::OnceLock<minijinja::Environment<'static>> = std::sync::OnceLock::new();
     let templates = TEMPLATES.get_or_init(|| {
         let mut environment = minijinja::Environment::new();

@@ -74,7 +74,7 @@ pub enum Resolved {
 }
 
 /// Relation names of every node and source, for compile mode.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Resolver {
     /// Keyed by model or seed name, and by `package.name`.
     pub refs: HashMap<String, Resolved>,
@@ -83,6 +83,8 @@ pub struct Resolver {
     /// that package finds before another package's (the root project's still
     /// come first, and are not here), as dbt searches.
     pub package_sources: HashMap<(String, String, String), Relation>,
+    /// What the refs and sources read under `--empty` (`super::narrow`).
+    pub narrowing: super::narrow::Narrowing,
 }
 
 /// What one render captured.
@@ -837,7 +839,17 @@ fn add_globals(
     let globals = Arc::new(globals);
 
     env.add_function("ref", |args: Rest<Value>| -> Result<Value, Error> {
-        let (package, name) = match args.as_slice() {
+        // `v=` or `version=` pins a model version (`super::versions`).
+        let (args, kwargs): (&[Value], Kwargs) = minijinja::value::from_args(&args)?;
+        let version = match (
+            kwargs.get::<Option<Value>>("v")?,
+            kwargs.get::<Option<Value>>("version")?,
+        ) {
+            (Some(version), _) | (None, Some(version)) if !version.is_none() => Some(version.to_string()),
+            _ => None,
+        };
+        kwargs.assert_all_used()?;
+        let (package, name) = match args {
             [name] => (None, string_arg(name, "ref")?),
             [package, name] => (Some(string_arg(package, "ref")?), string_arg(name, "ref")?),
             _ => {
@@ -847,7 +859,7 @@ fn add_globals(
                 ))
             }
         };
-        with_scope(|scope| resolve_ref(scope, package, name))?
+        with_scope(|scope| resolve_ref(scope, package, name, version))?
     });
     env.add_function(
         "source",
@@ -872,12 +884,16 @@ fn add_globals(
                             .cloned()
                     });
                     scope.sources.push((source_name.clone(), table_name.clone()));
-                    found.map(relation_value).ok_or_else(|| {
-                        Error::new(
-                            ErrorKind::InvalidOperation,
-                            format!("source `{source_name}.{table_name}` is not declared"),
-                        )
-                    })
+                    let resolver = scope.resolver.as_deref();
+                    found
+                        .zip(resolver)
+                        .map(|(relation, resolver)| Value::from(super::narrow::reference(resolver, &relation)))
+                        .ok_or_else(|| {
+                            Error::new(
+                                ErrorKind::InvalidOperation,
+                                format!("source `{source_name}.{table_name}` is not declared"),
+                            )
+                        })
                 }
             })?
         },
@@ -1015,10 +1031,16 @@ fn string_arg(value: &Value, function: &str) -> Result<String, Error> {
     })
 }
 
-fn resolve_ref(scope: &mut Scope, package: Option<String>, name: String) -> Result<Value, Error> {
+fn resolve_ref(
+    scope: &mut Scope,
+    package: Option<String>,
+    name: String,
+    version: Option<String>,
+) -> Result<Value, Error> {
     scope.refs.push(RefCall {
         package: package.clone(),
         name: name.clone(),
+        version: version.clone(),
     });
     match scope.mode {
         Mode::Parse => Ok(relation_value(Relation {
@@ -1027,19 +1049,27 @@ fn resolve_ref(scope: &mut Scope, package: Option<String>, name: String) -> Resu
             identifier: name,
         })),
         Mode::Compile => {
-            let key = match &package {
-                Some(package) => format!("{package}.{name}"),
+            let versioned = match &version {
+                Some(version) => format!("{name}.v{version}"),
                 None => name.clone(),
             };
-            let resolved = scope
-                .resolver
-                .as_ref()
-                .and_then(|resolver| resolver.refs.get(&key).or_else(|| resolver.refs.get(&name)).cloned());
+            let key = match &package {
+                Some(package) => format!("{package}.{versioned}"),
+                None => versioned.clone(),
+            };
+            let resolved = scope.resolver.as_ref().and_then(|resolver| {
+                resolver
+                    .refs
+                    .get(&key)
+                    .or_else(|| resolver.refs.get(&versioned))
+                    .cloned()
+            });
+            let resolver = scope.resolver.clone().unwrap_or_default();
             match resolved {
-                Some(Resolved::Relation(relation)) => Ok(relation_value(relation)),
+                Some(Resolved::Relation(relation)) => Ok(Value::from(super::narrow::reference(&resolver, &relation))),
                 Some(Resolved::Ephemeral { unique_id, name }) => {
                     scope.ephemerals_used.insert(unique_id);
-                    Ok(Value::from(super::context::Relation::ephemeral(&name)))
+                    Ok(Value::from(super::narrow::ephemeral(&resolver, &name)))
                 }
                 None => Err(Error::new(
                     ErrorKind::InvalidOperation,

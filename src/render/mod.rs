@@ -21,9 +21,11 @@ pub mod jinja;
 pub mod materialization;
 pub mod namespace;
 pub mod operation;
+pub mod narrow;
 mod overrides;
 pub mod schema;
 mod test_name;
+pub mod versions;
 
 pub use builder::locate_call;
 use builder::{Builder, Draft, RefLookup};
@@ -62,6 +64,8 @@ pub struct Options {
     /// `--store-failures` and `--fail-fast`, for `flags` and `should_store_failures()`.
     pub store_failures: bool,
     pub fail_fast: bool,
+    /// `--empty`: refs and sources read zero rows ([`narrow`]).
+    pub empty: bool,
 }
 
 /// The result of rendering: the manifest, and what later phases need to render
@@ -210,6 +214,7 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
             .map(|package| package.name.clone())
     };
     diagnostics.extend(overrides::apply(&mut properties.sources, &package_of));
+    diagnostics.extend(versions::expand(&mut properties, project));
 
     let context = Builder {
         project,
@@ -225,7 +230,7 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
             file,
             ResourceType::Model,
             &project.model_tree,
-            properties.models.get(&file.stem()),
+            properties.model_patch(&file.stem()),
         ));
     }
     // Installed packages' models: their own config tree, then the root
@@ -237,7 +242,7 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
                 file,
                 ResourceType::Model,
                 &[&package.model_tree, &project.model_tree],
-                properties.models.get(&file.stem()),
+                properties.model_patch(&file.stem()),
             ));
         }
     }
@@ -309,8 +314,13 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
         if config.get("enabled") == Some(&serde_json::Value::Bool(false)) {
             continue;
         }
-        let unique_id = format!("{}.{}.{}", draft.resource_type.as_str(), draft.package, draft.name);
-        if let Some(previous) = names.insert((draft.resource_type, draft.name.clone()), draft.file.path.clone()) {
+        let mut unique_id = format!("{}.{}.{}", draft.resource_type.as_str(), draft.package, draft.name);
+        let mut key_name = draft.name.clone();
+        if let Some(suffix) = draft.version_suffix() {
+            unique_id = format!("{unique_id}.{suffix}");
+            key_name = format!("{key_name}.{suffix}");
+        }
+        if let Some(previous) = names.insert((draft.resource_type, key_name), draft.file.path.clone()) {
             diagnostics.push(
                 Diagnostic::error(format!(
                     "two {}s are named `{}`",
@@ -389,6 +399,10 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
         }
     }
     for (name, patch) in properties.models.iter().chain(properties.seeds.iter()) {
+        if patch.versions.is_some() {
+            // `versions::expand` warned about each version without a file.
+            continue;
+        }
         let known = names.contains_key(&(ResourceType::Model, name.clone()))
             || names.contains_key(&(ResourceType::Seed, name.clone()));
         if !known {
@@ -430,6 +444,7 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
             node.depends_on_nodes.extend(depends);
         }
     }
+    diagnostics.extend(versions::deprecation_warnings(&manifest, &properties, project));
     let tests = context.generic_tests(&manifest, &lookup, &mut diagnostics);
     let mut test_lines = BTreeMap::new();
     for (test, line) in tests {
@@ -476,7 +491,9 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
     }
     warnings.sort_by(|left, right| left.location.cmp(&right.location));
 
-    let resolver = Arc::new(lookup.resolver(&manifest));
+    let mut resolver = lookup.resolver(&manifest);
+    resolver.narrowing = narrow::Narrowing::new(options.empty, &target.adapter_type);
+    let resolver = Arc::new(resolver);
     let macro_sources = jinja.macros.values().map(|definition| definition.source.as_str());
     let node_sources = manifest.nodes.values().map(|node| node.raw_code.as_str());
     if context::graph::mentions_graph(macro_sources.chain(node_sources)) {
@@ -519,8 +536,7 @@ pub fn defer_refs(rendered: &mut Rendered, deferred: &BTreeMap<String, Relation>
     }
     rendered.resolver = Arc::new(Resolver {
         refs,
-        sources: rendered.resolver.sources.clone(),
-        package_sources: rendered.resolver.package_sources.clone(),
+        ..Resolver::clone(&rendered.resolver)
     });
 }
 

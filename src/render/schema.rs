@@ -75,6 +75,10 @@ pub struct Patch {
     pub columns: BTreeMap<String, Column>,
     pub tests: Vec<TestSpec>,
     pub meta: Map<String, Value>,
+    /// A model's `versions:` (`super::versions`).
+    pub versions: Option<super::versions::Versions>,
+    /// The version a versioned model's patch is for.
+    pub version: Option<crate::manifest::ModelVersion>,
 }
 
 #[derive(Debug, Clone)]
@@ -140,6 +144,8 @@ pub struct Properties {
     pub analyses: BTreeMap<String, Patch>,
     pub sources: Vec<SourceSpec>,
     pub exposures: Vec<ExposureSpec>,
+    /// The patch of each model version, by the stem of its file (`super::versions::expand`).
+    pub versioned: BTreeMap<String, Patch>,
 }
 
 /// Reads every schema file. `render` renders a string holding Jinja.
@@ -590,7 +596,126 @@ impl Reader<'_> {
             columns,
             tests: model_tests,
             meta: self.mapping(entry, "meta", line),
+            versions: self.versions(entry, line),
+            version: None,
         })
+    }
+
+    /// A model's `versions:` and `latest_version`, each version with the
+    /// line of its `- v:` (`super::versions`).
+    fn versions(&mut self, entry: &Map<String, Value>, line: usize) -> Option<super::versions::Versions> {
+        use super::versions::{label, normalize_date, split_columns, VersionSpec, Versions};
+        let items = match entry.get("versions") {
+            Some(Value::Array(items)) if !items.is_empty() => items,
+            Some(Value::Array(_)) | Some(Value::Null) | None => return None,
+            Some(_) => {
+                self.error_at(
+                    line,
+                    "`versions` must be a list".into(),
+                    "write each version as `- v: 2`",
+                );
+                return None;
+            }
+        };
+        let mut specs: Vec<VersionSpec> = Vec::new();
+        let mut search_from = line;
+        for item in items {
+            let Some(version) = item.get("v").filter(|value| value.is_number() || value.is_string()) else {
+                self.error_at(
+                    line,
+                    "a version has no `v`".into(),
+                    "give each version a number: `- v: 2`",
+                );
+                continue;
+            };
+            let version_line = self
+                .lines
+                .find_key_line(&self.file.contents, "v", &label(version), search_from)
+                .map_or(search_from, |(found, _)| found);
+            search_from = version_line + 1;
+            if specs.iter().any(|spec| label(&spec.version) == label(version)) {
+                self.error_at(
+                    version_line,
+                    format!(
+                        "Found duplicate version: '{}' in versions list of model '{}'",
+                        label(version),
+                        entry.get("name").and_then(Value::as_str).unwrap_or_default()
+                    ),
+                    "give each version its own `v`",
+                );
+                continue;
+            }
+            let entry = item.as_object().cloned().unwrap_or_default();
+            let (columns, own) = split_columns(
+                entry
+                    .get("columns")
+                    .and_then(Value::as_array)
+                    .map_or(&[][..], Vec::as_slice),
+            );
+            let mut own_entry = Map::new();
+            own_entry.insert("columns".into(), Value::Array(own));
+            let (own_columns, column_tests) = self.columns(&own_entry, version_line);
+            let model_tests = (entry.contains_key("data_tests") || entry.contains_key("tests"))
+                .then(|| self.tests(&entry, None, version_line));
+            let deprecation_date = self.string(&entry, "deprecation_date");
+            let normalized = deprecation_date.as_deref().and_then(normalize_date);
+            if deprecation_date.is_some() && normalized.is_none() {
+                self.error_at(
+                    version_line,
+                    "`deprecation_date` is not a date".into(),
+                    "write it as `2025-01-31` or `2025-01-31T00:00:00+00:00`",
+                );
+            }
+            specs.push(VersionSpec {
+                version: version.clone(),
+                line: version_line,
+                defined_in: self.string(&entry, "defined_in"),
+                description: self.string(&entry, "description"),
+                config: self.mapping(&entry, "config", version_line),
+                columns,
+                own_columns,
+                column_tests,
+                model_tests,
+                deprecation_date: normalized,
+            });
+        }
+        let greatest = specs
+            .iter()
+            .map(|spec| &spec.version)
+            .max_by(|left, right| match (left.as_f64(), right.as_f64()) {
+                (Some(left), Some(right)) => left.total_cmp(&right),
+                _ => label(left).cmp(&label(right)),
+            })
+            .cloned()
+            .unwrap_or(Value::Null);
+        let latest = match entry.get("latest_version") {
+            Some(latest) if !latest.is_null() => {
+                if !specs.iter().any(|spec| label(&spec.version) == label(latest)) {
+                    let known: Vec<String> = specs.iter().map(|spec| label(&spec.version)).collect();
+                    let latest_line = self
+                        .lines
+                        .find_text_line(&self.file.contents, "latest_version:", line)
+                        .map_or(line, |(found, _)| found);
+                    self.error_at(
+                        latest_line,
+                        format!(
+                            "latest_version: {} is not one of model '{}' versions: [{}]",
+                            label(latest),
+                            entry.get("name").and_then(Value::as_str).unwrap_or_default(),
+                            known.join(", ")
+                        ),
+                        "set `latest_version` to one of the `v` values under `versions:`",
+                    );
+                }
+                // The version's own value, so that `2` and `'2'` compare equal.
+                specs
+                    .iter()
+                    .find(|spec| label(&spec.version) == label(latest))
+                    .map_or_else(|| latest.clone(), |spec| spec.version.clone())
+            }
+            _ => greatest,
+        };
+        Some(Versions { latest, specs })
     }
 
     fn source(&mut self, entry: &Map<String, Value>, line: usize) -> Option<SourceSpec> {

@@ -163,6 +163,24 @@ pub struct Relation {
     pub kind: Option<RelationType>,
     pub include_policy: Policy,
     pub quote_policy: Policy,
+    /// dbt's `limit`: under `--empty`, 0, and the relation reads as a
+    /// subquery with no rows (`render_limited`).
+    pub limit: Option<u64>,
+    /// dbt's `event_time_filter`: a microbatch's window, read as a subquery
+    /// of the rows in it.
+    pub event_time_filter: Option<EventTimeFilter>,
+    /// Whether those subqueries take an alias: dbt's `require_alias`, true
+    /// but on DuckDB (dbt-duckdb's `DuckDBRelation`).
+    pub require_alias: bool,
+}
+
+/// dbt's `EventTimeFilter`: rows whose `field_name` is in `[start, end)`,
+/// the bounds as Python prints an aware datetime (`2024-01-01 00:00:00+00:00`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EventTimeFilter {
+    pub field_name: String,
+    pub start: Option<String>,
+    pub end: Option<String>,
 }
 
 impl Relation {
@@ -181,7 +199,42 @@ impl Relation {
             kind,
             include_policy: Policy::ALL,
             quote_policy: Policy::ALL,
+            limit: None,
+            event_time_filter: None,
+            require_alias: true,
         }
+    }
+
+    /// How the relation reads in SQL, dbt's `__str__`: its name, or under
+    /// `--empty` or in a microbatch the subqueries of
+    /// `templates/render/limited_relation.sql` and `event_time_filtered.sql`,
+    /// the limited one inside the filtered one, as dbt nests them.
+    pub fn to_sql(&self) -> String {
+        let mut rendered = self.render();
+        if self.limit.is_none() && self.event_time_filter.is_none() {
+            return rendered;
+        }
+        let table = self.identifier.clone().unwrap_or_default();
+        if let Some(limit) = self.limit {
+            let context = minijinja::context! {
+                relation => rendered.clone(), limit => limit, alias => self.require_alias, table => table.clone(),
+            };
+            if let Ok(limited) = crate::render::compile::render_sql("limited_relation.sql", context) {
+                rendered = limited;
+            }
+        }
+        if let Some(filter) = &self.event_time_filter {
+            if filter.start.is_some() || filter.end.is_some() {
+                let context = minijinja::context! {
+                    relation => rendered.clone(), field => filter.field_name.clone(), start => filter.start.clone(),
+                    end => filter.end.clone(), alias => self.require_alias, table => table,
+                };
+                if let Ok(filtered) = crate::render::compile::render_sql("event_time_filtered.sql", context) {
+                    rendered = filtered;
+                }
+            }
+        }
+        rendered
     }
 
     /// The relation `ref()`, `source()` or `this` returns for a node's
@@ -309,7 +362,7 @@ impl Relation {
 
 impl fmt::Display for Relation {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(&self.render())
+        formatter.write_str(&self.to_sql())
     }
 }
 
@@ -463,7 +516,15 @@ impl Object for Relation {
             "include_policy" => self.include_policy.to_value(),
             "quote_policy" => self.quote_policy.to_value(),
             "quote_character" => Value::from("\""),
-            "limit" | "event_time_filter" => Value::from(()),
+            "limit" => self.limit.map(Value::from).unwrap_or(Value::from(())),
+            "event_time_filter" => match &self.event_time_filter {
+                Some(filter) => Value::from_iter([
+                    ("field_name", Value::from(filter.field_name.clone())),
+                    ("start", Value::from(filter.start.clone())),
+                    ("end", Value::from(filter.end.clone())),
+                ]),
+                None => Value::from(()),
+            },
             "metadata" => Value::from_iter([("type", Value::from("BaseRelation"))]),
             "can_be_renamed" | "can_be_replaced" => {
                 Value::from(matches!(self.kind, Some(RelationType::Table | RelationType::View)))
@@ -475,9 +536,17 @@ impl Object for Relation {
     fn call_method(self: &Arc<Self>, _state: &State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
         let relation = Relation::clone(self);
         Ok(Value::from(match method {
-            "render" | "render_limited" => {
+            "render" => {
                 let () = from_args(args)?;
                 return Ok(Value::from(Relation::render(self)));
+            }
+            "render_limited" => {
+                let () = from_args(args)?;
+                let limited = Relation {
+                    event_time_filter: None,
+                    ..Relation::clone(self)
+                };
+                return Ok(Value::from(limited.to_sql()));
             }
             "include" => relation.with_include(policy_args(args)?),
             "quote" => relation.with_quote(policy_args(args)?),
@@ -526,7 +595,7 @@ impl Object for Relation {
     }
 
     fn render(self: &Arc<Self>, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(&Relation::render(self))
+        formatter.write_str(&self.to_sql())
     }
 }
 
@@ -618,6 +687,27 @@ mod tests {
         assert_eq!(
             render("{{ relation }}", Relation::ephemeral("base")),
             "__dbt__cte__base"
+        );
+    }
+
+    #[test]
+    fn a_limited_relation_renders_as_dbts_render_limited() {
+        // dbt-adapters' `render_limited` under `--empty`: limit 0, and the
+        // `_dbt_limit_subq_<table>` alias unless `require_alias` is false.
+        let mut limited = shop();
+        limited.limit = Some(0);
+        assert_eq!(
+            render(
+                "{{ relation }}|{{ relation.render() }}|{{ relation.limit }}",
+                limited.clone()
+            ),
+            r#"(select * from "shop"."analytics"."orders" where false limit 0) _dbt_limit_subq_orders|"shop"."analytics"."orders"|0"#
+        );
+        limited.require_alias = false;
+        limited.limit = Some(5);
+        assert_eq!(
+            render("{{ relation.render_limited() }}", limited),
+            r#"(select * from "shop"."analytics"."orders" limit 5)"#
         );
     }
 
