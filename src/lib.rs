@@ -33,6 +33,7 @@ pub mod seed;
 pub mod select;
 pub mod settings;
 pub mod state;
+pub mod unit_test;
 pub mod validate;
 pub mod yaml;
 

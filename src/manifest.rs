@@ -19,6 +19,8 @@ pub enum ResourceType {
     Exposure,
     /// A model's export to the lake, run after the model and its tests.
     Export,
+    /// A dbt unit test of one model, its definition in [`Manifest::unit_tests`].
+    UnitTest,
 }
 
 impl ResourceType {
@@ -31,6 +33,7 @@ impl ResourceType {
             ResourceType::Source => "source",
             ResourceType::Exposure => "exposure",
             ResourceType::Export => "export",
+            ResourceType::UnitTest => "unit_test",
         }
     }
 
@@ -43,6 +46,7 @@ impl ResourceType {
             "source" => ResourceType::Source,
             "exposure" => ResourceType::Exposure,
             "export" => ResourceType::Export,
+            "unit_test" => ResourceType::UnitTest,
             _ => return None,
         })
     }
@@ -159,6 +163,7 @@ impl Node {
                 ResourceType::Seed => "seed",
                 ResourceType::Test => "test",
                 ResourceType::Export => "export",
+                ResourceType::UnitTest => "unit",
                 _ => "view",
             })
     }
@@ -192,6 +197,8 @@ impl Node {
             ResourceType::Test if self.test_metadata.is_some() => {
                 format!("compiled/{}/{file}/{}.sql", self.package_name, self.name)
             }
+            // As dbt does: under the schema file, then the test's pseudo path.
+            ResourceType::UnitTest => format!("compiled/{}/{file}/{}", self.package_name, self.path),
             _ => format!("compiled/{}/{file}", self.package_name),
         }
     }
@@ -513,6 +520,8 @@ pub struct Manifest {
     /// trailing slash (`dbt_packages/dbt_utils/`): the manifest gives a
     /// package's file paths relative to the package, as dbt does.
     pub package_dirs: BTreeMap<String, String>,
+    /// What each unit test node (by unique id) gives and expects.
+    pub unit_tests: BTreeMap<String, crate::unit_test::Definition>,
 }
 
 impl Manifest {
@@ -569,7 +578,7 @@ impl Manifest {
         let mut map = serializer.serialize_map(Some(fields.len()))?;
         for (key, value) in &fields {
             if key == "nodes" {
-                map.serialize_entry(key, &self.nodes)?;
+                map.serialize_entry(key, &NodesWithoutUnitTests(&self.nodes))?;
             } else if key == "parent_map" {
                 map.serialize_entry(key, &parents)?;
             } else if key == "child_map" {
@@ -592,6 +601,7 @@ impl Manifest {
             let nodes: Map<String, Value> = self
                 .nodes
                 .iter()
+                .filter(|(_, node)| node.resource_type != ResourceType::UnitTest)
                 .map(|(id, node)| (id.clone(), node.to_json()))
                 .collect();
             object.insert("nodes".into(), Value::Object(nodes));
@@ -687,8 +697,21 @@ impl Manifest {
             "group_map": {},
             "saved_queries": {},
             "semantic_models": {},
-            "unit_tests": {},
+            "unit_tests": crate::unit_test::manifest_json(self),
         })
+    }
+}
+
+/// The manifest's `nodes`: unit tests are listed under `unit_tests`, as in dbt.
+struct NodesWithoutUnitTests<'a>(&'a BTreeMap<String, Node>);
+
+impl serde::Serialize for NodesWithoutUnitTests<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(
+            self.0
+                .iter()
+                .filter(|(_, node)| node.resource_type != ResourceType::UnitTest),
+        )
     }
 }
 

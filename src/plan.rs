@@ -39,8 +39,10 @@ pub fn selectable_nodes(manifest: &Manifest, changes: Option<&BTreeMap<String, C
     let mut nodes = Vec::new();
     for node in manifest.nodes.values() {
         let mut config = serde_json::Value::Object(node.config.clone());
-        if node.resource_type == ResourceType::Test {
-            let test_type = if node.test_metadata.is_some() {
+        if matches!(node.resource_type, ResourceType::Test | ResourceType::UnitTest) {
+            let test_type = if node.resource_type == ResourceType::UnitTest {
+                "unit"
+            } else if node.test_metadata.is_some() {
                 "generic"
             } else {
                 "singular"
@@ -159,11 +161,11 @@ pub fn plan(
                 selected.insert(node.unique_id.clone());
             }
         }
-        // A model's export comes with the model, as its tests do.
+        // A model's export and unit tests come with the model, as its tests do.
         for node in manifest
             .nodes
             .values()
-            .filter(|node| node.resource_type == ResourceType::Export)
+            .filter(|node| matches!(node.resource_type, ResourceType::Export | ResourceType::UnitTest))
         {
             let model_selected = node
                 .attached_node

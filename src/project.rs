@@ -129,6 +129,9 @@ pub struct ProjectFiles {
     pub schemas: Vec<SourceFile>,
     /// Markdown files that may hold `{% docs %}` blocks.
     pub docs: Vec<SourceFile>,
+    /// Unit test fixtures: the CSV and SQL files in a `fixtures/` folder of
+    /// a test path, as dbt reads them.
+    pub fixtures: Vec<SourceFile>,
 }
 
 /// A loaded project: its configuration and its files.
@@ -623,9 +626,16 @@ fn discover(project: &Project) -> Result<(ProjectFiles, Vec<Diagnostic>), Diagno
             .extend(text_files(root, &[".yml", ".yaml"], &mut errors_found));
     }
     for root in &project.paths.tests {
+        let fixtures = format!("{}/fixtures", root.trim_end_matches('/'));
+        files
+            .fixtures
+            .extend(text_files(&fixtures, &[".csv", ".sql"], &mut errors_found));
         for file in text_files(root, &[".sql"], &mut errors_found) {
-            // dbt treats `tests/generic/` as generic test definitions, not tests.
-            if file.path.contains("/generic/") {
+            // dbt treats `tests/generic/` as generic test definitions, not
+            // tests, and `tests/fixtures/` as unit test fixtures.
+            if file.path.starts_with(&format!("{fixtures}/")) {
+                continue;
+            } else if file.path.contains("/generic/") {
                 files.macros.push(file);
             } else {
                 files.singular_tests.push(file);

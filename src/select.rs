@@ -1044,7 +1044,7 @@ impl Matcher {
                 node.resource_type == "exposure" && package.matches(&node.package_name) && name.matches(&node.name)
             }
             Self::TestType(test_types) => {
-                node.resource_type == "test"
+                matches!(node.resource_type.as_str(), "test" | "unit_test")
                     && node
                         .config
                         .get("test_type")

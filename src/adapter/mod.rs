@@ -122,6 +122,14 @@ pub mod template_names {
     pub const SELECT_ALL: &str = "select_all.sql";
     /// The server's version, one row and one column; no context.
     pub const SERVER_VERSION: &str = "server_version.sql";
+    /// A unit test's fixture rows as a query; context: `columns`, `rows`
+    /// (cells: `value`, `string`, `type`), `empty`.
+    pub const UNIT_TEST_FIXTURE: &str = "unit_test_fixture.sql";
+    /// A unit test's actual and expected rows in one result; context:
+    /// `sql`, `expected_sql`, `columns`.
+    pub const UNIT_TEST_COMPARE: &str = "unit_test_compare.sql";
+    /// A query with no rows, to type its columns; context: `sql`.
+    pub const UNIT_TEST_COLUMNS: &str = "unit_test_columns.sql";
 
     /// Every name above, for checking that an adapter provides them all.
     pub const ALL: &[&str] = &[
@@ -156,6 +164,9 @@ pub mod template_names {
         DROP_SCHEMA,
         SELECT_ALL,
         SERVER_VERSION,
+        UNIT_TEST_FIXTURE,
+        UNIT_TEST_COMPARE,
+        UNIT_TEST_COLUMNS,
     ];
 }
 
@@ -196,7 +207,7 @@ pub(crate) const COMMON_TEMPLATES: &[(&str, &str)] = template_files!("common";
     "create_schema.sql", "create_or_replace_view.sql", "create_view.sql", "create_table_as.sql", "drop_relation.sql",
     "rename_relation.sql", "incremental_append.sql", "incremental_merge.sql", "comment_on_relation.sql",
     "test_count.sql", "limit.sql", "seed_truncate.sql", "export_query.sql", "export_watermark.sql", "select_all.sql",
-    "drop_schema.sql");
+    "drop_schema.sql", "unit_test_fixture.sql", "unit_test_compare.sql", "unit_test_columns.sql");
 
 /// The template environment of one adapter: its own sources, then the
 /// common ones, plus the filters every template may use: `quote` (an

@@ -23,7 +23,7 @@ pub fn ls(printer: &Printer, args: &LsArgs) -> Result<Outcome, Diagnostics> {
     let mut types = BTreeSet::new();
     for resource_type in &args.resource_type {
         let Some(parsed) = ResourceType::parse(resource_type) else {
-            let known = ["model", "seed", "test", "source", "exposure", "analysis"];
+            let known = ["model", "seed", "test", "unit_test", "source", "exposure", "analysis"];
             let mut diagnostic = Diagnostic::error(format!("unknown resource type `{resource_type}`"));
             diagnostic = match crate::diagnostic::did_you_mean(resource_type, known) {
                 Some(suggestion) => diagnostic.hint(format!("did you mean `{suggestion}`?")),
@@ -39,6 +39,10 @@ pub fn ls(printer: &Printer, args: &LsArgs) -> Result<Outcome, Diagnostics> {
     for id in ids {
         let (resource_type, line) = if let Some(node) = manifest.nodes.get(id) {
             let line = match args.output {
+                // As dbt lists them: `unit_test:<package>.<name>`.
+                LsOutput::Selector if node.resource_type == ResourceType::UnitTest => {
+                    format!("unit_test:{}.{}", node.package_name, node.name)
+                }
                 LsOutput::Selector => node.fqn.join("."),
                 LsOutput::Name => node.name.clone(),
                 LsOutput::Path => node.original_file_path.clone(),

@@ -106,6 +106,7 @@ pub fn cases(context: &Context, results: &RunResults) -> Vec<Case> {
                 ResourceType::Source => "sources",
                 ResourceType::Exposure => "exposures",
                 ResourceType::Export => "exports",
+                ResourceType::UnitTest => "unit_tests",
             };
             let classname = node
                 .map(|node| match node.fqn.split_last() {

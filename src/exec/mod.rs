@@ -63,11 +63,15 @@ impl Command {
     pub fn executes(self, resource_type: ResourceType) -> bool {
         match self {
             Command::Run => resource_type == ResourceType::Model,
-            Command::Test => resource_type == ResourceType::Test,
+            Command::Test => matches!(resource_type, ResourceType::Test | ResourceType::UnitTest),
             Command::Seed => resource_type == ResourceType::Seed,
             Command::Build => matches!(
                 resource_type,
-                ResourceType::Model | ResourceType::Seed | ResourceType::Test | ResourceType::Export
+                ResourceType::Model
+                    | ResourceType::Seed
+                    | ResourceType::Test
+                    | ResourceType::Export
+                    | ResourceType::UnitTest
             ),
             Command::Export => resource_type == ResourceType::Export,
             Command::Clone => matches!(resource_type, ResourceType::Model | ResourceType::Seed),
@@ -248,10 +252,11 @@ pub fn executable(manifest: &crate::manifest::Manifest, plan: &Plan, command: Co
     plan.order
         .iter()
         .filter(|id| {
-            manifest
-                .nodes
-                .get(*id)
-                .is_some_and(|node| command.executes(node.resource_type) && !node.is_ephemeral())
+            manifest.nodes.get(*id).is_some_and(|node| {
+                command.executes(node.resource_type)
+                    && !node.is_ephemeral()
+                    && (command != Command::Build || crate::unit_test::model_planned(node, plan))
+            })
         })
         .cloned()
         .collect()
@@ -410,5 +415,6 @@ fn dependencies(context: &Context, plan: &Plan, dag: &Dag) -> BTreeMap<String, B
             set.extend(extra);
         }
     }
+    crate::unit_test::schedule_under_build(manifest, plan, &mut dependencies);
     dependencies
 }

@@ -35,6 +35,7 @@ pub async fn execute(context: &Arc<Context>, unique_id: &str) -> NodeResult {
         ResourceType::Seed => run_seed(context, node).await,
         ResourceType::Test => run_test(context, node).await,
         ResourceType::Export => run_export(context, node).await,
+        ResourceType::UnitTest => crate::unit_test::execute(context, node).await,
         _ => NodeResult::new(node, Status::Success, String::new()),
     };
     if context.cancelled.load(Ordering::SeqCst) && result.status == Status::Error {
@@ -279,7 +280,7 @@ pub(super) fn grants(node: &Node) -> BTreeMap<String, Vec<String>> {
 
 /// Writes the SQL that ran to `target/run/...`, so that a failure can be
 /// reproduced by hand. Returns the path shown to users.
-pub(super) fn write_compiled(context: &Context, node: &Node, sql: &str) -> Option<String> {
+pub(crate) fn write_compiled(context: &Context, node: &Node, sql: &str) -> Option<String> {
     let relative = node.compiled_path().replacen("compiled/", "run/", 1);
     let path = context.project.target_dir().join(&relative);
     crate::artifacts::write_atomic(&path, format!("{sql}\n").as_bytes()).ok()?;

@@ -140,6 +140,7 @@ fn describe(node: &Node) -> String {
         ResourceType::Seed => format!("seed file {relation}"),
         ResourceType::Test => node.name.clone(),
         ResourceType::Export => format!("export of {relation}"),
+        ResourceType::UnitTest => crate::unit_test::describe(node),
         other => format!("{} {}", other.as_str(), node.name),
     }
 }
@@ -185,7 +186,8 @@ pub fn print_progress(context: &Context, result: &NodeResult) {
         Status::Error => ("ERROR creating".to_string(), "31", format!("ERROR in {seconds:.2}s")),
         Status::Skipped => ("SKIP".to_string(), "33", "SKIP".to_string()),
     };
-    let word = if node.resource_type == ResourceType::Test && result.status == Status::Error {
+    let tests = matches!(node.resource_type, ResourceType::Test | ResourceType::UnitTest);
+    let word = if tests && result.status == Status::Error {
         "ERROR".to_string()
     } else {
         word
@@ -294,7 +296,16 @@ pub fn print_summary(context: &Context, results: &RunResults) {
                 printer.info("node_failure", "");
                 printer.info(
                     "node_failure",
-                    &format!("{word} in test {} ({})", node.name, node.original_file_path),
+                    &format!(
+                        "{word} in {} {} ({})",
+                        if node.resource_type == ResourceType::UnitTest {
+                            "unit_test"
+                        } else {
+                            "test"
+                        },
+                        node.name,
+                        node.original_file_path
+                    ),
                 );
                 printer.info("node_failure", &format!("  {}", result.message));
                 if let Some(path) = &result.compiled_path {

@@ -31,9 +31,12 @@ pub fn compile_selected(
         .nodes
         .values()
         .filter(|node| {
-            // Seeds and exports have no SQL of their own.
-            !matches!(node.resource_type, ResourceType::Seed | ResourceType::Export)
-                && (selected.contains(&node.unique_id) || node.is_ephemeral())
+            // Seeds and exports have no SQL of their own; a unit test
+            // compiles its model when it runs, with its inputs.
+            !matches!(
+                node.resource_type,
+                ResourceType::Seed | ResourceType::Export | ResourceType::UnitTest
+            ) && (selected.contains(&node.unique_id) || node.is_ephemeral())
         })
         .map(|node| node.unique_id.clone())
         .collect();

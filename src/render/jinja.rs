@@ -109,6 +109,10 @@ pub struct Scope {
     /// The installed package the node belongs to; `None` for the root project.
     /// `var()` looks in that package's own vars too.
     pub package: Option<String>,
+    /// A unit test's `overrides` of `vars` and `env_vars`, which `var()` and
+    /// `env_var()` read first.
+    pub var_overrides: Map<String, serde_json::Value>,
+    pub env_var_overrides: Map<String, serde_json::Value>,
 }
 
 impl Scope {
@@ -127,6 +131,8 @@ impl Scope {
             default_schema: default_schema.to_string(),
             default_database: default_database.to_string(),
             package: None,
+            var_overrides: Map::new(),
+            env_var_overrides: Map::new(),
         }
     }
 }
@@ -915,6 +921,9 @@ fn add_globals(
 
     let var_globals = Arc::clone(&globals);
     env.add_function("var", move |name: String, default: Option<Value>| -> Result<Value, Error> {
+        if let Ok(Some(value)) = with_scope(|scope| scope.var_overrides.get(&name).cloned()) {
+            return Ok(super::context::from_json(&value));
+        }
         if let Some(value) = var_globals.cli_vars.get(&name) {
             return Ok(super::context::from_json(value));
         }
@@ -947,6 +956,12 @@ fn add_globals(
     env.add_function(
         "env_var",
         |name: String, default: Option<Value>| -> Result<Value, Error> {
+            if let Ok(Some(value)) = with_scope(|scope| scope.env_var_overrides.get(&name).cloned()) {
+                return Ok(Value::from(match value {
+                    serde_json::Value::String(text) => text,
+                    other => other.to_string(),
+                }));
+            }
             match std::env::var(&name) {
                 Ok(value) => Ok(Value::from(value)),
                 Err(_) => default.map(|value| Value::from(value.to_string())).ok_or_else(|| {

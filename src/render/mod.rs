@@ -31,6 +31,7 @@ pub use builder::locate_call;
 use builder::{Builder, Draft, RefLookup};
 #[cfg(test)]
 use compile::leading_with;
+pub(crate) use compile::node_context;
 pub use compile::{compile_node, compile_node_raw, compile_selected, inject_ephemerals, render_hook};
 #[cfg(test)]
 use serde_json::json;
@@ -461,6 +462,7 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
             manifest.exposures.insert(exposure.unique_id.clone(), exposure);
         }
     }
+    diagnostics.extend(crate::unit_test::add_nodes(project, &mut manifest));
     let package_definitions = jinja.package_macros.values().flat_map(BTreeMap::values);
     for definition in jinja
         .macros
