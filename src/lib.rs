@@ -32,6 +32,7 @@ pub mod render;
 pub mod seed;
 pub mod select;
 pub mod settings;
+pub mod snapshot;
 pub mod state;
 pub mod validate;
 pub mod yaml;
@@ -71,6 +72,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Test(args) => commands::test::test(shared(), args),
         Command::Build(args) => commands::build::build(shared(), args),
         Command::Export(args) => commands::export::export(shared(), args),
+        Command::Snapshot(args) => commands::snapshot::snapshot(shared(), args),
         Command::Show(args) => commands::show::show(shared(), args),
         Command::Retry(args) => commands::retry::retry(shared(), args),
         Command::Diff(args) => commands::diff::diff(&printer, args),

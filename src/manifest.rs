@@ -19,6 +19,8 @@ pub enum ResourceType {
     Exposure,
     /// A model's export to the lake, run after the model and its tests.
     Export,
+    /// An SCD type 2 history table (`dvt snapshot`, [`crate::snapshot`]).
+    Snapshot,
 }
 
 impl ResourceType {
@@ -31,6 +33,7 @@ impl ResourceType {
             ResourceType::Source => "source",
             ResourceType::Exposure => "exposure",
             ResourceType::Export => "export",
+            ResourceType::Snapshot => "snapshot",
         }
     }
 
@@ -43,6 +46,7 @@ impl ResourceType {
             "source" => ResourceType::Source,
             "exposure" => ResourceType::Exposure,
             "export" => ResourceType::Export,
+            "snapshot" => ResourceType::Snapshot,
             _ => return None,
         })
     }
@@ -145,6 +149,7 @@ impl Node {
                 ResourceType::Seed => "seed",
                 ResourceType::Test => "test",
                 ResourceType::Export => "export",
+                ResourceType::Snapshot => "snapshot",
                 _ => "view",
             })
     }
@@ -163,7 +168,10 @@ impl Node {
 
     /// Whether the node builds a relation that others can select from.
     pub fn is_relational(&self) -> bool {
-        matches!(self.resource_type, ResourceType::Model | ResourceType::Seed) && !self.is_ephemeral()
+        matches!(
+            self.resource_type,
+            ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
+        ) && !self.is_ephemeral()
     }
 
     pub fn to_json(&self) -> Value {

@@ -106,6 +106,7 @@ pub fn cases(context: &Context, results: &RunResults) -> Vec<Case> {
                 ResourceType::Source => "sources",
                 ResourceType::Exposure => "exposures",
                 ResourceType::Export => "exports",
+                ResourceType::Snapshot => "snapshots",
             };
             let classname = node
                 .map(|node| match node.fqn.split_last() {

@@ -15,6 +15,7 @@ pub mod junit;
 pub mod node;
 pub mod refresh;
 pub mod results;
+mod snapshot;
 pub mod warehouse;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -42,6 +43,7 @@ pub enum Command {
     Seed,
     Build,
     Export,
+    Snapshot,
 }
 
 impl Command {
@@ -52,6 +54,7 @@ impl Command {
             Command::Seed => "seed",
             Command::Build => "build",
             Command::Export => "export",
+            Command::Snapshot => "snapshot",
         }
     }
 
@@ -63,9 +66,14 @@ impl Command {
             Command::Seed => resource_type == ResourceType::Seed,
             Command::Build => matches!(
                 resource_type,
-                ResourceType::Model | ResourceType::Seed | ResourceType::Test | ResourceType::Export
+                ResourceType::Model
+                    | ResourceType::Seed
+                    | ResourceType::Test
+                    | ResourceType::Export
+                    | ResourceType::Snapshot
             ),
             Command::Export => resource_type == ResourceType::Export,
+            Command::Snapshot => resource_type == ResourceType::Snapshot,
         }
     }
 }

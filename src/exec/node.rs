@@ -34,6 +34,7 @@ pub async fn execute(context: &Arc<Context>, unique_id: &str) -> NodeResult {
         ResourceType::Seed => run_seed(context, node).await,
         ResourceType::Test => run_test(context, node).await,
         ResourceType::Export => run_export(context, node).await,
+        ResourceType::Snapshot => super::snapshot::run(context, node).await,
         _ => NodeResult::new(node, Status::Success, String::new()),
     };
     if context.cancelled.load(Ordering::SeqCst) && result.status == Status::Error {
@@ -47,14 +48,14 @@ pub async fn execute(context: &Arc<Context>, unique_id: &str) -> NodeResult {
 /// A node's hooks as written (each is rendered when it runs, by
 /// [`NodeHooks`]): those the build runs inside its transaction, and those
 /// that run before it begins and after it commits.
-struct HookLists {
-    pre: Vec<String>,
-    post: Vec<String>,
-    before_begin: Vec<String>,
-    after_commit: Vec<String>,
+pub(super) struct HookLists {
+    pub(super) pre: Vec<String>,
+    pub(super) post: Vec<String>,
+    pub(super) before_begin: Vec<String>,
+    pub(super) after_commit: Vec<String>,
 }
 
-fn hooks(node: &Node) -> HookLists {
+pub(super) fn hooks(node: &Node) -> HookLists {
     let split = |key: &str| -> (Vec<String>, Vec<String>) {
         let (inside, outside): (Vec<_>, Vec<_>) = render::materialization::hooks(node.config.get(key))
             .into_iter()
@@ -75,7 +76,7 @@ fn hooks(node: &Node) -> HookLists {
 }
 
 /// Runs hooks outside any transaction, each rendered as it runs.
-async fn run_outside(
+pub(super) async fn run_outside(
     connection: &mut SharedConnection,
     renderer: &NodeHooks,
     hooks: &[String],
@@ -91,10 +92,10 @@ async fn run_outside(
 
 /// Renders a node's hooks as they run, with `execute` true and the
 /// warehouse at hand, as dbt does.
-struct NodeHooks {
-    context: Arc<Context>,
-    unique_id: String,
-    warehouse: Arc<dyn Warehouse>,
+pub(super) struct NodeHooks {
+    pub(super) context: Arc<Context>,
+    pub(super) unique_id: String,
+    pub(super) warehouse: Arc<dyn Warehouse>,
 }
 
 impl std::fmt::Debug for NodeHooks {
@@ -121,7 +122,7 @@ impl adapter::HookRenderer for NodeHooks {
 }
 
 /// A connection from the pool, shared by the node's Jinja and its build.
-async fn node_connection(context: &Context) -> Result<(SharedConnection, Arc<dyn Warehouse>), AdapterError> {
+pub(super) async fn node_connection(context: &Context) -> Result<(SharedConnection, Arc<dyn Warehouse>), AdapterError> {
     let connection = SharedConnection::new(context.adapter.connection().await?);
     let warehouse = connection.warehouse(Arc::clone(&context.adapter));
     Ok((connection, warehouse))
@@ -135,7 +136,7 @@ fn full_refresh(context: &Context, node: &Node) -> bool {
     }
 }
 
-fn relation(node: &Node) -> adapter::Relation {
+pub(super) fn relation(node: &Node) -> adapter::Relation {
     adapter::Relation::new(node.relation.schema.clone(), node.relation.identifier.clone())
 }
 
@@ -266,7 +267,7 @@ async fn run_custom_materialization(context: &Arc<Context>, node: &Node, macro_n
     result
 }
 
-fn grants(node: &Node) -> BTreeMap<String, Vec<String>> {
+pub(super) fn grants(node: &Node) -> BTreeMap<String, Vec<String>> {
     let mut grants = BTreeMap::new();
     if let Some(Value::Object(entries)) = node.config.get("grants") {
         for (privilege, grantees) in entries {
@@ -278,7 +279,7 @@ fn grants(node: &Node) -> BTreeMap<String, Vec<String>> {
 
 /// Writes the SQL that ran to `target/run/...`, so that a failure can be
 /// reproduced by hand. Returns the path shown to users.
-fn write_compiled(context: &Context, node: &Node, sql: &str) -> Option<String> {
+pub(super) fn write_compiled(context: &Context, node: &Node, sql: &str) -> Option<String> {
     let relative = node.compiled_path().replacen("compiled/", "run/", 1);
     let path = context.project.target_dir().join(&relative);
     crate::artifacts::write_atomic(&path, format!("{sql}\n").as_bytes()).ok()?;

@@ -140,6 +140,7 @@ fn describe(node: &Node) -> String {
         ResourceType::Seed => format!("seed file {relation}"),
         ResourceType::Test => node.name.clone(),
         ResourceType::Export => format!("export of {relation}"),
+        ResourceType::Snapshot => format!("snapshot {relation}"),
         other => format!("{} {}", other.as_str(), node.name),
     }
 }
@@ -164,6 +165,7 @@ pub fn print_progress(context: &Context, result: &NodeResult) {
             let verb = match node.resource_type {
                 ResourceType::Seed => "loaded",
                 ResourceType::Export => "exported",
+                ResourceType::Snapshot => "snapshotted",
                 _ => "created",
             };
             (format!("OK {verb}"), "32", format!("{response} in {seconds:.2}s"))

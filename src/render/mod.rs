@@ -22,6 +22,7 @@ pub mod materialization;
 pub mod namespace;
 mod overrides;
 pub mod schema;
+mod snapshot;
 mod test_name;
 
 pub use builder::locate_call;
@@ -217,7 +218,8 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
         properties: &properties,
     };
 
-    // 3. Parse-render models, analyses and singular tests in parallel.
+    // 3. Parse-render models, analyses, singular tests and snapshots in parallel.
+    let snapshot_sources = snapshot::sources(&context, &properties, &mut diagnostics);
     let mut drafts: Vec<Draft> = Vec::new();
     for file in &project.files.models {
         drafts.push(context.draft(
@@ -271,6 +273,9 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
                 None,
             ));
         }
+    }
+    for source in &snapshot_sources {
+        drafts.push(snapshot::draft(&context, source));
     }
     let parsed: Vec<Result<Scope, Diagnostic>> = drafts.par_iter().map(|draft| context.parse(draft)).collect();
 
@@ -327,7 +332,10 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
             );
             continue;
         }
-        let node = context.node(draft, unique_id, config, scope);
+        let mut node = context.node(draft, unique_id, config, scope);
+        if draft.resource_type == ResourceType::Snapshot {
+            diagnostics.extend(snapshot::finish(&mut node, &snapshot_sources));
+        }
         manifest.nodes.insert(node.unique_id.clone(), node);
     }
     let package_seeds = project

@@ -75,6 +75,8 @@ pub struct Patch {
     pub columns: BTreeMap<String, Column>,
     pub tests: Vec<TestSpec>,
     pub meta: Map<String, Value>,
+    /// A dbt 1.9 YAML snapshot's `relation:` (`ref('x')` or `source('a', 'b')`).
+    pub relation: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -138,6 +140,9 @@ pub struct Properties {
     pub models: BTreeMap<String, Patch>,
     pub seeds: BTreeMap<String, Patch>,
     pub analyses: BTreeMap<String, Patch>,
+    /// `snapshots:` entries: YAML snapshots (with `relation:`) and the
+    /// properties of `{% snapshot %}` blocks.
+    pub snapshots: BTreeMap<String, Patch>,
     pub sources: Vec<SourceSpec>,
     pub exposures: Vec<ExposureSpec>,
 }
@@ -196,6 +201,7 @@ pub fn read_all(
             ("models", &mut properties.models),
             ("seeds", &mut properties.seeds),
             ("analyses", &mut properties.analyses),
+            ("snapshots", &mut properties.snapshots),
         ] {
             for (entry, line) in reader.entries(&mut document, kind) {
                 if let Some(patch) = reader.patch(&entry, line) {
@@ -590,6 +596,7 @@ impl Reader<'_> {
             columns,
             tests: model_tests,
             meta: self.mapping(entry, "meta", line),
+            relation: self.string(entry, "relation"),
         })
     }
 
