@@ -140,7 +140,8 @@ fn describe(node: &Node) -> String {
         ResourceType::Seed => format!("seed file {relation}"),
         ResourceType::Test => node.name.clone(),
         ResourceType::Export => format!("export of {relation}"),
-        ResourceType::Snapshot => format!("snapshot {relation}"),
+        // As dbt: `OK snapshotted snapshots.customer_addresses`.
+        ResourceType::Snapshot => relation,
         other => format!("{} {}", other.as_str(), node.name),
     }
 }
