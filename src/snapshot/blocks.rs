@@ -89,7 +89,7 @@ mod tests {
     #[test]
     fn an_unclosed_block_is_an_error_at_its_tag() {
         let error = find("snapshots/s.sql", "\n{% snapshot a %}\nselect 1\n").err();
-        let location = error.and_then(|error| error.location);
+        let location = error.and_then(|error| error.location.clone());
         assert_eq!(location.map(|location| location.line), Some(2));
     }
 }
