@@ -64,6 +64,8 @@ pub enum Command {
     Build(ExecArgs),
     /// Export the selected models that declare `export` to the lake (Parquet or CSV on S3).
     Export(ExecArgs),
+    /// Run the selected snapshots: record each changed row's new version (SCD type 2).
+    Snapshot(ExecArgs),
     /// Run a model's SQL (or inline SQL) and print the first rows.
     Show(ShowArgs),
     /// Call a macro of the project or a package on the warehouse, with `--args` as its keyword arguments.

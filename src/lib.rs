@@ -32,6 +32,7 @@ pub mod render;
 pub mod seed;
 pub mod select;
 pub mod settings;
+pub mod snapshot;
 pub mod state;
 pub mod unit_test;
 pub mod validate;
@@ -72,6 +73,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Test(args) => commands::test::test(shared(), args),
         Command::Build(args) => commands::build::build(shared(), args),
         Command::Export(args) => commands::export::export(shared(), args),
+        Command::Snapshot(args) => commands::snapshot::snapshot(shared(), args),
         Command::Show(args) => commands::show::show(shared(), args),
         Command::RunOperation(args) => commands::run_operation::run_operation(shared(), args),
         Command::Retry(args) => commands::retry::retry(shared(), args),

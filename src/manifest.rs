@@ -21,6 +21,8 @@ pub enum ResourceType {
     Export,
     /// A dbt unit test of one model, its definition in [`Manifest::unit_tests`].
     UnitTest,
+    /// An SCD type 2 history table (`dvt snapshot`, [`crate::snapshot`]).
+    Snapshot,
 }
 
 impl ResourceType {
@@ -34,6 +36,7 @@ impl ResourceType {
             ResourceType::Exposure => "exposure",
             ResourceType::Export => "export",
             ResourceType::UnitTest => "unit_test",
+            ResourceType::Snapshot => "snapshot",
         }
     }
 
@@ -47,6 +50,7 @@ impl ResourceType {
             "exposure" => ResourceType::Exposure,
             "export" => ResourceType::Export,
             "unit_test" => ResourceType::UnitTest,
+            "snapshot" => ResourceType::Snapshot,
             _ => return None,
         })
     }
@@ -164,6 +168,7 @@ impl Node {
                 ResourceType::Test => "test",
                 ResourceType::Export => "export",
                 ResourceType::UnitTest => "unit",
+                ResourceType::Snapshot => "snapshot",
                 _ => "view",
             })
     }
@@ -182,7 +187,10 @@ impl Node {
 
     /// Whether the node builds a relation that others can select from.
     pub fn is_relational(&self) -> bool {
-        matches!(self.resource_type, ResourceType::Model | ResourceType::Seed) && !self.is_ephemeral()
+        matches!(
+            self.resource_type,
+            ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
+        ) && !self.is_ephemeral()
     }
 
     pub fn to_json(&self) -> Value {

@@ -132,6 +132,8 @@ pub struct ProjectFiles {
     /// Unit test fixtures: the CSV and SQL files in a `fixtures/` folder of
     /// a test path, as dbt reads them.
     pub fixtures: Vec<SourceFile>,
+    /// SQL files of `snapshot-paths`, holding `{% snapshot %}` blocks.
+    pub snapshots: Vec<SourceFile>,
 }
 
 /// A loaded project: its configuration and its files.
@@ -158,6 +160,8 @@ pub struct Project {
     pub seed_tree: Value,
     pub test_tree: Value,
     pub source_tree: Value,
+    /// The `snapshots:` config tree.
+    pub snapshot_tree: Value,
     pub files: ProjectFiles,
     pub warnings: Vec<Diagnostic>,
     /// `dispatch:`: each macro namespace and the packages to search, in order.
@@ -363,6 +367,7 @@ pub fn load(dir: &Path, render: &dyn Fn(&str, &str) -> Result<String, Diagnostic
         None => tree("tests"),
     };
     let source_tree = tree("sources");
+    let snapshot_tree = tree("snapshots");
     if !render_errors.is_empty() {
         return Err(Diagnostics(render_errors));
     }
@@ -394,6 +399,7 @@ pub fn load(dir: &Path, render: &dyn Fn(&str, &str) -> Result<String, Diagnostic
         seed_tree,
         test_tree,
         source_tree,
+        snapshot_tree,
         files: ProjectFiles::default(),
         warnings,
         dispatch,
@@ -479,6 +485,7 @@ pub fn load_packages(
             .chain(files.macros.iter_mut())
             .chain(files.schemas.iter_mut())
             .chain(files.docs.iter_mut())
+            .chain(files.snapshots.iter_mut())
             .for_each(rebase);
         for seed in &mut package.files.seeds {
             seed.path = format!("{prefix}/{}", seed.path);
@@ -656,6 +663,15 @@ fn discover(project: &Project) -> Result<(ProjectFiles, Vec<Diagnostic>), Diagno
         files
             .schemas
             .extend(text_files(root, &[".yml", ".yaml"], &mut errors_found));
+    }
+    for root in &project.paths.snapshots {
+        files.snapshots.extend(text_files(root, &[".sql"], &mut errors_found));
+        // A snapshot path may also be a model path: read its YAML once.
+        for file in text_files(root, &[".yml", ".yaml"], &mut errors_found) {
+            if !files.schemas.iter().any(|schema| schema.path == file.path) {
+                files.schemas.push(file);
+            }
+        }
     }
     let mut seen_docs = std::collections::BTreeSet::new();
     for root in &project.paths.docs {

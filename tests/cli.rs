@@ -400,6 +400,16 @@ fn example_project_parses() {
     assert_eq!(manifest["metadata"]["project_name"], "dvdrental");
     let nodes = manifest["nodes"].as_object().expect("nodes");
     assert!(nodes.contains_key("model.dvdrental.fct_rental"));
+    // The snapshot of customers' addresses, on the staging models, and its test.
+    let snapshot = &nodes["snapshot.dvdrental.customer_addresses"];
+    assert_eq!(snapshot["schema"], "snapshots");
+    assert_eq!(
+        snapshot["depends_on"]["nodes"],
+        serde_json::json!(["model.dvdrental.stg_address", "model.dvdrental.stg_customer"])
+    );
+    assert!(nodes
+        .keys()
+        .any(|id| id.starts_with("test.dvdrental.unique_customer_addresses_dbt_scd_id.")));
     // The fixtures under tests/ hold their own project files: they are other
     // projects, not part of this one.
     let leaked: Vec<&String> = nodes

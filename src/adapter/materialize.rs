@@ -32,7 +32,7 @@ const SQLSTATE_INVALID_TABLE_DEFINITION: &str = "42P16";
 /// How many times a transaction runs again after a deadlock.
 const MAX_RETRIES: u32 = 4;
 
-const TEMPORARY_SUFFIX: &str = "__dvt_tmp";
+pub(crate) const TEMPORARY_SUFFIX: &str = "__dvt_tmp";
 const BACKUP_SUFFIX: &str = "__dvt_backup";
 
 /// Marks the comment of a materialized view that holds its SQL's hash.
@@ -57,8 +57,8 @@ macro_rules! in_transaction {
             match result {
                 Ok(value) => break Ok(value),
                 Err(error) => {
-                    rollback_quietly($connection).await;
-                    match retry_delay(&error, attempt) {
+                    $crate::adapter::materialize::rollback_quietly($connection).await;
+                    match $crate::adapter::materialize::retry_delay(&error, attempt) {
                         Some(delay) if $may_retry => {
                             tokio::time::sleep(delay).await;
                             attempt += 1;
@@ -70,6 +70,7 @@ macro_rules! in_transaction {
         }
     }};
 }
+pub(crate) use in_transaction;
 
 /// How a model is built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -622,7 +623,7 @@ async fn apply_schema_change(
     }
 }
 
-async fn add_columns(
+pub(crate) async fn add_columns(
     adapter: &dyn Adapter,
     connection: &mut dyn Connection,
     relation: &Relation,
@@ -812,7 +813,7 @@ async fn seed_columns_as_created(
     Ok(columns)
 }
 
-async fn run_hooks(
+pub(crate) async fn run_hooks(
     connection: &mut dyn Connection,
     hooks: &[String],
     renderer: Option<&dyn HookRenderer>,
@@ -835,7 +836,7 @@ struct Grant<'a> {
     grantees: &'a [String],
 }
 
-async fn apply_grants(
+pub(crate) async fn apply_grants(
     adapter: &dyn Adapter,
     connection: &mut dyn Connection,
     relation: &Relation,
@@ -919,7 +920,7 @@ async fn rename(
     .map(|_| ())
 }
 
-async fn execute(
+pub(crate) async fn execute(
     adapter: &dyn Adapter,
     connection: &mut dyn Connection,
     template: &'static str,
@@ -929,7 +930,11 @@ async fn execute(
     connection.execute(&sql).await
 }
 
-fn render(adapter: &dyn Adapter, name: &'static str, context: minijinja::Value) -> Result<String, AdapterError> {
+pub(crate) fn render(
+    adapter: &dyn Adapter,
+    name: &'static str,
+    context: minijinja::Value,
+) -> Result<String, AdapterError> {
     adapter
         .templates()
         .get_template(name)
@@ -939,7 +944,7 @@ fn render(adapter: &dyn Adapter, name: &'static str, context: minijinja::Value) 
 
 /// The relation with a suffix on its identifier, the identifier shortened
 /// so that the warehouse does not cut off the suffix instead.
-fn derived_relation(adapter: &dyn Adapter, relation: &Relation, suffix: &str) -> Relation {
+pub(crate) fn derived_relation(adapter: &dyn Adapter, relation: &Relation, suffix: &str) -> Relation {
     let limit = adapter.max_identifier_bytes().saturating_sub(suffix.len());
     let mut end = relation.identifier.len().min(limit);
     while !relation.identifier.is_char_boundary(end) {
@@ -948,14 +953,14 @@ fn derived_relation(adapter: &dyn Adapter, relation: &Relation, suffix: &str) ->
     relation.with_identifier(format!("{}{suffix}", &relation.identifier[..end]))
 }
 
-async fn rollback_quietly(connection: &mut dyn Connection) {
+pub(crate) async fn rollback_quietly(connection: &mut dyn Connection) {
     // The original error matters more; a failed rollback leaves the
     // connection marked in-transaction, so it is closed, not reused.
     let _rolled_back = connection.rollback().await;
 }
 
 /// How long to wait before running a failed transaction again, if at all.
-fn retry_delay(error: &AdapterError, attempt: u32) -> Option<Duration> {
+pub(crate) fn retry_delay(error: &AdapterError, attempt: u32) -> Option<Duration> {
     if !error.is_retryable() || attempt >= MAX_RETRIES {
         return None;
     }

@@ -130,6 +130,28 @@ pub mod template_names {
     pub const UNIT_TEST_COMPARE: &str = "unit_test_compare.sql";
     /// A query with no rows, to type its columns; context: `sql`.
     pub const UNIT_TEST_COLUMNS: &str = "unit_test_columns.sql";
+    /// A snapshot's first run: its query with the meta columns added;
+    /// context: `sql`, `scd_id`, `updated_at`, `columns`, `valid_to_current`,
+    /// `new_record` (see [`crate::snapshot::materialize`]).
+    pub const SNAPSHOT_BUILD: &str = "snapshot_build.sql";
+    /// The changes of a later snapshot run, one row per insert, update or
+    /// delete (see [`crate::snapshot::materialize`] for the context).
+    pub const SNAPSHOT_STAGING: &str = "snapshot_staging.sql";
+    /// Closes the versions the staging table updates or deletes; context:
+    /// `target`, `source`, `columns`, `valid_to_current`.
+    pub const SNAPSHOT_UPDATE: &str = "snapshot_update.sql";
+    /// Inserts the staging table's new versions; context: `target`,
+    /// `source`, `columns` (names).
+    pub const SNAPSHOT_INSERT: &str = "snapshot_insert.sql";
+    /// dbt's `snapshot_hash_arguments`: an md5 of the arguments joined by
+    /// `|`; context: `arguments` (SQL expressions).
+    pub const SNAPSHOT_HASH: &str = "snapshot_hash.sql";
+    /// The columns of a query, with no rows; context: `sql`, `columns`
+    /// (expressions to select, or empty for every column).
+    pub const SNAPSHOT_QUERY_COLUMNS: &str = "snapshot_query_columns.sql";
+    /// dbt's `snapshot_get_time()`: the transaction's time as a timestamp
+    /// without time zone; no context.
+    pub const SNAPSHOT_TIME: &str = "snapshot_time.sql";
 
     /// Every name above, for checking that an adapter provides them all.
     pub const ALL: &[&str] = &[
@@ -167,6 +189,13 @@ pub mod template_names {
         UNIT_TEST_FIXTURE,
         UNIT_TEST_COMPARE,
         UNIT_TEST_COLUMNS,
+        SNAPSHOT_BUILD,
+        SNAPSHOT_STAGING,
+        SNAPSHOT_UPDATE,
+        SNAPSHOT_INSERT,
+        SNAPSHOT_HASH,
+        SNAPSHOT_QUERY_COLUMNS,
+        SNAPSHOT_TIME,
     ];
 }
 
@@ -187,7 +216,7 @@ macro_rules! adapter_templates {
             "create_temporary_table_as.sql", "incremental_delete.sql", "add_columns.sql", "drop_columns.sql",
             "alter_column_types.sql", "create_materialized_view.sql", "refresh_materialized_view.sql", "grants.sql",
             "seed_create.sql", "seed_copy.sql", "catalog.sql", "export_partition_value.sql", "server_version.sql",
-            "list_relations.sql", "list_schemas.sql");
+            "list_relations.sql", "list_schemas.sql", "snapshot_time.sql");
 
         /// This adapter's templates, parsed once.
         pub fn templates() -> &'static minijinja::Environment<'static> {
@@ -207,7 +236,9 @@ pub(crate) const COMMON_TEMPLATES: &[(&str, &str)] = template_files!("common";
     "create_schema.sql", "create_or_replace_view.sql", "create_view.sql", "create_table_as.sql", "drop_relation.sql",
     "rename_relation.sql", "incremental_append.sql", "incremental_merge.sql", "comment_on_relation.sql",
     "test_count.sql", "limit.sql", "seed_truncate.sql", "export_query.sql", "export_watermark.sql", "select_all.sql",
-    "drop_schema.sql", "unit_test_fixture.sql", "unit_test_compare.sql", "unit_test_columns.sql");
+    "drop_schema.sql", "unit_test_fixture.sql", "unit_test_compare.sql", "unit_test_columns.sql",
+    "snapshot_build.sql", "snapshot_staging.sql", "snapshot_update.sql", "snapshot_insert.sql",
+    "snapshot_hash.sql", "snapshot_query_columns.sql");
 
 /// The template environment of one adapter: its own sources, then the
 /// common ones, plus the filters every template may use: `quote` (an
@@ -633,6 +664,9 @@ pub enum AdapterError {
     Hook { message: String },
     #[error("data test query returned no row count")]
     MissingTestCount,
+    /// A snapshot's relation exists but cannot hold its history.
+    #[error("cannot snapshot into `{relation}`: {problem}")]
+    SnapshotTarget { relation: String, problem: String },
     #[error("{what} is not supported on {adapter}; {hint}")]
     Unsupported {
         what: &'static str,

@@ -24,6 +24,7 @@ pub mod run;
 pub mod run_operation;
 pub mod seed;
 pub mod show;
+pub mod snapshot;
 pub mod test;
 
 use crate::manifest::ResourceType;
@@ -40,10 +41,15 @@ fn counts(rendered: &Rendered) -> String {
             .count()
     };
     let plural = |count: usize, word: &str| format!("{count} {word}{}", if count == 1 { "" } else { "s" });
+    let snapshots = (count(ResourceType::Snapshot) > 0).then(|| plural(count(ResourceType::Snapshot), "snapshot"));
     [
         plural(count(ResourceType::Model), "model"),
         plural(count(ResourceType::Seed), "seed"),
         plural(count(ResourceType::Test), "test"),
+    ]
+    .into_iter()
+    .chain(snapshots)
+    .chain([
         plural(manifest.sources.len(), "source"),
         plural(manifest.exposures.len(), "exposure"),
         format!(
@@ -52,6 +58,7 @@ fn counts(rendered: &Rendered) -> String {
             if count(ResourceType::Analysis) == 1 { "is" } else { "es" }
         ),
         plural(manifest.macros.len(), "macro"),
-    ]
+    ])
+    .collect::<Vec<_>>()
     .join(", ")
 }

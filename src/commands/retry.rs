@@ -61,6 +61,7 @@ pub fn retry(printer: Arc<Printer>, args: &RetryArgs) -> Result<Outcome, Diagnos
         "test" => Command::Test,
         "seed" => Command::Seed,
         "export" => Command::Export,
+        "snapshot" => Command::Snapshot,
         _ => Command::Build,
     };
     let again: BTreeSet<String> = previous

@@ -142,6 +142,13 @@ pub fn execute(
         0 => String::new(),
         exports => format!(", {exports} export{}", if exports == 1 { "" } else { "s" }),
     };
+    let exports = match count(ResourceType::Snapshot) {
+        0 => exports,
+        snapshots => format!(
+            ", {snapshots} snapshot{}{exports}",
+            if snapshots == 1 { "" } else { "s" }
+        ),
+    };
     printer.info(
         "run_started",
         &format!(

@@ -107,6 +107,7 @@ pub fn cases(context: &Context, results: &RunResults) -> Vec<Case> {
                 ResourceType::Exposure => "exposures",
                 ResourceType::Export => "exports",
                 ResourceType::UnitTest => "unit_tests",
+                ResourceType::Snapshot => "snapshots",
             };
             let classname = node
                 .map(|node| match node.fqn.split_last() {

@@ -16,6 +16,7 @@ pub mod junit;
 pub mod node;
 pub mod refresh;
 pub mod results;
+mod snapshot;
 pub mod warehouse;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -45,6 +46,7 @@ pub enum Command {
     Export,
     /// `dvt clone`: each model and seed as a view of its `--state` relation.
     Clone,
+    Snapshot,
 }
 
 impl Command {
@@ -56,6 +58,7 @@ impl Command {
             Command::Build => "build",
             Command::Export => "export",
             Command::Clone => "clone",
+            Command::Snapshot => "snapshot",
         }
     }
 
@@ -72,9 +75,11 @@ impl Command {
                     | ResourceType::Test
                     | ResourceType::Export
                     | ResourceType::UnitTest
+                    | ResourceType::Snapshot
             ),
             Command::Export => resource_type == ResourceType::Export,
             Command::Clone => matches!(resource_type, ResourceType::Model | ResourceType::Seed),
+            Command::Snapshot => resource_type == ResourceType::Snapshot,
         }
     }
 }

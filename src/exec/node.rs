@@ -36,6 +36,7 @@ pub async fn execute(context: &Arc<Context>, unique_id: &str) -> NodeResult {
         ResourceType::Test => run_test(context, node).await,
         ResourceType::Export => run_export(context, node).await,
         ResourceType::UnitTest => crate::unit_test::execute(context, node).await,
+        ResourceType::Snapshot => super::snapshot::run(context, node).await,
         _ => NodeResult::new(node, Status::Success, String::new()),
     };
     if context.cancelled.load(Ordering::SeqCst) && result.status == Status::Error {

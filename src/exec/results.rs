@@ -141,6 +141,8 @@ fn describe(node: &Node) -> String {
         ResourceType::Test => node.name.clone(),
         ResourceType::Export => format!("export of {relation}"),
         ResourceType::UnitTest => crate::unit_test::describe(node),
+        // As dbt: `OK snapshotted snapshots.customer_addresses`.
+        ResourceType::Snapshot => relation,
         other => format!("{} {}", other.as_str(), node.name),
     }
 }
@@ -165,6 +167,7 @@ pub fn print_progress(context: &Context, result: &NodeResult) {
             let verb = match node.resource_type {
                 ResourceType::Seed => "loaded",
                 ResourceType::Export => "exported",
+                ResourceType::Snapshot => "snapshotted",
                 _ => "created",
             };
             (format!("OK {verb}"), "32", format!("{response} in {seconds:.2}s"))

@@ -60,7 +60,10 @@ impl RefLookup {
     pub(super) fn new(manifest: &Manifest) -> Self {
         let mut by_name = BTreeMap::new();
         for node in manifest.nodes.values() {
-            if matches!(node.resource_type, ResourceType::Model | ResourceType::Seed) {
+            if matches!(
+                node.resource_type,
+                ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
+            ) {
                 let entry = (node.unique_id.clone(), node.is_ephemeral());
                 match &node.version {
                     // A versioned model is found by `name.v<v>`, and by its
@@ -504,6 +507,7 @@ impl<'a> Builder<'a> {
         for (key, tree, resource_type) in [
             ("models", &self.project.model_tree, ResourceType::Model),
             ("seeds", &self.project.seed_tree, ResourceType::Seed),
+            ("snapshots", &self.project.snapshot_tree, ResourceType::Snapshot),
         ] {
             let paths: Vec<Vec<String>> = manifest
                 .nodes
@@ -526,7 +530,8 @@ impl<'a> Builder<'a> {
             collect_prefixed_keys(tree, &mut prefixed);
             warnings.extend(self.check_config_keys(&prefixed, file, source, false));
         }
-        for patch in self.properties.models.values().chain(self.properties.seeds.values()) {
+        let patches = self.properties.models.values().chain(self.properties.seeds.values());
+        for patch in patches.chain(self.properties.snapshots.values()) {
             let source = self.project.schema_source(&patch.file).unwrap_or_default();
             warnings.extend(self.check_config_keys(&patch.config, &patch.file, source, false));
         }
@@ -708,6 +713,7 @@ impl<'a> Builder<'a> {
             let patch = match node.resource_type {
                 ResourceType::Model => self.properties.node_patch(&node.name, node.version.as_ref()),
                 ResourceType::Seed => self.properties.seeds.get(&node.name),
+                ResourceType::Snapshot => self.properties.snapshots.get(&node.name),
                 _ => None,
             };
             if let Some(patch) = patch {

@@ -61,6 +61,16 @@ pub const KNOWN_KEYS: &[&str] = &[
     "ingest",
     "label",
     "test_type",
+    // Snapshots (see crate::snapshot::config).
+    "strategy",
+    "updated_at",
+    "check_cols",
+    "hard_deletes",
+    "invalidate_hard_deletes",
+    "target_schema",
+    "target_database",
+    "snapshot_meta_column_names",
+    "dbt_valid_to_current",
 ];
 
 /// Normalises a key: strips dbt's `+` prefix, and spells hooks as dbt's manifest does.

@@ -472,6 +472,8 @@ impl Jinja {
         packages: &PackageMacros,
     ) -> Result<Jinja, Vec<Diagnostic>> {
         let mut env = Environment::new();
+        // dbt's Jinja never escapes; a YAML snapshot renders under its `.yml` path.
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         // As dbt's Jinja: an undefined value is empty when printed, iterated
         // or concatenated (a macro called without an argument gets one). Only
         // printing one in the node's own file is an error (the formatter

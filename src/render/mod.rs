@@ -24,6 +24,7 @@ pub mod operation;
 pub mod narrow;
 mod overrides;
 pub mod schema;
+mod snapshot;
 mod test_name;
 pub mod versions;
 
@@ -224,7 +225,8 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
         properties: &properties,
     };
 
-    // 3. Parse-render models, analyses and singular tests in parallel.
+    // 3. Parse-render models, analyses, singular tests and snapshots in parallel.
+    let snapshot_sources = snapshot::sources(&context, &properties, &mut diagnostics);
     let mut drafts: Vec<Draft> = Vec::new();
     for file in &project.files.models {
         drafts.push(context.draft(
@@ -278,6 +280,9 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
                 None,
             ));
         }
+    }
+    for source in &snapshot_sources {
+        drafts.push(snapshot::draft(&context, source));
     }
     let parsed: Vec<Result<Scope, Diagnostic>> = drafts.par_iter().map(|draft| context.parse(draft)).collect();
 
@@ -339,7 +344,10 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
             );
             continue;
         }
-        let node = context.node(draft, unique_id, config, scope);
+        let mut node = context.node(draft, unique_id, config, scope);
+        if draft.resource_type == ResourceType::Snapshot {
+            diagnostics.extend(snapshot::finish(&mut node, &snapshot_sources));
+        }
         manifest.nodes.insert(node.unique_id.clone(), node);
     }
     let package_seeds = project

@@ -79,6 +79,8 @@ pub struct Patch {
     pub versions: Option<super::versions::Versions>,
     /// The version a versioned model's patch is for.
     pub version: Option<crate::manifest::ModelVersion>,
+    /// A dbt 1.9 YAML snapshot's `relation:` (`ref('x')` or `source('a', 'b')`).
+    pub relation: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -142,6 +144,9 @@ pub struct Properties {
     pub models: BTreeMap<String, Patch>,
     pub seeds: BTreeMap<String, Patch>,
     pub analyses: BTreeMap<String, Patch>,
+    /// `snapshots:` entries: YAML snapshots (with `relation:`) and the
+    /// properties of `{% snapshot %}` blocks.
+    pub snapshots: BTreeMap<String, Patch>,
     pub sources: Vec<SourceSpec>,
     pub exposures: Vec<ExposureSpec>,
     /// The patch of each model version, by the stem of its file (`super::versions::expand`).
@@ -202,6 +207,7 @@ pub fn read_all(
             ("models", &mut properties.models),
             ("seeds", &mut properties.seeds),
             ("analyses", &mut properties.analyses),
+            ("snapshots", &mut properties.snapshots),
         ] {
             for (entry, line) in reader.entries(&mut document, kind) {
                 if let Some(patch) = reader.patch(&entry, line) {
@@ -598,6 +604,7 @@ impl Reader<'_> {
             meta: self.mapping(entry, "meta", line),
             versions: self.versions(entry, line),
             version: None,
+            relation: self.string(entry, "relation"),
         })
     }
 
