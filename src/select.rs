@@ -201,6 +201,7 @@ impl SelectorError {
             | SelectorError::InvalidExposure { term }
             | SelectorError::UnknownResourceType { term, .. }
             | SelectorError::UnknownTestType { term, .. }
+            | SelectorError::UnknownVersion { term, .. }
             | SelectorError::InvalidPattern { term, .. }
             | SelectorError::StateNeedsState { term }
             | SelectorError::UnknownState { term, .. } => Some(term),

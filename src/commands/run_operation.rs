@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use serde_json::{json, Map, Value};
 
-use crate::adapter::{self, Connection as _};
+use crate::adapter;
 use crate::cli::RunOperationArgs;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::exec::{driver, warehouse};

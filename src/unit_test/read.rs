@@ -251,6 +251,7 @@ impl Reader<'_> {
             resource_type: ResourceType::UnitTest,
             package_name: self.project.name.clone(),
             name: name.to_string(),
+            version: None,
             path,
             original_file_path: self.file.path.clone(),
             package_dir: String::new(),

@@ -10,6 +10,7 @@ pub enum Engine {
 impl Engine {
     /// The value for this engine, where the two differ (a type's name, how
     /// a value prints).
+    #[allow(dead_code, reason = "included by every matrix test binary; not every one picks")]
     pub fn pick<T>(self, postgres: T, duckdb: T) -> T {
         match self {
             Engine::Postgres => postgres,
