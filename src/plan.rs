@@ -61,6 +61,7 @@ pub fn selectable_nodes(manifest: &Manifest, changes: Option<&BTreeMap<String, C
             source_name: None,
             config,
             state: change_of(&node.unique_id),
+            fresher: None,
         });
     }
     for source in manifest.sources.values() {
@@ -76,6 +77,7 @@ pub fn selectable_nodes(manifest: &Manifest, changes: Option<&BTreeMap<String, C
             source_name: Some(source.source_name.clone()),
             config: serde_json::Value::Object(source.config.clone()),
             state: change_of(&source.unique_id),
+            fresher: None,
         });
     }
     for exposure in manifest.exposures.values() {
@@ -91,6 +93,7 @@ pub fn selectable_nodes(manifest: &Manifest, changes: Option<&BTreeMap<String, C
             source_name: None,
             config: serde_json::Value::Object(exposure.config.clone()),
             state: change_of(&exposure.unique_id),
+            fresher: None,
         });
     }
     nodes.sort_by(|left, right| left.unique_id.cmp(&right.unique_id));
@@ -112,7 +115,12 @@ pub fn plan(
         return Ok(Plan { order, selected });
     }
     let comparison = state.map(|state| state::compare(manifest, state));
-    let nodes = selectable_nodes(manifest, comparison.as_ref().map(|comparison| &comparison.changes));
+    let mut nodes = selectable_nodes(manifest, comparison.as_ref().map(|comparison| &comparison.changes));
+    if let Some(fresher) = state.and_then(|state| state.fresher.as_ref()) {
+        for node in &mut nodes {
+            node.fresher = Some(fresher.contains(&node.unique_id));
+        }
+    }
     let ids: Vec<String> = nodes.iter().map(|node| node.unique_id.clone()).collect();
     let (parents, children) = dag.adjacency(&ids);
     let graph = SelectionGraph {
@@ -124,7 +132,10 @@ pub fn plan(
         let diagnostic = Diagnostic::error(error.to_string());
         match error {
             // These carry their own hint.
-            SelectorError::StateNeedsState { .. } | SelectorError::UnknownState { .. } => diagnostic,
+            SelectorError::StateNeedsState { .. }
+            | SelectorError::UnknownState { .. }
+            | SelectorError::SourceStatusNeedsState { .. }
+            | SelectorError::UnknownSourceStatus { .. } => diagnostic,
             _ => diagnostic.hint("see `dvt ls --help`; for example `--select +fct_rental tag:marts`"),
         }
     })?;

@@ -62,6 +62,9 @@ pub struct SelectableNode {
     pub config: serde_json::Value,
     /// How the node compares with the `--state` manifest; `None` without `--state`.
     pub state: Option<Change>,
+    /// Whether the source was loaded since the `--state` run's
+    /// `sources.json` (`source_status:fresher`); `None` when not compared.
+    pub fresher: Option<bool>,
 }
 
 /// The nodes and their edges, by index into `nodes`.
@@ -150,6 +153,15 @@ pub enum SelectorError {
     )]
     StateNeedsState { term: String },
 
+    #[error(
+        "selector `{term}` compares this run's target/sources.json with another run's, but no `--state` was given\n\
+         hint: run `dvt source freshness`, then pass the directory holding the other run's sources.json, as in `--state prod/ --select {term}`"
+    )]
+    SourceStatusNeedsState { term: String },
+
+    #[error("unknown source status `{value}` in `{term}`\nhint: the one source status is `fresher`")]
+    UnknownSourceStatus { value: String, term: String },
+
     #[error("unknown state `{value}` in `{term}`\n{}", value_hint(.suggestion.as_deref(), STATE_VALUES))]
     UnknownState {
         value: String,
@@ -212,6 +224,7 @@ const METHOD_NAMES: &[&str] = &[
     "exposure",
     "test_type",
     "state",
+    "source_status",
 ];
 
 /// Resource types `resource_type:` accepts: dvt's own plus the rest of dbt's, so a
@@ -312,6 +325,8 @@ pub enum SelectorMethod {
     TestType,
     /// Compares with another run; evaluating it needs `--state`.
     State,
+    /// `source_status:fresher`: compares this run's `sources.json` with the `--state` run's.
+    SourceStatus,
 }
 
 impl SelectorMethod {
@@ -328,6 +343,7 @@ impl SelectorMethod {
             "exposure" => Self::Exposure,
             "test_type" => Self::TestType,
             "state" => Self::State,
+            "source_status" => Self::SourceStatus,
             "config" if arguments.is_empty() || arguments.iter().any(String::is_empty) => {
                 return Err(SelectorError::MissingConfigKey { term: term.to_string() })
             }
@@ -363,6 +379,7 @@ impl SelectorMethod {
             Self::Exposure => "exposure".to_string(),
             Self::TestType => "test_type".to_string(),
             Self::State => "state".to_string(),
+            Self::SourceStatus => "source_status".to_string(),
         }
     }
 }
@@ -654,6 +671,10 @@ fn validate_value(method: &SelectorMethod, value: &str, term: &str) -> Result<()
             value: value.to_string(),
             term: term.to_string(),
         }),
+        SelectorMethod::SourceStatus if value != "fresher" => Err(SelectorError::UnknownSourceStatus {
+            value: value.to_string(),
+            term: term.to_string(),
+        }),
         SelectorMethod::State if StateValue::parse(value).is_none() => Err(SelectorError::UnknownState {
             value: value.to_string(),
             term: term.to_string(),
@@ -894,6 +915,7 @@ enum Matcher {
     },
     TestType(&'static [&'static str]),
     State(StateValue),
+    SourceFresher,
 }
 
 impl Matcher {
@@ -947,6 +969,7 @@ impl Matcher {
                     })
                 }
             }),
+            SelectorMethod::SourceStatus => Self::SourceFresher,
             SelectorMethod::State => match StateValue::parse(value) {
                 Some(state) => Self::State(state),
                 None => {
@@ -992,6 +1015,7 @@ impl Matcher {
                         .is_some_and(|test_type| test_types.contains(&test_type))
             }
             Self::State(state) => node.state.as_ref().is_some_and(|change| state.matches(change)),
+            Self::SourceFresher => node.fresher == Some(true),
         }
     }
 }
@@ -1060,6 +1084,11 @@ fn evaluate_union(graph: &SelectionGraph, intersections: &[Vec<CompiledCriteria>
 fn evaluate_criteria(graph: &SelectionGraph, compiled: &CompiledCriteria) -> Result<Vec<bool>, SelectorError> {
     if matches!(compiled.matcher, Matcher::State(_)) && graph.nodes.iter().any(|node| node.state.is_none()) {
         return Err(SelectorError::StateNeedsState {
+            term: compiled.criteria.to_string(),
+        });
+    }
+    if matches!(compiled.matcher, Matcher::SourceFresher) && graph.nodes.iter().any(|node| node.fresher.is_none()) {
+        return Err(SelectorError::SourceStatusNeedsState {
             term: compiled.criteria.to_string(),
         });
     }
@@ -1340,6 +1369,7 @@ mod tests {
                     source_name: is_source.then(|| spec.fqn[1].to_string()),
                     config: spec.config,
                     state: None,
+                    fresher: None,
                 }
             })
             .collect();
@@ -1424,6 +1454,7 @@ mod tests {
                 "resource_type" => "resource_type:model".to_string(),
                 "test_type" => "test_type:generic".to_string(),
                 "state" => "state:modified".to_string(),
+                "source_status" => "source_status:fresher".to_string(),
                 _ => format!("{method}:x"),
             };
             let union = parse(&selector).unwrap();
@@ -1879,7 +1910,7 @@ mod tests {
     fn error_unknown_method_without_suggestion() {
         assert_snapshot!(error(&["zzz:x"]), @r"
         unknown selector method `zzz` in `zzz:x`
-        hint: valid methods are `fqn`, `tag`, `path`, `file`, `source`, `resource_type`, `config`, `package`, `exposure`, `test_type`, `state`
+        hint: valid methods are `fqn`, `tag`, `path`, `file`, `source`, `resource_type`, `config`, `package`, `exposure`, `test_type`, `state`, `source_status`
         ");
     }
 
@@ -2117,6 +2148,7 @@ mod tests {
                 source_name: None,
                 config: json!({"materialized": if index % 2 == 0 { "table" } else { "view" }}),
                 state: None,
+                fresher: None,
             })
             .collect();
         // Each node depends on the one before it and the one ten before it.

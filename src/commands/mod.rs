@@ -22,6 +22,7 @@ pub mod retry;
 pub mod run;
 pub mod seed;
 pub mod show;
+pub mod source_freshness;
 pub mod test;
 
 use crate::manifest::ResourceType;

@@ -417,6 +417,7 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
         }
     }
     diagnostics.extend(context.check_relation_collisions(&manifest));
+    diagnostics.extend(crate::contract::parse_problems(&manifest));
 
     // 5. Refs, sources, generic tests and exposures.
     let lookup = RefLookup::new(&manifest);
