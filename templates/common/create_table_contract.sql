@@ -12,7 +12,6 @@ create table {{ relation|relation }} (
 {% endfor %}
 );
 insert into {{ relation|relation }} ({% for column in columns %}{{ column.name }}{% if not loop.last %}, {% endif %}{% endfor %})
-select {% for column in columns %}{{ column.name }}{% if not loop.last %}, {% endif %}{% endfor %}
-from (
+select {% for column in columns %}{{ column.name }}{% if not loop.last %}, {% endif %}{% endfor %} from (
 {{ sql }}
 ) as model_subq
