@@ -79,6 +79,9 @@ pub enum Command {
     /// Generate the docs site (catalog, column lineage) in target/docs/, or serve it.
     #[command(subcommand)]
     Docs(DocsCommand),
+    /// Commands on the project's sources: `dvt source freshness`.
+    #[command(subcommand)]
+    Source(SourceCommand),
     /// Load the Kafka topics of sources with an `ingest:` block into their bronze tables, exactly once, then exit.
     #[cfg(feature = "kafka")]
     Ingest(IngestArgs),
@@ -334,6 +337,26 @@ pub enum DocsCommand {
     Generate(DocsGenerateArgs),
     /// Serve target/docs/ over HTTP.
     Serve(DocsServeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SourceCommand {
+    /// Check how recently the selected sources were loaded, against their `freshness` criteria, and write target/sources.json.
+    Freshness(FreshnessArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FreshnessArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    #[command(flatten)]
+    pub selection: SelectArgs,
+    /// Where to write the results (default: target/sources.json).
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// How many sources are checked at once (default: the target's `threads`).
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub threads: Option<usize>,
 }
 
 #[derive(Debug, Args)]

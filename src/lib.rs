@@ -11,11 +11,13 @@ pub mod adapter;
 pub mod artifacts;
 pub mod cli;
 pub mod commands;
+pub mod contract;
 pub mod diagnostic;
 pub mod diff;
 pub mod docs;
 pub mod duration;
 pub mod exec;
+pub mod freshness;
 pub mod graph;
 pub mod ingest;
 pub mod lake;
@@ -81,6 +83,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Diff(args) => commands::diff::diff(&printer, args),
         Command::Docs(cli::DocsCommand::Generate(args)) => commands::docs::generate(&printer, args),
         Command::Docs(cli::DocsCommand::Serve(args)) => commands::docs::serve(&printer, args),
+        Command::Source(cli::SourceCommand::Freshness(args)) => commands::source_freshness::freshness(shared(), args),
         #[cfg(feature = "kafka")]
         Command::Ingest(args) => commands::ingest::ingest(shared(), args),
         #[cfg(feature = "kafka")]

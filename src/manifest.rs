@@ -93,6 +93,10 @@ pub struct Column {
     pub meta: Map<String, Value>,
     pub tags: Vec<String>,
     pub quote: Option<bool>,
+    /// Column-level `constraints`, in dbt's manifest shape (`crate::contract::constraints`).
+    pub constraints: Vec<Value>,
+    /// The column's place in its YAML `columns:` list, for contract DDL.
+    pub position: usize,
 }
 
 /// A `ref()` call as written.
@@ -156,6 +160,8 @@ pub struct Node {
     pub attached_node: Option<String>,
     /// For a version of a versioned model (`render::versions`).
     pub version: Option<ModelVersion>,
+    /// Model-level `constraints`, in dbt's manifest shape (`crate::contract::constraints`).
+    pub constraints: Vec<Value>,
 }
 
 impl Node {
@@ -227,7 +233,7 @@ impl serde::Serialize for Column {
         map.serialize_entry("meta", &self.meta)?;
         map.serialize_entry("tags", &self.tags)?;
         map.serialize_entry("quote", &self.quote)?;
-        map.serialize_entry("constraints", &[] as &[Value])?;
+        map.serialize_entry("constraints", &self.constraints)?;
         map.end()
     }
 }
@@ -347,6 +353,12 @@ impl serde::Serialize for Node {
                 "deprecation_date",
                 &version.and_then(|version| version.deprecation_date.as_ref()),
             )?;
+            let enforced = crate::contract::is_enforced(self);
+            map.serialize_entry(
+                "contract",
+                &json!({"enforced": enforced, "alias_types": true, "checksum": crate::contract::checksum(self)}),
+            )?;
+            map.serialize_entry("constraints", &self.constraints)?;
         }
         if let Some(metadata) = &self.test_metadata {
             map.serialize_entry(
@@ -378,6 +390,9 @@ pub struct SourceTable {
     pub source_description: String,
     pub loader: String,
     pub loaded_at_field: Option<String>,
+    /// dbt 1.10's `loaded_at_query`: SQL returning the time of the last load.
+    pub loaded_at_query: Option<String>,
+    /// The resolved criteria (`crate::freshness::criteria`), or `null`.
     pub freshness: Value,
     pub columns: BTreeMap<String, Column>,
     pub meta: Map<String, Value>,
@@ -424,6 +439,7 @@ impl SourceTable {
             "identifier": self.relation.identifier,
             "quoting": {},
             "loaded_at_field": self.loaded_at_field,
+            "loaded_at_query": self.loaded_at_query,
             "freshness": self.freshness,
             "external": self.external,
             "description": self.description,

@@ -76,7 +76,11 @@ pub fn prepare(printer: &Printer, settings: Settings) -> Result<Prepared, Diagno
     } = load(printer, settings)?;
     let plan = match &settings.retry {
         None => {
-            let previous = state::load(settings.selection.state.as_deref())?;
+            let mut previous = state::load(settings.selection.state.as_deref())?;
+            if let Some(previous) = previous.as_mut() {
+                previous.fresher =
+                    crate::freshness::fresher::when_selected(&settings.selection, &settings.session.project)?;
+            }
             let plan = plan::plan(&rendered.manifest, &dag, &settings.selection, previous.as_ref())?;
             if settings.defer {
                 report_deferred(printer, state::defer(&mut rendered, previous.as_ref(), &plan.selected));

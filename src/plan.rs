@@ -64,6 +64,7 @@ pub fn selectable_nodes(manifest: &Manifest, changes: Option<&BTreeMap<String, C
             config,
             state: change_of(&node.unique_id),
             version: node.version.as_ref().map(crate::render::versions::rank),
+            fresher: None,
         });
     }
     for source in manifest.sources.values() {
@@ -80,6 +81,7 @@ pub fn selectable_nodes(manifest: &Manifest, changes: Option<&BTreeMap<String, C
             config: serde_json::Value::Object(source.config.clone()),
             state: change_of(&source.unique_id),
             version: None,
+            fresher: None,
         });
     }
     for exposure in manifest.exposures.values() {
@@ -96,6 +98,7 @@ pub fn selectable_nodes(manifest: &Manifest, changes: Option<&BTreeMap<String, C
             config: serde_json::Value::Object(exposure.config.clone()),
             state: change_of(&exposure.unique_id),
             version: None,
+            fresher: None,
         });
     }
     nodes.sort_by(|left, right| left.unique_id.cmp(&right.unique_id));
@@ -117,7 +120,12 @@ pub fn plan(
         return Ok(Plan { order, selected });
     }
     let comparison = state.map(|state| state::compare(manifest, state));
-    let nodes = selectable_nodes(manifest, comparison.as_ref().map(|comparison| &comparison.changes));
+    let mut nodes = selectable_nodes(manifest, comparison.as_ref().map(|comparison| &comparison.changes));
+    if let Some(fresher) = state.and_then(|state| state.fresher.as_ref()) {
+        for node in &mut nodes {
+            node.fresher = Some(fresher.contains(&node.unique_id));
+        }
+    }
     let ids: Vec<String> = nodes.iter().map(|node| node.unique_id.clone()).collect();
     let (parents, children) = dag.adjacency(&ids);
     let graph = SelectionGraph {

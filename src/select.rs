@@ -62,6 +62,9 @@ pub struct SelectableNode {
     pub config: serde_json::Value,
     /// How the node compares with the `--state` manifest; `None` without `--state`.
     pub state: Option<Change>,
+    /// Whether the source was loaded since the `--state` run's
+    /// `sources.json` (`source_status:fresher`); `None` when not compared.
+    pub fresher: Option<bool>,
     /// For a model version, where it stands against its model's latest one.
     pub version: Option<VersionRank>,
 }
@@ -164,6 +167,15 @@ pub enum SelectorError {
     )]
     StateNeedsState { term: String },
 
+    #[error(
+        "selector `{term}` compares this run's target/sources.json with another run's, but no `--state` was given\n\
+         hint: run `dvt source freshness`, then pass the directory holding the other run's sources.json, as in `--state prod/ --select {term}`"
+    )]
+    SourceStatusNeedsState { term: String },
+
+    #[error("unknown source status `{value}` in `{term}`\nhint: the one source status is `fresher`")]
+    UnknownSourceStatus { value: String, term: String },
+
     #[error("unknown state `{value}` in `{term}`\n{}", value_hint(.suggestion.as_deref(), STATE_VALUES))]
     UnknownState {
         value: String,
@@ -202,6 +214,8 @@ impl SelectorError {
             | SelectorError::UnknownResourceType { term, .. }
             | SelectorError::UnknownTestType { term, .. }
             | SelectorError::UnknownVersion { term, .. }
+            | SelectorError::SourceStatusNeedsState { term }
+            | SelectorError::UnknownSourceStatus { term, .. }
             | SelectorError::InvalidPattern { term, .. }
             | SelectorError::StateNeedsState { term }
             | SelectorError::UnknownState { term, .. } => Some(term),
@@ -255,6 +269,7 @@ const METHOD_NAMES: &[&str] = &[
     "test_type",
     "state",
     "version",
+    "source_status",
 ];
 
 /// Resource types `resource_type:` accepts: dvt's own plus the rest of dbt's, so a
@@ -357,6 +372,8 @@ pub enum SelectorMethod {
     State,
     /// A model version's rank: `latest`, `prerelease`, `old` or `none`.
     Version,
+    /// `source_status:fresher`: compares this run's `sources.json` with the `--state` run's.
+    SourceStatus,
 }
 
 impl SelectorMethod {
@@ -374,6 +391,7 @@ impl SelectorMethod {
             "test_type" => Self::TestType,
             "state" => Self::State,
             "version" => Self::Version,
+            "source_status" => Self::SourceStatus,
             "config" if arguments.is_empty() || arguments.iter().any(String::is_empty) => {
                 return Err(SelectorError::MissingConfigKey { term: term.to_string() })
             }
@@ -410,6 +428,7 @@ impl SelectorMethod {
             Self::TestType => "test_type".to_string(),
             Self::State => "state".to_string(),
             Self::Version => "version".to_string(),
+            Self::SourceStatus => "source_status".to_string(),
         }
     }
 }
@@ -701,6 +720,10 @@ fn validate_value(method: &SelectorMethod, value: &str, term: &str) -> Result<()
             value: value.to_string(),
             term: term.to_string(),
         }),
+        SelectorMethod::SourceStatus if value != "fresher" => Err(SelectorError::UnknownSourceStatus {
+            value: value.to_string(),
+            term: term.to_string(),
+        }),
         SelectorMethod::State if StateValue::parse(value).is_none() => Err(SelectorError::UnknownState {
             value: value.to_string(),
             term: term.to_string(),
@@ -943,6 +966,7 @@ enum Matcher {
     State(StateValue),
     /// `version:`; `None` selects the nodes that have no version.
     Version(Option<VersionRank>),
+    SourceFresher,
 }
 
 impl Matcher {
@@ -1008,6 +1032,7 @@ impl Matcher {
                     })
                 }
             }),
+            SelectorMethod::SourceStatus => Self::SourceFresher,
             SelectorMethod::State => match StateValue::parse(value) {
                 Some(state) => Self::State(state),
                 None => {
@@ -1054,6 +1079,7 @@ impl Matcher {
             }
             Self::State(state) => node.state.as_ref().is_some_and(|change| state.matches(change)),
             Self::Version(rank) => node.resource_type == "model" && node.version == *rank,
+            Self::SourceFresher => node.fresher == Some(true),
         }
     }
 }
@@ -1122,6 +1148,11 @@ fn evaluate_union(graph: &SelectionGraph, intersections: &[Vec<CompiledCriteria>
 fn evaluate_criteria(graph: &SelectionGraph, compiled: &CompiledCriteria) -> Result<Vec<bool>, SelectorError> {
     if matches!(compiled.matcher, Matcher::State(_)) && graph.nodes.iter().any(|node| node.state.is_none()) {
         return Err(SelectorError::StateNeedsState {
+            term: compiled.criteria.to_string(),
+        });
+    }
+    if matches!(compiled.matcher, Matcher::SourceFresher) && graph.nodes.iter().any(|node| node.fresher.is_none()) {
+        return Err(SelectorError::SourceStatusNeedsState {
             term: compiled.criteria.to_string(),
         });
     }
@@ -1403,6 +1434,7 @@ mod tests {
                     config: spec.config,
                     state: None,
                     version: None,
+                    fresher: None,
                 }
             })
             .collect();
@@ -1488,6 +1520,7 @@ mod tests {
                 "test_type" => "test_type:generic".to_string(),
                 "state" => "state:modified".to_string(),
                 "version" => "version:latest".to_string(),
+                "source_status" => "source_status:fresher".to_string(),
                 _ => format!("{method}:x"),
             };
             let union = parse(&selector).unwrap();
@@ -1944,6 +1977,7 @@ mod tests {
         assert_snapshot!(error(&["zzz:x"]), @r"
         unknown selector method `zzz` in `zzz:x`
         hint: valid methods are `fqn`, `tag`, `path`, `file`, `source`, `resource_type`, `config`, `package`, `exposure`, `test_type`, `state`, `version`
+        hint: valid methods are `fqn`, `tag`, `path`, `file`, `source`, `resource_type`, `config`, `package`, `exposure`, `test_type`, `state`, `source_status`
         ");
     }
 
@@ -2182,6 +2216,7 @@ mod tests {
                 config: json!({"materialized": if index % 2 == 0 { "table" } else { "view" }}),
                 state: None,
                 version: None,
+                fresher: None,
             })
             .collect();
         // Each node depends on the one before it and the one ten before it.

@@ -129,6 +129,11 @@ pub struct StateManifest {
     pub exposures: BTreeMap<String, StateExposure>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub macros: BTreeMap<String, StateMacro>,
+    /// The sources loaded since this run's `sources.json`, for
+    /// `source_status:fresher` ([`crate::freshness::fresher`]); filled only
+    /// when a selector asks.
+    #[serde(skip)]
+    pub fresher: Option<std::collections::BTreeSet<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -573,6 +578,7 @@ mod tests {
             column_name: None,
             attached_node: None,
             version: None,
+            constraints: Vec::new(),
         }
     }
 

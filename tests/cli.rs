@@ -701,14 +701,12 @@ fn malformed_inputs_fail_with_one_clear_message() {
         cases += 1;
         let source = case_file.parent().expect("a case folder");
         let name = source.file_name().expect("a case name").to_string_lossy().into_owned();
-        let (command, stderr, problem) = run_malformed_case(case_file);
+        let (project, command, stderr, problem) = run_malformed_case(case_file);
         let known = known_gaps.contains(&name.as_str());
         match (problem, known) {
             (None, false) => {
                 let snapshot = format!("$ dvt {command}\nexit code: 2\n--- stderr\n{stderr}");
-                Project::copy_of(source, &[])
-                    .settings()
-                    .bind(|| insta::assert_snapshot!(snapshot));
+                project.settings().bind(|| insta::assert_snapshot!(snapshot));
             }
             (Some(problem), false) => unexpected.push(format!("`{name}` {problem}; stderr:\n{stderr}")),
             (None, true) => unexpected.push(format!("`{name}` meets the bar now: take it off KNOWN_GAPS")),
@@ -721,7 +719,7 @@ fn malformed_inputs_fail_with_one_clear_message() {
 
 /// Runs one case of the malformed corpus: its command, what it printed, and
 /// how it falls short of the bar, if it does.
-fn run_malformed_case(case_file: &Path) -> (String, String, Option<String>) {
+fn run_malformed_case(case_file: &Path) -> (Project, String, String, Option<String>) {
     let source = case_file.parent().expect("a case folder");
     let project = Project::copy_of(source, &["case.yml"]);
     let case: Value =
@@ -770,5 +768,5 @@ fn run_malformed_case(case_file: &Path) -> (String, String, Option<String>) {
     } else {
         None
     };
-    (command, stderr, problem)
+    (project, command, stderr, problem)
 }

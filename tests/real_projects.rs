@@ -9,7 +9,6 @@
 mod command;
 mod common;
 #[path = "support/engine.rs"]
-#[expect(dead_code, reason = "Engine::pick is for other test files")]
 mod engine;
 #[path = "support/matrix.rs"]
 #[macro_use]

@@ -146,6 +146,9 @@ pub struct ModelBuild<'a> {
     /// Renders each hook just before it runs, as dbt does, so that its Jinja
     /// sees the warehouse as it is then; `None` when the hooks are SQL already.
     pub render_hooks: Option<Arc<dyn HookRenderer>>,
+    /// The model's enforced contract: its columns are checked before the
+    /// build, and a table is created with its types and constraints.
+    pub contract: Option<crate::contract::Contract>,
 }
 
 /// Turns a hook's Jinja into SQL at the moment it runs.
@@ -168,6 +171,7 @@ impl<'a> ModelBuild<'a> {
             post_hooks: Vec::new(),
             grants: BTreeMap::new(),
             render_hooks: None,
+            contract: None,
         }
     }
 }
@@ -323,6 +327,9 @@ async fn view_body(
 ) -> Result<(), AdapterError> {
     let relation = &build.relation;
     run_hooks(connection, &build.pre_hooks, build.render_hooks.as_deref()).await?;
+    if let Some(contract) = &build.contract {
+        crate::contract::check::assert_columns(adapter, connection, relation, sql, contract).await?;
+    }
     let existing = connection.relation_kind(relation).await?;
     let context = minijinja::context! { relation => relation, sql => sql };
     match existing {
@@ -367,13 +374,32 @@ async fn table_body(
     // Left behind by a run that was killed, or by a tool before us.
     drop_if_exists(adapter, connection, &temporary).await?;
     drop_if_exists(adapter, connection, &backup).await?;
-    let created = execute(
-        adapter,
-        connection,
-        template_names::CREATE_TABLE_AS,
-        minijinja::context! { relation => &temporary, sql => sql },
-    )
-    .await?;
+    let created = match &build.contract {
+        None => {
+            execute(
+                adapter,
+                connection,
+                template_names::CREATE_TABLE_AS,
+                minijinja::context! { relation => &temporary, sql => sql },
+            )
+            .await?
+        }
+        Some(contract) => {
+            crate::contract::check::assert_columns(adapter, connection, relation, sql, contract).await?;
+            execute(
+                adapter,
+                connection,
+                template_names::CREATE_TABLE_CONTRACT,
+                minijinja::context! {
+                    relation => &temporary,
+                    sql => sql,
+                    columns => &contract.columns,
+                    constraints => &contract.constraints,
+                },
+            )
+            .await?
+        }
+    };
     let existing = connection.relation_kind(relation).await?;
     if let Some(kind) = existing {
         rename(adapter, connection, relation, kind, &backup.identifier).await?;
@@ -444,6 +470,9 @@ async fn incremental_body(
     let identifier = derived_relation(adapter, relation, TEMPORARY_SUFFIX).identifier;
     let temporary = Relation::new(adapter.temporary_schema(), identifier);
     run_hooks(connection, &build.pre_hooks, build.render_hooks.as_deref()).await?;
+    if let Some(contract) = &build.contract {
+        crate::contract::check::assert_columns(adapter, connection, relation, sql, contract).await?;
+    }
     execute(
         adapter,
         connection,

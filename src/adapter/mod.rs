@@ -152,6 +152,21 @@ pub mod template_names {
     /// dbt's `snapshot_get_time()`: the transaction's time as a timestamp
     /// without time zone; no context.
     pub const SNAPSHOT_TIME: &str = "snapshot_time.sql";
+    /// A source's latest load and the current time, for source freshness;
+    /// context: `relation`, `loaded_at_field`, `filter`.
+    pub const COLLECT_FRESHNESS: &str = "collect_freshness.sql";
+    /// The same from a source's `loaded_at_query`; context: `relation`,
+    /// `loaded_at_query`.
+    pub const COLLECT_FRESHNESS_CUSTOM_SQL: &str = "collect_freshness_custom_sql.sql";
+    /// A model's query with no rows, for its contract; context: `sql`.
+    pub const CONTRACT_EMPTY_QUERY: &str = "contract_empty_query.sql";
+    /// A null of each declared type, for a contract; context: `columns`
+    /// (name, data_type).
+    pub const CONTRACT_SCHEMA_QUERY: &str = "contract_schema_query.sql";
+    /// A table with a contract's types and constraints, filled from the
+    /// query; context: `relation`, `columns` (name, data_type,
+    /// constraints), `constraints`, `sql`.
+    pub const CREATE_TABLE_CONTRACT: &str = "create_table_contract.sql";
 
     /// Every name above, for checking that an adapter provides them all.
     pub const ALL: &[&str] = &[
@@ -196,6 +211,11 @@ pub mod template_names {
         SNAPSHOT_HASH,
         SNAPSHOT_QUERY_COLUMNS,
         SNAPSHOT_TIME,
+        COLLECT_FRESHNESS,
+        COLLECT_FRESHNESS_CUSTOM_SQL,
+        CONTRACT_EMPTY_QUERY,
+        CONTRACT_SCHEMA_QUERY,
+        CREATE_TABLE_CONTRACT,
     ];
 }
 
@@ -238,7 +258,8 @@ pub(crate) const COMMON_TEMPLATES: &[(&str, &str)] = template_files!("common";
     "test_count.sql", "limit.sql", "seed_truncate.sql", "export_query.sql", "export_watermark.sql", "select_all.sql",
     "drop_schema.sql", "unit_test_fixture.sql", "unit_test_compare.sql", "unit_test_columns.sql",
     "snapshot_build.sql", "snapshot_staging.sql", "snapshot_update.sql", "snapshot_insert.sql",
-    "snapshot_hash.sql", "snapshot_query_columns.sql");
+    "snapshot_hash.sql", "snapshot_query_columns.sql", "collect_freshness.sql", "collect_freshness_custom_sql.sql",
+    "contract_empty_query.sql", "contract_schema_query.sql", "create_table_contract.sql");
 
 /// The template environment of one adapter: its own sources, then the
 /// common ones, plus the filters every template may use: `quote` (an
@@ -649,6 +670,9 @@ pub enum AdapterError {
         /// `(column, old type, new type)`.
         changed: Vec<(String, String, String)>,
     },
+    /// An enforced contract the query does not meet (`crate::contract`).
+    #[error("{message}")]
+    Contract { message: String },
     #[error("incremental strategy `{strategy}` is not supported; use `append`, `merge` or `delete+insert`")]
     UnsupportedStrategy { strategy: String },
     #[error("privilege `{privilege}` in the grants of `{relation}` is not a SQL privilege name")]
@@ -779,6 +803,12 @@ pub trait Adapter: Send + Sync {
     /// `column_types` names none.
     fn seed_type(&self, inferred: crate::seed::InferredType) -> &'static str {
         inferred.postgres_type()
+    }
+
+    /// A column type as a contract compares and shows it: as dbt's adapter
+    /// names the type of a query's column. DuckDB's own spelling.
+    fn contract_type(&self, data_type: &str) -> String {
+        data_type.to_string()
     }
 
     /// Streams the rows of a query as Arrow record batches of about

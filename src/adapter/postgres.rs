@@ -259,6 +259,10 @@ impl Adapter for PostgresAdapter {
         "pg_temp"
     }
 
+    fn contract_type(&self, data_type: &str) -> String {
+        crate::contract::postgres_type_name(data_type)
+    }
+
     fn max_identifier_bytes(&self) -> usize {
         MAX_IDENTIFIER_BYTES
     }

@@ -25,6 +25,7 @@ pub mod run_operation;
 pub mod seed;
 pub mod show;
 pub mod snapshot;
+pub mod source_freshness;
 pub mod test;
 
 use crate::manifest::ResourceType;

@@ -61,6 +61,8 @@ pub(super) async fn clone(context: &Arc<Context>, node: &Node) -> NodeResult {
         post_hooks: hooks.post,
         grants: grants(node),
         render_hooks: Some(Arc::clone(&renderer) as Arc<dyn adapter::HookRenderer>),
+        // A clone is a view of the other run's relation, which kept its own contract.
+        contract: None,
     };
     let built = async {
         run_outside(&mut connection, &renderer, &hooks.before_begin).await?;

@@ -208,6 +208,9 @@ async fn run_model(context: &Arc<Context>, node: &Node) -> NodeResult {
         post_hooks: hooks.post,
         grants: grants(node),
         render_hooks: Some(Arc::clone(&renderer) as Arc<dyn adapter::HookRenderer>),
+        contract: crate::contract::Contract::of(node, &|target| {
+            crate::contract::relation_of(&context.rendered.manifest, node, target)
+        }),
     };
     let built = async {
         run_outside(&mut connection, &renderer, &hooks.before_begin).await?;

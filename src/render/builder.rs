@@ -266,10 +266,19 @@ impl<'a> Builder<'a> {
             ResourceType::Analysis => format!("analysis/{path}"),
             _ => path,
         };
+        let constraints = draft.patch.map(|patch| patch.constraints.clone()).unwrap_or_default();
         let mut refs = scope.refs;
+        let mut sources = scope.sources;
+        // A foreign key's `to:` is a dependency, as dbt parses it.
+        let column_constraints = columns.values().flat_map(|column| column.constraints.iter());
+        for target in crate::contract::constraints::targets(constraints.iter().chain(column_constraints)) {
+            match target {
+                crate::contract::constraints::Target::Ref(call) => refs.push(call),
+                crate::contract::constraints::Target::Source(source, table) => sources.push((source, table)),
+            }
+        }
         refs.sort();
         refs.dedup();
-        let mut sources = scope.sources;
         sources.sort();
         sources.dedup();
         Node {
@@ -302,6 +311,7 @@ impl<'a> Builder<'a> {
             column_name: None,
             attached_node: None,
             version: draft.patch.and_then(|patch| patch.version.clone()),
+            constraints,
         }
     }
 
@@ -396,9 +406,35 @@ impl<'a> Builder<'a> {
         if !std::ptr::eq(owner, self.project) {
             config::merge(&mut config, &config::from_tree(&self.project.source_tree, &fqn));
         }
+        let project_freshness = config.get("freshness").cloned();
         config::merge(&mut config, &source.config);
         config::merge(&mut config, &table.config);
         config.entry("enabled").or_insert(json!(true));
+        let freshness = crate::freshness::criteria::resolve(&crate::freshness::criteria::Layers {
+            source: source.freshness.as_ref(),
+            source_config: source.config.get("freshness"),
+            table: table.freshness.as_ref(),
+            table_config: table.config.get("freshness"),
+            project: project_freshness.as_ref(),
+        });
+        let (loaded_at_field, loaded_at_query) = crate::freshness::criteria::loaded_at(
+            &crate::freshness::criteria::LoadedAt {
+                field: source.loaded_at_field.as_deref(),
+                field_present: false,
+                query: source.loaded_at_query.as_deref(),
+                config: &source.config,
+            },
+            &crate::freshness::criteria::LoadedAt {
+                field: table.loaded_at_field.as_deref(),
+                field_present: table.loaded_at_field_present,
+                query: table.loaded_at_query.as_deref(),
+                config: &table.config,
+            },
+        );
+        // As dbt's source config: the resolved values, also under `config`.
+        config.insert("freshness".into(), freshness.clone());
+        config.insert("loaded_at_field".into(), json!(loaded_at_field));
+        config.insert("loaded_at_query".into(), json!(loaded_at_query));
         SourceTable {
             unique_id: format!("source.{}.{}.{}", owner.name, source.name, table.name),
             package_name: owner.name.clone(),
@@ -414,12 +450,9 @@ impl<'a> Builder<'a> {
             description: table.description.clone(),
             source_description: source.description.clone(),
             loader: source.loader.clone(),
-            loaded_at_field: table.loaded_at_field.clone().or_else(|| source.loaded_at_field.clone()),
-            freshness: table
-                .freshness
-                .clone()
-                .or_else(|| source.freshness.clone())
-                .unwrap_or(serde_json::Value::Null),
+            loaded_at_field,
+            loaded_at_query,
+            freshness,
             columns: table.columns.clone(),
             meta,
             tags,
@@ -963,6 +996,7 @@ impl<'a> Builder<'a> {
             column_name: spec.column_name.clone(),
             attached_node: Some(attached_id.to_string()),
             version: None,
+            constraints: Vec::new(),
         };
         // dvt's own test macros call no `config()`; rendering them for it
         // would only slow the parse of a large project.

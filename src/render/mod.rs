@@ -20,8 +20,8 @@ pub mod inline;
 pub mod jinja;
 pub mod materialization;
 pub mod namespace;
-pub mod operation;
 pub mod narrow;
+pub mod operation;
 mod overrides;
 pub mod schema;
 mod snapshot;
@@ -441,6 +441,7 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
         }
     }
     diagnostics.extend(context.check_relation_collisions(&manifest));
+    diagnostics.extend(crate::contract::parse_problems(&manifest));
 
     // 5. Refs, sources, generic tests and exposures.
     let lookup = RefLookup::new(&manifest);

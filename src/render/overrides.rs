@@ -44,6 +44,7 @@ fn patch_source(target: &mut SourceSpec, patch: SourceSpec) {
     replace(&mut target.database, patch.database);
     replace(&mut target.schema, patch.schema);
     replace(&mut target.loaded_at_field, patch.loaded_at_field);
+    replace(&mut target.loaded_at_query, patch.loaded_at_query);
     replace(&mut target.freshness, patch.freshness);
     replace_text(&mut target.description, patch.description);
     replace_text(&mut target.loader, patch.loader);
@@ -62,6 +63,8 @@ fn patch_source(target: &mut SourceSpec, patch: SourceSpec) {
 fn patch_table(table: &mut SourceTableSpec, patch: SourceTableSpec) {
     replace(&mut table.identifier, patch.identifier);
     replace(&mut table.loaded_at_field, patch.loaded_at_field);
+    replace(&mut table.loaded_at_query, patch.loaded_at_query);
+    table.loaded_at_field_present |= patch.loaded_at_field_present;
     replace(&mut table.freshness, patch.freshness);
     replace_text(&mut table.description, patch.description);
     table.meta.extend(patch.meta);

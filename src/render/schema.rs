@@ -81,6 +81,8 @@ pub struct Patch {
     pub version: Option<crate::manifest::ModelVersion>,
     /// A dbt 1.9 YAML snapshot's `relation:` (`ref('x')` or `source('a', 'b')`).
     pub relation: Option<String>,
+    /// Model-level `constraints`, normalized (`crate::contract::constraints`).
+    pub constraints: Vec<Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -91,6 +93,9 @@ pub struct SourceTableSpec {
     pub columns: BTreeMap<String, Column>,
     pub tests: Vec<TestSpec>,
     pub loaded_at_field: Option<String>,
+    /// Whether the entry has `loaded_at_field`, even as `null`.
+    pub loaded_at_field_present: bool,
+    pub loaded_at_query: Option<String>,
     pub freshness: Option<Value>,
     pub meta: Map<String, Value>,
     pub tags: Vec<String>,
@@ -114,6 +119,7 @@ pub struct SourceSpec {
     pub description: String,
     pub loader: String,
     pub loaded_at_field: Option<String>,
+    pub loaded_at_query: Option<String>,
     pub freshness: Option<Value>,
     pub meta: Map<String, Value>,
     pub tags: Vec<String>,
@@ -428,6 +434,8 @@ impl Reader<'_> {
                 meta: self.mapping(&item, "meta", line),
                 tags: crate::manifest::string_list(item.get("tags")),
                 quote: item.get("quote").and_then(Value::as_bool),
+                constraints: crate::contract::constraints::read(item.get("constraints"), false),
+                position: columns.len(),
             };
             tests.extend(self.tests(&item, Some(&name), line));
             columns.insert(name, column);
@@ -605,6 +613,7 @@ impl Reader<'_> {
             versions: self.versions(entry, line),
             version: None,
             relation: self.string(entry, "relation"),
+            constraints: crate::contract::constraints::read(entry.get("constraints"), true),
         })
     }
 
@@ -758,6 +767,8 @@ impl Reader<'_> {
                         columns,
                         tests,
                         loaded_at_field: self.string(table, "loaded_at_field"),
+                        loaded_at_field_present: table.contains_key("loaded_at_field"),
+                        loaded_at_query: self.string(table, "loaded_at_query"),
                         freshness,
                         meta: self.mapping(table, "meta", table_line),
                         tags: crate::manifest::string_list(table.get("tags")),
@@ -781,6 +792,7 @@ impl Reader<'_> {
             description: self.string(entry, "description").unwrap_or_default(),
             loader: self.string(entry, "loader").unwrap_or_default(),
             loaded_at_field: self.string(entry, "loaded_at_field"),
+            loaded_at_query: self.string(entry, "loaded_at_query"),
             freshness: entry.get("freshness").cloned(),
             meta: self.mapping(entry, "meta", line),
             tags: crate::manifest::string_list(entry.get("tags")),

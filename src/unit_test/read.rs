@@ -252,6 +252,7 @@ impl Reader<'_> {
             package_name: self.project.name.clone(),
             name: name.to_string(),
             version: None,
+            constraints: Vec::new(),
             path,
             original_file_path: self.file.path.clone(),
             package_dir: String::new(),

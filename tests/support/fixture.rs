@@ -110,6 +110,7 @@ impl Project {
     }
 
     /// The rows of a query whose every column is text.
+    #[allow(dead_code, reason = "not every test binary reads rows back")]
     pub fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
         match self.engine {
             Engine::Postgres => self.postgres(&self.database, sql),
