@@ -1976,8 +1976,7 @@ mod tests {
     fn error_unknown_method_without_suggestion() {
         assert_snapshot!(error(&["zzz:x"]), @r"
         unknown selector method `zzz` in `zzz:x`
-        hint: valid methods are `fqn`, `tag`, `path`, `file`, `source`, `resource_type`, `config`, `package`, `exposure`, `test_type`, `state`, `version`
-        hint: valid methods are `fqn`, `tag`, `path`, `file`, `source`, `resource_type`, `config`, `package`, `exposure`, `test_type`, `state`, `source_status`
+        hint: valid methods are `fqn`, `tag`, `path`, `file`, `source`, `resource_type`, `config`, `package`, `exposure`, `test_type`, `state`, `version`, `source_status`
         ");
     }
 

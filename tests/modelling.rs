@@ -302,8 +302,7 @@ fn clone_creates_views_of_the_state_relations(engine: Engine) {
         .unwrap_or_else(|error| panic!("{error}"));
     project.write("project.yml", "name: cloning\nprofile: cloning\n");
     // One relation is already there in development.
-    project.rows("create schema if not exists analytics");
-    project.rows("create table analytics.fct as select 42 as id");
+    project.execute("create schema if not exists analytics; create table analytics.fct as select 42 as id");
     project.dvt_exits(0, &["clone", "--state", "prod-target"]);
     let kinds = project.rows(
         "select cast(table_name as varchar), cast(table_type as varchar) from information_schema.tables \

@@ -242,7 +242,7 @@ fn unit_tests_pass_in_every_format_and_with_overrides(engine: Engine) {
     assert_eq!(results.len(), 6, "{results:?}");
     // dbt's progress line names the model and the test.
     assert!(
-        output.stdout.contains("PASS customer_tiers::test_tiers_dict"),
+        output.stderr.contains("PASS customer_tiers::test_tiers_dict"),
         "{output:?}"
     );
     // The model itself was never built: unit tests need no upstream data.
@@ -266,7 +266,7 @@ fn a_failing_unit_test_prints_the_differing_rows_as_dbt_does(engine: Engine) {
     // And its printed summary.
     assert!(
         output
-            .stdout
+            .stderr
             .contains("Failure in unit_test test_tiers_fail (models/unit_tests.yml)"),
         "{output:?}"
     );
@@ -277,10 +277,10 @@ fn a_failing_unit_test_prints_the_differing_rows_as_dbt_does(engine: Engine) {
         "+++,3 ,high",
         "---,4 ,low",
     ] {
-        assert!(output.stdout.contains(line), "`{line}` in {output:?}");
+        assert!(output.stderr.contains(line), "`{line}` in {output:?}");
     }
     assert!(
-        output.stdout.contains("FAIL 1 customer_tiers::test_tiers_fail"),
+        output.stderr.contains("FAIL 1 customer_tiers::test_tiers_fail"),
         "{output:?}"
     );
 }
@@ -323,7 +323,7 @@ fn build_runs_unit_tests_first_and_a_failure_skips_the_model(engine: Engine) {
     project.dvt_exits(0, &["build"]);
     assert_eq!(results_of(&project, "model.unit.downstream"), "success");
     assert_eq!(
-        project.rows("select cast(count(*) as varchar) from downstream"),
+        project.rows("select cast(count(*) as varchar) from analytics.downstream"),
         vec![vec![Some("2".to_string())]]
     );
 }

@@ -72,12 +72,18 @@ impl Project {
     /// Runs `dvt <command> --project-dir .. --profiles-dir .. <rest>` and
     /// checks its exit code.
     pub fn dvt_exits(&self, code: i32, args: &[&str]) -> Output {
-        let (command, rest) = args.split_first().expect("a dvt command");
+        // A command group's subcommand comes before the flags: `source freshness`.
+        let split = if matches!(args.first(), Some(&"source") | Some(&"docs")) {
+            2
+        } else {
+            1
+        };
+        let (command, rest) = args.split_at(split.min(args.len()));
         let directory = self.path().display().to_string();
         let output: Output = command::dvt_command()
             .current_dir(self.path())
             .env("DVT_PG_PASSWORD", &self.server.password)
-            .arg(command)
+            .args(command)
             .args(["--project-dir", &directory, "--profiles-dir", &directory])
             .args(rest)
             .timeout(Duration::from_secs(120))
@@ -107,6 +113,24 @@ impl Project {
                 })
                 .collect()
         })
+    }
+
+    /// Runs statements that return no rows (DDL, inserts).
+    #[allow(dead_code, reason = "not every test binary changes the warehouse itself")]
+    pub fn execute(&self, sql: &str) {
+        match self.engine {
+            Engine::Postgres => {
+                self.postgres(&self.database, sql);
+            }
+            Engine::DuckDb => {
+                let path = self.path().join(profile::DUCKDB_FILE);
+                let connection =
+                    duckdb::Connection::open(&path).unwrap_or_else(|error| panic!("open {}: {error}", path.display()));
+                connection
+                    .execute_batch(sql)
+                    .unwrap_or_else(|error| panic!("`{sql}`: {error}"));
+            }
+        }
     }
 
     /// The rows of a query whose every column is text.
