@@ -754,7 +754,7 @@ fn run_malformed_case(case_file: &Path) -> (Project, String, String, Option<Stri
     let located = stderr.lines().any(|line| {
         line.trim_start()
             .strip_prefix("--> ")
-            .and_then(|location| location.rsplitn(3, ':').nth(1))
+            .and_then(|location| location.rsplit(':').nth(1))
             .is_some_and(|line_number| line_number.parse::<usize>().is_ok())
     });
     let problem = if stderr.contains("panicked") || output.status.code().is_none() {

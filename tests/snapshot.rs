@@ -194,10 +194,11 @@ fn history(
     for column in [updated_at, valid_from, valid_to] {
         select.push(labelled(column, runs));
     }
-    let deleted = columns
-        .contains(&"dbt_is_deleted")
-        .then_some(", dbt_is_deleted")
-        .unwrap_or("");
+    let deleted = if columns.contains(&"dbt_is_deleted") {
+        ", dbt_is_deleted"
+    } else {
+        ""
+    };
     project.rows(&format!(
         "select {} from {table} order by {}, {valid_from}{deleted}",
         select.join(", "),
