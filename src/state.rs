@@ -129,6 +129,10 @@ pub struct StateManifest {
     pub exposures: BTreeMap<String, StateExposure>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub macros: BTreeMap<String, StateMacro>,
+    /// dbt's unit tests, kept apart from `nodes` as dbt writes them; compared
+    /// by their definition's checksum.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub unit_tests: BTreeMap<String, serde_json::Value>,
     /// The sources loaded since this run's `sources.json`, for
     /// `source_status:fresher` ([`crate::freshness::fresher`]); filled only
     /// when a selector asks.
@@ -325,6 +329,15 @@ pub fn compare(current: &Manifest, previous: &StateManifest) -> Comparison {
     let mut changes = BTreeMap::new();
     let mut contract_changed = Vec::new();
     for node in current.nodes.values() {
+        if node.resource_type == crate::manifest::ResourceType::UnitTest {
+            let change = match previous.unit_tests.get(&node.unique_id) {
+                None => Change::New,
+                Some(old) if old["checksum"] == serde_json::Value::from(node.checksum.as_str()) => Change::Unchanged,
+                Some(_) => Change::Modified(BTreeSet::from([Modification::Body])),
+            };
+            changes.insert(node.unique_id.clone(), change);
+            continue;
+        }
         let change = match previous.nodes.get(&node.unique_id) {
             None => Change::New,
             Some(old) => {
