@@ -332,7 +332,7 @@ pub fn compare(current: &Manifest, previous: &StateManifest) -> Comparison {
         if node.resource_type == crate::manifest::ResourceType::UnitTest {
             let change = match previous.unit_tests.get(&node.unique_id) {
                 None => Change::New,
-                Some(old) if old["checksum"] == serde_json::Value::from(node.checksum.as_str()) => Change::Unchanged,
+                Some(old) if old["checksum"] == node.checksum.as_str() => Change::Unchanged,
                 Some(_) => Change::Modified(BTreeSet::from([Modification::Body])),
             };
             changes.insert(node.unique_id.clone(), change);
