@@ -117,6 +117,12 @@ pub struct ExecArgs {
     /// Read zero rows from every ref and source, so that models build empty: checks SQL and schema fast (as dbt's --empty).
     #[arg(long, env = "DVT_EMPTY")]
     pub empty: bool,
+    /// Build microbatch models from this event time on (inclusive; `2024-01-01` or `2024-01-01T06:00:00`), with --event-time-end.
+    #[arg(long, env = "DVT_EVENT_TIME_START", value_name = "DATETIME")]
+    pub event_time_start: Option<String>,
+    /// Build microbatch models up to this event time (exclusive), with --event-time-start.
+    #[arg(long, env = "DVT_EVENT_TIME_END", value_name = "DATETIME")]
+    pub event_time_end: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -23,6 +23,7 @@ pub mod ingest;
 pub mod lake;
 pub mod lineage;
 pub mod manifest;
+pub mod microbatch;
 pub mod output;
 pub mod packages;
 pub mod pipeline;

@@ -42,6 +42,12 @@ pub struct Invocation {
     pub profile: Option<String>,
     /// `--empty`.
     pub empty: bool,
+    /// `--event-time-start` and `--event-time-end`, as dbt records them
+    /// (`2024-01-01T00:00:00`).
+    #[serde(default)]
+    pub event_time_start: Option<String>,
+    #[serde(default)]
+    pub event_time_end: Option<String>,
 }
 
 impl Default for Invocation {
@@ -60,6 +66,8 @@ impl Default for Invocation {
             target: None,
             profile: None,
             empty: false,
+            event_time_start: None,
+            event_time_end: None,
         }
     }
 }
@@ -95,6 +103,8 @@ impl Invocation {
             store_failures: args.store_failures,
             defer: args.defer,
             empty: args.empty,
+            event_time_start: args.event_time_start.clone(),
+            event_time_end: args.event_time_end.clone(),
             ..Self::selecting(which, &args.project, &args.selection)
         }
     }
@@ -132,6 +142,8 @@ pub struct Settings {
     pub store_failures: bool,
     /// For `dvt retry`: the nodes to run instead of a selection.
     pub retry: Option<Retry>,
+    /// What bounds microbatch models' batches.
+    pub microbatch: crate::microbatch::Window,
 }
 
 impl Settings {
@@ -141,7 +153,7 @@ impl Settings {
     /// absent, and the target's `threads` after that.
     pub fn resolve(
         project: &ProjectArgs,
-        invocation: Invocation,
+        mut invocation: Invocation,
         threads: Option<usize>,
     ) -> Result<Settings, Diagnostics> {
         let mut session = Session::open(project, &invocation.which, invocation.full_refresh)?;
@@ -150,7 +162,12 @@ impl Settings {
         session.options.fail_fast = invocation.fail_fast;
         session.options.empty = invocation.empty;
         let threads = threads.or(invocation.threads).unwrap_or(session.target.threads);
+        let mut microbatch = event_time_window(&mut invocation)?;
+        microbatch.started_at = chrono::DateTime::parse_from_rfc3339(&session.options.run_started_at)
+            .ok()
+            .map(|time| time.with_timezone(&chrono::Utc));
         Ok(Settings {
+            microbatch,
             selection: invocation.selection(),
             threads,
             full_refresh: invocation.full_refresh,
@@ -162,6 +179,38 @@ impl Settings {
             invocation,
         })
     }
+}
+
+/// `--event-time-start` and `--event-time-end`, checked as dbt checks them
+/// (both or neither, start before end) and recorded in `invocation` as dbt
+/// writes them.
+fn event_time_window(invocation: &mut Invocation) -> Result<crate::microbatch::Window, Diagnostics> {
+    let parse = |flag: &str, text: &Option<String>| -> Result<Option<chrono::DateTime<chrono::Utc>>, Diagnostic> {
+        let Some(text) = text else { return Ok(None) };
+        crate::microbatch::batch::parse_time(text).map(Some).ok_or_else(|| {
+            Diagnostic::error(format!("`--{flag} {text}` is not a date or datetime"))
+                .hint("write `2024-01-01`, `2024-01-01T06:00:00` or `2024-01-01 06:00:00`")
+        })
+    };
+    let start = parse("event-time-start", &invocation.event_time_start)?;
+    let end = parse("event-time-end", &invocation.event_time_end)?;
+    let problem = match (start, end) {
+        (Some(_), None) => Some("The flag `--event-time-start` was specified, but `--event-time-end` was not. When specifying `--event-time-start`, `--event-time-end` must also be present."),
+        (None, Some(_)) => Some("The flag `--event-time-end` was specified, but `--event-time-start` was not. When specifying `--event-time-end`, `--event-time-start` must also be present."),
+        (Some(start), Some(end)) if start >= end => Some("Value for `--event-time-start` must be less than `--event-time-end`"),
+        _ => None,
+    };
+    if let Some(problem) = problem {
+        return Err(Diagnostic::error(problem).into());
+    }
+    let recorded = |time: chrono::DateTime<chrono::Utc>| time.format("%Y-%m-%dT%H:%M:%S").to_string();
+    invocation.event_time_start = start.map(recorded);
+    invocation.event_time_end = end.map(recorded);
+    Ok(crate::microbatch::Window {
+        start,
+        end,
+        ..Default::default()
+    })
 }
 
 /// A loaded project with its target and invocation settings.

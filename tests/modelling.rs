@@ -338,3 +338,233 @@ fn clone_creates_views_of_the_state_relations(engine: Engine) {
         table(&[&["1"], &["2"]])
     );
 }
+
+const EVENTS: &str = "id,occurred_at,amount\n1,2024-01-01 03:00:00,10\n2,2024-01-01 23:59:59,20\n\
+                      3,2024-01-02 00:00:00,30\n4,2024-01-03 12:00:00,40\n5,2024-01-05 08:00:00,50\n";
+
+/// Events with an `event_time`, and a daily microbatch model on them that
+/// records which batch built each row.
+fn microbatch_fixture(engine: Engine) -> Project {
+    let project = Project::new("micro", engine);
+    project.write("seeds/events.csv", EVENTS);
+    project.write(
+        "seeds/seeds.yml",
+        "seeds:\n  - name: events\n    config:\n      event_time: occurred_at\n      column_types: {occurred_at: timestamp}\n",
+    );
+    project.write(
+        "models/daily.sql",
+        "{{ config(materialized='incremental', incremental_strategy='microbatch', unique_key='id',\n\
+         event_time='occurred_at', batch_size='day', begin='2024-01-01', lookback=1) }}\n\
+         select id, occurred_at, amount * 2 as doubled,\n\
+         '{{ model.batch.id if model.batch else \"none\" }}' as batch_id from {{ ref('events') }}\n",
+    );
+    project.dvt_exits(0, &["seed"]);
+    project
+}
+
+fn daily_rows(project: &Project) -> Vec<Vec<Option<String>>> {
+    project.rows("select cast(id as varchar), cast(doubled as varchar), batch_id from analytics.daily order by id")
+}
+
+// dbt-core 1.10.23 with dbt-postgres on this fixture, `dbt run
+// --event-time-start 2024-01-01 --event-time-end 2024-01-06`: five daily
+// batches (`Batch 1 of 5 ... [SELECT 2]`, then `MERGE 1`, `MERGE 1`,
+// `MERGE 0`, `MERGE 1`), each row built by the batch of its day (a row at
+// midnight is the next day's), each ref read as `(select * from ... where
+// occurred_at >= '2024-01-02 00:00:00+00:00' and occurred_at < '2024-01-03
+// 00:00:00+00:00') _dbt_et_filter_subq_events`, each batch's SQL in
+// `daily/daily_<day>.sql`, and `batch_results` in run_results.json. Then
+// a run bounded to one day rebuilds that day's batch only. dbt-duckdb 1.9
+// refuses the strategy; dvt replaces the batch's window there, which gives
+// the same rows.
+matrix!(microbatch_builds_one_window_at_a_time_as_dbt_does);
+fn microbatch_builds_one_window_at_a_time_as_dbt_does(engine: Engine) {
+    let project = microbatch_fixture(engine);
+    let output = project.dvt_exits(
+        0,
+        &[
+            "run",
+            "--event-time-start",
+            "2024-01-01",
+            "--event-time-end",
+            "2024-01-06",
+        ],
+    );
+    let stderr = output.stderr.clone();
+    for line in [
+        "Batch 1 of 5 OK created batch 2024-01-01 of analytics.daily",
+        "Batch 5 of 5 OK created batch 2024-01-05",
+    ] {
+        assert!(stderr.contains(line), "`{line}` in:\n{stderr}");
+    }
+    assert_eq!(
+        daily_rows(&project),
+        table(&[
+            &["1", "20", "20240101"],
+            &["2", "40", "20240101"],
+            &["3", "60", "20240102"],
+            &["4", "80", "20240103"],
+            &["5", "100", "20240105"],
+        ])
+    );
+    let compiled = project.read("target/run/micro/models/daily/daily_2024-01-02.sql");
+    let filter = "occurred_at >= '2024-01-02 00:00:00+00:00' and occurred_at < '2024-01-03 00:00:00+00:00')";
+    assert!(compiled.contains(filter), "{compiled}");
+    assert_eq!(
+        compiled.contains("_dbt_et_filter_subq_events"),
+        engine == Engine::Postgres,
+        "{compiled}"
+    );
+    let results = json(&project, "target/run_results.json");
+    let result = &results["results"][0];
+    assert_eq!(result["status"], "success");
+    assert_eq!(result["message"], "SUCCESS");
+    assert_eq!(result["batch_results"]["failed"], serde_json::json!([]));
+    assert_eq!(
+        result["batch_results"]["successful"][1],
+        serde_json::json!(["2024-01-02T00:00:00+00:00", "2024-01-03T00:00:00+00:00"])
+    );
+    assert_eq!(results["args"]["event_time_start"], "2024-01-01T00:00:00");
+
+    // The source changes on the 2nd: only that batch is built again.
+    project.write(
+        "seeds/events.csv",
+        &format!("{EVENTS}6,2024-01-02 10:00:00,60\n").replace("3,2024-01-02 00:00:00,30", "3,2024-01-02 00:00:00,35"),
+    );
+    project.dvt_exits(0, &["seed"]);
+    project.write(
+        "models/daily.sql",
+        &project.read("models/daily.sql").replace("amount * 2", "amount * 3"),
+    );
+    project.dvt_exits(
+        0,
+        &[
+            "run",
+            "--event-time-start",
+            "2024-01-02",
+            "--event-time-end",
+            "2024-01-03",
+        ],
+    );
+    assert_eq!(
+        daily_rows(&project),
+        table(&[
+            &["1", "20", "20240101"],
+            &["2", "40", "20240101"],
+            &["3", "105", "20240102"],
+            &["4", "80", "20240103"],
+            &["5", "100", "20240105"],
+            &["6", "180", "20240102"],
+        ])
+    );
+}
+
+// dbt-core 1.10.23 on PostgreSQL, a model whose batch of 2024-01-03 fails:
+// the other three are built (`1 of 2 PARTIALLY created sql microbatch model
+// ... [PARTIAL SUCCESS (3/4)]`), the model's child is skipped, the exit
+// code is 1, and `batch_results` lists the failed batch; `dbt retry` then
+// builds that batch alone (`Batch 1 of 1 START batch 2024-01-03`) and the
+// model succeeds, with all four batches successful.
+matrix!(a_failed_batch_is_a_partial_success_and_retry_builds_it_alone);
+fn a_failed_batch_is_a_partial_success_and_retry_builds_it_alone(engine: Engine) {
+    let project = microbatch_fixture(engine);
+    project.write(
+        "models/daily.sql",
+        "{{ config(materialized='incremental', incremental_strategy='microbatch', unique_key='id',\n\
+         event_time='occurred_at', batch_size='day', begin='2024-01-01') }}\n\
+         select id, occurred_at,\n\
+         {% if model.batch and model.batch.id == var('failing_day', '20240103') %}cast('oops' as integer){% else %}amount{% endif %} as a\n\
+         from {{ ref('events') }}\n",
+    );
+    project.write("models/child.sql", "select * from {{ ref('daily') }}\n");
+    let window = ["--event-time-start", "2024-01-01", "--event-time-end", "2024-01-05"];
+    let output = project.dvt_exits(1, &[&["run"][..], &window[..]].concat());
+    let stderr = output.stderr.clone();
+    assert!(
+        stderr.contains("Batch 3 of 4 ERROR creating batch 2024-01-03"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("PARTIALLY created sql microbatch model analytics.daily"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("[PARTIAL SUCCESS (3/4) in"), "{stderr}");
+    let results = json(&project, "target/run_results.json");
+    let status = |id: &str| -> String {
+        results["results"]
+            .as_array()
+            .and_then(|results| results.iter().find(|result| result["unique_id"] == id))
+            .map(|result| result["status"].as_str().unwrap_or_default().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(status("model.micro.daily"), "partial success");
+    assert_eq!(status("model.micro.child"), "skipped");
+    assert_eq!(
+        results["results"][0]["batch_results"]["failed"],
+        serde_json::json!([["2024-01-03T00:00:00+00:00", "2024-01-04T00:00:00+00:00"]])
+    );
+    assert_eq!(count(&project, "daily"), "3");
+
+    let output = project.dvt_exits(0, &["retry", "--vars", "{failing_day: none}"]);
+    let stderr = output.stderr.clone();
+    assert!(stderr.contains("Batch 1 of 1 OK created batch 2024-01-03"), "{stderr}");
+    let results = json(&project, "target/run_results.json");
+    let daily = results["results"]
+        .as_array()
+        .and_then(|results| results.iter().find(|result| result["unique_id"] == "model.micro.daily"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(daily["status"], "success");
+    assert_eq!(daily["batch_results"]["successful"].as_array().map(Vec::len), Some(4));
+    assert_eq!(count(&project, "daily"), "4");
+    assert_eq!(count(&project, "child"), "4");
+}
+
+// dbt-core 1.10.23's checks: a microbatch model without `begin` fails to
+// parse; `--event-time-start` needs `--event-time-end` (dbt's message);
+// dbt-postgres merges a batch on its `unique_key` and raises without one,
+// on the first batch that merges.
+matrix!(microbatch_misconfigurations_fail_as_in_dbt);
+fn microbatch_misconfigurations_fail_as_in_dbt(engine: Engine) {
+    let project = microbatch_fixture(engine);
+    let output = project.dvt_exits(2, &["run", "--event-time-start", "2024-01-01"]);
+    assert!(
+        output.stderr.contains("`--event-time-end` must also be present"),
+        "{output:?}"
+    );
+    project.write(
+        "models/daily.sql",
+        "{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='occurred_at', batch_size='day') }}\n\
+         select * from {{ ref('events') }}\n",
+    );
+    let output = project.dvt_exits(2, &["run"]);
+    let stderr = output.stderr.clone();
+    assert!(stderr.contains("must provide a `begin`"), "{stderr}");
+    assert!(stderr.contains("models/daily.sql:1:"), "{stderr}");
+    project.write(
+        "models/daily.sql",
+        "{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='occurred_at',\n\
+         batch_size='day', begin='2024-01-01') }}\nselect * from {{ ref('events') }}\n",
+    );
+    let window = [
+        "run",
+        "--event-time-start",
+        "2024-01-01",
+        "--event-time-end",
+        "2024-01-03",
+    ];
+    match engine {
+        Engine::Postgres => {
+            let output = project.dvt_exits(1, &window);
+            let stderr = output.stderr.clone();
+            assert!(
+                stderr.contains("dbt-postgres 'microbatch' requires a `unique_key` config"),
+                "{stderr}"
+            );
+        }
+        Engine::DuckDb => {
+            project.dvt_exits(0, &window);
+            assert_eq!(count(&project, "daily"), "3");
+        }
+    }
+}

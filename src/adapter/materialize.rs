@@ -21,8 +21,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::{
-    template_names, trim_statement, Adapter, AdapterError, AdapterResponse, ColumnInfo, Connection, Relation,
-    RelationKind,
+    template_names, trim_statement, Adapter, AdapterError, AdapterResponse, ColumnInfo, Connection, MicrobatchMethod,
+    Relation, RelationKind,
 };
 
 /// SQLSTATE of `create or replace view` when the columns changed in a way
@@ -149,6 +149,16 @@ pub struct ModelBuild<'a> {
     /// The model's enforced contract: its columns are checked before the
     /// build, and a table is created with its types and constraints.
     pub contract: Option<crate::contract::Contract>,
+    /// For one batch of a microbatch model: its event-time column and
+    /// window, whose rows the batch's replace.
+    pub batch: Option<BatchWindow>,
+}
+
+/// The window of one microbatch in its model's table.
+#[derive(Debug, Clone)]
+pub struct BatchWindow {
+    pub event_time: String,
+    pub batch: crate::microbatch::Batch,
 }
 
 /// Turns a hook's Jinja into SQL at the moment it runs.
@@ -172,6 +182,7 @@ impl<'a> ModelBuild<'a> {
             grants: BTreeMap::new(),
             render_hooks: None,
             contract: None,
+            batch: None,
         }
     }
 }
@@ -426,16 +437,25 @@ enum IncrementalStrategy {
     Append,
     Merge,
     DeleteInsert,
+    /// A microbatch's rows in place of its window's (see [`MicrobatchMethod`]).
+    ReplaceWindow,
 }
 
 impl IncrementalStrategy {
-    fn resolve(build: &ModelBuild<'_>) -> Result<Self, AdapterError> {
+    fn resolve(build: &ModelBuild<'_>, microbatch: MicrobatchMethod) -> Result<Self, AdapterError> {
         match build.incremental_strategy.as_deref() {
             None if build.unique_key.is_empty() => Ok(Self::Append),
             None => Ok(Self::DeleteInsert),
             Some("append") => Ok(Self::Append),
             Some("merge") => Ok(Self::Merge),
             Some("delete+insert") => Ok(Self::DeleteInsert),
+            Some(crate::microbatch::STRATEGY) => match microbatch {
+                MicrobatchMethod::MergeOnUniqueKey if build.unique_key.is_empty() => {
+                    Err(AdapterError::MicrobatchNeedsUniqueKey)
+                }
+                MicrobatchMethod::MergeOnUniqueKey => Ok(Self::Merge),
+                MicrobatchMethod::ReplaceWindow => Ok(Self::ReplaceWindow),
+            },
             Some(other) => Err(AdapterError::UnsupportedStrategy {
                 strategy: other.to_string(),
             }),
@@ -449,7 +469,7 @@ async fn build_incremental(
     build: &ModelBuild<'_>,
     sql: &str,
 ) -> Result<AdapterResponse, AdapterError> {
-    let strategy = IncrementalStrategy::resolve(build)?;
+    let strategy = IncrementalStrategy::resolve(build, adapter.microbatch_method())?;
     let existing = connection.relation_kind(&build.relation).await?;
     if build.full_refresh || existing != Some(RelationKind::Table) {
         return build_table(adapter, connection, build, sql).await;
@@ -525,6 +545,24 @@ async fn incremental_body(
                         target => relation,
                         source => &temporary,
                         unique_key => &build.unique_key,
+                    },
+                )
+                .await?;
+            }
+            let inserted = insert_from(adapter, connection, relation, &temporary, &columns).await?;
+            AdapterResponse::insert(inserted)
+        }
+        IncrementalStrategy::ReplaceWindow => {
+            if let Some(window) = &build.batch {
+                execute(
+                    adapter,
+                    connection,
+                    template_names::INCREMENTAL_DELETE_WINDOW,
+                    minijinja::context! {
+                        target => relation,
+                        event_time => &window.event_time,
+                        start => crate::microbatch::Batch::sql_bound(window.batch.start),
+                        end => crate::microbatch::Batch::sql_bound(window.batch.end),
                     },
                 )
                 .await?;
@@ -1010,18 +1048,34 @@ mod tests {
         let relation = Relation::new("s", "t");
         let mut build = ModelBuild::new(relation, Materialization::Incremental, "select 1");
         assert_eq!(
-            IncrementalStrategy::resolve(&build).ok(),
+            IncrementalStrategy::resolve(&build, MicrobatchMethod::ReplaceWindow).ok(),
             Some(IncrementalStrategy::Append)
         );
         build.unique_key = vec!["id".to_string()];
         assert_eq!(
-            IncrementalStrategy::resolve(&build).ok(),
+            IncrementalStrategy::resolve(&build, MicrobatchMethod::ReplaceWindow).ok(),
             Some(IncrementalStrategy::DeleteInsert)
         );
         build.incremental_strategy = Some("insert_overwrite".to_string());
         assert!(matches!(
-            IncrementalStrategy::resolve(&build),
+            IncrementalStrategy::resolve(&build, MicrobatchMethod::ReplaceWindow),
             Err(AdapterError::UnsupportedStrategy { strategy }) if strategy == "insert_overwrite"
+        ));
+        // dbt-postgres merges a batch on its unique key, and needs one.
+        build.incremental_strategy = Some("microbatch".to_string());
+        let merge = MicrobatchMethod::MergeOnUniqueKey;
+        assert_eq!(
+            IncrementalStrategy::resolve(&build, merge).ok(),
+            Some(IncrementalStrategy::Merge)
+        );
+        assert_eq!(
+            IncrementalStrategy::resolve(&build, MicrobatchMethod::ReplaceWindow).ok(),
+            Some(IncrementalStrategy::ReplaceWindow)
+        );
+        build.unique_key.clear();
+        assert!(matches!(
+            IncrementalStrategy::resolve(&build, merge),
+            Err(AdapterError::MicrobatchNeedsUniqueKey)
         ));
     }
 

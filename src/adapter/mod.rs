@@ -62,6 +62,9 @@ pub mod template_names {
     /// The delete half of `delete+insert`; context: `target`, `source`,
     /// `unique_key`.
     pub const INCREMENTAL_DELETE: &str = "incremental_delete.sql";
+    /// The delete half of a microbatch's window replace; context: `target`,
+    /// `event_time`, `start`, `end`.
+    pub const INCREMENTAL_DELETE_WINDOW: &str = "incremental_delete_window.sql";
     /// Add columns; context: `relation`, `columns` (name, data_type).
     pub const ADD_COLUMNS: &str = "add_columns.sql";
     /// Drop columns; context: `relation`, `columns` (names).
@@ -180,6 +183,7 @@ pub mod template_names {
         INCREMENTAL_APPEND,
         INCREMENTAL_MERGE,
         INCREMENTAL_DELETE,
+        INCREMENTAL_DELETE_WINDOW,
         ADD_COLUMNS,
         DROP_COLUMNS,
         ALTER_COLUMN_TYPES,
@@ -259,7 +263,8 @@ pub(crate) const COMMON_TEMPLATES: &[(&str, &str)] = template_files!("common";
     "drop_schema.sql", "unit_test_fixture.sql", "unit_test_compare.sql", "unit_test_columns.sql",
     "snapshot_build.sql", "snapshot_staging.sql", "snapshot_update.sql", "snapshot_insert.sql",
     "snapshot_hash.sql", "snapshot_query_columns.sql", "collect_freshness.sql", "collect_freshness_custom_sql.sql",
-    "contract_empty_query.sql", "contract_schema_query.sql", "create_table_contract.sql");
+    "contract_empty_query.sql", "contract_schema_query.sql", "create_table_contract.sql",
+    "incremental_delete_window.sql");
 
 /// The template environment of one adapter: its own sources, then the
 /// common ones, plus the filters every template may use: `quote` (an
@@ -673,8 +678,13 @@ pub enum AdapterError {
     /// An enforced contract the query does not meet (`crate::contract`).
     #[error("{message}")]
     Contract { message: String },
-    #[error("incremental strategy `{strategy}` is not supported; use `append`, `merge` or `delete+insert`")]
+    #[error(
+        "incremental strategy `{strategy}` is not supported; use `append`, `merge`, `delete+insert` or `microbatch`"
+    )]
     UnsupportedStrategy { strategy: String },
+    /// dbt-postgres' microbatch merges on the model's `unique_key`.
+    #[error("dbt-postgres 'microbatch' requires a `unique_key` config")]
+    MicrobatchNeedsUniqueKey,
     #[error("privilege `{privilege}` in the grants of `{relation}` is not a SQL privilege name")]
     InvalidPrivilege { relation: String, privilege: String },
     #[error("could not read the seed data for `{relation}`")]
@@ -771,6 +781,18 @@ impl AdapterError {
 /// A warehouse: a pool of connections and the SQL templates of its dialect.
 ///
 /// Object safe, to be shared as `Arc<dyn Adapter>` between worker threads.
+/// How an adapter writes one batch of a microbatch model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MicrobatchMethod {
+    /// Merged on the model's `unique_key`, as dbt-postgres does (which
+    /// requires one).
+    MergeOnUniqueKey,
+    /// The table's rows in the batch's window deleted, then the batch's
+    /// inserted: dbt-duckdb 1.9 has no microbatch strategy, and this is
+    /// what the strategy means on warehouses that replace by event time.
+    ReplaceWindow,
+}
+
 #[async_trait]
 pub trait Adapter: Send + Sync {
     /// The adapter's type as profiles name it: `postgres`.
@@ -797,6 +819,11 @@ pub trait Adapter: Send + Sync {
     /// Whether `materialized: materialized_view` can be built.
     fn supports_materialized_views(&self) -> bool {
         true
+    }
+
+    /// How a microbatch model's batch goes into its table.
+    fn microbatch_method(&self) -> MicrobatchMethod {
+        MicrobatchMethod::ReplaceWindow
     }
 
     /// The SQL type a seed column of the inferred type gets when

@@ -267,6 +267,10 @@ impl Adapter for PostgresAdapter {
         MAX_IDENTIFIER_BYTES
     }
 
+    fn microbatch_method(&self) -> super::MicrobatchMethod {
+        super::MicrobatchMethod::MergeOnUniqueKey
+    }
+
     async fn query_arrow(&self, sql: &str, batch_rows: usize) -> Result<ArrowBatches, AdapterError> {
         let mut connection = self.pooled().await?;
         let columns = connection.describe_for_copy(sql).await?;

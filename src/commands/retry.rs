@@ -20,6 +20,8 @@ use crate::{pipeline, Outcome};
 #[derive(Deserialize)]
 struct LastRun {
     #[serde(default)]
+    metadata: Option<serde_json::Value>,
+    #[serde(default)]
     args: Option<serde_json::Value>,
     #[serde(default)]
     results: Vec<LastResult>,
@@ -31,6 +33,9 @@ struct LastResult {
     unique_id: Option<String>,
     #[serde(default)]
     status: Option<String>,
+    /// A microbatch model's batches; a retry builds the failed ones.
+    #[serde(default)]
+    batch_results: Option<serde_json::Value>,
 }
 
 pub fn retry(printer: Arc<Printer>, args: &RetryArgs) -> Result<Outcome, Diagnostics> {
@@ -47,6 +52,7 @@ pub fn retry(printer: Arc<Printer>, args: &RetryArgs) -> Result<Outcome, Diagnos
     let previous: LastRun = serde_json::from_str::<serde_json::Value>(&text)
         .map(|value| {
             serde_json::from_value(value).unwrap_or(LastRun {
+                metadata: None,
                 args: None,
                 results: Vec::new(),
             })
@@ -103,6 +109,26 @@ pub fn retry(printer: Arc<Printer>, args: &RetryArgs) -> Result<Outcome, Diagnos
     };
     let mut settings = Settings::resolve(&project, invocation, args.threads)?;
     settings.retry = Some(Retry { again, built_before });
+    // As dbt: the failed batches again, their windows counted from when the
+    // original run started.
+    settings.microbatch.previous = previous
+        .results
+        .iter()
+        .filter(|result| result.status.as_deref() != Some("success"))
+        .filter_map(|result| {
+            let batches = crate::microbatch::BatchResults::from_json(result.batch_results.as_ref()?)?;
+            Some((result.unique_id.clone()?, batches))
+        })
+        .filter(|(_, batches)| !batches.failed.is_empty())
+        .collect();
+    let original_start = previous
+        .metadata
+        .as_ref()
+        .and_then(|metadata| metadata.get("invocation_started_at")?.as_str())
+        .and_then(|text| chrono::DateTime::parse_from_rfc3339(text).ok());
+    if let Some(original_start) = original_start {
+        settings.microbatch.started_at = Some(original_start.with_timezone(&chrono::Utc));
+    }
     let mut prepared = pipeline::prepare(&printer, settings)?;
     let selected = prepared.plan.selected.len();
     printer.info(

@@ -50,5 +50,7 @@ pub(super) fn options(settings: &Settings, command: Command, junit: Option<std::
         store_failures: settings.store_failures,
         junit,
         state_relations: Default::default(),
+        microbatch: settings.microbatch.clone(),
+        invocation_started_at: settings.session.options.run_started_at.clone(),
     }
 }

@@ -63,6 +63,7 @@ pub(super) async fn clone(context: &Arc<Context>, node: &Node) -> NodeResult {
         render_hooks: Some(Arc::clone(&renderer) as Arc<dyn adapter::HookRenderer>),
         // A clone is a view of the other run's relation, which kept its own contract.
         contract: None,
+        batch: None,
     };
     let built = async {
         run_outside(&mut connection, &renderer, &hooks.before_begin).await?;

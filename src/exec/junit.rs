@@ -133,7 +133,7 @@ pub fn cases(context: &Context, results: &RunResults) -> Vec<Case> {
                     message: result.message.clone(),
                     detail: detail(&result.message),
                 },
-                Status::Error => CaseOutcome::Errored {
+                Status::Error | Status::PartialSuccess => CaseOutcome::Errored {
                     message: result.message.clone(),
                     detail: detail(&result.message),
                 },

@@ -13,6 +13,7 @@
 mod clone;
 pub mod driver;
 pub mod junit;
+mod microbatch;
 pub mod node;
 pub mod refresh;
 pub mod results;
@@ -96,6 +97,10 @@ pub struct ExecOptions {
     pub junit: Option<std::path::PathBuf>,
     /// For `dvt clone`: the relation of each node in the `--state` manifest.
     pub state_relations: BTreeMap<String, crate::manifest::Relation>,
+    /// What bounds the batches of microbatch models.
+    pub microbatch: crate::microbatch::Window,
+    /// When the invocation started, as `run_results.json` records it.
+    pub invocation_started_at: String,
 }
 
 /// Everything a node needs while it runs; shared by the worker tasks.

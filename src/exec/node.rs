@@ -156,83 +156,148 @@ async fn run_model(context: &Arc<Context>, node: &Node) -> NodeResult {
                 .hint("use view, table, incremental, ephemeral or materialized_view"),
         );
     };
+    if crate::microbatch::is_microbatch(node) {
+        return super::microbatch::run(context, node).await;
+    }
     let full_refresh = full_refresh(context, node);
-    let target = relation(node);
     let (mut connection, warehouse) = match node_connection(context).await {
         Ok(connection) => connection,
         Err(error) => return NodeResult::error(node, adapter_diagnostic(&error, node, None)),
     };
     // is_incremental() holds when the table already exists and no full refresh is asked for.
     let is_incremental = if materialization == Materialization::Incremental && !full_refresh {
-        match connection.relation_kind(&target).await {
+        match connection.relation_kind(&relation(node)).await {
             Ok(kind) => kind == Some(RelationKind::Table),
             Err(error) => return NodeResult::error(node, adapter_diagnostic(&error, node, None)),
         }
     } else {
         false
     };
-    let compiled = render_with(&warehouse, || {
-        render::compile_node(&context.rendered, &context.project, node, is_incremental)
-    });
-    let sql = match compiled {
-        Ok(sql) => sql,
+    let compile = || render::compile_node(&context.rendered, &context.project, node, is_incremental);
+    let compiled = match compile_on(context, node, &mut connection, &warehouse, compile, None).await {
+        Ok(compiled) => compiled,
+        Err(failed) => return *failed,
+    };
+    let renderer = node_hooks(context, node, warehouse);
+    let hooks = hooks(node);
+    let build = match model_build(
+        context,
+        node,
+        materialization,
+        &compiled.sql,
+        full_refresh,
+        &hooks,
+        &renderer,
+    ) {
+        Ok(build) => build,
         Err(diagnostic) => return NodeResult::error(node, diagnostic),
     };
-    if let Err(error) = connection.commit_open().await {
-        return NodeResult::error(node, adapter_diagnostic(&error, node, None));
+    let built = build_with_hooks(context, &mut connection, &renderer, &hooks, &build).await;
+    compiled.finish(node, built)
+}
+
+/// A node's SQL as compiled for a build, and where it was written.
+pub(super) struct Compiled {
+    pub(super) sql: String,
+    pub(super) compiled_path: Option<String>,
+}
+
+impl Compiled {
+    /// The node's result once its build ended.
+    pub(super) fn finish(self, node: &Node, built: Result<adapter::AdapterResponse, AdapterError>) -> NodeResult {
+        let mut result = match built {
+            Ok(response) => {
+                let mut result = NodeResult::new(node, Status::Success, response.message.clone());
+                result.adapter_response = Some(response);
+                result
+            }
+            Err(error) => NodeResult::error(node, adapter_diagnostic(&error, node, Some(&self.sql))),
+        };
+        result.compiled_code = Some(self.sql);
+        result.compiled_path = self.compiled_path;
+        result
     }
-    let compiled_path = write_compiled(context, node, &sql);
-    let hooks = hooks(node);
-    let renderer = Arc::new(NodeHooks {
+}
+
+/// Compiles a node on its connection (so that its Jinja's queries run
+/// there), commits what that Jinja left open, and writes the SQL to
+/// `target/run/`, under `split` for a microbatch's batch.
+pub(super) async fn compile_on(
+    context: &Context,
+    node: &Node,
+    connection: &mut SharedConnection,
+    warehouse: &Arc<dyn Warehouse>,
+    compile: impl FnOnce() -> Result<String, Diagnostic>,
+    split: Option<&str>,
+) -> Result<Compiled, Box<NodeResult>> {
+    let sql = render_with(warehouse, compile).map_err(|diagnostic| Box::new(NodeResult::error(node, diagnostic)))?;
+    connection
+        .commit_open()
+        .await
+        .map_err(|error| Box::new(NodeResult::error(node, adapter_diagnostic(&error, node, None))))?;
+    let compiled_path = write_compiled_split(context, node, &sql, split);
+    Ok(Compiled { sql, compiled_path })
+}
+
+/// The renderer of a node's hooks, on the warehouse of its connection.
+pub(super) fn node_hooks(context: &Arc<Context>, node: &Node, warehouse: Arc<dyn Warehouse>) -> Arc<NodeHooks> {
+    Arc::new(NodeHooks {
         context: Arc::clone(context),
         unique_id: node.unique_id.clone(),
         warehouse,
-    });
+    })
+}
+
+/// What building a model takes, from its config: strategy, unique key,
+/// schema changes, hooks, grants and contract.
+pub(super) fn model_build<'a>(
+    context: &Context,
+    node: &Node,
+    materialization: Materialization,
+    sql: &'a str,
+    full_refresh: bool,
+    hooks: &HookLists,
+    renderer: &Arc<NodeHooks>,
+) -> Result<ModelBuild<'a>, Diagnostic> {
     let on_schema_change = node.config_str("on_schema_change").unwrap_or("ignore");
     let Some(on_schema_change) = OnSchemaChange::from_name(on_schema_change) else {
-        return NodeResult::error(
-            node,
-            Diagnostic::error(format!("`on_schema_change: {on_schema_change}` is not one of ignore, fail, append_new_columns, sync_all_columns"))
-                .in_file(&node.original_file_path),
-        );
+        return Err(Diagnostic::error(format!(
+            "`on_schema_change: {on_schema_change}` is not one of ignore, fail, append_new_columns, sync_all_columns"
+        ))
+        .in_file(&node.original_file_path));
     };
-    let build = ModelBuild {
-        relation: target,
+    Ok(ModelBuild {
+        relation: relation(node),
         materialization,
-        sql: &sql,
+        sql,
         incremental_strategy: node.config_str("incremental_strategy").map(str::to_owned),
         unique_key: crate::manifest::string_list(node.config.get("unique_key")),
         on_schema_change,
         full_refresh,
-        pre_hooks: hooks.pre,
-        post_hooks: hooks.post,
+        pre_hooks: hooks.pre.clone(),
+        post_hooks: hooks.post.clone(),
         grants: grants(node),
-        render_hooks: Some(Arc::clone(&renderer) as Arc<dyn adapter::HookRenderer>),
+        render_hooks: Some(Arc::clone(renderer) as Arc<dyn adapter::HookRenderer>),
         contract: crate::contract::Contract::of(node, &|target| {
             crate::contract::relation_of(&context.rendered.manifest, node, target)
         }),
-    };
-    let built = async {
-        run_outside(&mut connection, &renderer, &hooks.before_begin).await?;
-        let response = materialize::materialize_on(context.adapter.as_ref(), &mut connection, &build).await?;
-        run_outside(&mut connection, &renderer, &hooks.after_commit).await?;
-        Ok::<_, AdapterError>(response)
-    };
-    match built.await {
-        Ok(response) => {
-            let mut result = NodeResult::new(node, Status::Success, response.message.clone());
-            result.adapter_response = Some(response);
-            result.compiled_code = Some(sql);
-            result.compiled_path = compiled_path;
-            result
-        }
-        Err(error) => {
-            let mut result = NodeResult::error(node, adapter_diagnostic(&error, node, Some(&sql)));
-            result.compiled_code = Some(sql);
-            result.compiled_path = compiled_path;
-            result
-        }
-    }
+        batch: None,
+    })
+}
+
+/// Runs `build` on the node's connection, between the hooks that run
+/// outside its transaction.
+pub(super) async fn build_with_hooks(
+    context: &Context,
+    connection: &mut SharedConnection,
+    renderer: &NodeHooks,
+    hooks: &HookLists,
+    build: &ModelBuild<'_>,
+) -> Result<adapter::AdapterResponse, AdapterError> {
+    run_outside(connection, renderer, &hooks.before_begin).await?;
+    let response = materialize::materialize_on(context.adapter.as_ref(), connection, build).await?;
+    run_outside(connection, renderer, &hooks.after_commit).await?;
+    Ok(response)
 }
 
 /// Builds a model with a project's `{% materialization %}` block, on the
@@ -285,7 +350,18 @@ pub(super) fn grants(node: &Node) -> BTreeMap<String, Vec<String>> {
 /// Writes the SQL that ran to `target/run/...`, so that a failure can be
 /// reproduced by hand. Returns the path shown to users.
 pub(crate) fn write_compiled(context: &Context, node: &Node, sql: &str) -> Option<String> {
-    let relative = node.compiled_path().replacen("compiled/", "run/", 1);
+    write_compiled_split(context, node, sql, None)
+}
+
+/// [`write_compiled`], for a microbatch's batch in a folder named like the
+/// model, as dbt's `split_suffix` writes it (`daily/daily_2024-01-02.sql`).
+fn write_compiled_split(context: &Context, node: &Node, sql: &str, split: Option<&str>) -> Option<String> {
+    let mut relative = node.compiled_path().replacen("compiled/", "run/", 1);
+    if let Some(suffix) = split {
+        let stem = relative.strip_suffix(".sql").unwrap_or(&relative).to_string();
+        let name = stem.rsplit('/').next().unwrap_or(&stem).to_string();
+        relative = format!("{stem}/{name}_{suffix}.sql");
+    }
     let path = context.project.target_dir().join(&relative);
     crate::artifacts::write_atomic(&path, format!("{sql}\n").as_bytes()).ok()?;
     Some(format!("{}/{relative}", context.project.target_path))

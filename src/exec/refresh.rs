@@ -58,6 +58,8 @@ impl Refresh {
             store_failures: false,
             junit: None,
             state_relations: Default::default(),
+            microbatch: settings.microbatch.clone(),
+            invocation_started_at: settings.session.options.run_started_at.clone(),
         };
         let context = Arc::new(Context {
             adapter,

@@ -20,6 +20,8 @@ pub enum Status {
     Pass,
     Fail,
     Warn,
+    /// A microbatch model some of whose batches failed (dbt's `partial success`).
+    PartialSuccess,
 }
 
 impl Status {
@@ -31,6 +33,7 @@ impl Status {
             Status::Pass => "pass",
             Status::Fail => "fail",
             Status::Warn => "warn",
+            Status::PartialSuccess => "partial success",
         }
     }
 
@@ -42,6 +45,7 @@ impl Status {
             "pass" => Status::Pass,
             "fail" => Status::Fail,
             "warn" => Status::Warn,
+            "partial success" => Status::PartialSuccess,
             _ => return None,
         })
     }
@@ -52,7 +56,7 @@ impl Status {
     }
 
     pub fn is_failure(self) -> bool {
-        matches!(self, Status::Error | Status::Fail)
+        matches!(self, Status::Error | Status::Fail | Status::PartialSuccess)
     }
 }
 
@@ -70,6 +74,8 @@ pub struct NodeResult {
     pub compiled_path: Option<String>,
     /// 1-based position in the order nodes finished, for progress lines.
     pub index: usize,
+    /// A microbatch model's batches: which succeeded and which failed.
+    pub batch_results: Option<crate::microbatch::BatchResults>,
 }
 
 impl NodeResult {
@@ -91,6 +97,7 @@ impl NodeResult {
             compiled_code: None,
             compiled_path: None,
             index: 0,
+            batch_results: None,
         }
     }
 
@@ -136,6 +143,8 @@ impl RunResults {
 fn describe(node: &Node) -> String {
     let relation = format!("{}.{}", node.relation.schema, node.relation.identifier);
     match node.resource_type {
+        // As dbt: `OK created sql microbatch model analytics.daily`.
+        ResourceType::Model if crate::microbatch::is_microbatch(node) => format!("sql microbatch model {relation}"),
         ResourceType::Model => format!("{} model {relation}", node.materialized().replace('_', " ")),
         ResourceType::Seed => format!("seed file {relation}"),
         ResourceType::Test => node.name.clone(),
@@ -160,10 +169,11 @@ pub fn print_progress(context: &Context, result: &NodeResult) {
     let seconds = result.execution_time.as_secs_f64();
     let (word, colour, bracket) = match result.status {
         Status::Success => {
-            let response = result
-                .adapter_response
-                .as_ref()
-                .map_or("OK".to_string(), |response| response.message.clone());
+            let response = match &result.adapter_response {
+                Some(response) => response.message.clone(),
+                None if result.message.is_empty() => "OK".to_string(),
+                None => result.message.clone(),
+            };
             let verb = match node.resource_type {
                 ResourceType::Seed => "loaded",
                 ResourceType::Export => "exported",
@@ -187,6 +197,11 @@ pub fn print_progress(context: &Context, result: &NodeResult) {
             ("ERROR exporting".to_string(), "31", format!("ERROR in {seconds:.2}s"))
         }
         Status::Error => ("ERROR creating".to_string(), "31", format!("ERROR in {seconds:.2}s")),
+        Status::PartialSuccess => (
+            "PARTIALLY created".to_string(),
+            "33",
+            format!("{} in {seconds:.2}s", result.message),
+        ),
         Status::Skipped => ("SKIP".to_string(), "33", "SKIP".to_string()),
     };
     let tests = matches!(node.resource_type, ResourceType::Test | ResourceType::UnitTest);
@@ -335,7 +350,7 @@ pub fn print_summary(context: &Context, results: &RunResults) {
             }
         }
     }
-    let errors = count(Status::Error) + count(Status::Fail);
+    let errors = count(Status::Error) + count(Status::Fail) + count(Status::PartialSuccess);
     let line = format!(
         "Done. PASS={} WARN={} ERROR={} SKIP={} TOTAL={}",
         count(Status::Success) + count(Status::Pass),
@@ -412,6 +427,7 @@ pub fn to_json(context: &Context, results: &RunResults, args: Value) -> Value {
                 "compiled_code": result.compiled_code,
                 "compiled_path": result.compiled_path,
                 "relation_name": node.filter(|node| node.is_relational()).map(|node| node.relation.quoted()),
+                "batch_results": result.batch_results.as_ref().map(crate::microbatch::BatchResults::to_json),
             })
         })
         .collect();
@@ -421,6 +437,7 @@ pub fn to_json(context: &Context, results: &RunResults, args: Value) -> Value {
             "dbt_version": concat!("dvt-", env!("CARGO_PKG_VERSION")),
             "generated_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             "invocation_id": context.invocation_id,
+            "invocation_started_at": context.options.invocation_started_at,
             "env": {},
         },
         "results": entries,

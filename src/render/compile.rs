@@ -86,7 +86,19 @@ pub fn compile_node(
     node: &Node,
     is_incremental: bool,
 ) -> Result<String, Diagnostic> {
-    let (body, ephemerals) = compile_node_raw(rendered, project, node, is_incremental)?;
+    compile_batch(rendered, project, node, is_incremental, None)
+}
+
+/// [`compile_node`] for one batch of a microbatch model: `model.batch` is
+/// set, and refs and sources with an `event_time` read the batch's window.
+pub fn compile_batch(
+    rendered: &Rendered,
+    project: &Project,
+    node: &Node,
+    is_incremental: bool,
+    batch: Option<&crate::microbatch::BatchContext>,
+) -> Result<String, Diagnostic> {
+    let (body, ephemerals) = compile_raw(rendered, project, node, is_incremental, batch)?;
     let lookup = |ephemeral_id: &str| -> Option<(String, BTreeSet<String>)> {
         let ephemeral = rendered.manifest.nodes.get(ephemeral_id)?;
         compile_node_raw(rendered, project, ephemeral, false).ok()
@@ -124,18 +136,33 @@ pub fn compile_node_raw(
     node: &Node,
     is_incremental: bool,
 ) -> Result<(String, BTreeSet<String>), Diagnostic> {
+    compile_raw(rendered, project, node, is_incremental, None)
+}
+
+fn compile_raw(
+    rendered: &Rendered,
+    project: &Project,
+    node: &Node,
+    is_incremental: bool,
+    batch: Option<&crate::microbatch::BatchContext>,
+) -> Result<(String, BTreeSet<String>), Diagnostic> {
     let mut scope = Scope::new(Mode::Compile, &rendered.target_schema, &rendered.target_database);
     scope.resolver = Some(Arc::clone(&rendered.resolver));
     scope.config_view = node.config.clone();
     scope.is_incremental = is_incremental;
     scope.package = (node.package_name != project.name).then(|| node.package_name.clone());
+    scope.batch = batch.cloned();
     // `execute` is true when the render can reach the warehouse: while the
     // node runs, and under `dvt compile`. In the offline checks before a run
     // it is false, as in dbt's parse, so introspective macros return nothing.
-    let context = rendered.jinja.with_local_namespace(
-        scope.package.as_deref(),
-        node_context(node, super::context::warehouse::is_connected()),
-    );
+    let execute = super::context::warehouse::is_connected();
+    let node_context = match batch {
+        Some(batch) => batch_context(node, batch, execute),
+        None => node_context(node, execute),
+    };
+    let context = rendered
+        .jinja
+        .with_local_namespace(scope.package.as_deref(), node_context);
     let source = node_source(project, node);
     let (result, scope) = match &node.test_metadata {
         Some(metadata) => {
@@ -351,6 +378,17 @@ pub(crate) fn node_context(node: &Node, execute: bool) -> Value {
     }
     // dbt's `model` is the whole node, as in the manifest.
     minijinja::context! { this => this, model => Value::from_serialize(node), execute => execute }
+}
+
+/// [`node_context`] of a microbatch model's batch, whose `model.batch`
+/// holds the batch's id and window, as dbt's `BatchContext`.
+fn batch_context(node: &Node, batch: &crate::microbatch::BatchContext, execute: bool) -> Value {
+    let mut model = serde_json::to_value(node).unwrap_or_default();
+    if let Some(model) = model.as_object_mut() {
+        model.insert("batch".into(), batch.to_json());
+    }
+    let this = jinja::relation_value(node.relation.clone());
+    minijinja::context! { this => this, model => Value::from_serialize(&model), execute => execute }
 }
 
 /// The text errors about `node` point into: its SQL, or for a generic test the

@@ -85,6 +85,9 @@ pub struct Resolver {
     pub package_sources: HashMap<(String, String, String), Relation>,
     /// What the refs and sources read under `--empty` (`super::narrow`).
     pub narrowing: super::narrow::Narrowing,
+    /// The `event_time` config of each relation that has one: a microbatch
+    /// model reads only its batch's window of those (`super::narrow`).
+    pub event_times: HashMap<Relation, String>,
 }
 
 /// What one render captured.
@@ -113,6 +116,9 @@ pub struct Scope {
     /// `env_var()` read first.
     pub var_overrides: Map<String, serde_json::Value>,
     pub env_var_overrides: Map<String, serde_json::Value>,
+    /// The batch a microbatch model is rendered for, whose window its
+    /// inputs with an `event_time` are filtered to.
+    pub batch: Option<crate::microbatch::BatchContext>,
 }
 
 impl Scope {
@@ -133,6 +139,7 @@ impl Scope {
             package: None,
             var_overrides: Map::new(),
             env_var_overrides: Map::new(),
+            batch: None,
         }
     }
 }
@@ -895,7 +902,9 @@ fn add_globals(
                     let resolver = scope.resolver.as_deref();
                     found
                         .zip(resolver)
-                        .map(|(relation, resolver)| Value::from(super::narrow::reference(resolver, &relation)))
+                        .map(|(relation, resolver)| {
+                            Value::from(super::narrow::reference(resolver, &relation, scope.batch.as_ref()))
+                        })
                         .ok_or_else(|| {
                             Error::new(
                                 ErrorKind::InvalidOperation,
@@ -1083,7 +1092,11 @@ fn resolve_ref(
             });
             let resolver = scope.resolver.clone().unwrap_or_default();
             match resolved {
-                Some(Resolved::Relation(relation)) => Ok(Value::from(super::narrow::reference(&resolver, &relation))),
+                Some(Resolved::Relation(relation)) => Ok(Value::from(super::narrow::reference(
+                    &resolver,
+                    &relation,
+                    scope.batch.as_ref(),
+                ))),
                 Some(Resolved::Ephemeral { unique_id, name }) => {
                     scope.ephemerals_used.insert(unique_id);
                     Ok(Value::from(super::narrow::ephemeral(&resolver, &name)))

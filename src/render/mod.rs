@@ -33,7 +33,7 @@ use builder::{Builder, Draft, RefLookup};
 #[cfg(test)]
 use compile::leading_with;
 pub(crate) use compile::node_context;
-pub use compile::{compile_node, compile_node_raw, compile_selected, inject_ephemerals, render_hook};
+pub use compile::{compile_batch, compile_node, compile_node_raw, compile_selected, inject_ephemerals, render_hook};
 #[cfg(test)]
 use serde_json::json;
 pub use test_name::test_name;
@@ -504,6 +504,7 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
 
     let mut resolver = lookup.resolver(&manifest);
     resolver.narrowing = narrow::Narrowing::new(options.empty, &target.adapter_type);
+    resolver.event_times = narrow::event_times(&manifest);
     let resolver = Arc::new(resolver);
     let macro_sources = jinja.macros.values().map(|definition| definition.source.as_str());
     let node_sources = manifest.nodes.values().map(|node| node.raw_code.as_str());

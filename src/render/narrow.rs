@@ -2,8 +2,11 @@
 //! `--empty` no rows at all (dbt's `limit=0` relations), so that every model
 //! builds empty and CI checks its SQL and schema in seconds. The relation
 //! renders the subquery itself ([`Relation::to_sql`]); this module decides
-//! which relations get one. `this` is never narrowed, as in dbt.
+//! which relations get one. Inside a microbatch model's batch, a relation
+//! with an `event_time` config reads only the rows of the batch's window
+//! (dbt's `event_time_filter`). `this` is never narrowed, as in dbt.
 
+use super::context::relation::EventTimeFilter;
 use super::context::Relation;
 use super::jinja::Resolver;
 use crate::manifest;
@@ -37,12 +40,46 @@ impl Narrowing {
     }
 }
 
-/// The relation a resolved `ref()` or `source()` returns.
-pub fn reference(resolver: &Resolver, relation: &manifest::Relation) -> Relation {
-    resolver.narrowing.apply(Relation::reference(relation, None))
+/// The relation a resolved `ref()` or `source()` returns, in `batch` when
+/// the node rendering is a microbatch model's batch.
+pub fn reference(
+    resolver: &Resolver,
+    relation: &manifest::Relation,
+    batch: Option<&crate::microbatch::BatchContext>,
+) -> Relation {
+    let mut reference = resolver.narrowing.apply(Relation::reference(relation, None));
+    if let (Some(batch), Some(field_name)) = (batch, resolver.event_times.get(relation)) {
+        reference.event_time_filter = Some(EventTimeFilter {
+            field_name: field_name.clone(),
+            start: Some(crate::microbatch::Batch::sql_bound(batch.batch.start)),
+            end: Some(crate::microbatch::Batch::sql_bound(batch.batch.end)),
+        });
+    }
+    reference
 }
 
 /// The CTE of an ephemeral model a `ref()` returns.
 pub fn ephemeral(resolver: &Resolver, name: &str) -> Relation {
     resolver.narrowing.apply(Relation::ephemeral(name))
+}
+
+/// The `event_time` config of every model, seed, snapshot and source that
+/// sets one, by relation.
+pub fn event_times(manifest: &manifest::Manifest) -> std::collections::HashMap<manifest::Relation, String> {
+    let event_time = |config: &serde_json::Map<String, serde_json::Value>| {
+        config
+            .get("event_time")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    };
+    let nodes = manifest
+        .nodes
+        .values()
+        .filter(|node| node.is_relational())
+        .filter_map(|node| Some((node.relation.clone(), event_time(&node.config)?)));
+    let sources = manifest
+        .sources
+        .values()
+        .filter_map(|source| Some((source.relation.clone(), event_time(&source.config)?)));
+    nodes.chain(sources).collect()
 }

@@ -352,8 +352,10 @@ fn render_model(
         refs,
         sources: rendered.resolver.sources.clone(),
         package_sources: rendered.resolver.package_sources.clone(),
-        // A unit test's inputs are its own rows, never narrowed by `--empty`.
+        // A unit test's inputs are its own rows, never narrowed by `--empty`
+        // or a batch's window.
         narrowing: Default::default(),
+        event_times: Default::default(),
     };
     let mut scope = Scope::new(Mode::Compile, &rendered.target_schema, &rendered.target_database);
     scope.resolver = Some(Arc::new(resolver));

@@ -14,7 +14,7 @@ use crate::manifest::ResourceType;
 /// Materializations dvt builds models with.
 pub const MATERIALIZATIONS: &[&str] = &["view", "table", "incremental", "ephemeral", "materialized_view"];
 pub const ON_SCHEMA_CHANGE: &[&str] = &["ignore", "fail", "append_new_columns", "sync_all_columns"];
-pub const INCREMENTAL_STRATEGIES: &[&str] = &["append", "merge", "delete+insert"];
+pub const INCREMENTAL_STRATEGIES: &[&str] = &["append", "merge", "delete+insert", "microbatch"];
 pub const SEVERITIES: &[&str] = &["error", "warn"];
 
 /// A config value of the wrong type or outside its allowed set.
@@ -115,10 +115,11 @@ pub fn check(resource_type: ResourceType, config: &Map<String, Value>) -> Vec<Co
         config,
         "incremental_strategy",
         INCREMENTAL_STRATEGIES,
-        "dvt supports the append, merge and delete+insert strategies",
+        "dvt supports the append, merge, delete+insert and microbatch strategies",
     ) {
         problems.push(problem);
     }
+    problems.extend(crate::microbatch::problems(config));
     if resource_type == ResourceType::Test {
         if let Some(value) = present(config, "severity") {
             let valid = value
