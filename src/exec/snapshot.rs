@@ -11,11 +11,8 @@ use crate::manifest::Node;
 use crate::render;
 use crate::snapshot::materialize::{snapshot_on, SnapshotBuild};
 
-use super::node::{
-    adapter_diagnostic, grants, hooks, node_connection, relation, run_outside, write_compiled, NodeHooks,
-};
-use super::results::{NodeResult, Status};
-use super::warehouse::render_with;
+use super::node::{adapter_diagnostic, compile_on, grants, hooks, node_connection, node_hooks, relation, run_outside};
+use super::results::NodeResult;
 use super::Context;
 
 pub(super) async fn run(context: &Arc<Context>, node: &Node) -> NodeResult {
@@ -36,26 +33,16 @@ pub(super) async fn run(context: &Arc<Context>, node: &Node) -> NodeResult {
         Ok(connection) => connection,
         Err(error) => return NodeResult::error(node, adapter_diagnostic(&error, node, None)),
     };
-    let compiled = render_with(&warehouse, || {
-        render::compile_node(&context.rendered, &context.project, node, false)
-    });
-    let sql = match compiled {
-        Ok(sql) => sql,
-        Err(diagnostic) => return NodeResult::error(node, diagnostic),
+    let compile = || render::compile_node(&context.rendered, &context.project, node, false);
+    let compiled = match compile_on(context, node, &mut connection, &warehouse, compile, None).await {
+        Ok(compiled) => compiled,
+        Err(failed) => return *failed,
     };
-    if let Err(error) = connection.commit_open().await {
-        return NodeResult::error(node, adapter_diagnostic(&error, node, None));
-    }
-    let compiled_path = write_compiled(context, node, &sql);
     let hooks = hooks(node);
-    let renderer = Arc::new(NodeHooks {
-        context: Arc::clone(context),
-        unique_id: node.unique_id.clone(),
-        warehouse,
-    });
+    let renderer = node_hooks(context, node, warehouse);
     let build = SnapshotBuild {
         relation: relation(node),
-        sql: &sql,
+        sql: &compiled.sql,
         config: &config,
         pre_hooks: hooks.pre,
         post_hooks: hooks.post,
@@ -68,15 +55,7 @@ pub(super) async fn run(context: &Arc<Context>, node: &Node) -> NodeResult {
         run_outside(&mut connection, &renderer, &hooks.after_commit).await?;
         Ok::<_, AdapterError>(response)
     };
-    let mut result = match built.await {
-        Ok(response) => {
-            let mut result = NodeResult::new(node, Status::Success, response.message.clone());
-            result.adapter_response = Some(response);
-            result
-        }
-        Err(error) => NodeResult::error(node, adapter_diagnostic(&error, node, Some(&sql))),
-    };
-    result.compiled_code = Some(sql);
-    result.compiled_path = compiled_path;
-    result
+    let built = built.await;
+    drop(build);
+    compiled.finish(node, built)
 }
