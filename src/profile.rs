@@ -188,6 +188,8 @@ pub fn load(
 pub const EMBEDDED_TARGET: &str = "dev";
 /// Where the embedded default keeps its database, relative to the project.
 pub const EMBEDDED_PATH: &str = "target/dev.duckdb";
+/// The local lake of the embedded default target.
+pub const EMBEDDED_LAKE: &str = "target/lake";
 /// The schema of a DuckDB target that names none: DuckDB's own default, as
 /// dbt-duckdb has it.
 const DUCKDB_DEFAULT_SCHEMA: &str = "main";
@@ -217,6 +219,8 @@ fn embedded_default(
     fields.insert("path".into(), Value::String(EMBEDDED_PATH.into()));
     fields.insert("schema".into(), Value::String(schema.into()));
     fields.insert("threads".into(), Value::from(threads));
+    // A lake on this machine, so that `dvt build` exports the gold marts.
+    fields.insert("lake_path".into(), Value::String(EMBEDDED_LAKE.into()));
     Ok(Target {
         profile: profile_name.to_string(),
         name: EMBEDDED_TARGET.to_string(),
@@ -228,7 +232,7 @@ fn embedded_default(
         source: "the embedded default".to_string(),
         unresolved: BTreeMap::new(),
         fallback_note: Some(format!(
-            "No profiles.yml found; using the embedded DuckDB target `{EMBEDDED_TARGET}` at {EMBEDDED_PATH}"
+            "No profiles.yml found; using the embedded DuckDB target `{EMBEDDED_TARGET}` at {EMBEDDED_PATH}, with the lake in {EMBEDDED_LAKE}/"
         )),
         project_dir: PathBuf::new(),
     })

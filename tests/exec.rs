@@ -1637,6 +1637,21 @@ fn the_example_project_builds_on_the_embedded_default_with_no_profile() {
         stderr.contains("No profiles.yml found; using the embedded DuckDB target `dev` at target/dev.duckdb"),
         "{stderr}"
     );
+    // The default target's lake is a folder, so the gold marts are exported.
+    for export in [
+        "gold/fct_rental",
+        "gold/fct_payment",
+        "gold/kpi_revenue_by_category_month",
+    ] {
+        let folder = project.path().join("target/lake/lake").join(export);
+        for file in ["_dvt_manifest.json", "_SUCCESS"] {
+            assert!(
+                folder.join(file).is_file(),
+                "{} in:\n{stderr}",
+                folder.join(file).display()
+            );
+        }
+    }
     // One warn-severity test fails on purpose; everything else passes.
     assert!(stderr.contains("ERROR=0 SKIP=0"), "{stderr}");
     assert!(stderr.contains("WARN=1"), "{stderr}");

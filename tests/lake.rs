@@ -1035,3 +1035,83 @@ fn an_interrupted_export_leaves_the_previous_version() {
     assert_version_intact(&project, "wide", 2_000_000);
     assert!(!project.objects("wide").keys().any(|key| key.contains("_dvt_staging")));
 }
+
+/// Every file under `folder`, relative to it, with its size.
+fn files_under(folder: &FsPath) -> BTreeMap<String, u64> {
+    let mut found = BTreeMap::new();
+    let mut pending = vec![folder.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        for entry in std::fs::read_dir(&current).unwrap_or_else(|error| panic!("{}: {error}", current.display())) {
+            let path = entry.expect("a folder entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let relative = path.strip_prefix(folder).expect("under the folder");
+                let size = std::fs::metadata(&path)
+                    .map(|metadata| metadata.len())
+                    .unwrap_or_default();
+                found.insert(relative.display().to_string(), size);
+            }
+        }
+    }
+    found
+}
+
+// A target with `lake_path:` instead of `s3_*` exports to a folder by the
+// same protocol, with no server: the files under `<bucket>/<prefix>/`, the
+// manifest listing each with its size, `_SUCCESS`, and nothing left of the
+// staging area; a second export replaces the first; a source with
+// `ingest: {lake: ...}` reads it back.
+fn local_lake_exports_and_reads_back(engine: Engine) {
+    let project = LakeProject::new(engine);
+    let profile = std::fs::read_to_string(project.path().join("profiles.yml")).expect("read profiles.yml");
+    let mut local: String = profile
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("s3_"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    local.push_str("      lake_path: local_lake\n");
+    project.write("profiles.yml", &local);
+    project.write(
+        "models/items.sql",
+        "select 1 as id, 'a' as name union all select 2, 'b' union all select 3, 'c'\n",
+    );
+    project.write(
+        "models/schema.yml",
+        "version: 2\nmodels:\n  - name: items\n    config:\n      export:\n        prefix: gold/items\n\
+         sources:\n  - name: back\n    schema: bronze\n    tables:\n      - name: items\n        \
+         ingest:\n          lake: gold/items\n",
+    );
+    let folder = project.path().join("local_lake/lake/gold/items");
+    for command in ["build", "export"] {
+        let output = project.dvt_exits(0, &[command]);
+        assert!(output.stderr.contains("file://"), "{output:?}");
+        let files = files_under(&folder);
+        let manifest: Value =
+            serde_json::from_slice(&std::fs::read(folder.join("_dvt_manifest.json")).expect("the manifest is written"))
+                .expect("the manifest is JSON");
+        assert_eq!(manifest["rows"], 3, "{manifest}");
+        let listed = manifest["files"].as_array().expect("files");
+        for file in listed {
+            let path = file["path"].as_str().expect("a path");
+            assert_eq!(files.get(path), file["bytes"].as_u64().as_ref(), "{path} in {files:?}");
+        }
+        assert!(files.contains_key("_SUCCESS"), "{files:?}");
+        assert!(
+            files.keys().all(|file| !file.starts_with("_dvt_staging")),
+            "the staging area is gone: {files:?}"
+        );
+        let published = files.keys().filter(|file| !file.starts_with('_')).count();
+        assert_eq!(
+            published,
+            listed.len(),
+            "only the listed files are published: {files:?}"
+        );
+    }
+    project.dvt_exits(0, &["ingest", "--select", "source:back.items"]);
+    assert_eq!(
+        project.row("select cast(count(*) as varchar) from bronze.items"),
+        [Some("3".to_string())]
+    );
+}
+matrix!(local_lake_exports_and_reads_back);

@@ -94,17 +94,7 @@ pub fn execute(
     let lake = crate::lake::LakeSettings::from_target(&session.target)?;
     let without_exports;
     let plan = match (&lake, command) {
-        (None, Command::Export) => {
-            return Err(Diagnostic::error(format!(
-                "target `{}` has no `s3_*` settings for the lake",
-                session.target.name
-            ))
-            .in_file(&session.target.source)
-            .hint(
-                "add `s3_endpoint`, `s3_bucket` and the credentials to the target (README.md, \"Exports to the lake\")",
-            )
-            .into());
-        }
+        (None, Command::Export) => return Err(crate::lake::LakeSettings::missing(&session.target).into()),
         // Without a lake, `build` leaves the exports out, so that a project
         // with exports still builds where there is none.
         (None, Command::Build) => {
@@ -229,7 +219,7 @@ fn leave_out_exports(printer: &Printer, manifest: &crate::manifest::Manifest, pl
         printer.info(
             "exports_left_out",
             &format!(
-                "Leaving out {left_out} export{}: target `{target}` has no `s3_*` settings for the lake",
+                "Leaving out {left_out} export{}: target `{target}` has no lake (`lake_path` or `s3_*` settings)",
                 if left_out == 1 { "" } else { "s" }
             ),
         );

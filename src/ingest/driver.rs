@@ -41,13 +41,8 @@ pub(crate) fn load_lake_sources(
     target: &crate::profile::Target,
     sources: &[(&SourceTable, &IngestSpec)],
 ) -> Result<Outcome, Diagnostics> {
-    let settings = crate::lake::LakeSettings::from_target(target)?.ok_or_else(|| {
-        Diagnostic::error(format!("target `{}` has no `s3_*` settings for the lake", target.name))
-            .in_file(&target.source)
-            .hint(
-                "add `s3_endpoint`, `s3_bucket` and the credentials to the target (README.md, \"Exports to the lake\")",
-            )
-    })?;
+    let settings =
+        crate::lake::LakeSettings::from_target(target)?.ok_or_else(|| crate::lake::LakeSettings::missing(target))?;
     let bucket = settings.bucket.clone().ok_or_else(|| {
         Diagnostic::error(format!("target `{}` names no `s3_bucket`", target.name))
             .in_file(&target.source)

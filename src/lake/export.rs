@@ -152,8 +152,9 @@ pub struct Watermark {
 /// Where an export lives in its bucket.
 struct Layouted {
     store: Arc<dyn ObjectStore>,
-    bucket: String,
     root: Path,
+    /// The root as users see it: `s3://bucket/prefix` or a `file://` URL.
+    location: String,
 }
 
 impl Layouted {
@@ -189,15 +190,19 @@ pub async fn run(job: ExportJob<'_>) -> Result<ExportOutcome, ExportError> {
     let prefix = spec.prefix.clone().unwrap_or_else(|| job.model_name.to_string());
     let store = job.settings.open(&bucket).map_err(|diagnostic| ExportError::Store {
         message: diagnostic.message.clone(),
-        hint: "check the target's `s3_*` settings".into(),
+        hint: diagnostic
+            .hints
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "check the target's lake settings".into()),
     })?;
     let lake = Layouted {
         store,
-        bucket: bucket.clone(),
         root: Path::parse(&prefix).map_err(|error| ExportError::Store {
             message: format!("`{prefix}` is not a valid prefix: {error}"),
             hint: "use a prefix such as `gold/fct_rental`".into(),
         })?,
+        location: job.settings.url(&bucket, &prefix),
     };
     let store_error = |error: object_store::Error| {
         let (message, hint) = describe_error(&error, &bucket, job.settings);
@@ -283,7 +288,7 @@ fn nothing_new(lake: &Layouted, watermark: Option<String>) -> ExportOutcome {
         rows: 0,
         files: 0,
         bytes: 0,
-        location: format!("s3://{}/{}", lake.bucket, lake.root),
+        location: lake.location.clone(),
         watermark,
     }
 }
@@ -678,7 +683,7 @@ async fn publish(
         rows,
         files: staged.len(),
         bytes,
-        location: format!("s3://{}/{}", lake.bucket, lake.root),
+        location: lake.location.clone(),
         watermark: watermark.map(|watermark| watermark.value),
     })
 }

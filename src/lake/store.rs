@@ -16,6 +16,12 @@
 //! s3_retry_timeout_seconds: 120
 //! ```
 //!
+//! A target may instead name a folder on this machine, `lake_path:
+//! target/lake` (relative to the project), where each bucket is a folder
+//! (`lake_bucket`, default `lake`): the same protocol, through
+//! object_store's local store, with no server. The embedded default target
+//! has one.
+//!
 //! Without keys in the profile, the standard AWS chain applies: the
 //! `AWS_*` environment variables, then the shared credentials file
 //! (`~/.aws/credentials`, `AWS_PROFILE`), then web identity, ECS and
@@ -26,6 +32,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
 use object_store::{BackoffConfig, ObjectStore, RetryConfig};
 
 use crate::diagnostic::Diagnostic;
@@ -45,6 +52,8 @@ pub struct LakeSettings {
     pub retry_timeout: Duration,
     /// Where the settings came from, for errors.
     pub source: String,
+    /// `lake_path`: the folder of a local lake, instead of S3.
+    pub local_root: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for LakeSettings {
@@ -57,18 +66,32 @@ impl std::fmt::Debug for LakeSettings {
             .field("path_style", &self.path_style)
             .field("access_key_id", &self.access_key_id)
             .field("secret_access_key", &self.secret_access_key.as_ref().map(|_| "****"))
+            .field("local_root", &self.local_root)
             .finish_non_exhaustive()
     }
 }
 
 impl LakeSettings {
-    /// The target's `s3_*` settings, or `None` when it has none at all.
+    /// The target's lake: its `lake_path`, or its `s3_*` settings, or
+    /// `None` when it has neither.
     pub fn from_target(target: &Target) -> Result<Option<Self>, Diagnostic> {
-        if !target.fields.keys().any(|key| key.starts_with("s3_")) {
+        let text = |key: &str| target.string(key).filter(|value| !value.trim().is_empty());
+        let s3 = target.fields.keys().any(|key| key.starts_with("s3_"));
+        if let Some(path) = text("lake_path") {
+            if s3 {
+                return Err(Diagnostic::error(format!(
+                    "target `{}` sets both `lake_path` and `s3_*` settings",
+                    target.name
+                ))
+                .in_file(&target.source)
+                .hint("keep `lake_path` for a lake on this machine, or the `s3_*` settings for S3, not both"));
+            }
+            return Ok(Some(Self::local(target, &path, text("lake_bucket"))));
+        }
+        if !s3 {
             return Ok(None);
         }
         target.check_secrets()?;
-        let text = |key: &str| target.string(key).filter(|value| !value.trim().is_empty());
         let number = |key: &str, default: u64| -> Result<u64, Diagnostic> {
             match text(key) {
                 None => Ok(default),
@@ -104,11 +127,55 @@ impl LakeSettings {
             max_retries: usize::try_from(number("s3_max_retries", 5)?).unwrap_or(usize::MAX),
             retry_timeout: Duration::from_secs(number("s3_retry_timeout_seconds", 120)?),
             source: target.source.clone(),
+            local_root: None,
         }))
     }
 
-    /// The endpoint as shown in messages: the configured one, or AWS.
+    /// A lake in a folder: `path` relative to the project, `bucket` (or `lake`) a folder in it.
+    fn local(target: &Target, path: &str, bucket: Option<String>) -> Self {
+        let root = std::path::Path::new(path);
+        let root = if root.is_absolute() {
+            root.to_path_buf()
+        } else {
+            target.project_dir.join(root)
+        };
+        Self {
+            endpoint: None,
+            region: String::new(),
+            bucket: Some(bucket.unwrap_or_else(|| "lake".into())),
+            path_style: false,
+            access_key_id: None,
+            secret_access_key: None,
+            session_token: None,
+            max_retries: 0,
+            retry_timeout: Duration::ZERO,
+            source: target.source.clone(),
+            local_root: Some(root),
+        }
+    }
+
+    /// The error for a target with no lake, for a command that needs one.
+    pub fn missing(target: &Target) -> Diagnostic {
+        Diagnostic::error(format!("target `{}` has no lake: no `lake_path` and no `s3_*` settings", target.name))
+            .in_file(&target.source)
+            .hint("add `lake_path: target/lake` to the target for a lake on this machine, or `s3_endpoint`, `s3_bucket` and the credentials (README.md, \"Exports to the lake\")")
+    }
+
+    /// Where a path of a bucket is, as shown to users: `s3://bucket/path`,
+    /// or for a local lake `file:///.../bucket/path`.
+    pub fn url(&self, bucket: &str, path: &str) -> String {
+        match &self.local_root {
+            Some(root) => format!("file://{}", root.join(bucket).join(path).display()),
+            None => format!("s3://{bucket}/{path}"),
+        }
+    }
+
+    /// The endpoint as shown in messages: the configured one, or AWS, or
+    /// the local lake's folder.
     pub fn endpoint_shown(&self) -> String {
+        if let Some(root) = &self.local_root {
+            return format!("the local lake `{}`", root.display());
+        }
         self.endpoint
             .clone()
             .unwrap_or_else(|| format!("AWS S3 ({})", self.region))
@@ -116,6 +183,22 @@ impl LakeSettings {
 
     /// A client for one bucket.
     pub fn open(&self, bucket: &str) -> Result<Arc<dyn ObjectStore>, Diagnostic> {
+        if let Some(root) = &self.local_root {
+            let folder = root.join(bucket);
+            let store = std::fs::create_dir_all(&folder)
+                .map_err(|error| error.to_string())
+                .and_then(|()| LocalFileSystem::new_with_prefix(&folder).map_err(|error| error.to_string()))
+                .map_err(|error| {
+                    Diagnostic::error(format!(
+                        "cannot open the local lake folder `{}`: {error}",
+                        folder.display()
+                    ))
+                    .in_file(&self.source)
+                    .hint("check `lake_path` in the target, and that dvt can write there")
+                })?;
+            // Empty folders left by deleted files (the staging area) go too.
+            return Ok(Arc::new(store.with_automatic_cleanup(true)));
+        }
         // `from_env` reads the AWS_* variables: the standard chain, which
         // the profile's own keys override.
         let mut builder = AmazonS3Builder::from_env()
@@ -271,6 +354,7 @@ mod tests {
             max_retries: 1,
             retry_timeout: Duration::from_secs(1),
             source: "profiles.yml".into(),
+            local_root: None,
         };
         assert!(!format!("{settings:?}").contains("very-secret-value"));
         assert_eq!(redact("denied for very-secret-value", &settings), "denied for ****");
