@@ -272,6 +272,10 @@ pub struct SelectArgs {
     #[arg(long, num_args = 1..)]
     pub exclude: Vec<String>,
 
+    /// A named selector of `selectors.yml`, instead of --select and --exclude (as dbt's --selector).
+    #[arg(long, value_name = "NAME")]
+    pub selector: Option<String>,
+
     /// The target directory of another run (holding its manifest.json), for `state:` selectors and --defer.
     #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,

@@ -34,6 +34,7 @@ pub mod python_json;
 pub mod render;
 pub mod seed;
 pub mod select;
+pub mod selectors;
 pub mod settings;
 pub mod snapshot;
 pub mod state;

@@ -23,6 +23,9 @@ pub struct Selection {
     pub select: Vec<String>,
     pub exclude: Vec<String>,
     pub state: Option<std::path::PathBuf>,
+    /// A YAML selector's expression (`--selector`, or the default one),
+    /// which takes the place of `select` and `exclude`.
+    pub selector: Option<select::Expr>,
 }
 
 /// The resources a command acts on, in topological order.
@@ -114,7 +117,7 @@ pub fn plan(
     selection: &Selection,
     state: Option<&StateManifest>,
 ) -> Result<Plan, Diagnostic> {
-    if selection.select.is_empty() && selection.exclude.is_empty() {
+    if selection.select.is_empty() && selection.exclude.is_empty() && selection.selector.is_none() {
         let order = dag.topological_order();
         let selected = order.iter().cloned().collect();
         return Ok(Plan { order, selected });
@@ -133,11 +136,21 @@ pub fn plan(
         parents: &parents,
         children: &children,
     };
-    let chosen = select::select(&graph, &selection.select, &selection.exclude)
-        .map_err(|error| selector_diagnostic(&error, &selection.select, &selection.exclude))?;
+    let chosen = match &selection.selector {
+        Some(expression) => select::select_expression(&graph, expression),
+        None => select::select(&graph, &selection.select, &selection.exclude),
+    }
+    .map_err(|error| selector_diagnostic(&error, &selection.select, &selection.exclude))?;
     let mut selected: BTreeSet<String> = chosen.iter().map(|index| ids[*index].clone()).collect();
-    if !selection.select.is_empty() {
-        let excluded: BTreeSet<String> = if selection.exclude.is_empty() {
+    if !selection.select.is_empty() || selection.selector.is_some() {
+        let excluded: BTreeSet<String> = if let Some(select::Expr::Difference(_, removed)) = &selection.selector {
+            // A test the selector's `exclude` names stays out, as with --exclude.
+            select::select_expression(&graph, removed)
+                .map_err(|error| selector_diagnostic(&error, &[], &[]))?
+                .into_iter()
+                .map(|index| ids[index].clone())
+                .collect()
+        } else if selection.exclude.is_empty() || selection.selector.is_some() {
             BTreeSet::new()
         } else {
             select::select(&graph, &selection.exclude, &[])

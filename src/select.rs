@@ -502,6 +502,55 @@ impl fmt::Display for SelectionUnion {
     }
 }
 
+/// A selection as a tree, as YAML selectors write one (`crate::selectors`):
+/// CLI-syntax terms, combined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expr {
+    /// One `--select` value.
+    Terms(String),
+    Union(Vec<Expr>),
+    Intersection(Vec<Expr>),
+    /// The first, without the second.
+    Difference(Box<Expr>, Box<Expr>),
+}
+
+/// The indices of the nodes `expression` selects.
+pub fn select_expression(graph: &SelectionGraph, expression: &Expr) -> Result<BTreeSet<usize>, SelectorError> {
+    check_graph(graph)?;
+    let chosen = evaluate_expression(graph, expression)?;
+    Ok(chosen
+        .iter()
+        .enumerate()
+        .filter_map(|(index, keep)| keep.then_some(index))
+        .collect())
+}
+
+fn evaluate_expression(graph: &SelectionGraph, expression: &Expr) -> Result<Vec<bool>, SelectorError> {
+    let combine = |members: &[Expr], start: bool, all: bool| -> Result<Vec<bool>, SelectorError> {
+        let mut combined = vec![start; graph.nodes.len()];
+        for member in members {
+            let matched = evaluate_expression(graph, member)?;
+            for (keep, matched) in combined.iter_mut().zip(matched) {
+                *keep = if all { *keep && matched } else { *keep || matched };
+            }
+        }
+        Ok(combined)
+    };
+    match expression {
+        Expr::Terms(text) => evaluate_union(graph, &compile_arguments(std::slice::from_ref(text))?),
+        Expr::Union(members) => combine(members, false, false),
+        Expr::Intersection(members) if members.is_empty() => Ok(vec![false; graph.nodes.len()]),
+        Expr::Intersection(members) => combine(members, true, true),
+        Expr::Difference(kept, removed) => {
+            let mut chosen = evaluate_expression(graph, kept)?;
+            for (keep, remove) in chosen.iter_mut().zip(evaluate_expression(graph, removed)?) {
+                *keep &= !remove;
+            }
+            Ok(chosen)
+        }
+    }
+}
+
 /// Parse one `--select` / `--exclude` value, validating methods, values and patterns.
 pub fn parse(selector: &str) -> Result<SelectionUnion, SelectorError> {
     let union = parse_union(selector)?;

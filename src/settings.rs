@@ -7,7 +7,7 @@
 //! `run_results.json` records under `args`, and what `dvt retry` reads back.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
@@ -42,6 +42,9 @@ pub struct Invocation {
     pub profile: Option<String>,
     /// `--empty`.
     pub empty: bool,
+    /// `--selector`.
+    #[serde(default)]
+    pub selector: Option<String>,
     /// `--event-time-start` and `--event-time-end`, as dbt records them
     /// (`2024-01-01T00:00:00`).
     #[serde(default)]
@@ -66,6 +69,7 @@ impl Default for Invocation {
             target: None,
             profile: None,
             empty: false,
+            selector: None,
             event_time_start: None,
             event_time_end: None,
         }
@@ -90,6 +94,7 @@ impl Invocation {
             select: selection.select.clone(),
             exclude: selection.exclude.clone(),
             state: selection.state.clone(),
+            selector: selection.selector.clone(),
             ..Self::new(which, project)
         }
     }
@@ -115,6 +120,7 @@ impl Invocation {
             select: self.select.clone(),
             exclude: self.exclude.clone(),
             state: self.state.clone(),
+            selector: None,
         }
     }
 }
@@ -166,9 +172,11 @@ impl Settings {
         microbatch.started_at = chrono::DateTime::parse_from_rfc3339(&session.options.run_started_at)
             .ok()
             .map(|time| time.with_timezone(&chrono::Utc));
+        let mut selection = invocation.selection();
+        selection.selector = yaml_selector(&session.project.dir, &invocation)?;
         Ok(Settings {
             microbatch,
-            selection: invocation.selection(),
+            selection,
             threads,
             full_refresh: invocation.full_refresh,
             defer: invocation.defer,
@@ -179,6 +187,23 @@ impl Settings {
             invocation,
         })
     }
+}
+
+/// The YAML selector a command runs with, as dbt chooses it: `--selector`
+/// (over --select and --exclude), else with neither of those the selector
+/// of `selectors.yml` that is `default: true`.
+fn yaml_selector(project_dir: &Path, invocation: &Invocation) -> Result<Option<crate::select::Expr>, Diagnostics> {
+    let selecting = !invocation.select.is_empty() || !invocation.exclude.is_empty();
+    if invocation.selector.is_none() && selecting {
+        return Ok(None);
+    }
+    let selectors = crate::selectors::Selectors::load(project_dir)?;
+    let name = match (&invocation.selector, &selectors.default) {
+        (Some(name), _) => name,
+        (None, Some(default)) if !matches!(invocation.which.as_str(), "retry" | "run-operation" | "debug") => default,
+        _ => return Ok(None),
+    };
+    Ok(Some(selectors.expression(name)?))
 }
 
 /// `--event-time-start` and `--event-time-end`, checked as dbt checks them

@@ -228,6 +228,61 @@ fn ls_selectors() {
     insta::assert_snapshot!(snapshot);
 }
 
+// dbt-core 1.10's YAML selectors: `--selector` selects what the equivalent
+// --select and --exclude select (and wins over them), `method: selector`
+// reuses another, and the `default: true` one applies when nothing else is
+// selected.
+#[test]
+fn yaml_selectors_select_as_their_cli_equivalents() {
+    let project = Project::fixture("dbt_layout");
+    std::fs::write(
+        project.path().join("selectors.yml"),
+        "selectors:\n  - name: staging_up\n    default: true\n    definition:\n      union:\n        \
+         - method: tag\n          value: staging\n          children: true\n        - exclude:\n            \
+         - stg_events\n  - name: marts_views\n    definition:\n      intersection:\n        \
+         - method: selector\n          value: staging_up\n        - 'config.materialized:view'\n",
+    )
+    .expect("write selectors.yml");
+    let names = |args: &[&str]| -> String {
+        let output = project.dvt(&[&["ls", "--output", "name"][..], args].concat());
+        assert!(
+            output.status.success(),
+            "dvt ls {}: {}",
+            args.join(" "),
+            text(&output.stderr)
+        );
+        text(&output.stdout)
+    };
+    let staging_up = names(&["--select", "tag:staging+", "--exclude", "stg_events"]);
+    assert!(!staging_up.is_empty());
+    assert_eq!(names(&["--selector", "staging_up"]), staging_up);
+    assert_eq!(names(&[]), staging_up, "the default selector applies");
+    assert_eq!(
+        names(&["--selector", "staging_up", "--select", "fct_orders"]),
+        staging_up
+    );
+    let views = names(&[
+        "--select",
+        "tag:staging+,config.materialized:view",
+        "--exclude",
+        "stg_events",
+    ]);
+    assert_eq!(names(&["--selector", "marts_views"]), views);
+    assert_ne!(views, staging_up);
+    assert_ne!(
+        names(&["--select", "fct_orders"]),
+        staging_up,
+        "--select still overrides the default"
+    );
+    let output = project.dvt(&["ls", "--selector", "staging"]);
+    assert_eq!(exit_code(&output), 2);
+    assert!(
+        text(&output.stderr).contains("did you mean `staging_up`?"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
 /// `--output json`: one object per resource, with config and dependencies.
 #[test]
 fn ls_json_output() {

@@ -32,6 +32,7 @@ impl Refresh {
             select: selectors.to_vec(),
             exclude: Vec::new(),
             state: None,
+            selector: None,
         })?;
         check_offline(printer, &mut prepared, Command::Run)?;
         let Prepared {
