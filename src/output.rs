@@ -222,6 +222,13 @@ pub fn template_log(level: &str, message: &str) {
     let _ = writeln!(stderr, "{line}");
 }
 
+/// Jinja's `print()`: the text on stdout, as Python's `print` writes it in
+/// dbt, whatever the log format.
+pub fn template_print(message: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{message}");
+}
+
 /// The text of an annotation: the message, then the label, notes and hints
 /// on lines of their own.
 fn annotation_text(diagnostic: &Diagnostic) -> String {

@@ -401,8 +401,10 @@ fn run_operation_calls_a_macro_with_its_arguments(engine: Engine) {
     assert_eq!(result["status"], "success");
     assert_eq!(result["failures"], 0);
 
+    // dbt's print() is Python's: stdout.
     let printed = project.dvt_exits(0, &["run-operation", "shout", "--args", "{words: hi}"]);
-    assert!(printed.stderr.contains("HI|True"), "{}", printed.stderr);
+    assert!(printed.stdout.contains("HI|True"), "{}", printed.stdout);
+    assert!(!printed.stderr.contains("HI|True"), "{}", printed.stderr);
 
     // dbt exits 1 and keeps the table made before the error.
     let failed = project.dvt_exits(1, &["run-operation", "make_then_fail"]);

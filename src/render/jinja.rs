@@ -993,7 +993,7 @@ fn add_globals(
         Ok(Value::from(""))
     });
     env.add_function("print", |message: Value| -> Value {
-        crate::output::template_log("info", &message.to_string());
+        crate::output::template_print(&message.to_string());
         Value::from("")
     });
     env.add_function("return", |value: Option<Value>| -> Result<Value, Error> {
