@@ -434,6 +434,21 @@ fn browser_shows_the_details_panel_and_column_lineage_back_to_the_seed() {
     assert!(dom.contains("id=\"tests\""), "the tests of the model are listed");
     assert!(dom.contains("status-pass"), "with their last status");
 
+    // The last build as a timeline, a bar per node coloured by status.
+    let dom = chromium(&format!("{}#timeline=1", served.url), "--dump-dom");
+    let timeline = element_html(&dom, "timeline");
+    assert!(
+        timeline.contains("dvt build: "),
+        "{}",
+        &timeline[..300.min(timeline.len())]
+    );
+    assert!(
+        timeline.contains("class=\"bar status-success\""),
+        "{}",
+        &timeline[..300.min(timeline.len())]
+    );
+    assert!(timeline.contains("class=\"bar status-pass\""), "tests are bars too");
+
     // The same site works from file://, with no server.
     let file_url = format!(
         "file://{}#search=fct_payment&column=amount",

@@ -225,6 +225,7 @@ pub fn site_data(
         "generated_at": super::catalog::now(),
         "has_catalog": !catalog.nodes.is_empty() || !catalog.sources.is_empty(),
         "has_run_results": run_results.is_some(),
+        "timeline": run_results.map_or(Value::Null, super::timeline::from_run_results),
         "nodes": nodes,
         "tests": tests,
         "lineage": lineage_json,

@@ -678,6 +678,40 @@
     applyFocus('');
   });
 
+  // ---- The last run as a timeline: a row per worker, a bar per node ----------
+
+  const timelinePanel = document.getElementById('timeline');
+  const timelineToggle = document.getElementById('timeline-toggle');
+  function drawTimeline(timeline) {
+    const elapsed = Math.max(timeline.elapsed, ...timeline.bars.map((bar) => bar.end), 0.001);
+    const longest = timeline.bars.reduce((best, bar) => (!best || bar.end - bar.start > best.end - best.start ? bar : best), null);
+    const failed = timeline.bars.filter((bar) => bar.status === 'error' || bar.status === 'fail' || bar.status === 'partial success').length;
+    const lanes = Array.from({ length: timeline.rows }, () => element('div', { class: 'lane' }));
+    for (const bar of timeline.bars) {
+      const seconds = (bar.end - bar.start).toFixed(2);
+      lanes[bar.row].append(element('div', {
+        class: 'bar status-' + bar.status.replace(' ', '-'),
+        style: 'left:' + (100 * bar.start / elapsed) + '%;width:' + (100 * (bar.end - bar.start) / elapsed) + '%',
+        title: nodeLabel(bar.id) + ' · ' + bar.status + ' · ' + seconds + 's',
+        onclick: () => selectNode(bar.id, { center: true }),
+      }, nodeLabel(bar.id)));
+    }
+    timelinePanel.replaceChildren(
+      element('div', { class: 'summary' },
+        'dvt ' + (timeline.command || 'run') + ': ' + timeline.bars.length + ' nodes on ' + timeline.rows +
+        ' worker' + (timeline.rows === 1 ? '' : 's') + ' in ' + elapsed.toFixed(2) + 's' +
+        (failed ? ' · ' + failed + ' failed' : '') +
+        (longest ? ' · longest: ' + nodeLabel(longest.id) + ' (' + (longest.end - longest.start).toFixed(2) + 's)' : '')),
+      ...lanes);
+  }
+  if (data.timeline && data.timeline.bars.length) {
+    timelineToggle.hidden = false;
+    timelineToggle.addEventListener('click', () => {
+      timelinePanel.hidden = !timelinePanel.hidden;
+      if (!timelinePanel.hidden) drawTimeline(data.timeline);
+    });
+  }
+
   // ---- Start: the URL hash can select a node and a column --------------------
 
   document.getElementById('project').textContent = data.project + ' · ' + data.target +
@@ -690,6 +724,10 @@
     const parameters = new URLSearchParams(location.hash.replace(/^#/, ''));
     const focus = parameters.get('focus');
     if (focus) { focusInput.value = focus; applyFocus(focus); }
+    if (parameters.get('timeline') && data.timeline && data.timeline.bars.length) {
+      timelinePanel.hidden = false;
+      drawTimeline(data.timeline);
+    }
     let node = parameters.get('node') && byId.get(parameters.get('node'));
     const query = parameters.get('search');
     if (!node && query) {
