@@ -164,13 +164,17 @@ class Env:
 
     def finish(self, name, *args, timeout=300):
         """Runs dvt to the end; returns its exit code."""
-        process = self.spawn(name, *args)
-        try:
-            return process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            return -1
+        return wait_or_kill(self.spawn(name, *args), timeout)
+
+
+def wait_or_kill(process, timeout=300):
+    """The exit code of a run of dvt, or -1 when it is still running after `timeout` s."""
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return -1
 
 
 # What a model, seed or snapshot holds: (count, md5 of `id:val` ordered by id).
@@ -492,34 +496,33 @@ class Trials:
         args, reader, check = getattr(self, kind)()
         if reader:
             reader.start()
-        fault = "SIGKILL"
+        fault = "SIGKILL after assignment" if kind == "ingest_kill" else "SIGKILL after"
         first_code = None
         if kind == "ingest_pg_restart":
             fault = "PostgreSQL restarted"
             process = env.spawn(kind, *args)
-            wait_for_assignment(env, process)
+            # Half the restarts land in start-up (connecting, creating the
+            # bronze tables, joining the group), half among the batches.
+            if self.rng.random() < 0.5:
+                fault = "PostgreSQL restarted after start"
+                delay = round(self.rng.uniform(0.02, 1.0), 3)
+            else:
+                fault = "PostgreSQL restarted after assignment"
+                wait_for_assignment(env, process)
             time.sleep(delay)
             running_at_fault = process.poll() is None
             env.restart_pg()
-            try:
-                first_code = process.wait(timeout=300)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            first_code = wait_or_kill(process)
             env.wait_for_pg()
         elif kind == "export_s3_stop":
-            fault = "S3 stopped"
+            fault = "S3 stopped after"
             process = env.spawn(kind, *args)
             time.sleep(delay)
             running_at_fault = process.poll() is None
             env.stop_s3()
             time.sleep(1.0)
             env.start_s3()
-            try:
-                first_code = process.wait(timeout=300)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            first_code = wait_or_kill(process)
         else:
             first_code = killed(env, kind, delay, *args)
             landed = phase(env.last_log, first_code)
@@ -546,7 +549,7 @@ class Trials:
             problems.append(problem)
         polls = f", {reader.polls} reads saw {'+'.join(sorted(reader.seen)) or 'nothing'}" if reader else ""
         status = "FAIL" if problems else "ok"
-        log(f"trial {number:3d} {kind:30s} {fault} at {delay:6.3f}s ({landed}{polls}): {status}")
+        log(f"trial {number:3d} {kind:30s} {fault} {delay:.3f}s ({landed}{polls}): {status}")
         for problem in problems:
             log(f"    {problem}")
         return not problems, landed.startswith("mid-run")
