@@ -36,7 +36,7 @@ POSITIONAL = [
     re.compile(rb"""(?i)secret(_access)?_key["']?\s*[:=]\s*["']?minioadmin\b"""),
     re.compile(rb"""(?i)--secret-key[= ]minioadmin\b"""),
 ]
-# Build output: compiled code holds the test sources' literals.
+# Build output, where compiled code holds the test sources' literals.
 SKIPPED_DIRECTORIES = {"deps", "build", ".fingerprint", "incremental", "examples"}
 LARGEST = 64 * 1024 * 1024
 
@@ -46,6 +46,9 @@ def findings(path):
         with open(path, "rb") as file:
             data = file.read(LARGEST)
     except OSError:
+        return []
+    if data.startswith(b"\x7fELF"):
+        # Compiled code holds the test sources' literals; it is no output.
         return []
     found = [secret.decode() for secret in DISTINCT if secret in data]
     found += [match.group(0).decode(errors="replace") for pattern in POSITIONAL
