@@ -18,3 +18,19 @@ bash scripts/start-kafka.sh --topic dvt_smoke --partitions 2
 DVT_TEST_KAFKA_BOOTSTRAP="$(cat target/kafka/bootstrap)"
 export DVT_TEST_KAFKA_BOOTSTRAP
 cargo test "$@"
+
+# After the whole suite (not when cargo test was given a subset to run):
+if [[ $# -eq 0 ]]; then
+    # The fault trials' short version (docs/reliability.md), on the debug dvt
+    # and broker that cargo test built. The seed is printed; replay a failure
+    # with `bash bench/faults/run.sh --trials 10 --seed N`.
+    bin="${CARGO_TARGET_DIR:-target}/$CARGO_BUILD_TARGET/debug"
+    DVT="$bin/dvt" DVT_MOCK_KAFKA="$bin/dvt-mock-kafka" \
+        bash bench/faults/run.sh --trials 10 --seed "${DVT_FAULTS_SEED:-$RANDOM}"
+    # No test password or key in what the trials' project and the tests wrote
+    # (target/, the cargo target dir but its build output), nor in the
+    # services' logs; the scan plants each secret first and fails if it
+    # misses one, or if it finds no file.
+    python3 bench/faults/scan_secrets.py --self-check target "${CARGO_TARGET_DIR:-target}" \
+        /tmp/dvt-s3.log /var/log/postgresql
+fi

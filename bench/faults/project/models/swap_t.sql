@@ -1,0 +1,4 @@
+{{ config(materialized='table') }}
+-- pg_sleep widens the window in which a kill lands mid-statement.
+select g as id, (g * {{ var('version') }}) % 997 as val
+from generate_series(1, 100000 + {{ var('version') }}) as g, pg_sleep(0.3)
