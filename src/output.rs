@@ -29,13 +29,59 @@ pub struct Printer {
     /// The project directory relative to the repository, with a trailing
     /// `/`, for annotation paths; empty at the root.
     annotation_prefix: OnceLock<String>,
+    /// The progress bars on the terminal, once one is shown.
+    bars: OnceLock<indicatif::MultiProgress>,
 }
 
 /// The format of the process's printer, for output that cannot reach it,
 /// such as Jinja's `log()` (see [`template_log`]).
 static FORMAT: OnceLock<LogFormat> = OnceLock::new();
 
+/// What a progress bar counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgressUnit {
+    Bytes,
+    Messages,
+    Rows,
+}
+
 impl Printer {
+    /// A progress bar on stderr, of `total` units when known (else a
+    /// counter), when stderr is a terminal and the text format is on; `None`
+    /// otherwise, and the caller prints its progress lines instead, so
+    /// `--log-format json` and logs are unchanged.
+    pub fn progress_bar(
+        &self,
+        total: Option<u64>,
+        unit: ProgressUnit,
+        message: String,
+    ) -> Option<indicatif::ProgressBar> {
+        if self.quiet || self.format != LogFormat::Text || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            return None;
+        }
+        let (count, rate) = match unit {
+            ProgressUnit::Bytes => ("{bytes}/{total_bytes}", "{bytes_per_sec}"),
+            // indicatif's `per_sec` shows fractions of a message; the count says enough.
+            ProgressUnit::Messages => ("{human_pos}/{human_len} messages", ""),
+            ProgressUnit::Rows => ("{human_pos}/{human_len} rows", ""),
+        };
+        let template = match total {
+            Some(_) => format!("{{msg}} [{{bar:40}}] {count} {rate} eta {{eta}}"),
+            None => format!(
+                "{{spinner}} {{msg}} {} {rate}",
+                count.split('/').next().unwrap_or_default()
+            ),
+        };
+        let bar = total.map_or_else(indicatif::ProgressBar::new_spinner, indicatif::ProgressBar::new);
+        let style = indicatif::ProgressStyle::with_template(&template)
+            .map(|style| style.progress_chars("=> "))
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar.set_message(message);
+        // Bars of nodes running at once stack, with the lines printed above them.
+        Some(self.bars.get_or_init(indicatif::MultiProgress::new).add(bar))
+    }
+
     pub fn new(format: LogFormat, quiet: bool, warn_error: bool) -> Self {
         let colour = format == LogFormat::Text
             && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
@@ -48,6 +94,7 @@ impl Printer {
             colour,
             lock: Mutex::new(()),
             annotation_prefix: OnceLock::new(),
+            bars: OnceLock::new(),
         }
     }
 
@@ -181,6 +228,12 @@ impl Printer {
 
     fn err(&self, text: &str) {
         let _guard = self.lock.lock();
+        // Above the progress bars, when there are any.
+        if let Some(bars) = self.bars.get() {
+            if bars.println(text).is_ok() {
+                return;
+            }
+        }
         let mut stderr = std::io::stderr().lock();
         let _ = writeln!(stderr, "{text}");
     }

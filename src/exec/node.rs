@@ -750,8 +750,18 @@ async fn run_export(context: &Context, node: &Node) -> NodeResult {
         relation: relation(node),
         model_name: &node.name,
         unique_id: &node.unique_id,
+        progress: context.printer.progress_bar(
+            None,
+            crate::output::ProgressUnit::Rows,
+            format!("exporting {}", node.name),
+        ),
     };
-    match crate::lake::export::run(job).await {
+    let bar = job.progress.clone();
+    let exported = crate::lake::export::run(job).await;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    match exported {
         Ok(outcome) => {
             let message = format!(
                 "EXPORT {} rows, {} file{} to {}",

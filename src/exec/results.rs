@@ -237,21 +237,14 @@ pub fn print_progress(context: &Context, result: &NodeResult) {
 /// A progress bar for a large seed, on an interactive terminal only.
 pub fn seed_progress(context: &Context, node: &Node, bytes: u64) -> Option<indicatif::ProgressBar> {
     const LARGE: u64 = 8 * 1024 * 1024;
-    if bytes < LARGE
-        || context.printer.quiet
-        || context.printer.format != crate::cli::LogFormat::Text
-        || !std::io::IsTerminal::is_terminal(&std::io::stderr())
-    {
+    if bytes < LARGE {
         return None;
     }
-    let bar = indicatif::ProgressBar::new(bytes);
-    let style =
-        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-            .map(|style| style.progress_chars("=> "))
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar.set_message(format!("loading {}", node.name));
-    Some(bar)
+    context.printer.progress_bar(
+        Some(bytes),
+        crate::output::ProgressUnit::Bytes,
+        format!("loading {}", node.name),
+    )
 }
 
 /// Where a node is declared: its file, and for a generic test the line of

@@ -262,6 +262,8 @@ impl Run {
             let progress = Arc::clone(&progress);
             let until = until.clone();
             let follow = self.follow;
+            // On a terminal, a counter of the rows loaded instead of a line a batch.
+            let bar = printer.progress_bar(None, crate::output::ProgressUnit::Rows, label.clone());
             consumers.spawn_blocking(move || {
                 let started = Instant::now();
                 let mut on_event = |event: Event<'_>| match event {
@@ -277,6 +279,11 @@ impl Run {
                             progress.refreshing,
                         );
                         progress.committed.notify_one();
+                        if let Some(bar) = &bar {
+                            bar.set_position(totals.rows);
+                            bar.set_message(format!("{label}: {} dead letters", thousands(totals.dead_letters)));
+                            return;
+                        }
                         let message = if follow {
                             format!(
                                 "{label}: committed {} rows, {} dead letters ({} rows in all)",
@@ -306,6 +313,9 @@ impl Run {
                     }
                 };
                 let result = consumer::consume(adapter, handle, &settings, &job, &until, &crew, &mut on_event);
+                if let Some(bar) = &bar {
+                    bar.finish_and_clear();
+                }
                 (job, result, started.elapsed())
             });
         }

@@ -438,7 +438,16 @@ fn send_all(
     let mut record = Record::new(settings.key.as_deref());
     let mut event_time = String::new();
     let mut sent: u64 = 0;
-    let mut progress = Progress::new(started);
+    let total = match &settings.input {
+        Input::Csv(input) => Some(settings.count.map_or(input.rows(), |count| count.min(input.rows()))),
+        Input::Generated { .. } => settings.count,
+    };
+    let bar = printer.progress_bar(
+        total,
+        crate::output::ProgressUnit::Messages,
+        format!("producing to {}", settings.topic),
+    );
+    let mut progress = Progress::new(started, bar);
     loop {
         if settings.count.is_some_and(|count| sent >= count)
             || interrupted.load(Ordering::Relaxed)
@@ -476,6 +485,9 @@ fn send_all(
         }
         progress.report(printer, &settings.topic, sent, deliveries);
     }
+    if let Some(bar) = &progress.bar {
+        bar.finish_and_clear();
+    }
     Ok(sent)
 }
 
@@ -498,23 +510,30 @@ fn send(producer: &BaseProducer<Deliveries>, topic: &str, record: &Record, times
     }
 }
 
-/// A progress line a second: sent, delivered, and the rate over the last second.
+/// A progress line a second: sent, delivered, and the rate over the last
+/// second; on a terminal, a progress bar of the delivered messages instead.
 struct Progress {
     next_at: Instant,
     last_at: Instant,
     last_delivered: u64,
+    bar: Option<indicatif::ProgressBar>,
 }
 
 impl Progress {
-    fn new(now: Instant) -> Self {
+    fn new(now: Instant, bar: Option<indicatif::ProgressBar>) -> Self {
         Self {
             next_at: now + Duration::from_secs(1),
             last_at: now,
             last_delivered: 0,
+            bar,
         }
     }
 
     fn report(&mut self, printer: &Printer, topic: &str, sent: u64, deliveries: &Deliveries) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(deliveries.delivered());
+            return;
+        }
         let now = Instant::now();
         if now < self.next_at {
             return;

@@ -55,6 +55,8 @@ pub struct ExportJob<'a> {
     pub model_name: &'a str,
     /// The export node's unique id, recorded in the manifest.
     pub unique_id: &'a str,
+    /// Counts the rows read, on a terminal.
+    pub progress: Option<indicatif::ProgressBar>,
 }
 
 /// What an export did.
@@ -265,7 +267,17 @@ pub async fn run(job: ExportJob<'_>) -> Result<ExportOutcome, ExportError> {
         columns: columns.clone(),
     })?;
     let staging = format!("{STAGING_DIRECTORY}/{run_id}");
-    let staged = match upload(&lake, spec, layout, rows.batches, &staging, &run_id).await {
+    let staged = match upload(
+        &lake,
+        spec,
+        layout,
+        rows.batches,
+        &staging,
+        &run_id,
+        job.progress.clone(),
+    )
+    .await
+    {
         Ok(staged) => staged,
         Err(error) => {
             delete_under(&lake, &staging).await;
@@ -417,12 +429,13 @@ async fn upload(
     mut batches: mpsc::Receiver<Result<arrow::record_batch::RecordBatch, AdapterError>>,
     staging: &str,
     run_id: &str,
+    progress: Option<indicatif::ProgressBar>,
 ) -> Result<Vec<StagedFile>, UploadError> {
     let (sender, mut chunks) = mpsc::channel::<Result<Chunk, ExportError>>(CHUNK_CHANNEL);
     let encoder_spec = spec.clone();
     let encoder_layout = layout.clone();
     let encoder = tokio::task::spawn_blocking(move || {
-        let result = encode(&encoder_spec, &encoder_layout, &mut batches, &sender);
+        let result = encode(&encoder_spec, &encoder_layout, &mut batches, &sender, progress.as_ref());
         if let Err(error) = result {
             let _ = sender.blocking_send(Err(error));
         }
@@ -550,6 +563,7 @@ fn encode(
     layout: &Layout,
     batches: &mut mpsc::Receiver<Result<arrow::record_batch::RecordBatch, AdapterError>>,
     sender: &mpsc::Sender<Result<Chunk, ExportError>>,
+    progress: Option<&indicatif::ProgressBar>,
 ) -> Result<(), ExportError> {
     let send = |chunk: Chunk| sender.blocking_send(Ok(chunk)).is_ok();
     let mut current: Option<(Vec<Option<String>>, FileEncoder, u64)> = None;
@@ -560,6 +574,9 @@ fn encode(
     };
     while let Some(batch) = batches.blocking_recv() {
         let batch = batch.map_err(ExportError::Warehouse)?;
+        if let Some(bar) = progress {
+            bar.inc(batch.num_rows() as u64);
+        }
         for (values, data) in layout.split(&batch).map_err(ExportError::Encode)? {
             if current.as_ref().is_some_and(|(open, ..)| *open != values) {
                 if let Some(file) = current.take() {
