@@ -433,9 +433,10 @@ mod tests {
                 assert_eq!(target.name, "dev");
                 assert_eq!(target.schema, "main");
                 assert_eq!(target.string("path").as_deref(), Some(EMBEDDED_PATH));
+                assert_eq!(target.string("lake_path").as_deref(), Some(EMBEDDED_LAKE));
                 assert_eq!(
                     target.fallback_note.as_deref(),
-                    Some("No profiles.yml found; using the embedded DuckDB target `dev` at target/dev.duckdb")
+                    Some("No profiles.yml found; using the embedded DuckDB target `dev` at target/dev.duckdb, with the lake in target/lake/")
                 );
             }
             Err(error) if !cfg!(feature = "duckdb") => assert!(error.to_string().contains("no `profiles.yml`")),
