@@ -17,6 +17,11 @@ export CARGO_BUILD_TARGET="${CARGO_BUILD_TARGET:-$(rustc -vV | sed -n 's/^host: 
 bash scripts/start-kafka.sh --topic dvt_smoke --partitions 2
 DVT_TEST_KAFKA_BOOTSTRAP="$(cat target/kafka/bootstrap)"
 export DVT_TEST_KAFKA_BOOTSTRAP
+# Every test project's target/ and logs/ are kept here as it is dropped,
+# for the secrets scan below.
+DVT_TEST_ARTIFACTS="$PWD/target/test-artifacts"
+rm -rf "$DVT_TEST_ARTIFACTS"
+export DVT_TEST_ARTIFACTS
 cargo test "$@"
 
 # After the whole suite (not when cargo test was given a subset to run):
@@ -28,7 +33,8 @@ if [[ $# -eq 0 ]]; then
     DVT="$bin/dvt" DVT_MOCK_KAFKA="$bin/dvt-mock-kafka" \
         bash bench/faults/run.sh --trials 10 --seed "${DVT_FAULTS_SEED:-$RANDOM}"
     # No test password or key in what the trials' project and the tests wrote
-    # (target/, the cargo target dir but its build output), nor in the
+    # (target/, with every test project's target/ and logs/ in
+    # target/test-artifacts, and the cargo target dir but its build output), nor in the
     # services' logs; the scan plants each secret first and fails if it
     # misses one, or if it finds no file.
     python3 bench/faults/scan_secrets.py --self-check target "${CARGO_TARGET_DIR:-target}" \

@@ -31,6 +31,12 @@ struct Project {
     dir: TempDir,
 }
 
+impl Drop for Project {
+    fn drop(&mut self) {
+        command::keep_artifacts(self.dir.path());
+    }
+}
+
 impl Project {
     /// Copies `tests/fixtures/<name>`.
     fn fixture(name: &str) -> Project {

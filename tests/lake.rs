@@ -295,6 +295,7 @@ impl LakeProject {
 
 impl Drop for LakeProject {
     fn drop(&mut self) {
+        command::keep_artifacts(self.path());
         if self.engine == Engine::Postgres {
             if let Err(error) = project::drop_database(&self.server, &self.runtime, &self.database) {
                 eprintln!("could not drop `{}`: {error}", self.database);

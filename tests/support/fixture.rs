@@ -166,6 +166,7 @@ impl Project {
 
 impl Drop for Project {
     fn drop(&mut self) {
+        command::keep_artifacts(self.path());
         if self.engine == Engine::Postgres {
             // Never panics: this may run while a failed test unwinds.
             let _ = project::drop_database(&self.server, &self.runtime, &self.database);
