@@ -162,6 +162,8 @@ pub struct Project {
     pub source_tree: Value,
     /// The `snapshots:` config tree.
     pub snapshot_tree: Value,
+    /// The `unit_tests:` config tree (`+enabled`, `+tags`, `+meta`).
+    pub unit_test_tree: Value,
     pub files: ProjectFiles,
     pub warnings: Vec<Diagnostic>,
     /// `dispatch:`: each macro namespace and the packages to search, in order.
@@ -179,11 +181,12 @@ impl Project {
         self.dir.join(&self.target_path)
     }
 
-    /// The text of a schema file by its project-relative path.
+    /// The text of a schema file of the project or of an installed package,
+    /// by its project-relative path.
     pub fn schema_source(&self, path: &str) -> Option<&str> {
-        self.files
-            .schemas
-            .iter()
+        std::iter::once(self)
+            .chain(&self.packages)
+            .flat_map(|project| &project.files.schemas)
             .find(|file| file.path == path)
             .map(|file| file.contents.as_str())
     }
@@ -368,6 +371,7 @@ pub fn load(dir: &Path, render: &dyn Fn(&str, &str) -> Result<String, Diagnostic
     };
     let source_tree = tree("sources");
     let snapshot_tree = tree("snapshots");
+    let unit_test_tree = tree("unit_tests");
     if !render_errors.is_empty() {
         return Err(Diagnostics(render_errors));
     }
@@ -400,6 +404,7 @@ pub fn load(dir: &Path, render: &dyn Fn(&str, &str) -> Result<String, Diagnostic
         test_tree,
         source_tree,
         snapshot_tree,
+        unit_test_tree,
         files: ProjectFiles::default(),
         warnings,
         dispatch,
