@@ -337,4 +337,38 @@ fn clone_creates_views_of_the_state_relations(engine: Engine) {
         project.rows("select cast(id as varchar) from analytics.fct order by id"),
         table(&[&["1"], &["2"]])
     );
+
+    // dbt's CloneTask runs in its `Independent` mode, on a graph without
+    // edges: a clone that fails (its state relation is gone) skips nothing,
+    // and the model built on it is cloned all the same. dbt-core 1.10 on
+    // this project: `ERROR=1` (stg), `PASS=2` (people and fct), `SKIP=0`.
+    project.execute("drop view analytics_prod.stg cascade");
+    let output = project.dvt_exits(1, &["clone", "--state", "prod-target", "--full-refresh"]);
+    let results = json(&project, "target/run_results.json");
+    let statuses: Vec<(String, String)> = results["results"]
+        .as_array()
+        .map(|results| {
+            let mut statuses: Vec<(String, String)> = results
+                .iter()
+                .map(|result| {
+                    (
+                        result["unique_id"].as_str().unwrap_or_default().to_string(),
+                        result["status"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect();
+            statuses.sort();
+            statuses
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        statuses,
+        [
+            ("model.cloning.fct", "success"),
+            ("model.cloning.stg", "error"),
+            ("seed.cloning.people", "success"),
+        ]
+        .map(|(id, status)| (id.to_string(), status.to_string())),
+        "{output:?}"
+    );
 }
