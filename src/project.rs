@@ -546,7 +546,7 @@ fn config_name(folder: &Path) -> &'static str {
 /// time with the node in context.
 fn render_strings(value: &mut Value, render: &mut dyn FnMut(&str) -> String) {
     match value {
-        Value::String(text) if text.contains("{{") || text.contains("{%") => *text = render(text),
+        Value::String(text) if text.contains("{{") || text.contains("{%") => *value = native_value(render(text)),
         Value::Array(items) => items.iter_mut().for_each(|item| render_strings(item, render)),
         Value::Object(object) => {
             for (key, item) in object.iter_mut() {
@@ -557,6 +557,27 @@ fn render_strings(value: &mut Value, render: &mut dyn FnMut(&str) -> String) {
             }
         }
         _ => {}
+    }
+}
+
+/// A rendered config value as dbt's native rendering gives it: text that is
+/// a Python literal (`True`, `False`, `None`, a number) becomes that value,
+/// so `+enabled: "{{ var('load_source_data', false) }}"` is a boolean, as
+/// jaffle-shop's project file relies on. Other text stays text.
+fn native_value(text: String) -> Value {
+    match text.trim() {
+        "True" => Value::Bool(true),
+        "False" => Value::Bool(false),
+        "None" => Value::Null,
+        trimmed => {
+            let number = trimmed.parse::<i64>().map(Value::from).ok().or_else(|| {
+                trimmed
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(|float| serde_json::Number::from_f64(float).map(Value::Number))
+            });
+            number.unwrap_or(Value::String(text))
+        }
     }
 }
 

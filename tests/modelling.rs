@@ -372,3 +372,31 @@ fn clone_creates_views_of_the_state_relations(engine: Engine) {
         "{output:?}"
     );
 }
+
+/// dbt renders the project file's configs natively: jaffle-shop's seeds are
+/// `+enabled: "{{ var('load_source_data', false) }}"`, which is the boolean
+/// `False` by default and `True` with `--vars '{load_source_data: true}'`
+/// (dbt-core 1.10 lists its seeds only then). dvt took the rendered text
+/// `"True"` for a string and failed.
+#[test]
+fn a_rendered_project_config_is_a_native_value_as_in_dbt() {
+    let project = Project::new("native", Engine::DuckDb);
+    project.write(
+        "project.yml",
+        "name: native\nprofile: native\nseeds:\n  native:\n    +enabled: \"{{ var('load_source_data', false) }}\"\n",
+    );
+    project.write("seeds/raw_people.csv", "id\n1\n");
+    project.write("models/people.sql", "select 1 as id\n");
+    let output = project.dvt_exits(0, &["ls"]);
+    assert_eq!(
+        output.stdout.lines().collect::<Vec<_>>(),
+        ["native.people"],
+        "{output:?}"
+    );
+    let output = project.dvt_exits(0, &["ls", "--vars", "{load_source_data: true}"]);
+    assert_eq!(
+        output.stdout.lines().collect::<Vec<_>>(),
+        ["native.people", "native.raw_people"],
+        "{output:?}"
+    );
+}
