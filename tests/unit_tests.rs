@@ -376,6 +376,17 @@ fn unit_tests_are_resources_listed_and_selected_as_in_dbt(engine: Engine) {
     // Selecting the model selects its unit tests, as dbt's indirect selection.
     let output = project.dvt_exits(0, &["ls", "--select", "customer_tiers"]);
     assert!(output.stdout.contains("unit_test:unit.test_tiers_dict"), "{output:?}");
+    // In an intersection the model brings its unit tests, as dbt's eager
+    // indirect selection expands each criterion first: dbt-core 1.10's
+    // `ls --select customer_tiers,test_type:unit` lists the model's 7.
+    let output = project.dvt_exits(0, &["ls", "--select", "customer_tiers,test_type:unit"]);
+    assert_eq!(output.stdout.lines().count(), 7, "{output:?}");
+    assert!(
+        output.stdout.lines().all(|line| line.starts_with("unit_test:unit.")),
+        "{output:?}"
+    );
+    let output = project.dvt_exits(0, &["ls", "--select", "stg_customers,test_type:unit"]);
+    assert_eq!(output.stdout.trim(), "", "{output:?}");
     // By name and tag, as dbt selects them.
     let output = project.dvt_exits(0, &["ls", "--select", "tag:failing"]);
     assert_eq!(
