@@ -261,8 +261,8 @@ pub(crate) const COMMON_TEMPLATES: &[(&str, &str)] = template_files!("common";
     "rename_relation.sql", "incremental_append.sql", "incremental_merge.sql", "comment_on_relation.sql",
     "test_count.sql", "limit.sql", "seed_truncate.sql", "export_query.sql", "export_watermark.sql", "select_all.sql",
     "drop_schema.sql", "unit_test_fixture.sql", "unit_test_compare.sql", "unit_test_columns.sql",
-    "snapshot_build.sql", "snapshot_staging.sql", "snapshot_update.sql", "snapshot_insert.sql",
-    "snapshot_hash.sql", "snapshot_query_columns.sql", "snapshot_expand_column.sql", "collect_freshness.sql", "collect_freshness_custom_sql.sql",
+    "snapshot_build.sql", "snapshot_staging.sql", "snapshot_update.sql", "snapshot_insert.sql", "snapshot_expand_column.sql",
+    "snapshot_hash.sql", "snapshot_query_columns.sql", "collect_freshness.sql", "collect_freshness_custom_sql.sql",
     "contract_empty_query.sql", "contract_schema_query.sql", "create_table_contract.sql");
 
 /// The template environment of one adapter: its own sources, then the
