@@ -218,7 +218,7 @@ impl Node {
     }
 
     /// A project-relative `path` of this node's package, relative to the package.
-    fn package_file_path<'a>(&self, path: &'a str) -> &'a str {
+    pub fn package_file_path<'a>(&self, path: &'a str) -> &'a str {
         path.strip_prefix(self.package_dir.as_str()).unwrap_or(path)
     }
 }

@@ -162,6 +162,8 @@ pub struct Project {
     pub source_tree: Value,
     /// The `snapshots:` config tree.
     pub snapshot_tree: Value,
+    /// The `unit_tests:` config tree (`+enabled`, `+tags`, `+meta`).
+    pub unit_test_tree: Value,
     pub files: ProjectFiles,
     pub warnings: Vec<Diagnostic>,
     /// `dispatch:`: each macro namespace and the packages to search, in order.
@@ -179,11 +181,12 @@ impl Project {
         self.dir.join(&self.target_path)
     }
 
-    /// The text of a schema file by its project-relative path.
+    /// The text of a schema file of the project or of an installed package,
+    /// by its project-relative path.
     pub fn schema_source(&self, path: &str) -> Option<&str> {
-        self.files
-            .schemas
-            .iter()
+        std::iter::once(self)
+            .chain(&self.packages)
+            .flat_map(|project| &project.files.schemas)
             .find(|file| file.path == path)
             .map(|file| file.contents.as_str())
     }
@@ -368,6 +371,7 @@ pub fn load(dir: &Path, render: &dyn Fn(&str, &str) -> Result<String, Diagnostic
     };
     let source_tree = tree("sources");
     let snapshot_tree = tree("snapshots");
+    let unit_test_tree = tree("unit_tests");
     if !render_errors.is_empty() {
         return Err(Diagnostics(render_errors));
     }
@@ -400,6 +404,7 @@ pub fn load(dir: &Path, render: &dyn Fn(&str, &str) -> Result<String, Diagnostic
         test_tree,
         source_tree,
         snapshot_tree,
+        unit_test_tree,
         files: ProjectFiles::default(),
         warnings,
         dispatch,
@@ -541,7 +546,7 @@ fn config_name(folder: &Path) -> &'static str {
 /// time with the node in context.
 fn render_strings(value: &mut Value, render: &mut dyn FnMut(&str) -> String) {
     match value {
-        Value::String(text) if text.contains("{{") || text.contains("{%") => *text = render(text),
+        Value::String(text) if text.contains("{{") || text.contains("{%") => *value = native_value(render(text)),
         Value::Array(items) => items.iter_mut().for_each(|item| render_strings(item, render)),
         Value::Object(object) => {
             for (key, item) in object.iter_mut() {
@@ -552,6 +557,27 @@ fn render_strings(value: &mut Value, render: &mut dyn FnMut(&str) -> String) {
             }
         }
         _ => {}
+    }
+}
+
+/// A rendered config value as dbt's native rendering gives it: text that is
+/// a Python literal (`True`, `False`, `None`, a number) becomes that value,
+/// so `+enabled: "{{ var('load_source_data', false) }}"` is a boolean, as
+/// jaffle-shop's project file relies on. Other text stays text.
+fn native_value(text: String) -> Value {
+    match text.trim() {
+        "True" => Value::Bool(true),
+        "False" => Value::Bool(false),
+        "None" => Value::Null,
+        trimmed => {
+            let number = trimmed.parse::<i64>().map(Value::from).ok().or_else(|| {
+                trimmed
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(|float| serde_json::Number::from_f64(float).map(Value::Number))
+            });
+            number.unwrap_or(Value::String(text))
+        }
     }
 }
 

@@ -1176,7 +1176,10 @@ fn evaluate_union(graph: &SelectionGraph, intersections: &[Vec<CompiledCriteria>
     for intersection in intersections {
         let mut combined: Option<Vec<bool>> = None;
         for compiled in intersection {
-            let matched = evaluate_criteria(graph, compiled)?;
+            let mut matched = evaluate_criteria(graph, compiled)?;
+            if intersection.len() > 1 {
+                add_attached_tests(graph, &mut matched);
+            }
             combined = Some(match combined {
                 None => matched,
                 Some(mut so_far) => {
@@ -1192,6 +1195,23 @@ fn evaluate_union(graph: &SelectionGraph, intersections: &[Vec<CompiledCriteria>
         }
     }
     Ok(union)
+}
+
+/// Adds the tests and unit tests on the matched nodes. dbt's eager indirect
+/// selection expands each criterion before an intersection combines them,
+/// so `orders,test_type:unit` selects the unit tests of `orders`; a lone
+/// criterion's tests are added later, by the plan.
+fn add_attached_tests(graph: &SelectionGraph, matched: &mut [bool]) {
+    let tests: Vec<usize> = matched
+        .iter()
+        .enumerate()
+        .filter(|(_, selected)| **selected)
+        .flat_map(|(index, _)| graph.children[index].iter().copied())
+        .filter(|child| matches!(graph.nodes[*child].resource_type.as_str(), "test" | "unit_test"))
+        .collect();
+    for test in tests {
+        matched[test] = true;
+    }
 }
 
 fn evaluate_criteria(graph: &SelectionGraph, compiled: &CompiledCriteria) -> Result<Vec<bool>, SelectorError> {
@@ -1959,11 +1979,17 @@ mod tests {
 
     #[test]
     fn comma_means_intersection() {
+        // Each side brings the tests on its nodes, as dbt's eager selection
+        // expands a criterion before intersecting: dbt-core 1.10's
+        // `ls -s tag:marts,config.materialized:table` lists their tests.
         assert_eq!(
             names(&["tag:marts,config.materialized:table"]),
-            ["fct_rental", "dim_customer"]
+            ["fct_rental", "dim_customer", "not_null_fct_rental_rental_id"]
         );
-        assert_eq!(names(&["+kpi_monthly,tag:finance"]), ["stg_payment", "fct_payment"]);
+        assert_eq!(
+            names(&["+kpi_monthly,tag:finance"]),
+            ["stg_payment", "fct_payment", "assert_positive_payments"]
+        );
         assert_eq!(
             names(&["tag:staging,tag:finance tag:kpi"]),
             ["stg_payment", "kpi_monthly"]
@@ -2124,6 +2150,8 @@ mod tests {
             run_with_state(&["+state:modified.configs"], &[]),
             ["raw_customer", "stg_customer", "dim_customer", "date_spine"]
         );
+        // Each side of an intersection brings its nodes' tests, as dbt's
+        // eager selection does (dbt-core 1.10 lists the tests too).
         assert_eq!(
             run_with_state(&["state:modified+,resource_type:model"], &[]),
             [
@@ -2132,6 +2160,9 @@ mod tests {
                 "dim_customer",
                 "fct_payment",
                 "kpi_monthly",
+                "not_null_fct_rental_rental_id",
+                "assert_positive_payments",
+                "legacy_check",
                 "date_spine"
             ]
         );
@@ -2139,7 +2170,10 @@ mod tests {
             run_with_state(&["state:modified.body state:modified.configs"], &[]),
             ["stg_rental", "dim_customer", "date_spine"]
         );
-        assert_eq!(run_with_state(&["state:modified,tag:staging"], &[]), ["stg_rental"]);
+        assert_eq!(
+            run_with_state(&["state:modified,tag:staging"], &[]),
+            ["stg_rental", "legacy_check"]
+        );
         assert_eq!(
             run_with_state(&["state:modified+"], &["resource_type:test"]),
             [

@@ -1654,6 +1654,14 @@ fn the_example_project_builds_on_the_embedded_default_with_no_profile() {
     }
     // One warn-severity test fails on purpose; everything else passes.
     assert!(stderr.contains("ERROR=0 SKIP=0"), "{stderr}");
+    // Its unit tests ran first and passed, as they do under dbt-core 1.10
+    // with dbt-duckdb and dbt-postgres.
+    for unit_test in [
+        "PASS fct_rental::rental_durations_give_days_late_and_the_late_fee",
+        "PASS kpi_customer_rfm::rfm_scores_rank_customers_and_name_their_segment",
+    ] {
+        assert!(stderr.contains(unit_test), "{unit_test} in {stderr}");
+    }
     assert!(stderr.contains("WARN=1"), "{stderr}");
     assert!(project.path().join("target/dev.duckdb").is_file());
     let connection = duckdb::Connection::open(project.path().join("target/dev.duckdb")).expect("the file opens");

@@ -337,6 +337,68 @@ fn clone_creates_views_of_the_state_relations(engine: Engine) {
         project.rows("select cast(id as varchar) from analytics.fct order by id"),
         table(&[&["1"], &["2"]])
     );
+
+    // dbt's CloneTask runs in its `Independent` mode, on a graph without
+    // edges: a clone that fails (its state relation is gone) skips nothing,
+    // and the model built on it is cloned all the same. dbt-core 1.10 on
+    // this project: `ERROR=1` (stg), `PASS=2` (people and fct), `SKIP=0`.
+    project.execute("drop view analytics_prod.stg cascade");
+    let output = project.dvt_exits(1, &["clone", "--state", "prod-target", "--full-refresh"]);
+    let results = json(&project, "target/run_results.json");
+    let statuses: Vec<(String, String)> = results["results"]
+        .as_array()
+        .map(|results| {
+            let mut statuses: Vec<(String, String)> = results
+                .iter()
+                .map(|result| {
+                    (
+                        result["unique_id"].as_str().unwrap_or_default().to_string(),
+                        result["status"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect();
+            statuses.sort();
+            statuses
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        statuses,
+        [
+            ("model.cloning.fct", "success"),
+            ("model.cloning.stg", "error"),
+            ("seed.cloning.people", "success"),
+        ]
+        .map(|(id, status)| (id.to_string(), status.to_string())),
+        "{output:?}"
+    );
+}
+
+/// dbt renders the project file's configs natively: jaffle-shop's seeds are
+/// `+enabled: "{{ var('load_source_data', false) }}"`, which is the boolean
+/// `False` by default and `True` with `--vars '{load_source_data: true}'`
+/// (dbt-core 1.10 lists its seeds only then). dvt took the rendered text
+/// `"True"` for a string and failed.
+#[test]
+fn a_rendered_project_config_is_a_native_value_as_in_dbt() {
+    let project = Project::new("native", Engine::DuckDb);
+    project.write(
+        "project.yml",
+        "name: native\nprofile: native\nseeds:\n  native:\n    +enabled: \"{{ var('load_source_data', false) }}\"\n",
+    );
+    project.write("seeds/raw_people.csv", "id\n1\n");
+    project.write("models/people.sql", "select 1 as id\n");
+    let output = project.dvt_exits(0, &["ls"]);
+    assert_eq!(
+        output.stdout.lines().collect::<Vec<_>>(),
+        ["native.people"],
+        "{output:?}"
+    );
+    let output = project.dvt_exits(0, &["ls", "--vars", "{load_source_data: true}"]);
+    assert_eq!(
+        output.stdout.lines().collect::<Vec<_>>(),
+        ["native.people", "native.raw_people"],
+        "{output:?}"
+    );
 }
 
 const EVENTS: &str = "id,occurred_at,amount\n1,2024-01-01 03:00:00,10\n2,2024-01-01 23:59:59,20\n\

@@ -876,3 +876,69 @@ fn a_malformed_snapshot_config_names_its_file_and_line(engine: Engine) {
     );
     assert!(output.stderr.contains("snapshots/_snapshots.yml:8:"), "{output:?}");
 }
+
+matrix!(a_source_column_that_widens_is_widened_in_the_snapshot);
+/// dbt's snapshot calls `expand_target_column_types` from its staging table:
+/// a string column whose source grew longer (`varchar(10)` to `varchar(50)`,
+/// `char(2)` to `char(5)`) becomes `character varying(<size>)`, added anew,
+/// copied and renamed, so it moves to the end; other types (`int` to
+/// `bigint`) are left alone. dbt-postgres 1.9 gave exactly these columns; on
+/// DuckDB, whose strings have no length, dbt-duckdb changes nothing and the
+/// long value fits.
+fn a_source_column_that_widens_is_widened_in_the_snapshot(engine: Engine) {
+    let project = Project::new("snapwide", engine);
+    project.write("project.yml", "name: snapwide\nprofile: snapwide\n");
+    project.write(
+        "snapshots/people.sql",
+        "{% snapshot people_snap %}\n{{ config(target_schema='snapshots', unique_key='id', strategy='check', check_cols='all') }}\n\
+         select * from raw.people\n{% endsnapshot %}\n",
+    );
+    apply(
+        &project,
+        engine,
+        "create schema raw; create table raw.people (id int, name varchar(10), code numeric(4,1), tag char(2), note text); \
+         insert into raw.people values (1, 'short', 1.5, 'ab', 'x');",
+    );
+    project.dvt_exits(0, &["snapshot"]);
+    let widen = engine.pick(
+        "alter table raw.people alter column name type varchar(50), alter column tag type char(5), alter column id type bigint;",
+        "alter table raw.people alter name type varchar(50); alter table raw.people alter tag type varchar(5);",
+    );
+    apply(
+        &project,
+        engine,
+        &format!("{widen} insert into raw.people values (2, 'a much longer name than ten', 12.5, 'abcde', 'y');"),
+    );
+    project.dvt_exits(0, &["snapshot"]);
+    assert_eq!(
+        project.rows("select cast(id as varchar), name, cast(tag as varchar) from snapshots.people_snap order by id"),
+        table(&[
+            &[Some("1"), Some("short"), Some("ab")],
+            &[Some("2"), Some("a much longer name than ten"), Some("abcde")]
+        ])
+    );
+    let meta = ["dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to"];
+    let expected: Vec<&str> = match engine {
+        Engine::Postgres => ["id", "code", "note"]
+            .into_iter()
+            .chain(meta)
+            .chain(["name", "tag"])
+            .collect(),
+        Engine::DuckDb => ["id", "name", "code", "tag", "note"].into_iter().chain(meta).collect(),
+    };
+    assert_eq!(column_names(&project, "snapshots", "people_snap"), expected);
+    if engine == Engine::Postgres {
+        assert_eq!(
+            project.rows(
+                "select data_type::text, character_maximum_length::text from information_schema.columns \
+                 where table_schema = 'snapshots' and table_name = 'people_snap' and column_name in ('name', 'tag', 'id') \
+                 order by column_name"
+            ),
+            table(&[
+                &[Some("integer"), None],
+                &[Some("character varying"), Some("50")],
+                &[Some("character varying"), Some("5")]
+            ])
+        );
+    }
+}

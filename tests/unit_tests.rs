@@ -376,6 +376,17 @@ fn unit_tests_are_resources_listed_and_selected_as_in_dbt(engine: Engine) {
     // Selecting the model selects its unit tests, as dbt's indirect selection.
     let output = project.dvt_exits(0, &["ls", "--select", "customer_tiers"]);
     assert!(output.stdout.contains("unit_test:unit.test_tiers_dict"), "{output:?}");
+    // In an intersection the model brings its unit tests, as dbt's eager
+    // indirect selection expands each criterion first: dbt-core 1.10's
+    // `ls --select customer_tiers,test_type:unit` lists the model's 7.
+    let output = project.dvt_exits(0, &["ls", "--select", "customer_tiers,test_type:unit"]);
+    assert_eq!(output.stdout.lines().count(), 7, "{output:?}");
+    assert!(
+        output.stdout.lines().all(|line| line.starts_with("unit_test:unit.")),
+        "{output:?}"
+    );
+    let output = project.dvt_exits(0, &["ls", "--select", "stg_customers,test_type:unit"]);
+    assert_eq!(output.stdout.trim(), "", "{output:?}");
     // By name and tag, as dbt selects them.
     let output = project.dvt_exits(0, &["ls", "--select", "tag:failing"]);
     assert_eq!(
@@ -429,6 +440,144 @@ fn unit_tests_are_resources_listed_and_selected_as_in_dbt(engine: Engine) {
                 .count()),
         Some(7)
     );
+}
+
+/// A root project whose installed package `pkg` has unit tests, and whose
+/// project file configures unit tests by folder and by package.
+fn package_project(engine: Engine) -> Project {
+    let project = Project::new("unit", engine);
+    project.write(
+        "project.yml",
+        "name: root\nprofile: unit\nunit_tests:\n  root:\n    +tags: [root_tag]\n    +meta: {owner: root}\n    \
+         sub:\n      +enabled: false\n  pkg:\n    +tags: [from_root]\n",
+    );
+    project.write(
+        "dbt_packages/pkg/dbt_project.yml",
+        "name: pkg\nversion: '1.0'\nunit_tests:\n  pkg:\n    +tags: [pkg_own]\n    +meta: {level: pkg}\n",
+    );
+    project.write("dbt_packages/pkg/models/pkg_model.sql", "select 1 as id, 'a' as name\n");
+    project.write(
+        "dbt_packages/pkg/models/pkg_child.sql",
+        "select id * 2 as doubled from {{ ref('pkg_model') }}\n",
+    );
+    project.write(
+        "dbt_packages/pkg/models/schema.yml",
+        "version: 2\nunit_tests:\n  - name: pkg_doubles\n    model: pkg_child\n    given:\n      \
+         - input: ref('pkg_model')\n        rows: [{id: 2}]\n    expect:\n      rows: [{doubled: 4}]\n  \
+         - name: pkg_fails\n    model: pkg_child\n    config:\n      tags: [inline]\n    given:\n      \
+         - input: ref('pkg_model')\n        rows: [{id: 2}]\n    expect:\n      rows: [{doubled: 5}]\n",
+    );
+    for (folder, model, test) in [
+        ("models", "root_model", "root_plus"),
+        ("models/sub", "sub_model", "sub_plus"),
+    ] {
+        project.write(
+            &format!("{folder}/{model}.sql"),
+            "select id + 1 as plus from {{ ref('pkg_model') }}\n",
+        );
+        let config = if test == "root_plus" {
+            "    config:\n      tags: [own]\n      meta: {x: 1}\n"
+        } else {
+            ""
+        };
+        project.write(
+            &format!("{folder}/schema.yml"),
+            &format!(
+                "version: 2\nunit_tests:\n  - name: {test}\n    model: {model}\n{config}    given:\n      \
+                 - input: ref('pkg_model')\n        rows: [{{id: 2}}]\n    expect:\n      rows: [{{plus: 3}}]\n"
+            ),
+        );
+    }
+    project
+}
+
+matrix!(unit_tests_of_packages_run_and_the_project_file_configures_them);
+fn unit_tests_of_packages_run_and_the_project_file_configures_them(engine: Engine) {
+    let project = package_project(engine);
+    // dbt-core 1.10 reads the unit tests of installed packages too, as nodes
+    // of their package, and lists and runs them by default.
+    let output = project.dvt_exits(0, &["ls", "--resource-type", "unit_test"]);
+    assert_eq!(
+        output.stdout.lines().collect::<Vec<_>>(),
+        [
+            "unit_test:pkg.pkg_doubles",
+            "unit_test:pkg.pkg_fails",
+            "unit_test:root.root_plus"
+        ],
+        "{output:?}"
+    );
+    // dbt's configs, from its manifest.json on the same project: the
+    // project's `unit_tests:` tree, then the YAML `config:`, then (for a
+    // package) the root project's `unit_tests: pkg:` tree; tags add up,
+    // meta merges, and `sub: +enabled: false` disables `sub_plus`.
+    project.dvt_exits(0, &["parse"]);
+    let manifest: Value = serde_json::from_str(&project.read("target/manifest.json")).expect("manifest.json");
+    let unit_tests = &manifest["unit_tests"];
+    assert_eq!(
+        unit_tests
+            .as_object()
+            .map(|tests| tests.keys().cloned().collect::<Vec<_>>()),
+        Some(vec![
+            "unit_test.pkg.pkg_child.pkg_doubles".to_string(),
+            "unit_test.pkg.pkg_child.pkg_fails".to_string(),
+            "unit_test.root.root_model.root_plus".to_string(),
+        ])
+    );
+    let config = |id: &str| unit_tests[id]["config"].clone();
+    assert_eq!(
+        config("unit_test.pkg.pkg_child.pkg_doubles"),
+        serde_json::json!({"tags": ["pkg_own", "from_root"], "meta": {"level": "pkg"}, "enabled": true})
+    );
+    assert_eq!(
+        config("unit_test.pkg.pkg_child.pkg_fails"),
+        serde_json::json!({"tags": ["pkg_own", "inline", "from_root"], "meta": {"level": "pkg"}, "enabled": true})
+    );
+    assert_eq!(
+        config("unit_test.root.root_model.root_plus"),
+        serde_json::json!({"tags": ["root_tag", "own"], "meta": {"owner": "root", "x": 1}, "enabled": true})
+    );
+    let package_test = &unit_tests["unit_test.pkg.pkg_child.pkg_fails"];
+    assert_eq!(package_test["package_name"], "pkg");
+    assert_eq!(package_test["original_file_path"], "models/schema.yml");
+    assert_eq!(package_test["path"], "schema.yml");
+    assert_eq!(
+        package_test["fqn"],
+        serde_json::json!(["pkg", "pkg_child", "pkg_fails"])
+    );
+    assert_eq!(
+        package_test["depends_on"]["nodes"],
+        serde_json::json!(["model.pkg.pkg_child"])
+    );
+    // Selected by the tags the trees give.
+    let output = project.dvt_exits(0, &["ls", "--select", "tag:from_root"]);
+    assert_eq!(
+        output.stdout.lines().collect::<Vec<_>>(),
+        ["unit_test:pkg.pkg_doubles", "unit_test:pkg.pkg_fails"]
+    );
+
+    // `dbt build` runs the package's unit tests: the failing one fails the
+    // build and skips its model; the root project's passes and builds its
+    // model. (Whether dbt also skips `pkg_doubles` depends on which of the
+    // two it happens to run first, so that one is not pinned.)
+    let output = project.dvt_exits(1, &["build"]);
+    let results = results(&project);
+    let status = |id: &str| results.get(id).map(|result| result.0.as_str());
+    assert_eq!(status("unit_test.pkg.pkg_child.pkg_fails"), Some("fail"));
+    assert_eq!(status("model.pkg.pkg_child"), Some("skipped"));
+    assert_eq!(status("unit_test.root.root_model.root_plus"), Some("pass"));
+    assert_eq!(status("model.root.root_model"), Some("success"));
+    assert_eq!(status("model.root.sub_model"), Some("success"));
+    assert_eq!(status("unit_test.root.sub_model.sub_plus"), None);
+    // The failure names the schema file relative to its package, as dbt does.
+    assert!(
+        output
+            .stderr
+            .contains("Failure in unit_test pkg_fails (models/schema.yml)"),
+        "{output:?}"
+    );
+    // And `dbt test` runs them too.
+    project.dvt_exits(1, &["test"]);
+    assert_eq!(results_of(&project, "unit_test.pkg.pkg_child.pkg_doubles"), "pass");
 }
 
 /// Malformed unit tests are errors before anything connects, at their line.

@@ -297,7 +297,7 @@ fn stream_batches(
             return;
         }
     };
-    let schema = utc_schema(&stream.get_schema());
+    let schema = utc_schema(&stream.get_schema(), UTC_ZONE);
     if schema_sender.send(Ok(Arc::clone(&schema))).is_err() {
         return;
     }
@@ -312,9 +312,18 @@ fn stream_batches(
     }
 }
 
-/// The schema with every zoned timestamp labelled UTC: DuckDB names the
-/// session's time zone, but the values are UTC instants either way.
-fn utc_schema(schema: &arrow::datatypes::SchemaRef) -> arrow::datatypes::SchemaRef {
+/// The zone a zoned timestamp is labelled with in Arrow exports.
+const UTC_ZONE: &str = "UTC";
+
+/// The zone a zoned timestamp is labelled with before it is printed as
+/// text: Arrow's formatter reads named zones only with its `chrono-tz`
+/// feature, which dvt does not build, so a named zone printed nothing.
+const UTC_OFFSET: &str = "+00:00";
+
+/// The schema with every zoned timestamp labelled UTC (`zone`, a name or an
+/// offset): DuckDB names the session's time zone, but the values are UTC
+/// instants either way.
+fn utc_schema(schema: &arrow::datatypes::SchemaRef, zone: &str) -> arrow::datatypes::SchemaRef {
     use arrow::datatypes::{DataType, Field, Schema};
     let fields: Vec<Field> = schema
         .fields()
@@ -323,7 +332,7 @@ fn utc_schema(schema: &arrow::datatypes::SchemaRef) -> arrow::datatypes::SchemaR
             DataType::Timestamp(unit, Some(_)) => field
                 .as_ref()
                 .clone()
-                .with_data_type(DataType::Timestamp(*unit, Some("UTC".into()))),
+                .with_data_type(DataType::Timestamp(*unit, Some(zone.into()))),
             _ => field.as_ref().clone(),
         })
         .collect();
@@ -621,6 +630,11 @@ fn text_rows(batches: &[RecordBatch], limit: Option<usize>) -> Vec<Vec<Option<St
         .with_timestamp_tz_format(Some("%Y-%m-%d %H:%M:%S%.f%:z"));
     let mut rows = Vec::new();
     for batch in batches {
+        // A zoned timestamp (DuckDB's `current_timestamp`, `timestamptz`
+        // columns) prints in UTC with its offset, `2026-12-04 00:48:48.3938+00:00`.
+        let schema = utc_schema(&batch.schema(), UTC_OFFSET);
+        let relabelled = relabel(batch.clone(), &schema);
+        let batch = relabelled.as_ref().unwrap_or(batch);
         let formatters: Vec<Option<ArrayFormatter<'_>>> = batch
             .columns()
             .iter()
@@ -786,6 +800,35 @@ mod tests {
         assert!(failure("TransactionContext Error: Catalog write-write conflict on create with \"s\"").is_retryable());
         assert!(failure("INTERRUPT Error: Interrupted!").is_cancelled());
         assert!(!failure("Binder Error: column x not found").is_retryable());
+    }
+
+    #[test]
+    fn zoned_timestamps_print_in_utc() -> Result<(), duckdb::Error> {
+        // `dvt source freshness` read DuckDB's `current_timestamp` as null:
+        // Arrow's formatter could not read the session's zone name.
+        let connection = duckdb::Connection::open_in_memory()?;
+        let result = fetch(
+            &connection,
+            "select timestamptz '2026-12-03 18:31:36.47237+02', timestamp '2026-12-03 16:31:36', current_timestamp is not null",
+            &[],
+            None,
+        )?;
+        assert_eq!(
+            result.rows,
+            [[
+                Some("2026-12-03 16:31:36.472370+00:00".to_string()),
+                Some("2026-12-03 16:31:36".to_string()),
+                Some("true".to_string())
+            ]]
+        );
+        let result = fetch(&connection, "select current_timestamp", &[], None)?;
+        assert!(
+            result.rows[0][0]
+                .as_deref()
+                .is_some_and(|text| text.ends_with("+00:00")),
+            "{result:?}"
+        );
+        Ok(())
     }
 
     #[test]

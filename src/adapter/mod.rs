@@ -152,6 +152,9 @@ pub mod template_names {
     /// The columns of a query, with no rows; context: `sql`, `columns`
     /// (expressions to select, or empty for every column).
     pub const SNAPSHOT_QUERY_COLUMNS: &str = "snapshot_query_columns.sql";
+    /// One snapshot column widened, as dbt's `alter_column_type`; context:
+    /// `relation`, `column` (name, data_type).
+    pub const SNAPSHOT_EXPAND_COLUMN: &str = "snapshot_expand_column.sql";
     /// dbt's `snapshot_get_time()`: the transaction's time as a timestamp
     /// without time zone; no context.
     pub const SNAPSHOT_TIME: &str = "snapshot_time.sql";
@@ -214,6 +217,7 @@ pub mod template_names {
         SNAPSHOT_INSERT,
         SNAPSHOT_HASH,
         SNAPSHOT_QUERY_COLUMNS,
+        SNAPSHOT_EXPAND_COLUMN,
         SNAPSHOT_TIME,
         COLLECT_FRESHNESS,
         COLLECT_FRESHNESS_CUSTOM_SQL,
@@ -261,7 +265,7 @@ pub(crate) const COMMON_TEMPLATES: &[(&str, &str)] = template_files!("common";
     "rename_relation.sql", "incremental_append.sql", "incremental_merge.sql", "comment_on_relation.sql",
     "test_count.sql", "limit.sql", "seed_truncate.sql", "export_query.sql", "export_watermark.sql", "select_all.sql",
     "drop_schema.sql", "unit_test_fixture.sql", "unit_test_compare.sql", "unit_test_columns.sql",
-    "snapshot_build.sql", "snapshot_staging.sql", "snapshot_update.sql", "snapshot_insert.sql",
+    "snapshot_build.sql", "snapshot_staging.sql", "snapshot_update.sql", "snapshot_insert.sql", "snapshot_expand_column.sql",
     "snapshot_hash.sql", "snapshot_query_columns.sql", "collect_freshness.sql", "collect_freshness_custom_sql.sql",
     "contract_empty_query.sql", "contract_schema_query.sql", "create_table_contract.sql",
     "incremental_delete_window.sql");

@@ -354,9 +354,15 @@ impl Schedule {
 /// also waits for the planned tests on its parents, so that a failing test
 /// skips the models built on what it tested; even on a parent that is not
 /// planned, as when a retry runs a failed test and the children it skipped.
+/// Under `clone` nothing waits: each clone reads only its `--state`
+/// relation, so dbt's CloneTask runs in its `Independent` mode, on a graph
+/// without edges, and a failed clone skips nothing.
 fn dependencies(context: &Context, plan: &Plan, dag: &Dag) -> BTreeMap<String, BTreeSet<String>> {
     let manifest = &context.rendered.manifest;
     let mut dependencies: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    if context.options.command == Command::Clone {
+        return plan.order.iter().map(|id| (id.clone(), BTreeSet::new())).collect();
+    }
     for id in &plan.order {
         let parents: BTreeSet<String> = dag
             .parents(id)

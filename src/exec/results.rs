@@ -315,7 +315,8 @@ pub fn print_summary(context: &Context, results: &RunResults) {
                             "test"
                         },
                         node.name,
-                        node.original_file_path
+                        // Relative to the node's package, as dbt prints it.
+                        node.package_file_path(&node.original_file_path)
                     ),
                 );
                 printer.info("node_failure", &format!("  {}", result.message));

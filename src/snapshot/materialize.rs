@@ -5,8 +5,8 @@
 //! deadlock: a reader sees the history before the run or after it, never
 //! half of it. The first run creates the table from the query with the meta
 //! columns added. A later run builds a temporary staging table of changes
-//! (`templates/common/snapshot_staging.sql`), adds the source's new columns
-//! to the table, closes the versions that changed or left the source, and
+//! (`templates/common/snapshot_staging.sql`), widens the string columns the
+//! source lengthened and adds the source's new columns to the table, closes the versions that changed or left the source, and
 //! inserts the new versions.
 
 use std::collections::BTreeMap;
@@ -20,7 +20,8 @@ use crate::adapter::materialize::{
     TEMPORARY_SUFFIX,
 };
 use crate::adapter::{
-    template_names, trim_statement, Adapter, AdapterError, AdapterResponse, Connection, Relation, RelationKind,
+    template_names, trim_statement, Adapter, AdapterError, AdapterResponse, ColumnInfo, Connection, Relation,
+    RelationKind,
 };
 
 /// Everything needed to run one snapshot.
@@ -169,6 +170,42 @@ async fn query_columns(
     Ok(connection.query(&query, None).await?.columns)
 }
 
+/// dbt's `expand_target_column_types` from the staging table to the
+/// snapshot: a string column of both whose source is longer becomes
+/// `character varying(<the source's size>)`. A string without a size
+/// (`text`, DuckDB's `VARCHAR`) counts as 256 characters, as dbt's
+/// `Column.string_size` counts it; other types are never changed.
+fn widened_columns(existing: &[ColumnInfo], staging: &[ColumnInfo]) -> Vec<ColumnInfo> {
+    staging
+        .iter()
+        .filter_map(|source| {
+            let target = existing.iter().find(|column| column.name == source.name)?;
+            let (target_size, source_size) = (string_size(&target.data_type)?, string_size(&source.data_type)?);
+            (source_size > target_size).then(|| ColumnInfo {
+                name: source.name.clone(),
+                data_type: format!("character varying({source_size})"),
+            })
+        })
+        .collect()
+}
+
+/// The length of a string type as dbt's `Column.string_size` reads it;
+/// `None` for a type that is not a string.
+fn string_size(data_type: &str) -> Option<usize> {
+    let lower = data_type.trim().to_lowercase();
+    let (base, size) = match lower.split_once('(') {
+        Some((base, rest)) => (base.trim(), rest.trim_end_matches(')').trim().parse::<usize>().ok()),
+        None => (lower.as_str(), None),
+    };
+    if !matches!(base, "text" | "character varying" | "character" | "varchar") {
+        return None;
+    }
+    Some(match (base, size) {
+        ("text", _) | (_, None) => 256,
+        (_, Some(size)) => size,
+    })
+}
+
 async fn merge(
     adapter: &dyn Adapter,
     connection: &mut dyn Connection,
@@ -268,7 +305,17 @@ async fn merge(
         .into_iter()
         .filter(|column| !is_staging_column(&column.name))
         .collect();
-    // New columns of the source are added to the table, as dbt does.
+    // Columns whose source type grew longer are widened first, then new
+    // columns of the source are added, as dbt's snapshot does.
+    for column in widened_columns(&existing, &staging_columns) {
+        execute(
+            adapter,
+            connection,
+            template_names::SNAPSHOT_EXPAND_COLUMN,
+            minijinja::context! { relation => relation, column => column },
+        )
+        .await?;
+    }
     let added: Vec<_> = staging_columns
         .iter()
         .filter(|column| !existing_names.contains(&column.name.as_str()))

@@ -172,6 +172,7 @@ pub fn manifest_json(manifest: &Manifest) -> Value {
         .filter_map(|(id, definition)| {
             let node = manifest.nodes.get(id)?;
             let parts = definition_json(definition);
+            let original_file_path = node.package_file_path(&node.original_file_path);
             let json = json!({
                 "model": definition.model,
                 "given": parts["given"],
@@ -180,8 +181,8 @@ pub fn manifest_json(manifest: &Manifest) -> Value {
                 "resource_type": "unit_test",
                 "package_name": node.package_name,
                 // The schema file below its root, as dbt gives it.
-                "path": node.original_file_path.split_once('/').map_or(node.original_file_path.as_str(), |(_, path)| path),
-                "original_file_path": node.original_file_path,
+                "path": original_file_path.split_once('/').map_or(original_file_path, |(_, path)| path),
+                "original_file_path": original_file_path,
                 "unique_id": node.unique_id,
                 "fqn": node.fqn,
                 "description": node.description,

@@ -1,8 +1,14 @@
-//! `unit_tests:` entries of the root project's schema files, read into
-//! [`Definition`]s and `unit_test` nodes, as dbt's unit test parser does:
-//! the tested model and each input resolved, rows normalized from their
-//! format (`dict`, `csv`, `sql`, or a fixture file in a test path's
-//! `fixtures/` folder), and every problem reported at its file and line.
+//! `unit_tests:` entries of the schema files of the root project and of
+//! every installed package, read into [`Definition`]s and `unit_test`
+//! nodes, as dbt's unit test parser does: the tested model (of the same
+//! package) and each input resolved, rows normalized from their format
+//! (`dict`, `csv`, `sql`, or a fixture file in a test path's `fixtures/`
+//! folder), the config merged from the project files' `unit_tests:` trees,
+//! and every problem reported at its file and line.
+//!
+//! A package's unit tests are nodes of that package and run by default, as
+//! dbt runs them; the root project's `unit_tests: <package>:` tree can
+//! disable them.
 
 use serde_json::{json, Map, Value};
 
@@ -13,16 +19,19 @@ use crate::project::{Project, SourceFile};
 use crate::yaml;
 
 /// Adds a `unit_test` node and its definition for every enabled unit test
-/// of the root project, and returns the problems found.
-pub fn add_nodes(project: &Project, manifest: &mut Manifest) -> Vec<Diagnostic> {
+/// of the root project and its packages, and returns the problems found.
+pub fn add_nodes(root: &Project, manifest: &mut Manifest) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     let mut found: Vec<(Node, Definition)> = Vec::new();
-    for file in project
-        .files
-        .schemas
-        .iter()
-        .filter(|file| file.contents.contains("unit_tests"))
-    {
+    let schema_files = std::iter::once(root).chain(&root.packages).flat_map(|project| {
+        project
+            .files
+            .schemas
+            .iter()
+            .filter(|file| file.contents.contains("unit_tests"))
+            .map(move |file| (project, file))
+    });
+    for (project, file) in schema_files {
         // A file that does not parse is reported by the schema reader.
         let Ok(Value::Object(mut document)) = yaml::parse(&file.path, &file.contents) else {
             continue;
@@ -32,6 +41,7 @@ pub fn add_nodes(project: &Project, manifest: &mut Manifest) -> Vec<Diagnostic> 
         };
         let lines = yaml::LineIndex::new(&file.contents);
         let mut reader = Reader {
+            root,
             project,
             manifest,
             file,
@@ -83,7 +93,7 @@ pub fn add_nodes(project: &Project, manifest: &mut Manifest) -> Vec<Diagnostic> 
                 ))
                 .at(
                     Location::at(&node.original_file_path, definition.line, 1, 1),
-                    project.schema_source(&node.original_file_path),
+                    root.schema_source(&node.original_file_path),
                 )
                 .note(format!("the other is in {}", previous.original_file_path))
                 .hint("give each unit test of a model its own name"),
@@ -97,6 +107,8 @@ pub fn add_nodes(project: &Project, manifest: &mut Manifest) -> Vec<Diagnostic> 
 }
 
 struct Reader<'a> {
+    root: &'a Project,
+    /// The project (root or package) whose schema file is read.
     project: &'a Project,
     manifest: &'a Manifest,
     file: &'a SourceFile,
@@ -153,9 +165,6 @@ impl Reader<'_> {
                 return None;
             }
         };
-        if config.get("enabled") == Some(&Value::Bool(false)) {
-            return None;
-        }
         let Some(model_name) = entry.get("model").and_then(Value::as_str) else {
             self.error(
                 line,
@@ -219,19 +228,19 @@ impl Reader<'_> {
         let (format, rows, fixture) = self.fixture(expect, name, expect_line, Side::Expected)?;
         let expect = Expect { format, rows, fixture };
 
-        let tags = crate::manifest::string_list(config.get("tags"));
-        let meta = config.get("meta").cloned().unwrap_or_else(|| json!({}));
-        let mut node_config = Map::new();
-        node_config.insert("tags".into(), json!(tags));
-        node_config.insert("meta".into(), meta);
-        node_config.insert("enabled".into(), json!(true));
         let folders = self.file.folders();
         let mut fqn = vec![self.project.name.clone()];
         fqn.extend(folders);
         fqn.push(model_name.clone());
         fqn.push(name.to_string());
-        // dbt's pseudo path: the schema file's folder, then `<name>.sql`.
-        let folder = self.file.path.rsplit_once('/').map_or("", |(folder, _)| folder);
+        let node_config = self.config(&fqn, &config);
+        if node_config.get("enabled") == Some(&Value::Bool(false)) {
+            return None;
+        }
+        // dbt's pseudo path: the schema file's folder in its package, then `<name>.sql`.
+        let package_dir = self.package_dir();
+        let in_package = self.file.path.strip_prefix(&package_dir).unwrap_or(&self.file.path);
+        let folder = in_package.rsplit_once('/').map_or("", |(folder, _)| folder);
         let path = if folder.is_empty() {
             format!("{name}.sql")
         } else {
@@ -255,7 +264,7 @@ impl Reader<'_> {
             constraints: Vec::new(),
             path,
             original_file_path: self.file.path.clone(),
-            package_dir: String::new(),
+            package_dir,
             patch_path: None,
             fqn,
             raw_code: String::new(),
@@ -283,6 +292,38 @@ impl Reader<'_> {
             attached_node: Some(model.unique_id.clone()),
         };
         Some((node, definition))
+    }
+
+    /// The test's config as dbt's `ContextConfig` builds it: its project's
+    /// `unit_tests:` tree, then its YAML `config:`, then (for a package's
+    /// test) the root project's tree, which wins; tags add up and meta merges.
+    fn config(&self, fqn: &[String], yaml_config: &Map<String, Value>) -> Map<String, Value> {
+        let mut config = crate::render::config::from_tree(&self.project.unit_test_tree, fqn);
+        crate::render::config::merge(&mut config, yaml_config);
+        if !std::ptr::eq(self.project, self.root) {
+            crate::render::config::merge(
+                &mut config,
+                &crate::render::config::from_tree(&self.root.unit_test_tree, fqn),
+            );
+        }
+        let enabled = config.get("enabled").and_then(Value::as_bool).unwrap_or(true);
+        let mut node_config = Map::new();
+        node_config.insert("tags".into(), json!(crate::manifest::string_list(config.get("tags"))));
+        node_config.insert("meta".into(), config.get("meta").cloned().unwrap_or_else(|| json!({})));
+        node_config.insert("enabled".into(), json!(enabled));
+        node_config
+    }
+
+    /// The folder of the package whose file is read, relative to the root
+    /// project, with a trailing slash; empty for the root project.
+    fn package_dir(&self) -> String {
+        if std::ptr::eq(self.project, self.root) {
+            return String::new();
+        }
+        format!(
+            "{}/",
+            crate::diagnostic::display_path(&self.root.dir, &self.project.dir)
+        )
     }
 
     fn overrides(&mut self, entry: &Map<String, Value>, name: &str, line: usize) -> Option<Overrides> {
@@ -644,7 +685,7 @@ impl Reader<'_> {
             );
             return None;
         };
-        let path = self.project.dir.join(&seed.original_file_path);
+        let path = self.root.dir.join(&seed.original_file_path);
         match std::fs::read_to_string(&path) {
             Ok(text) => {
                 let rows = self.csv_rows(&text, line, test)?;

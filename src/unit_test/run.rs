@@ -231,12 +231,32 @@ async fn input_sql(
             given.name
         ))
         .in_file(&node.original_file_path)
-        .hint(format!(
-            "dbt types an input's rows from its relation's columns: build `{}` first (`dvt build` builds a model's parents before its unit tests), or give this input with `format: sql`",
-            given.name
-        )));
+        .hint(if is_ephemeral(context, given) {
+            format!(
+                "`{}` is ephemeral, so it has no relation to type rows from: give this input with `format: sql`, as dbt requires",
+                given.name
+            )
+        } else {
+            format!(
+                "dbt types an input's rows from its relation's columns: build `{}` first (`dvt build` builds a model's parents before its unit tests), or give this input with `format: sql`",
+                given.name
+            )
+        }));
     }
     fixture_sql(context, node, &columns, rows, &format!("'{}'", given.name))
+}
+
+/// Whether the input is an ephemeral model, which is never built.
+fn is_ephemeral(context: &Context, given: &Given) -> bool {
+    match &given.target {
+        InputTarget::Node(id) => context
+            .rendered
+            .manifest
+            .nodes
+            .get(id)
+            .is_some_and(|node| node.materialized() == "ephemeral"),
+        _ => false,
+    }
 }
 
 /// Rows as a query, typed from `columns`: every column of the relation,

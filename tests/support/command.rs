@@ -61,10 +61,8 @@ fn copy_small_files(from: &std::path::Path, to: &std::path::Path) {
         let target = to.join(entry.file_name());
         match entry.metadata() {
             Ok(metadata) if metadata.is_dir() => copy_small_files(&path, &target),
-            Ok(metadata) if metadata.len() <= LARGEST => {
-                if std::fs::create_dir_all(to).is_ok() {
-                    let _ = std::fs::copy(&path, &target);
-                }
+            Ok(metadata) if metadata.len() <= LARGEST && std::fs::create_dir_all(to).is_ok() => {
+                let _ = std::fs::copy(&path, &target);
             }
             _ => {}
         }

@@ -1,11 +1,19 @@
-{#- Scores run from 1 (worst) to rfm_buckets (best). -#}
-{%- set buckets = var('rfm_buckets') | int -%}
-{%- set high = buckets - 1 -%}
-{%- set low = buckets // 2 -%}
+{#-
+    Scores run from 1 (worst) to rfm_buckets (best). The var is only printed,
+    never computed with in Jinja: dbt-core 1.10 fails a unit test of a model
+    that filters or does arithmetic on var() (dbt-core#11204), so the
+    segment thresholds are SQL (the `thresholds` CTE).
+-#}
 
 -- Recency, frequency and monetary value per customer who has rented at least once.
 
-with rentals as (
+with thresholds as (
+    select
+        {{ var('rfm_buckets') }} - 1 as high,
+        floor({{ var('rfm_buckets') }} / 2.0) as low
+),
+
+rentals as (
     select customer_id, rental_date from {{ ref('fct_rental') }}
 ),
 
@@ -44,9 +52,9 @@ scored as (
     select
         measured.*,
         -- customer_id breaks ties so every engine hands out the same buckets.
-        ntile({{ buckets }}) over (order by recency_days desc, customer_id) as recency_score,
-        ntile({{ buckets }}) over (order by frequency, customer_id) as frequency_score,
-        ntile({{ buckets }}) over (order by monetary, customer_id) as monetary_score
+        ntile({{ var('rfm_buckets') }}) over (order by recency_days desc, customer_id) as recency_score,
+        ntile({{ var('rfm_buckets') }}) over (order by frequency, customer_id) as frequency_score,
+        ntile({{ var('rfm_buckets') }}) over (order by monetary, customer_id) as monetary_score
     from measured
 )
 
@@ -61,11 +69,12 @@ select
     monetary_score,
     cast(recency_score as varchar) || cast(frequency_score as varchar) || cast(monetary_score as varchar) as rfm_code,
     case
-        when recency_score >= {{ high }} and frequency_score >= {{ high }} and monetary_score >= {{ high }} then 'champions'
-        when recency_score > {{ low }} and frequency_score >= {{ high }} then 'loyal'
-        when recency_score >= {{ high }} and frequency_score <= {{ low }} then 'promising'
-        when recency_score <= {{ low }} and frequency_score >= {{ high }} then 'at risk'
-        when recency_score <= {{ low }} and frequency_score <= {{ low }} then 'hibernating'
+        when recency_score >= thresholds.high and frequency_score >= thresholds.high and monetary_score >= thresholds.high then 'champions'
+        when recency_score > thresholds.low and frequency_score >= thresholds.high then 'loyal'
+        when recency_score >= thresholds.high and frequency_score <= thresholds.low then 'promising'
+        when recency_score <= thresholds.low and frequency_score >= thresholds.high then 'at risk'
+        when recency_score <= thresholds.low and frequency_score <= thresholds.low then 'hibernating'
         else 'needs attention'
     end as rfm_segment
 from scored
+cross join thresholds
