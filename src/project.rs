@@ -228,7 +228,7 @@ pub fn load(dir: &Path, render: &dyn Fn(&str, &str) -> Result<String, Diagnostic
     let Value::Object(config) = config else {
         return Err(
             Diagnostic::error("the project configuration must be a mapping of keys to values")
-                .in_file(config_file)
+                .at_key(config_file, &config_source, &[])
                 .into(),
         );
     };
@@ -254,7 +254,7 @@ pub fn load(dir: &Path, render: &dyn Fn(&str, &str) -> Result<String, Diagnostic
         Some(Value::String(name)) if !name.is_empty() => name.clone(),
         _ => {
             return Err(Diagnostic::error(format!("`{config_file}` has no `name`"))
-                .in_file(config_file)
+                .at_key(config_file, &config_source, &["name"])
                 .hint("add `name: my_project` (letters, digits and underscores)")
                 .into())
         }
@@ -334,7 +334,8 @@ pub fn load(dir: &Path, render: &dyn Fn(&str, &str) -> Result<String, Diagnostic
         Some(Value::Null) | None => Map::new(),
         Some(_) => {
             return Err(Diagnostic::error("`vars` must be a mapping of names to values")
-                .in_file(config_file)
+                .at_key(config_file, &config_source, &["vars"])
+                .hint("write `vars:` with one `name: value` per line below it")
                 .into())
         }
     };
@@ -354,7 +355,7 @@ pub fn load(dir: &Path, render: &dyn Fn(&str, &str) -> Result<String, Diagnostic
         render_strings(&mut value, &mut |text| match render(config_file, text) {
             Ok(rendered) => rendered,
             Err(error) => {
-                render_errors.push(error);
+                render_errors.push(error.or_at_text(config_file, &config_source, text));
                 text.to_string()
             }
         });

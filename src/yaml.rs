@@ -144,6 +144,50 @@ pub fn find_key_line(source: &str, key: &str, value: &str, after: usize) -> Opti
     None
 }
 
+/// 1-based line and column of the key at `path`: a key of the top-level
+/// mapping, then a key of its value, and so on, found by indentation in
+/// block-style YAML (`key:` at the start of its line, quoted or not). `None`
+/// when a key of the path is not written that way.
+pub fn key_position(source: &str, path: &[&str]) -> Option<(usize, usize)> {
+    let mut lines = source.lines().enumerate();
+    let mut parent_indent: Option<usize> = None;
+    let mut found = None;
+    for key in path {
+        loop {
+            let (index, line) = lines.next()?;
+            let trimmed = line.trim_start();
+            if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with("---") {
+                continue;
+            }
+            let indent = line.len() - trimmed.len();
+            match parent_indent {
+                // The parent's block ended without the key.
+                Some(parent) if indent <= parent => return None,
+                None if indent > 0 => continue,
+                _ => {}
+            }
+            if starts_with_key(trimmed, key) {
+                parent_indent = Some(indent);
+                found = Some((index + 1, line[..indent].chars().count() + 1));
+                break;
+            }
+        }
+    }
+    found
+}
+
+/// Whether `text` starts with the mapping key `key` (plain, `"key"` or `'key'`) and its colon.
+fn starts_with_key(text: &str, key: &str) -> bool {
+    let quoted = |quote: char| {
+        text.strip_prefix(quote)
+            .and_then(|rest| rest.strip_prefix(key))
+            .and_then(|rest| rest.strip_prefix(quote))
+    };
+    let rest = quoted('"').or_else(|| quoted('\'')).or_else(|| text.strip_prefix(key));
+    rest.and_then(|rest| rest.trim_start_matches(' ').strip_prefix(':'))
+        .is_some_and(|after| after.is_empty() || after.starts_with([' ', '\t']))
+}
+
 /// 1-based line and column of the first occurrence of `needle` at or after line
 /// `after`.
 pub fn find_text_line(source: &str, needle: &str, after: usize) -> Option<(usize, usize)> {

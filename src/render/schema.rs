@@ -186,7 +186,8 @@ pub fn read_all(
         let Value::Object(mut document) = document else {
             diagnostics.push(
                 Diagnostic::error("a schema file must be a mapping with `version: 2` and lists such as `models:`")
-                    .in_file(&file.path),
+                    .at_key(&file.path, &file.contents, &[])
+                    .hint("start the file with `version: 2` and list its entries under keys such as `models:`"),
             );
             continue;
         };
