@@ -43,6 +43,11 @@ const READ_BUFFER_SIZE: usize = 256 * 1024;
 /// Values longer than this are shortened in error messages.
 const MAX_DISPLAYED_VALUE_CHARS: usize = 60;
 
+/// The longest field dbt's CSV reader takes: Python's `csv.field_size_limit()`,
+/// in characters (dbt 1.10: "CSV contains a field longer than the maximum
+/// length of 131072 characters").
+pub const MAX_FIELD_CHARS: usize = 131_072;
+
 /// PostgreSQL rejects a numeric exponent beyond this (`NUMERIC_MAX_PRECISION`).
 const MAX_NUMERIC_EXPONENT: i64 = 1000;
 
@@ -200,6 +205,18 @@ pub enum SeedError {
     },
 
     #[error(
+        "{path}:{line}: field {column} is longer than {MAX_FIELD_CHARS} characters, the most dbt's CSV reader takes\n\
+         hint: check for a quote that is never closed, or keep such long values out of seeds"
+    )]
+    FieldTooLarge { path: String, line: u64, column: usize },
+
+    #[error(
+        "{path}:1: seed file `{path}` is UTF-16 (it starts with a UTF-16 byte-order mark)\n\
+         hint: save the file as UTF-8, for example with `iconv -f utf-16 -t utf-8`"
+    )]
+    Utf16 { path: String },
+
+    #[error(
         "{path}:{line}: row has {found} fields but the header has {expected} columns\n\
          hint: quote values that contain the delimiter `{}`, and check for a missing or extra delimiter",
         char::from(*.delimiter).escape_debug()
@@ -293,7 +310,9 @@ impl SeedError {
             | SeedError::InvalidUtf8 { path, .. }
             | SeedError::UnknownOverrideColumn { path, .. }
             | SeedError::ConflictingOverrides { path, .. }
-            | SeedError::ChangedDuringLoad { path } => path,
+            | SeedError::FieldTooLarge { path, .. }
+            | SeedError::ChangedDuringLoad { path }
+            | SeedError::Utf16 { path } => path,
             SeedError::InvalidValue(error) => &error.path,
         }
     }
@@ -309,7 +328,9 @@ impl SeedError {
             | SeedError::RaggedRow { line, .. }
             | SeedError::InvalidUtf8 { line, .. }
             | SeedError::UnknownOverrideColumn { line, .. }
-            | SeedError::ConflictingOverrides { line, .. } => Some(*line),
+            | SeedError::ConflictingOverrides { line, .. }
+            | SeedError::FieldTooLarge { line, .. } => Some(*line),
+            SeedError::Utf16 { .. } => Some(1),
             SeedError::InvalidValue(error) => Some(error.line),
             SeedError::InvalidDelimiter { .. } | SeedError::ChangedDuringLoad { .. } => None,
         }
@@ -320,7 +341,8 @@ impl SeedError {
         match self {
             SeedError::EmptyColumnName { column, .. }
             | SeedError::DuplicateColumnName { column, .. }
-            | SeedError::InvalidUtf8 { column, .. } => Some(*column),
+            | SeedError::InvalidUtf8 { column, .. }
+            | SeedError::FieldTooLarge { column, .. } => Some(*column),
             SeedError::InvalidValue(error) => Some(error.column),
             _ => None,
         }
@@ -635,6 +657,12 @@ impl<'a> SeedReader<'a> {
                 line: 1,
             });
         }
+        if self.record.as_slice().starts_with(&[0xFF, 0xFE]) || self.record.as_slice().starts_with(&[0xFE, 0xFF]) {
+            return Err(SeedError::Utf16 {
+                path: self.display_path.to_string(),
+            });
+        }
+        self.check_field_sizes()?;
         self.check_utf8(None)?;
         let mut names: Vec<String> = Vec::with_capacity(self.record.len());
         let mut lowercase_names: Vec<String> = Vec::with_capacity(self.record.len());
@@ -686,8 +714,24 @@ impl<'a> SeedReader<'a> {
                 delimiter: self.delimiter,
             });
         }
+        self.check_field_sizes()?;
         self.check_utf8(Some(names))?;
         Ok(true)
+    }
+
+    /// Rejects a field longer than dbt's CSV reader takes ([`MAX_FIELD_CHARS`]).
+    fn check_field_sizes(&self) -> Result<(), SeedError> {
+        let too_long = |field: &[u8]| {
+            field.len() > MAX_FIELD_CHARS && String::from_utf8_lossy(field).chars().count() > MAX_FIELD_CHARS
+        };
+        match self.record.iter().position(too_long) {
+            Some(index) => Err(SeedError::FieldTooLarge {
+                path: self.display_path.to_string(),
+                line: self.field_line(index),
+                column: index + 1,
+            }),
+            None => Ok(()),
+        }
     }
 
     fn check_utf8(&self, names: Option<&[String]>) -> Result<(), SeedError> {
