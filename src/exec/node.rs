@@ -351,7 +351,7 @@ async fn run_seed(context: &Arc<Context>, node: &Node) -> NodeResult {
             .await;
     let prepared = match prepared {
         Ok(Ok(prepared)) => prepared,
-        Ok(Err(error)) => return NodeResult::error(node, seed_diagnostic(&error, delimiter).hint(UNTOUCHED)),
+        Ok(Err(error)) => return NodeResult::error(node, seed_diagnostic(&error, &path, delimiter).hint(UNTOUCHED)),
         Err(error) => return NodeResult::crashed(&node.unique_id, &error.to_string()),
     };
     // dvt quotes column names as written, as dbt does by default. With
@@ -398,6 +398,7 @@ async fn run_seed(context: &Arc<Context>, node: &Node) -> NodeResult {
     let header = csv_header(&columns);
     let progress = super::results::seed_progress(context, node, prepared.byte_len);
     let encode_progress = progress.clone();
+    let encode_path = path.clone();
     let encoder = tokio::task::spawn_blocking(move || {
         if sender.blocking_send(Ok(header)).is_err() {
             return Ok(0);
@@ -412,7 +413,7 @@ async fn run_seed(context: &Arc<Context>, node: &Node) -> NodeResult {
                 bar.set_position(bytes);
             }
         };
-        crate::seed::encode_copy_csv(&path, &display, &prepared, &options, &mut sink, &mut report)
+        crate::seed::encode_copy_csv(&encode_path, &display, &prepared, &options, &mut sink, &mut report)
     });
     let stream = futures::stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|item| (item, receiver))
@@ -430,7 +431,7 @@ async fn run_seed(context: &Arc<Context>, node: &Node) -> NodeResult {
         bar.finish_and_clear();
     }
     match (loaded, encoded) {
-        (_, Ok(Err(error))) => NodeResult::error(node, seed_diagnostic(&error, delimiter).hint(UNTOUCHED)),
+        (_, Ok(Err(error))) => NodeResult::error(node, seed_diagnostic(&error, &path, delimiter).hint(UNTOUCHED)),
         (Ok(response), _) => {
             let mut result = NodeResult::new(node, Status::Success, response.message.clone());
             result.adapter_response = Some(response);
@@ -452,7 +453,7 @@ pub(super) fn check_seed_file(project_dir: &std::path::Path, node: &Node) -> Res
         Err(crate::seed::SeedError::DuplicateColumnName { .. } | crate::seed::SeedError::EmptyColumnName { .. }) => {
             Ok(())
         }
-        Err(error) => Err(seed_diagnostic(&error, char::from(options.delimiter))),
+        Err(error) => Err(seed_diagnostic(&error, &path, char::from(options.delimiter))),
     }
 }
 
@@ -477,8 +478,8 @@ fn csv_header(columns: &[SeedColumn]) -> Vec<u8> {
     writer.into_inner().unwrap_or_default()
 }
 
-/// `delimiter` splits the offending line to point at the bad field.
-fn seed_diagnostic(error: &crate::seed::SeedError, delimiter: char) -> Diagnostic {
+/// `delimiter` splits the offending line of the file at `path` to point at the bad field.
+fn seed_diagnostic(error: &crate::seed::SeedError, path: &std::path::Path, delimiter: char) -> Diagnostic {
     let mut text = error.to_string();
     let mut hints = Vec::new();
     if let Some(index) = text.find("\nhint: ") {
@@ -491,7 +492,7 @@ fn seed_diagnostic(error: &crate::seed::SeedError, delimiter: char) -> Diagnosti
         None => format!("{}: ", error.path()),
     };
     let message = text.strip_prefix(&prefix).unwrap_or(&text).to_string();
-    let source = std::fs::read(error.path()).ok();
+    let source = std::fs::read(path).ok();
     let mut diagnostic = Diagnostic::error(format!("seed `{}`: {message}", error.path()));
     diagnostic = match error.line() {
         Some(line) => {
