@@ -184,6 +184,9 @@ pub fn load(
     Ok(target)
 }
 
+/// The adapter types a target may name.
+const ADAPTER_TYPES: &[&str] = &["postgres", "duckdb"];
+
 /// The target of the default DuckDB file.
 pub const EMBEDDED_TARGET: &str = "dev";
 /// Where the embedded default keeps its database, relative to the project.
@@ -333,6 +336,28 @@ pub fn resolve(
             .at_key(file, source, &[profile_name, "outputs", &target_name])
             .hint("add `type: postgres`")
         })?;
+    // dbt 1.10 fails every command on these: "Could not find adapter type
+    // oracle!" and "'abc' is not of type 'integer'".
+    if !ADAPTER_TYPES.contains(&adapter_type.as_str()) {
+        return Err(Diagnostic::error(format!(
+            "target `{target_name}` has the adapter type `{adapter_type}`, which dvt does not know"
+        ))
+        .at_key(file, source, &[profile_name, "outputs", &target_name, "type"])
+        .hint("dvt's adapters are `type: postgres` and `type: duckdb`"));
+    }
+    if let Some(port) = fields.get("port") {
+        let valid = port
+            .as_u64()
+            .or_else(|| port.as_str().and_then(|text| text.trim().parse().ok()));
+        if valid.is_none_or(|port| port > u64::from(u16::MAX)) {
+            return Err(Diagnostic::error(format!(
+                "`port` of target `{target_name}` must be a port number, not `{}`",
+                crate::validate::config::written(port).unwrap_or_default()
+            ))
+            .at_key(file, source, &[profile_name, "outputs", &target_name, "port"])
+            .hint("write `port: 5432`"));
+        }
+    }
     let schema = fields
         .get("schema")
         .and_then(Value::as_str)

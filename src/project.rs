@@ -55,6 +55,24 @@ const KNOWN_PROJECT_KEYS: &[&str] = &[
     "semantic-models",
     "saved-queries",
     "unit_tests",
+    "project-root",
+    "packages",
+    "dbt-cloud",
+];
+
+/// The keys whose value is a list of folders.
+const PATH_LIST_KEYS: &[&str] = &[
+    "model-paths",
+    "source-paths",
+    "seed-paths",
+    "data-paths",
+    "test-paths",
+    "macro-paths",
+    "analysis-paths",
+    "snapshot-paths",
+    "docs-paths",
+    "asset-paths",
+    "clean-targets",
 ];
 
 /// A text file of the project, read into memory.
@@ -210,6 +228,50 @@ pub fn find_config(dir: &Path) -> Option<&'static str> {
     PROJECT_FILES.into_iter().find(|name| dir.join(name).is_file())
 }
 
+/// The project file's keys and the types of its simple values, as dbt 1.10's
+/// schema checks them: an unknown key is "Additional properties are not
+/// allowed", `model-paths: models` is "not valid under any of the given
+/// schemas", and `config-version: 3` is "unexpected project version".
+fn check_shape(config_file: &str, source: &str, config: &Map<String, Value>) -> Result<(), Diagnostics> {
+    let mut problems = Vec::new();
+    for (key, value) in config {
+        if !KNOWN_PROJECT_KEYS.contains(&key.as_str()) {
+            let mut problem = Diagnostic::error(format!("unknown key `{key}` in `{config_file}`")).at_key(
+                config_file,
+                source,
+                &[key],
+            );
+            problem = match did_you_mean(key, KNOWN_PROJECT_KEYS.iter().copied()) {
+                Some(suggestion) => problem.label(format!("did you mean `{suggestion}`?")),
+                None => problem.hint("dbt rejects keys it does not know; remove it or fix its spelling"),
+            };
+            problems.push(problem);
+        } else if PATH_LIST_KEYS.contains(&key.as_str())
+            && !(value.is_null() || value.as_array().is_some_and(|items| items.iter().all(Value::is_string)))
+        {
+            problems.push(
+                Diagnostic::error(format!("`{key}` must be a list of folders"))
+                    .at_key(config_file, source, &[key])
+                    .hint(format!("write `{key}: [\"{}\"]`", value.as_str().unwrap_or("folder"))),
+            );
+        } else if key == "config-version" && !(value.is_null() || value.as_u64() == Some(2)) {
+            problems.push(
+                Diagnostic::error(format!(
+                    "`config-version` must be 2, not `{}`",
+                    crate::validate::config::written(value).unwrap_or_default()
+                ))
+                .at_key(config_file, source, &[key])
+                .hint("write `config-version: 2`, or leave the key out"),
+            );
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Diagnostics(problems))
+    }
+}
+
 /// Loads the project in `dir`. `render` renders Jinja found in configuration
 /// values (`env_var()` and `var()`), so that `+schema: "{{ env_var('X') }}"` works.
 pub fn load(dir: &Path, render: &dyn Fn(&str, &str) -> Result<String, Diagnostic>) -> Result<Project, Diagnostics> {
@@ -233,22 +295,8 @@ pub fn load(dir: &Path, render: &dyn Fn(&str, &str) -> Result<String, Diagnostic
         );
     };
 
-    let mut warnings = Vec::new();
-    for key in config.keys() {
-        if !KNOWN_PROJECT_KEYS.contains(&key.as_str()) {
-            let mut warning = Diagnostic::warning(format!("unknown key `{key}` in `{config_file}` is ignored"));
-            if let Some((line, column)) = yaml::find_text_line(&config_source, &format!("{key}:"), 1) {
-                warning = warning.at(
-                    crate::diagnostic::Location::at(config_file, line, column, key.len()),
-                    Some(&config_source),
-                );
-            }
-            if let Some(suggestion) = did_you_mean(key, KNOWN_PROJECT_KEYS.iter().copied()) {
-                warning = warning.label(format!("did you mean `{suggestion}`?"));
-            }
-            warnings.push(warning);
-        }
-    }
+    let warnings = Vec::new();
+    check_shape(config_file, &config_source, &config)?;
 
     let name = match config.get("name") {
         Some(Value::String(name)) if !name.is_empty() => name.clone(),
