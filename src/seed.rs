@@ -2080,4 +2080,110 @@ mod tests {
         assert_eq!(invalid.value, format!("{}…", "y".repeat(60)));
         assert_eq!(display_value(b"a\nb"), "a\\nb");
     }
+
+    /// Property tests: reading any bytes never panics, and a value of each
+    /// inferred type, printed and read again, keeps its type, alone in a
+    /// column or in a written CSV. `PROPTEST_CASES` runs more (`bench/fuzz.sh`).
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A value printed as a CSV writer would, with the type it must be inferred as.
+        fn typed_value() -> impl Strategy<Value = (String, InferredType)> {
+            let date = || (1i32..=9999, 1u32..=12, 1u32..=28);
+            prop_oneof![
+                any::<i32>().prop_map(|number| (number.to_string(), InferredType::Integer)),
+                any::<i64>()
+                    .prop_filter("outside i32", |number| i32::try_from(*number).is_err())
+                    .prop_map(|number| (number.to_string(), InferredType::BigInt)),
+                (any::<i64>(), 0u32..1_000_000, prop::option::of(-300i32..300)).prop_map(
+                    |(whole, fraction, exponent)| {
+                        let exponent = exponent.map(|exponent| format!("e{exponent}")).unwrap_or_default();
+                        (format!("{whole}.{fraction}{exponent}"), InferredType::Numeric)
+                    }
+                ),
+                prop_oneof![Just("true"), Just("false"), Just("TRUE"), Just("False")]
+                    .prop_map(|text| (text.to_string(), InferredType::Boolean)),
+                date().prop_map(|(year, month, day)| (format!("{year:04}-{month:02}-{day:02}"), InferredType::Date)),
+                (date(), 0u32..24, 0u32..60, 0u32..60, any::<bool>()).prop_map(
+                    |((year, month, day), hour, minute, second, t)| {
+                        let separator = if t { 'T' } else { ' ' };
+                        (
+                            format!("{year:04}-{month:02}-{day:02}{separator}{hour:02}:{minute:02}:{second:02}"),
+                            InferredType::Timestamp,
+                        )
+                    }
+                ),
+                (date(), 0u32..24, 0u32..60, -12i32..=14).prop_map(|((year, month, day), hour, minute, offset)| {
+                    let zone = if offset == 0 {
+                        "Z".to_string()
+                    } else {
+                        format!("{offset:+03}:00")
+                    };
+                    (
+                        format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:00{zone}"),
+                        InferredType::TimestampTz,
+                    )
+                }),
+                "[a-zA-Z][a-zA-Z ,\"']{0,12}"
+                    .prop_filter("not a boolean", |text| !text.eq_ignore_ascii_case("true")
+                        && !text.eq_ignore_ascii_case("false"))
+                    .prop_map(|text| (text, InferredType::Text)),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn fuzz_seed_classify_never_panics(value in prop::collection::vec(any::<u8>(), 0..40)) {
+                let _ = classify(&value);
+                let _ = classify_temporal(&value, true);
+            }
+
+            #[test]
+            fn fuzz_seed_prepare_never_panics(contents in prop::collection::vec(prop_oneof![
+                Just(b','), Just(b'"'), Just(b'\n'), Just(b'\r'), Just(b'1'), Just(b'a'), Just(0xFF), Just(0xC3), any::<u8>()
+            ], 0..200)) {
+                let _ = prepare_with(&contents, &SeedOptions::default());
+            }
+
+            #[test]
+            fn fuzz_seed_value_keeps_its_type((value, inferred) in typed_value()) {
+                prop_assert_eq!(classify(value.as_bytes()), inferred, "`{}`", value);
+            }
+
+            #[test]
+            fn fuzz_seed_csv_keeps_column_types(columns in prop::collection::vec(
+                (typed_value(), prop::collection::vec(typed_value(), 0..5)), 1..5
+            )) {
+                // Each column holds values of one type: its first value's,
+                // repeated with other values of that type where they agree.
+                let columns: Vec<(InferredType, Vec<String>)> = columns
+                    .into_iter()
+                    .map(|((first, inferred), others)| {
+                        let mut values = vec![first];
+                        values.extend(others.into_iter().filter(|(_, other)| *other == inferred).map(|(value, _)| value));
+                        (inferred, values)
+                    })
+                    .collect();
+                let rows = columns.iter().map(|(_, values)| values.len()).max().unwrap_or(0);
+                let mut writer = csv::Writer::from_writer(Vec::new());
+                let header: Vec<String> = (0..columns.len()).map(|index| format!("c{index}")).collect();
+                writer.write_record(&header).map_err(|error| TestCaseError::fail(error.to_string()))?;
+                for row in 0..rows {
+                    let record: Vec<&str> = columns
+                        .iter()
+                        .map(|(_, values)| values.get(row).map_or("", String::as_str))
+                        .collect();
+                    writer.write_record(&record).map_err(|error| TestCaseError::fail(error.to_string()))?;
+                }
+                let contents = writer.into_inner().map_err(|error| TestCaseError::fail(error.to_string()))?;
+                let prepared = prepare_with(&contents, &SeedOptions::default())
+                    .map_err(|error| TestCaseError::fail(format!("{error}\n{}", String::from_utf8_lossy(&contents))))?;
+                prop_assert_eq!(prepared.row_count, rows as u64);
+                let inferred: Vec<InferredType> = prepared.columns.iter().map(|column| column.inferred).collect();
+                let expected: Vec<InferredType> = columns.iter().map(|(inferred, _)| *inferred).collect();
+                prop_assert_eq!(inferred, expected, "{}", String::from_utf8_lossy(&contents));
+            }
+        }
+    }
 }
