@@ -148,6 +148,19 @@ pub struct PreparedSeed {
     pub row_count: u64,
     /// Bytes in the file; the total that `progress` counts up to.
     pub byte_len: u64,
+    /// What dbt accepts in silence or with a warning of agate's, and dvt
+    /// loads as dbt does, but says.
+    pub warnings: Vec<SeedWarning>,
+}
+
+/// Something in a seed file that loads, as dbt loads it, but is likely a mistake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeedWarning {
+    pub line: u64,
+    /// The 1-based field of that line the warning is about.
+    pub field: usize,
+    pub message: String,
+    pub hint: String,
 }
 
 /// Everything that can go wrong while reading a seed file.
@@ -378,6 +391,7 @@ pub fn prepare(path: &Path, display_path: &str, options: &SeedOptions) -> Result
 
     let mut inferred: Vec<Option<InferredType>> = vec![None; names.len()];
     let mut row_count: u64 = 0;
+    let mut last_record = None;
     while source.read_row(&names)? {
         for (index, value) in source.record.iter().enumerate() {
             if value.is_empty() {
@@ -397,6 +411,10 @@ pub fn prepare(path: &Path, display_path: &str, options: &SeedOptions) -> Result
             };
         }
         row_count += 1;
+        last_record = Some(source.span);
+    }
+    if let Some(warning) = last_record.and_then(|span| source.unclosed_quote(span)) {
+        source.warnings.push(warning);
     }
 
     let columns = names
@@ -415,6 +433,7 @@ pub fn prepare(path: &Path, display_path: &str, options: &SeedOptions) -> Result
         columns,
         row_count,
         byte_len: source.bytes_consumed(),
+        warnings: source.warnings,
     })
 }
 
@@ -581,6 +600,14 @@ struct SeedReader<'a> {
     reader: csv::Reader<File>,
     record: ByteRecord,
     span: RecordSpan,
+    warnings: Vec<SeedWarning>,
+}
+
+/// agate's name for an unnamed column `index` (0-based), as dbt's seeds get
+/// it: `a` to `z`, then `aa`, `bb`, ... (`agate.utils.letter_name`).
+fn letter_name(index: usize) -> String {
+    let letter = char::from(b'a' + (index % 26) as u8);
+    letter.to_string().repeat(index / 26 + 1)
 }
 
 impl<'a> SeedReader<'a> {
@@ -609,6 +636,7 @@ impl<'a> SeedReader<'a> {
             reader,
             record: ByteRecord::new(),
             span: RecordSpan::default(),
+            warnings: Vec::new(),
         })
     }
 
@@ -673,14 +701,44 @@ impl<'a> SeedReader<'a> {
             } else {
                 &text
             };
-            let name = text.trim().to_string();
+            let mut name = text.trim().to_string();
+            let line = self.field_line(index);
             if name.is_empty() {
                 // A header that is one empty field is a blank first line in
                 // disguise, such as a lone `""`.
-                return Err(SeedError::EmptyColumnName {
-                    path: self.display_path.to_string(),
-                    line: self.field_line(index),
-                    column: index + 1,
+                if self.record.len() == 1 {
+                    return Err(SeedError::EmptyColumnName {
+                        path: self.display_path.to_string(),
+                        line,
+                        column: index + 1,
+                    });
+                }
+                // dbt 1.10 loads it, named by agate's letter (UnnamedColumnWarning).
+                name = letter_name(index);
+                self.warnings.push(SeedWarning {
+                    line,
+                    field: index + 1,
+                    message: format!("column {} has no name in the header; it is loaded as `{name}`, as dbt names it", index + 1),
+                    hint: "name the column in the header; a delimiter at the end of the header line also makes an empty column".into(),
+                });
+            }
+            // dbt 1.10 loads a repeated name with agate's suffix, `id_2`
+            // (DuplicateColumnWarning).
+            let written = name.clone();
+            let mut repeats = 0;
+            while names.contains(&name) {
+                name = format!("{written}_{}", repeats + 2);
+                repeats += 1;
+            }
+            if repeats > 0 {
+                self.warnings.push(SeedWarning {
+                    line,
+                    field: index + 1,
+                    message: format!(
+                        "column {} repeats the name `{written}`; it is loaded as `{name}`, as dbt names it",
+                        index + 1
+                    ),
+                    hint: "give every column a name of its own in the header".into(),
                 });
             }
             let lowercase_name = name.to_lowercase();
@@ -717,6 +775,34 @@ impl<'a> SeedReader<'a> {
         self.check_field_sizes()?;
         self.check_utf8(Some(names))?;
         Ok(true)
+    }
+
+    /// A quote the last record opens and never closes: its field runs to the
+    /// end of the file. dbt 1.10 loads that as one row, without a word; the
+    /// file is read the same way, with a warning.
+    fn unclosed_quote(&self, span: RecordSpan) -> Option<SeedWarning> {
+        let raw = read_file_range(self.path, span.start_byte, span.end_byte).ok()?;
+        let mut open = None;
+        for (offset, byte) in raw.iter().enumerate() {
+            if *byte == b'"' {
+                open = if open.is_some() { None } else { Some(offset) };
+            }
+        }
+        let opened = open?;
+        let line = span.end_line.saturating_sub(count_newlines(&raw[opened..]));
+        let field = raw[..opened]
+            .iter()
+            .rev()
+            .take_while(|byte| **byte != b'\n')
+            .filter(|byte| **byte == self.delimiter)
+            .count()
+            + 1;
+        Some(SeedWarning {
+            line,
+            field,
+            message: "this quote is never closed: the field runs to the end of the file, as dbt reads it".into(),
+            hint: "close the quote, and write a quote inside a quoted value twice (`\"\"`)".into(),
+        })
     }
 
     /// Rejects a field longer than dbt's CSV reader takes ([`MAX_FIELD_CHARS`]).
@@ -1614,15 +1700,43 @@ mod tests {
         }
     }
 
+    /// dbt 1.10 loads these with agate's names (`b`, `id_2`) and a warning
+    /// of agate's; so does dvt, warning on the header line.
     #[test]
-    fn empty_header_names_are_an_error() {
-        let error = prepare_with(b"id,  ,name\n1,2,3\n", &SeedOptions::default()).unwrap_err();
-        assert!(
-            matches!(error, SeedError::EmptyColumnName { column: 2, line: 1, .. }),
-            "{error}"
+    fn empty_and_repeated_header_names_load_with_dbts_names() {
+        let prepared = prepare_ok(b"id,  ,name\n1,2,3\n");
+        let names: Vec<&str> = prepared.columns.iter().map(|column| column.name.as_str()).collect();
+        assert_eq!(names, ["id", "b", "name"]);
+        assert_eq!(
+            prepared
+                .warnings
+                .iter()
+                .map(|warning| (warning.line, warning.field))
+                .collect::<Vec<_>>(),
+            [(1, 2)]
         );
-        let error = prepare_with(b"id,name,\n1,2,\n", &SeedOptions::default()).unwrap_err();
-        assert!(matches!(error, SeedError::EmptyColumnName { column: 3, .. }), "{error}");
+        let prepared = prepare_ok(b"id,name,id,id\n1,2,3,4\n");
+        let names: Vec<&str> = prepared.columns.iter().map(|column| column.name.as_str()).collect();
+        assert_eq!(names, ["id", "name", "id_2", "id_3"]);
+        assert_eq!(prepared.warnings.len(), 2);
+        assert_eq!(letter_name(0), "a");
+        assert_eq!(letter_name(27), "bb");
+    }
+
+    /// dbt 1.10 loads `1,"a` and what follows as one row; dvt warns where the quote opens.
+    #[test]
+    fn an_unclosed_quote_runs_to_the_end_with_a_warning() {
+        let prepared = prepare_ok(b"id,name\n1,\"a\n2,b\n");
+        assert_eq!(prepared.row_count, 1);
+        assert_eq!(
+            prepared
+                .warnings
+                .iter()
+                .map(|warning| (warning.line, warning.field))
+                .collect::<Vec<_>>(),
+            [(2, 2)]
+        );
+        assert!(prepare_ok(b"id,name\n1,\"a \"\"b\"\"\"\n").warnings.is_empty());
     }
 
     #[test]

@@ -79,6 +79,7 @@ impl Project {
             settings.add_filter(&escape_regex(&path.to_string_lossy()), "[PROJECT]");
         }
         settings.add_filter(r"\d+ ms\b", "[TIME]");
+        settings.add_filter(r"\b\d+\.\d+s\b", "[TIME]");
         settings
     }
 

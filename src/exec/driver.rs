@@ -68,19 +68,25 @@ pub fn check_offline(printer: &Printer, prepared: &mut Prepared, command: Comman
         .cloned()
         .collect();
     prepared.compile_and_check(printer, &runs)?;
-    check_seed_files(prepared, &runs)
+    check_seed_files(printer, prepared, &runs)
 }
 
 /// The first pass over each seed file that will load (`seed::prepare`), so
-/// that a broken file fails before dvt connects, with its line and column.
-fn check_seed_files(prepared: &Prepared, runs: &BTreeSet<String>) -> Result<(), Diagnostics> {
+/// that a broken file fails before dvt connects, with its line and column;
+/// what dbt loads but is likely a mistake is printed as a warning.
+fn check_seed_files(printer: &Printer, prepared: &Prepared, runs: &BTreeSet<String>) -> Result<(), Diagnostics> {
     let project_dir = &prepared.settings.session.project.dir;
-    let problems: Vec<Diagnostic> = runs
+    let mut problems = Vec::new();
+    let seeds = runs
         .iter()
         .filter_map(|id| prepared.rendered.manifest.nodes.get(id))
-        .filter(|node| node.resource_type == crate::manifest::ResourceType::Seed)
-        .filter_map(|node| super::node::check_seed_file(project_dir, node).err())
-        .collect();
+        .filter(|node| node.resource_type == crate::manifest::ResourceType::Seed);
+    for node in seeds {
+        match super::node::check_seed_file(project_dir, node) {
+            Ok(warnings) => warnings.iter().for_each(|warning| printer.diagnostic(warning)),
+            Err(problem) => problems.push(problem),
+        }
+    }
     if problems.is_empty() {
         Ok(())
     } else {
