@@ -15,25 +15,15 @@ use crate::yaml;
 /// The file names a project configuration may have, in the order we look for them.
 pub const PROJECT_FILES: [&str; 2] = ["project.yml", "dbt_project.yml"];
 
+/// The project file's keys besides [`PATH_LIST_KEYS`], as dbt 1.10 knows them.
 const KNOWN_PROJECT_KEYS: &[&str] = &[
     "name",
     "version",
     "config-version",
     "profile",
-    "model-paths",
-    "source-paths",
-    "seed-paths",
-    "data-paths",
-    "test-paths",
-    "macro-paths",
-    "analysis-paths",
-    "snapshot-paths",
-    "docs-paths",
-    "asset-paths",
     "target-path",
     "log-path",
     "packages-install-path",
-    "clean-targets",
     "vars",
     "on-run-start",
     "on-run-end",
@@ -235,13 +225,14 @@ pub fn find_config(dir: &Path) -> Option<&'static str> {
 fn check_shape(config_file: &str, source: &str, config: &Map<String, Value>) -> Result<(), Diagnostics> {
     let mut problems = Vec::new();
     for (key, value) in config {
-        if !KNOWN_PROJECT_KEYS.contains(&key.as_str()) {
+        let known = KNOWN_PROJECT_KEYS.contains(&key.as_str()) || PATH_LIST_KEYS.contains(&key.as_str());
+        if !known {
             let mut problem = Diagnostic::error(format!("unknown key `{key}` in `{config_file}`")).at_key(
                 config_file,
                 source,
                 &[key],
             );
-            problem = match did_you_mean(key, KNOWN_PROJECT_KEYS.iter().copied()) {
+            problem = match did_you_mean(key, KNOWN_PROJECT_KEYS.iter().chain(PATH_LIST_KEYS).copied()) {
                 Some(suggestion) => problem.label(format!("did you mean `{suggestion}`?")),
                 None => problem.hint("dbt rejects keys it does not know; remove it or fix its spelling"),
             };

@@ -1700,6 +1700,15 @@ mod tests {
         }
     }
 
+    /// The line and field of each warning.
+    fn warned_at(prepared: &PreparedSeed) -> Vec<(u64, usize)> {
+        prepared
+            .warnings
+            .iter()
+            .map(|warning| (warning.line, warning.field))
+            .collect()
+    }
+
     /// dbt 1.10 loads these with agate's names (`b`, `id_2`) and a warning
     /// of agate's; so does dvt, warning on the header line.
     #[test]
@@ -1707,14 +1716,7 @@ mod tests {
         let prepared = prepare_ok(b"id,  ,name\n1,2,3\n");
         let names: Vec<&str> = prepared.columns.iter().map(|column| column.name.as_str()).collect();
         assert_eq!(names, ["id", "b", "name"]);
-        assert_eq!(
-            prepared
-                .warnings
-                .iter()
-                .map(|warning| (warning.line, warning.field))
-                .collect::<Vec<_>>(),
-            [(1, 2)]
-        );
+        assert_eq!(warned_at(&prepared), [(1, 2)]);
         let prepared = prepare_ok(b"id,name,id,id\n1,2,3,4\n");
         let names: Vec<&str> = prepared.columns.iter().map(|column| column.name.as_str()).collect();
         assert_eq!(names, ["id", "name", "id_2", "id_3"]);
@@ -1728,14 +1730,7 @@ mod tests {
     fn an_unclosed_quote_runs_to_the_end_with_a_warning() {
         let prepared = prepare_ok(b"id,name\n1,\"a\n2,b\n");
         assert_eq!(prepared.row_count, 1);
-        assert_eq!(
-            prepared
-                .warnings
-                .iter()
-                .map(|warning| (warning.line, warning.field))
-                .collect::<Vec<_>>(),
-            [(2, 2)]
-        );
+        assert_eq!(warned_at(&prepared), [(2, 2)]);
         assert!(prepare_ok(b"id,name\n1,\"a \"\"b\"\"\"\n").warnings.is_empty());
     }
 
