@@ -136,6 +136,27 @@ impl Diagnostic {
         self
     }
 
+    /// Points at the key at `path` of the YAML text `source` (of `file`),
+    /// or at its first line when the key is not there, so that the message
+    /// always has a line to show.
+    pub fn at_key(self, file: &str, source: &str, path: &[&str]) -> Self {
+        let (line, column) = crate::yaml::key_position(source, path).unwrap_or((1, 1));
+        let length = path.last().map_or(1, |key| key.chars().count());
+        self.at(Location::at(file, line, column, length), Some(source))
+    }
+
+    /// A diagnostic that has no line yet pointed at the first `needle` in
+    /// `source` (the text of `file`); one with a line keeps it.
+    pub fn or_at_text(self, file: &str, source: &str, needle: &str) -> Self {
+        if self.location.as_ref().is_some_and(|location| location.line > 0) {
+            return self;
+        }
+        match crate::yaml::find_text_line(source, needle, 1) {
+            Some((line, column)) => self.at(Location::at(file, line, column, needle.chars().count()), Some(source)),
+            None => self,
+        }
+    }
+
     /// Points at a whole file, with no line.
     pub fn in_file(mut self, file: impl Into<String>) -> Self {
         self.location = Some(Location::file(file));

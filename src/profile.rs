@@ -184,6 +184,9 @@ pub fn load(
     Ok(target)
 }
 
+/// The adapter types a target may name.
+const ADAPTER_TYPES: &[&str] = &["postgres", "duckdb"];
+
 /// The target of the default DuckDB file.
 pub const EMBEDDED_TARGET: &str = "dev";
 /// Where the embedded default keeps its database, relative to the project.
@@ -256,7 +259,9 @@ pub fn resolve(
             .as_object()
             .map(|map| map.keys().map(String::as_str).filter(|key| *key != "config").collect())
             .unwrap_or_default();
-        let mut diagnostic = Diagnostic::error(format!("profile `{profile_name}` is not in `{file}`")).in_file(file);
+        let first = names.first().copied().unwrap_or_default();
+        let mut diagnostic =
+            Diagnostic::error(format!("profile `{profile_name}` is not in `{file}`")).at_key(file, source, &[first]);
         if let Some(suggestion) = did_you_mean(profile_name, names.iter().copied()) {
             diagnostic = diagnostic.hint(format!(
                 "did you mean `{suggestion}`? Or set `profile:` in the project file to match"
@@ -277,7 +282,7 @@ pub fn resolve(
     let default_target = profile
         .get("target")
         .and_then(Value::as_str)
-        .map(|target| render(file, target))
+        .map(|target| render(file, target).map_err(|error| error.at_key(file, source, &[profile_name, "target"])))
         .transpose()?;
     let target_name = match (target_override, default_target) {
         (Some(name), _) => name.to_string(),
@@ -286,15 +291,18 @@ pub fn resolve(
         (None, None) => {
             return Err(
                 Diagnostic::error(format!("profile `{profile_name}` names no default `target`"))
-                    .in_file(file)
+                    .at_key(file, source, &[profile_name])
                     .hint("add `target: <name>` to the profile, or pass `--target NAME`"),
             )
         }
     };
     let Some(Value::Object(raw_fields)) = outputs.get(&target_name) else {
         let names: Vec<&str> = outputs.keys().map(String::as_str).collect();
-        let mut diagnostic =
-            Diagnostic::error(format!("target `{target_name}` is not in profile `{profile_name}`")).in_file(file);
+        let mut diagnostic = Diagnostic::error(format!("target `{target_name}` is not in profile `{profile_name}`"));
+        diagnostic = match target_override {
+            Some(_) => diagnostic.at_key(file, source, &[profile_name, "outputs"]),
+            None => diagnostic.at_key(file, source, &[profile_name, "target"]),
+        };
         diagnostic = match did_you_mean(&target_name, names.iter().copied()) {
             Some(suggestion) => diagnostic.hint(format!("did you mean `{suggestion}`?")),
             None => diagnostic.hint(format!("targets of this profile: {}", names.join(", "))),
@@ -315,7 +323,7 @@ pub fn resolve(
                     unresolved.insert(key.clone(), error.message.clone());
                     Value::Null
                 }
-                Err(error) => return Err(error),
+                Err(error) => return Err(error.at_key(file, source, &[profile_name, "outputs", &target_name, key])),
             },
             other => other.clone(),
         };
@@ -329,9 +337,31 @@ pub fn resolve(
             Diagnostic::error(format!(
                 "target `{target_name}` of profile `{profile_name}` has no `type`"
             ))
-            .in_file(file)
+            .at_key(file, source, &[profile_name, "outputs", &target_name])
             .hint("add `type: postgres`")
         })?;
+    // dbt 1.10 fails every command on these: "Could not find adapter type
+    // oracle!" and "'abc' is not of type 'integer'".
+    if !ADAPTER_TYPES.contains(&adapter_type.as_str()) {
+        return Err(Diagnostic::error(format!(
+            "target `{target_name}` has the adapter type `{adapter_type}`, which dvt does not know"
+        ))
+        .at_key(file, source, &[profile_name, "outputs", &target_name, "type"])
+        .hint("dvt's adapters are `type: postgres` and `type: duckdb`"));
+    }
+    if let Some(port) = fields.get("port") {
+        let valid = port
+            .as_u64()
+            .or_else(|| port.as_str().and_then(|text| text.trim().parse().ok()));
+        if valid.is_none_or(|port| port > u64::from(u16::MAX)) {
+            return Err(Diagnostic::error(format!(
+                "`port` of target `{target_name}` must be a port number, not `{}`",
+                crate::validate::config::written(port).unwrap_or_default()
+            ))
+            .at_key(file, source, &[profile_name, "outputs", &target_name, "port"])
+            .hint("write `port: 5432`"));
+        }
+    }
     let schema = fields
         .get("schema")
         .and_then(Value::as_str)
@@ -339,7 +369,7 @@ pub fn resolve(
         .or_else(|| (adapter_type == "duckdb").then(|| DUCKDB_DEFAULT_SCHEMA.to_string()))
         .ok_or_else(|| {
             Diagnostic::error(format!("target `{target_name}` has no `schema`"))
-                .in_file(file)
+                .at_key(file, source, &[profile_name, "outputs", &target_name])
                 .hint("add `schema: analytics`, the schema dvt builds into")
         })?;
     let database = fields
@@ -359,7 +389,8 @@ pub fn resolve(
                 Diagnostic::error(format!(
                     "`threads` of target `{target_name}` must be a positive whole number"
                 ))
-                .in_file(file)
+                .at_key(file, source, &[profile_name, "outputs", &target_name, "threads"])
+                .hint("write `threads: 4`, the number of nodes dvt builds at once")
             })? as usize,
     };
     Ok(Target {

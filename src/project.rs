@@ -15,25 +15,15 @@ use crate::yaml;
 /// The file names a project configuration may have, in the order we look for them.
 pub const PROJECT_FILES: [&str; 2] = ["project.yml", "dbt_project.yml"];
 
+/// The project file's keys besides [`PATH_LIST_KEYS`], as dbt 1.10 knows them.
 const KNOWN_PROJECT_KEYS: &[&str] = &[
     "name",
     "version",
     "config-version",
     "profile",
-    "model-paths",
-    "source-paths",
-    "seed-paths",
-    "data-paths",
-    "test-paths",
-    "macro-paths",
-    "analysis-paths",
-    "snapshot-paths",
-    "docs-paths",
-    "asset-paths",
     "target-path",
     "log-path",
     "packages-install-path",
-    "clean-targets",
     "vars",
     "on-run-start",
     "on-run-end",
@@ -55,6 +45,24 @@ const KNOWN_PROJECT_KEYS: &[&str] = &[
     "semantic-models",
     "saved-queries",
     "unit_tests",
+    "project-root",
+    "packages",
+    "dbt-cloud",
+];
+
+/// The keys whose value is a list of folders.
+const PATH_LIST_KEYS: &[&str] = &[
+    "model-paths",
+    "source-paths",
+    "seed-paths",
+    "data-paths",
+    "test-paths",
+    "macro-paths",
+    "analysis-paths",
+    "snapshot-paths",
+    "docs-paths",
+    "asset-paths",
+    "clean-targets",
 ];
 
 /// A text file of the project, read into memory.
@@ -213,6 +221,51 @@ pub fn find_config(dir: &Path) -> Option<&'static str> {
     PROJECT_FILES.into_iter().find(|name| dir.join(name).is_file())
 }
 
+/// The project file's keys and the types of its simple values, as dbt 1.10's
+/// schema checks them: an unknown key is "Additional properties are not
+/// allowed", `model-paths: models` is "not valid under any of the given
+/// schemas", and `config-version: 3` is "unexpected project version".
+fn check_shape(config_file: &str, source: &str, config: &Map<String, Value>) -> Result<(), Diagnostics> {
+    let mut problems = Vec::new();
+    for (key, value) in config {
+        let known = KNOWN_PROJECT_KEYS.contains(&key.as_str()) || PATH_LIST_KEYS.contains(&key.as_str());
+        if !known {
+            let mut problem = Diagnostic::error(format!("unknown key `{key}` in `{config_file}`")).at_key(
+                config_file,
+                source,
+                &[key],
+            );
+            problem = match did_you_mean(key, KNOWN_PROJECT_KEYS.iter().chain(PATH_LIST_KEYS).copied()) {
+                Some(suggestion) => problem.label(format!("did you mean `{suggestion}`?")),
+                None => problem.hint("dbt rejects keys it does not know; remove it or fix its spelling"),
+            };
+            problems.push(problem);
+        } else if PATH_LIST_KEYS.contains(&key.as_str())
+            && !(value.is_null() || value.as_array().is_some_and(|items| items.iter().all(Value::is_string)))
+        {
+            problems.push(
+                Diagnostic::error(format!("`{key}` must be a list of folders"))
+                    .at_key(config_file, source, &[key])
+                    .hint(format!("write `{key}: [\"{}\"]`", value.as_str().unwrap_or("folder"))),
+            );
+        } else if key == "config-version" && !(value.is_null() || value.as_u64() == Some(2)) {
+            problems.push(
+                Diagnostic::error(format!(
+                    "`config-version` must be 2, not `{}`",
+                    crate::validate::config::written(value).unwrap_or_default()
+                ))
+                .at_key(config_file, source, &[key])
+                .hint("write `config-version: 2`, or leave the key out"),
+            );
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Diagnostics(problems))
+    }
+}
+
 /// Loads the project in `dir`. `render` renders Jinja found in configuration
 /// values (`env_var()` and `var()`), so that `+schema: "{{ env_var('X') }}"` works.
 pub fn load(dir: &Path, render: &dyn Fn(&str, &str) -> Result<String, Diagnostic>) -> Result<Project, Diagnostics> {
@@ -231,33 +284,19 @@ pub fn load(dir: &Path, render: &dyn Fn(&str, &str) -> Result<String, Diagnostic
     let Value::Object(config) = config else {
         return Err(
             Diagnostic::error("the project configuration must be a mapping of keys to values")
-                .in_file(config_file)
+                .at_key(config_file, &config_source, &[])
                 .into(),
         );
     };
 
-    let mut warnings = Vec::new();
-    for key in config.keys() {
-        if !KNOWN_PROJECT_KEYS.contains(&key.as_str()) {
-            let mut warning = Diagnostic::warning(format!("unknown key `{key}` in `{config_file}` is ignored"));
-            if let Some((line, column)) = yaml::find_text_line(&config_source, &format!("{key}:"), 1) {
-                warning = warning.at(
-                    crate::diagnostic::Location::at(config_file, line, column, key.len()),
-                    Some(&config_source),
-                );
-            }
-            if let Some(suggestion) = did_you_mean(key, KNOWN_PROJECT_KEYS.iter().copied()) {
-                warning = warning.label(format!("did you mean `{suggestion}`?"));
-            }
-            warnings.push(warning);
-        }
-    }
+    let warnings = Vec::new();
+    check_shape(config_file, &config_source, &config)?;
 
     let name = match config.get("name") {
         Some(Value::String(name)) if !name.is_empty() => name.clone(),
         _ => {
             return Err(Diagnostic::error(format!("`{config_file}` has no `name`"))
-                .in_file(config_file)
+                .at_key(config_file, &config_source, &["name"])
                 .hint("add `name: my_project` (letters, digits and underscores)")
                 .into())
         }
@@ -337,7 +376,8 @@ pub fn load(dir: &Path, render: &dyn Fn(&str, &str) -> Result<String, Diagnostic
         Some(Value::Null) | None => Map::new(),
         Some(_) => {
             return Err(Diagnostic::error("`vars` must be a mapping of names to values")
-                .in_file(config_file)
+                .at_key(config_file, &config_source, &["vars"])
+                .hint("write `vars:` with one `name: value` per line below it")
                 .into())
         }
     };
@@ -357,7 +397,7 @@ pub fn load(dir: &Path, render: &dyn Fn(&str, &str) -> Result<String, Diagnostic
         render_strings(&mut value, &mut |text| match render(config_file, text) {
             Ok(rendered) => rendered,
             Err(error) => {
-                render_errors.push(error);
+                render_errors.push(error.or_at_text(config_file, &config_source, text));
                 text.to_string()
             }
         });

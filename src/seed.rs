@@ -43,6 +43,11 @@ const READ_BUFFER_SIZE: usize = 256 * 1024;
 /// Values longer than this are shortened in error messages.
 const MAX_DISPLAYED_VALUE_CHARS: usize = 60;
 
+/// The longest field dbt's CSV reader takes: Python's `csv.field_size_limit()`,
+/// in characters (dbt 1.10: "CSV contains a field longer than the maximum
+/// length of 131072 characters").
+pub const MAX_FIELD_CHARS: usize = 131_072;
+
 /// PostgreSQL rejects a numeric exponent beyond this (`NUMERIC_MAX_PRECISION`).
 const MAX_NUMERIC_EXPONENT: i64 = 1000;
 
@@ -143,6 +148,19 @@ pub struct PreparedSeed {
     pub row_count: u64,
     /// Bytes in the file; the total that `progress` counts up to.
     pub byte_len: u64,
+    /// What dbt accepts in silence or with a warning of agate's, and dvt
+    /// loads as dbt does, but says.
+    pub warnings: Vec<SeedWarning>,
+}
+
+/// Something in a seed file that loads, as dbt loads it, but is likely a mistake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeedWarning {
+    pub line: u64,
+    /// The 1-based field of that line the warning is about.
+    pub field: usize,
+    pub message: String,
+    pub hint: String,
 }
 
 /// Everything that can go wrong while reading a seed file.
@@ -198,6 +216,18 @@ pub enum SeedError {
         first_column: usize,
         first_name: String,
     },
+
+    #[error(
+        "{path}:{line}: field {column} is longer than {MAX_FIELD_CHARS} characters, the most dbt's CSV reader takes\n\
+         hint: check for a quote that is never closed, or keep such long values out of seeds"
+    )]
+    FieldTooLarge { path: String, line: u64, column: usize },
+
+    #[error(
+        "{path}:1: seed file `{path}` is UTF-16 (it starts with a UTF-16 byte-order mark)\n\
+         hint: save the file as UTF-8, for example with `iconv -f utf-16 -t utf-8`"
+    )]
+    Utf16 { path: String },
 
     #[error(
         "{path}:{line}: row has {found} fields but the header has {expected} columns\n\
@@ -293,7 +323,9 @@ impl SeedError {
             | SeedError::InvalidUtf8 { path, .. }
             | SeedError::UnknownOverrideColumn { path, .. }
             | SeedError::ConflictingOverrides { path, .. }
-            | SeedError::ChangedDuringLoad { path } => path,
+            | SeedError::FieldTooLarge { path, .. }
+            | SeedError::ChangedDuringLoad { path }
+            | SeedError::Utf16 { path } => path,
             SeedError::InvalidValue(error) => &error.path,
         }
     }
@@ -309,7 +341,9 @@ impl SeedError {
             | SeedError::RaggedRow { line, .. }
             | SeedError::InvalidUtf8 { line, .. }
             | SeedError::UnknownOverrideColumn { line, .. }
-            | SeedError::ConflictingOverrides { line, .. } => Some(*line),
+            | SeedError::ConflictingOverrides { line, .. }
+            | SeedError::FieldTooLarge { line, .. } => Some(*line),
+            SeedError::Utf16 { .. } => Some(1),
             SeedError::InvalidValue(error) => Some(error.line),
             SeedError::InvalidDelimiter { .. } | SeedError::ChangedDuringLoad { .. } => None,
         }
@@ -320,7 +354,8 @@ impl SeedError {
         match self {
             SeedError::EmptyColumnName { column, .. }
             | SeedError::DuplicateColumnName { column, .. }
-            | SeedError::InvalidUtf8 { column, .. } => Some(*column),
+            | SeedError::InvalidUtf8 { column, .. }
+            | SeedError::FieldTooLarge { column, .. } => Some(*column),
             SeedError::InvalidValue(error) => Some(error.column),
             _ => None,
         }
@@ -356,6 +391,7 @@ pub fn prepare(path: &Path, display_path: &str, options: &SeedOptions) -> Result
 
     let mut inferred: Vec<Option<InferredType>> = vec![None; names.len()];
     let mut row_count: u64 = 0;
+    let mut last_record = None;
     while source.read_row(&names)? {
         for (index, value) in source.record.iter().enumerate() {
             if value.is_empty() {
@@ -375,6 +411,10 @@ pub fn prepare(path: &Path, display_path: &str, options: &SeedOptions) -> Result
             };
         }
         row_count += 1;
+        last_record = Some(source.span);
+    }
+    if let Some(warning) = last_record.and_then(|span| source.unclosed_quote(span)) {
+        source.warnings.push(warning);
     }
 
     let columns = names
@@ -393,6 +433,7 @@ pub fn prepare(path: &Path, display_path: &str, options: &SeedOptions) -> Result
         columns,
         row_count,
         byte_len: source.bytes_consumed(),
+        warnings: source.warnings,
     })
 }
 
@@ -559,6 +600,14 @@ struct SeedReader<'a> {
     reader: csv::Reader<File>,
     record: ByteRecord,
     span: RecordSpan,
+    warnings: Vec<SeedWarning>,
+}
+
+/// agate's name for an unnamed column `index` (0-based), as dbt's seeds get
+/// it: `a` to `z`, then `aa`, `bb`, ... (`agate.utils.letter_name`).
+fn letter_name(index: usize) -> String {
+    let letter = char::from(b'a' + (index % 26) as u8);
+    letter.to_string().repeat(index / 26 + 1)
 }
 
 impl<'a> SeedReader<'a> {
@@ -587,6 +636,7 @@ impl<'a> SeedReader<'a> {
             reader,
             record: ByteRecord::new(),
             span: RecordSpan::default(),
+            warnings: Vec::new(),
         })
     }
 
@@ -635,6 +685,12 @@ impl<'a> SeedReader<'a> {
                 line: 1,
             });
         }
+        if self.record.as_slice().starts_with(&[0xFF, 0xFE]) || self.record.as_slice().starts_with(&[0xFE, 0xFF]) {
+            return Err(SeedError::Utf16 {
+                path: self.display_path.to_string(),
+            });
+        }
+        self.check_field_sizes()?;
         self.check_utf8(None)?;
         let mut names: Vec<String> = Vec::with_capacity(self.record.len());
         let mut lowercase_names: Vec<String> = Vec::with_capacity(self.record.len());
@@ -645,14 +701,44 @@ impl<'a> SeedReader<'a> {
             } else {
                 &text
             };
-            let name = text.trim().to_string();
+            let mut name = text.trim().to_string();
+            let line = self.field_line(index);
             if name.is_empty() {
                 // A header that is one empty field is a blank first line in
                 // disguise, such as a lone `""`.
-                return Err(SeedError::EmptyColumnName {
-                    path: self.display_path.to_string(),
-                    line: self.field_line(index),
-                    column: index + 1,
+                if self.record.len() == 1 {
+                    return Err(SeedError::EmptyColumnName {
+                        path: self.display_path.to_string(),
+                        line,
+                        column: index + 1,
+                    });
+                }
+                // dbt 1.10 loads it, named by agate's letter (UnnamedColumnWarning).
+                name = letter_name(index);
+                self.warnings.push(SeedWarning {
+                    line,
+                    field: index + 1,
+                    message: format!("column {} has no name in the header; it is loaded as `{name}`, as dbt names it", index + 1),
+                    hint: "name the column in the header; a delimiter at the end of the header line also makes an empty column".into(),
+                });
+            }
+            // dbt 1.10 loads a repeated name with agate's suffix, `id_2`
+            // (DuplicateColumnWarning).
+            let written = name.clone();
+            let mut repeats = 0;
+            while names.contains(&name) {
+                name = format!("{written}_{}", repeats + 2);
+                repeats += 1;
+            }
+            if repeats > 0 {
+                self.warnings.push(SeedWarning {
+                    line,
+                    field: index + 1,
+                    message: format!(
+                        "column {} repeats the name `{written}`; it is loaded as `{name}`, as dbt names it",
+                        index + 1
+                    ),
+                    hint: "give every column a name of its own in the header".into(),
                 });
             }
             let lowercase_name = name.to_lowercase();
@@ -686,8 +772,52 @@ impl<'a> SeedReader<'a> {
                 delimiter: self.delimiter,
             });
         }
+        self.check_field_sizes()?;
         self.check_utf8(Some(names))?;
         Ok(true)
+    }
+
+    /// A quote the last record opens and never closes: its field runs to the
+    /// end of the file. dbt 1.10 loads that as one row, without a word; the
+    /// file is read the same way, with a warning.
+    fn unclosed_quote(&self, span: RecordSpan) -> Option<SeedWarning> {
+        let raw = read_file_range(self.path, span.start_byte, span.end_byte).ok()?;
+        let mut open = None;
+        for (offset, byte) in raw.iter().enumerate() {
+            if *byte == b'"' {
+                open = if open.is_some() { None } else { Some(offset) };
+            }
+        }
+        let opened = open?;
+        let line = span.end_line.saturating_sub(count_newlines(&raw[opened..]));
+        let field = raw[..opened]
+            .iter()
+            .rev()
+            .take_while(|byte| **byte != b'\n')
+            .filter(|byte| **byte == self.delimiter)
+            .count()
+            + 1;
+        Some(SeedWarning {
+            line,
+            field,
+            message: "this quote is never closed: the field runs to the end of the file, as dbt reads it".into(),
+            hint: "close the quote, and write a quote inside a quoted value twice (`\"\"`)".into(),
+        })
+    }
+
+    /// Rejects a field longer than dbt's CSV reader takes ([`MAX_FIELD_CHARS`]).
+    fn check_field_sizes(&self) -> Result<(), SeedError> {
+        let too_long = |field: &[u8]| {
+            field.len() > MAX_FIELD_CHARS && String::from_utf8_lossy(field).chars().count() > MAX_FIELD_CHARS
+        };
+        match self.record.iter().position(too_long) {
+            Some(index) => Err(SeedError::FieldTooLarge {
+                path: self.display_path.to_string(),
+                line: self.field_line(index),
+                column: index + 1,
+            }),
+            None => Ok(()),
+        }
     }
 
     fn check_utf8(&self, names: Option<&[String]>) -> Result<(), SeedError> {
@@ -1570,15 +1700,38 @@ mod tests {
         }
     }
 
+    /// The line and field of each warning.
+    fn warned_at(prepared: &PreparedSeed) -> Vec<(u64, usize)> {
+        prepared
+            .warnings
+            .iter()
+            .map(|warning| (warning.line, warning.field))
+            .collect()
+    }
+
+    /// dbt 1.10 loads these with agate's names (`b`, `id_2`) and a warning
+    /// of agate's; so does dvt, warning on the header line.
     #[test]
-    fn empty_header_names_are_an_error() {
-        let error = prepare_with(b"id,  ,name\n1,2,3\n", &SeedOptions::default()).unwrap_err();
-        assert!(
-            matches!(error, SeedError::EmptyColumnName { column: 2, line: 1, .. }),
-            "{error}"
-        );
-        let error = prepare_with(b"id,name,\n1,2,\n", &SeedOptions::default()).unwrap_err();
-        assert!(matches!(error, SeedError::EmptyColumnName { column: 3, .. }), "{error}");
+    fn empty_and_repeated_header_names_load_with_dbts_names() {
+        let prepared = prepare_ok(b"id,  ,name\n1,2,3\n");
+        let names: Vec<&str> = prepared.columns.iter().map(|column| column.name.as_str()).collect();
+        assert_eq!(names, ["id", "b", "name"]);
+        assert_eq!(warned_at(&prepared), [(1, 2)]);
+        let prepared = prepare_ok(b"id,name,id,id\n1,2,3,4\n");
+        let names: Vec<&str> = prepared.columns.iter().map(|column| column.name.as_str()).collect();
+        assert_eq!(names, ["id", "name", "id_2", "id_3"]);
+        assert_eq!(prepared.warnings.len(), 2);
+        assert_eq!(letter_name(0), "a");
+        assert_eq!(letter_name(27), "bb");
+    }
+
+    /// dbt 1.10 loads `1,"a` and what follows as one row; dvt warns where the quote opens.
+    #[test]
+    fn an_unclosed_quote_runs_to_the_end_with_a_warning() {
+        let prepared = prepare_ok(b"id,name\n1,\"a\n2,b\n");
+        assert_eq!(prepared.row_count, 1);
+        assert_eq!(warned_at(&prepared), [(2, 2)]);
+        assert!(prepare_ok(b"id,name\n1,\"a \"\"b\"\"\"\n").warnings.is_empty());
     }
 
     #[test]
@@ -2035,5 +2188,111 @@ mod tests {
         };
         assert_eq!(invalid.value, format!("{}…", "y".repeat(60)));
         assert_eq!(display_value(b"a\nb"), "a\\nb");
+    }
+
+    /// Property tests: reading any bytes never panics, and a value of each
+    /// inferred type, printed and read again, keeps its type, alone in a
+    /// column or in a written CSV. `PROPTEST_CASES` runs more (`bench/fuzz.sh`).
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A value printed as a CSV writer would, with the type it must be inferred as.
+        fn typed_value() -> impl Strategy<Value = (String, InferredType)> {
+            let date = || (1i32..=9999, 1u32..=12, 1u32..=28);
+            prop_oneof![
+                any::<i32>().prop_map(|number| (number.to_string(), InferredType::Integer)),
+                any::<i64>()
+                    .prop_filter("outside i32", |number| i32::try_from(*number).is_err())
+                    .prop_map(|number| (number.to_string(), InferredType::BigInt)),
+                (any::<i64>(), 0u32..1_000_000, prop::option::of(-300i32..300)).prop_map(
+                    |(whole, fraction, exponent)| {
+                        let exponent = exponent.map(|exponent| format!("e{exponent}")).unwrap_or_default();
+                        (format!("{whole}.{fraction}{exponent}"), InferredType::Numeric)
+                    }
+                ),
+                prop_oneof![Just("true"), Just("false"), Just("TRUE"), Just("False")]
+                    .prop_map(|text| (text.to_string(), InferredType::Boolean)),
+                date().prop_map(|(year, month, day)| (format!("{year:04}-{month:02}-{day:02}"), InferredType::Date)),
+                (date(), 0u32..24, 0u32..60, 0u32..60, any::<bool>()).prop_map(
+                    |((year, month, day), hour, minute, second, t)| {
+                        let separator = if t { 'T' } else { ' ' };
+                        (
+                            format!("{year:04}-{month:02}-{day:02}{separator}{hour:02}:{minute:02}:{second:02}"),
+                            InferredType::Timestamp,
+                        )
+                    }
+                ),
+                (date(), 0u32..24, 0u32..60, -12i32..=14).prop_map(|((year, month, day), hour, minute, offset)| {
+                    let zone = if offset == 0 {
+                        "Z".to_string()
+                    } else {
+                        format!("{offset:+03}:00")
+                    };
+                    (
+                        format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:00{zone}"),
+                        InferredType::TimestampTz,
+                    )
+                }),
+                "[a-zA-Z][a-zA-Z ,\"']{0,12}"
+                    .prop_filter("not a boolean", |text| !text.eq_ignore_ascii_case("true")
+                        && !text.eq_ignore_ascii_case("false"))
+                    .prop_map(|text| (text, InferredType::Text)),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn fuzz_seed_classify_never_panics(value in prop::collection::vec(any::<u8>(), 0..40)) {
+                let _ = classify(&value);
+                let _ = classify_temporal(&value, true);
+            }
+
+            #[test]
+            fn fuzz_seed_prepare_never_panics(contents in prop::collection::vec(prop_oneof![
+                Just(b','), Just(b'"'), Just(b'\n'), Just(b'\r'), Just(b'1'), Just(b'a'), Just(0xFF), Just(0xC3), any::<u8>()
+            ], 0..200)) {
+                let _ = prepare_with(&contents, &SeedOptions::default());
+            }
+
+            #[test]
+            fn fuzz_seed_value_keeps_its_type((value, inferred) in typed_value()) {
+                prop_assert_eq!(classify(value.as_bytes()), inferred, "`{}`", value);
+            }
+
+            #[test]
+            fn fuzz_seed_csv_keeps_column_types(columns in prop::collection::vec(
+                (typed_value(), prop::collection::vec(typed_value(), 0..5)), 1..5
+            )) {
+                // Each column holds values of one type: its first value's,
+                // repeated with other values of that type where they agree.
+                let columns: Vec<(InferredType, Vec<String>)> = columns
+                    .into_iter()
+                    .map(|((first, inferred), others)| {
+                        let mut values = vec![first];
+                        values.extend(others.into_iter().filter(|(_, other)| *other == inferred).map(|(value, _)| value));
+                        (inferred, values)
+                    })
+                    .collect();
+                let rows = columns.iter().map(|(_, values)| values.len()).max().unwrap_or(0);
+                let mut writer = csv::Writer::from_writer(Vec::new());
+                let header: Vec<String> = (0..columns.len()).map(|index| format!("c{index}")).collect();
+                writer.write_record(&header).map_err(|error| TestCaseError::fail(error.to_string()))?;
+                for row in 0..rows {
+                    let record: Vec<&str> = columns
+                        .iter()
+                        .map(|(_, values)| values.get(row).map_or("", String::as_str))
+                        .collect();
+                    writer.write_record(&record).map_err(|error| TestCaseError::fail(error.to_string()))?;
+                }
+                let contents = writer.into_inner().map_err(|error| TestCaseError::fail(error.to_string()))?;
+                let prepared = prepare_with(&contents, &SeedOptions::default())
+                    .map_err(|error| TestCaseError::fail(format!("{error}\n{}", String::from_utf8_lossy(&contents))))?;
+                prop_assert_eq!(prepared.row_count, rows as u64);
+                let inferred: Vec<InferredType> = prepared.columns.iter().map(|column| column.inferred).collect();
+                let expected: Vec<InferredType> = columns.iter().map(|(inferred, _)| *inferred).collect();
+                prop_assert_eq!(inferred, expected, "{}", String::from_utf8_lossy(&contents));
+            }
+        }
     }
 }

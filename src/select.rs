@@ -2334,4 +2334,75 @@ mod tests {
         assert_eq!(selected.len(), count - 1);
         assert!(!selected.contains(&1234));
     }
+
+    /// Property tests: the selector grammar never panics, and a parsed
+    /// selector printed in its canonical spelling parses back the same.
+    /// `PROPTEST_CASES` runs more of them (`bench/fuzz.sh`).
+    mod fuzz {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// One criterion as a user might write it: operators, a method
+        /// (or none, which is `fqn`), and a value.
+        fn term() -> impl Strategy<Value = String> {
+            let method = prop_oneof![
+                Just(String::new()),
+                Just("tag:".to_string()),
+                Just("path:".to_string()),
+                Just("fqn:".to_string()),
+                Just("package:".to_string()),
+                Just("config.materialized:".to_string()),
+                Just("resource_type:".to_string()),
+                Just("test_type:".to_string()),
+                Just("state:".to_string()),
+            ];
+            let value = "[a-z_][a-z0-9_*]{0,8}(\\.[a-z0-9_*]{1,4})?";
+            let parents = prop_oneof![
+                Just(String::new()),
+                Just("+".to_string()),
+                (0u8..9).prop_map(|depth| format!("{depth}+"))
+            ];
+            let children = prop_oneof![
+                Just(String::new()),
+                Just("+".to_string()),
+                (0u8..9).prop_map(|depth| format!("+{depth}"))
+            ];
+            (any::<bool>(), parents, method, value, children).prop_map(|(at, parents, method, value, children)| {
+                let parents = if at { "@".to_string() } else { parents };
+                format!("{parents}{method}{value}{children}")
+            })
+        }
+
+        fn selector() -> impl Strategy<Value = String> {
+            prop::collection::vec(
+                prop::collection::vec(term(), 1..4).prop_map(|terms| terms.join(",")),
+                1..4,
+            )
+            .prop_map(|intersections| intersections.join(" "))
+        }
+
+        proptest! {
+            #[test]
+            fn fuzz_selector_parse_never_panics(text in "\\PC{0,40}") {
+                let _ = parse(&text);
+            }
+
+            #[test]
+            fn fuzz_selector_operators_never_panic(text in "[@+0-9a-z:,. *]{0,30}") {
+                let _ = parse(&text);
+            }
+
+            #[test]
+            fn fuzz_selector_round_trips(text in selector()) {
+                // Not every generated selector is valid (`state:` takes
+                // only its own values); every valid one round-trips.
+                if let Ok(parsed) = parse(&text) {
+                    let printed = parsed.to_string();
+                    let reparsed = parse(&printed).map_err(|error| TestCaseError::fail(format!("`{printed}`: {error}")))?;
+                    prop_assert_eq!(&reparsed, &parsed, "`{}` printed as `{}`", text, printed);
+                    prop_assert_eq!(reparsed.to_string(), printed);
+                }
+            }
+        }
+    }
 }

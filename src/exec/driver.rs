@@ -67,7 +67,31 @@ pub fn check_offline(printer: &Printer, prepared: &mut Prepared, command: Comman
         })
         .cloned()
         .collect();
-    prepared.compile_and_check(printer, &runs)
+    prepared.compile_and_check(printer, &runs)?;
+    check_seed_files(printer, prepared, &runs)
+}
+
+/// The first pass over each seed file that will load (`seed::prepare`), so
+/// that a broken file fails before dvt connects, with its line and column;
+/// what dbt loads but is likely a mistake is printed as a warning.
+fn check_seed_files(printer: &Printer, prepared: &Prepared, runs: &BTreeSet<String>) -> Result<(), Diagnostics> {
+    let project_dir = &prepared.settings.session.project.dir;
+    let mut problems = Vec::new();
+    let seeds = runs
+        .iter()
+        .filter_map(|id| prepared.rendered.manifest.nodes.get(id))
+        .filter(|node| node.resource_type == crate::manifest::ResourceType::Seed);
+    for node in seeds {
+        match super::node::check_seed_file(project_dir, node) {
+            Ok(warnings) => warnings.iter().for_each(|warning| printer.diagnostic(warning)),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Diagnostics(problems))
+    }
 }
 
 /// Connects, runs the plan and writes the artifacts.

@@ -427,7 +427,7 @@ async fn run_seed(context: &Arc<Context>, node: &Node) -> NodeResult {
             .await;
     let prepared = match prepared {
         Ok(Ok(prepared)) => prepared,
-        Ok(Err(error)) => return NodeResult::error(node, seed_diagnostic(&error, delimiter)),
+        Ok(Err(error)) => return NodeResult::error(node, seed_diagnostic(&error, &path, delimiter).hint(UNTOUCHED)),
         Err(error) => return NodeResult::crashed(&node.unique_id, &error.to_string()),
     };
     // dvt quotes column names as written, as dbt does by default. With
@@ -474,6 +474,7 @@ async fn run_seed(context: &Arc<Context>, node: &Node) -> NodeResult {
     let header = csv_header(&columns);
     let progress = super::results::seed_progress(context, node, prepared.byte_len);
     let encode_progress = progress.clone();
+    let encode_path = path.clone();
     let encoder = tokio::task::spawn_blocking(move || {
         if sender.blocking_send(Ok(header)).is_err() {
             return Ok(0);
@@ -488,7 +489,7 @@ async fn run_seed(context: &Arc<Context>, node: &Node) -> NodeResult {
                 bar.set_position(bytes);
             }
         };
-        crate::seed::encode_copy_csv(&path, &display, &prepared, &options, &mut sink, &mut report)
+        crate::seed::encode_copy_csv(&encode_path, &display, &prepared, &options, &mut sink, &mut report)
     });
     let stream = futures::stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|item| (item, receiver))
@@ -506,7 +507,7 @@ async fn run_seed(context: &Arc<Context>, node: &Node) -> NodeResult {
         bar.finish_and_clear();
     }
     match (loaded, encoded) {
-        (_, Ok(Err(error))) => NodeResult::error(node, seed_diagnostic(&error, delimiter)),
+        (_, Ok(Err(error))) => NodeResult::error(node, seed_diagnostic(&error, &path, delimiter).hint(UNTOUCHED)),
         (Ok(response), _) => {
             let mut result = NodeResult::new(node, Status::Success, response.message.clone());
             result.adapter_response = Some(response);
@@ -514,6 +515,32 @@ async fn run_seed(context: &Arc<Context>, node: &Node) -> NodeResult {
         }
         (Err(error), _) => NodeResult::error(node, adapter_diagnostic(&error, node, None)),
     }
+}
+
+/// Reads `node`'s seed file as loading will, without a warehouse: its
+/// warnings, or the error that would fail its load.
+pub(super) fn check_seed_file(project_dir: &std::path::Path, node: &Node) -> Result<Vec<Diagnostic>, Diagnostic> {
+    let options = seed_options(node);
+    let path = project_dir.join(&node.original_file_path);
+    let delimiter = char::from(options.delimiter);
+    let prepared = crate::seed::prepare(&path, &node.original_file_path, &options)
+        .map_err(|error| seed_diagnostic(&error, &path, delimiter))?;
+    let source = std::fs::read(&path).ok();
+    Ok(prepared
+        .warnings
+        .into_iter()
+        .map(|warning| {
+            let diagnostic = Diagnostic::warning(format!("seed `{}`: {}", node.original_file_path, warning.message));
+            let at = SeedPosition {
+                file: &node.original_file_path,
+                source: source.as_deref(),
+                line: warning.line,
+                field: Some(warning.field),
+                delimiter,
+            };
+            at.locate(diagnostic).hint(warning.hint)
+        })
+        .collect())
 }
 
 fn seed_options(node: &Node) -> crate::seed::SeedOptions {
@@ -537,8 +564,8 @@ fn csv_header(columns: &[SeedColumn]) -> Vec<u8> {
     writer.into_inner().unwrap_or_default()
 }
 
-/// `delimiter` splits the offending line to point at the bad field.
-fn seed_diagnostic(error: &crate::seed::SeedError, delimiter: char) -> Diagnostic {
+/// `delimiter` splits the offending line of the file at `path` to point at the bad field.
+fn seed_diagnostic(error: &crate::seed::SeedError, path: &std::path::Path, delimiter: char) -> Diagnostic {
     let mut text = error.to_string();
     let mut hints = Vec::new();
     if let Some(index) = text.find("\nhint: ") {
@@ -551,39 +578,72 @@ fn seed_diagnostic(error: &crate::seed::SeedError, delimiter: char) -> Diagnosti
         None => format!("{}: ", error.path()),
     };
     let message = text.strip_prefix(&prefix).unwrap_or(&text).to_string();
-    let source = std::fs::read(error.path()).ok();
-    let mut diagnostic = Diagnostic::error(format!("seed `{}`: {message}", error.path()));
-    diagnostic = match error.line() {
-        Some(line) => {
-            let line_text = source
-                .as_deref()
-                .and_then(|bytes| bytes.split(|byte| *byte == b'\n').nth(line as usize - 1))
-                .map(|bytes| String::from_utf8_lossy(bytes).to_string());
-            let mut location = crate::diagnostic::Location::at(error.path(), line as usize, 1, 1);
-            if let (Some(column), Some(text)) = (error.column(), &line_text) {
-                // Point at the start of the offending field when the line is simple.
-                let offset: usize = text
-                    .split(delimiter)
-                    .take(column.saturating_sub(1))
-                    .map(|field| field.chars().count() + 1)
-                    .sum();
-                let length = text
-                    .split(delimiter)
-                    .nth(column.saturating_sub(1))
-                    .map_or(1, |field| field.chars().count().max(1));
-                location = crate::diagnostic::Location::at(error.path(), line as usize, offset + 1, length);
-            }
-            let mut diagnostic = diagnostic.at(location, None);
-            diagnostic.source_line = line_text;
-            diagnostic
+    let source = std::fs::read(path).ok();
+    let diagnostic = Diagnostic::error(format!("seed `{}`: {message}", error.path()));
+    let mut diagnostic = match error.line() {
+        Some(line) => SeedPosition {
+            file: error.path(),
+            source: source.as_deref(),
+            line,
+            field: error.column(),
+            delimiter,
         }
+        .locate(diagnostic),
         None => diagnostic.in_file(error.path()),
     };
     for hint in hints {
         diagnostic = diagnostic.hint(hint);
     }
-    diagnostic.hint("the existing table was left untouched")
+    diagnostic
 }
+
+/// A line of a seed file (its bytes `source`), and the field of it a
+/// message is about.
+struct SeedPosition<'a> {
+    file: &'a str,
+    source: Option<&'a [u8]>,
+    line: u64,
+    field: Option<usize>,
+    delimiter: char,
+}
+
+impl SeedPosition<'_> {
+    /// Points `diagnostic` at the line, and at the field's start when the line is simple.
+    fn locate(&self, diagnostic: Diagnostic) -> Diagnostic {
+        let line = self.line.max(1) as usize;
+        let line_text = self
+            .source
+            .and_then(|bytes| bytes.split(|byte| *byte == b'\n').nth(line - 1))
+            .map(|bytes| String::from_utf8_lossy(bytes).to_string());
+        let mut location = crate::diagnostic::Location::at(self.file, line, 1, 1);
+        if let (Some(field), Some(text)) = (self.field, &line_text) {
+            let offset: usize = text
+                .split(self.delimiter)
+                .take(field.saturating_sub(1))
+                .map(|part| part.chars().count() + 1)
+                .sum();
+            let length = text
+                .split(self.delimiter)
+                .nth(field.saturating_sub(1))
+                .map_or(1, |part| part.chars().count().max(1));
+            location = crate::diagnostic::Location::at(self.file, line, offset + 1, length);
+        }
+        // A line of a huge field is shown cut short, underlined to its cut.
+        const SHOWN_CHARS: usize = 120;
+        location.length = location
+            .length
+            .min((SHOWN_CHARS + 1).saturating_sub(location.column).max(1));
+        let mut diagnostic = diagnostic.at(location, None);
+        diagnostic.source_line = line_text.map(|text| match text.char_indices().nth(SHOWN_CHARS) {
+            Some((cut, _)) => format!("{}…", &text[..cut]),
+            None => text,
+        });
+        diagnostic
+    }
+}
+
+/// What a seed that fails while loading leaves behind.
+const UNTOUCHED: &str = "the existing table was left untouched";
 
 async fn run_test(context: &Arc<Context>, node: &Node) -> NodeResult {
     let (mut connection, warehouse) = match node_connection(context).await {

@@ -1588,4 +1588,108 @@ mod tests {
         }
         insta::assert_snapshot!(report);
     }
+
+    /// Property tests: a JSON path and a payload of any bytes never panic;
+    /// a path written in bracket form parses back to its steps; and a value
+    /// placed at a path in a payload is what the typed mapping extracts.
+    /// `PROPTEST_CASES` runs more (`bench/fuzz.sh`).
+    mod fuzz {
+        use super::*;
+        use crate::ingest::spec::PathStep;
+        use proptest::prelude::*;
+
+        fn steps() -> impl Strategy<Value = Vec<PathStep>> {
+            prop::collection::vec(
+                prop_oneof![
+                    "\\PC{1,8}".prop_map(PathStep::Key),
+                    (0usize..4).prop_map(PathStep::Index),
+                ],
+                1..5,
+            )
+        }
+
+        /// `steps` as a path in bracket form, escaping quotes and backslashes.
+        fn written(steps: &[PathStep]) -> String {
+            let mut text = "$".to_string();
+            for step in steps {
+                match step {
+                    PathStep::Key(key) => {
+                        text.push_str(&format!("['{}']", key.replace('\\', "\\\\").replace('\'', "\\'")))
+                    }
+                    PathStep::Index(index) => text.push_str(&format!("[{index}]")),
+                }
+            }
+            text
+        }
+
+        /// A payload holding `leaf` at `steps`.
+        fn payload(steps: &[PathStep], leaf: serde_json::Value) -> serde_json::Value {
+            steps.iter().rev().fold(leaf, |inner, step| match step {
+                PathStep::Key(key) => serde_json::json!({ key.clone(): inner }),
+                PathStep::Index(index) => {
+                    let mut items = vec![serde_json::Value::Null; *index];
+                    items.push(inner);
+                    serde_json::Value::Array(items)
+                }
+            })
+        }
+
+        /// The first field of the one row of an encoded batch.
+        fn first_field(rows: &[Vec<u8>]) -> Option<String> {
+            let bytes = rows.concat();
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(true)
+                .from_reader(bytes.as_slice());
+            let record = reader.records().next()?.ok()?;
+            record.get(0).map(str::to_owned)
+        }
+
+        fn extract(path: &str, data_type: &str, payload: &[u8]) -> (Routed, Option<String>) {
+            let mapper = typed(&[("value", data_type, path)]);
+            let mut batch = mapper.batch(at());
+            let routed = batch.push(&message(Some(payload)));
+            let encoded = batch.finish();
+            (routed, first_field(&encoded.rows))
+        }
+
+        proptest! {
+            #[test]
+            fn fuzz_json_path_parse_never_panics(text in "\\PC{0,30}") {
+                let _ = JsonPath::parse(&text);
+            }
+
+            #[test]
+            fn fuzz_json_path_brackets_never_panic(text in "\\$[\\[\\]'\"\\\\.a-c0-9 ]{0,20}") {
+                let _ = JsonPath::parse(&text);
+            }
+
+            #[test]
+            fn fuzz_json_path_round_trips(steps in steps()) {
+                let text = written(&steps);
+                let parsed = JsonPath::parse(&text).map_err(|(error, _)| TestCaseError::fail(error))?;
+                prop_assert_eq!(parsed.steps, steps, "{}", text);
+            }
+
+            #[test]
+            fn fuzz_mapping_never_panics(path in steps(), payload in prop::collection::vec(any::<u8>(), 0..60)) {
+                let path = written(&path);
+                let _ = extract(&path, "text", &payload);
+                let _ = extract(&path, "bigint", &payload);
+            }
+
+            #[test]
+            fn fuzz_mapping_extracts_what_was_placed(steps in steps(), text in "[ -~]{0,16}", number in any::<i64>()) {
+                let path = written(&steps);
+                let document = payload(&steps, serde_json::Value::from(text.clone()));
+                let (routed, field) = extract(&path, "text", document.to_string().as_bytes());
+                prop_assert!(matches!(routed, Routed::Row), "{:?} for {}", routed, document);
+                // An empty string is NULL's spelling in COPY's CSV only when unquoted.
+                prop_assert_eq!(field.unwrap_or_default(), text);
+                let document = payload(&steps, serde_json::Value::from(number));
+                let (routed, field) = extract(&path, "bigint", document.to_string().as_bytes());
+                prop_assert!(matches!(routed, Routed::Row), "{:?} for {}", routed, document);
+                prop_assert_eq!(field, Some(number.to_string()));
+            }
+        }
+    }
 }

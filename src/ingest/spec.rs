@@ -594,6 +594,15 @@ impl Parser<'_, '_> {
                 );
                 return None;
             }
+            // A misspelled `topics` is already an unknown key, whose
+            // did-you-mean says it all: one error, not two.
+            (None, None)
+                if object
+                    .keys()
+                    .any(|key| !KEYS.contains(&key.as_str()) && did_you_mean(key, ["topic", "topics"]).is_some()) =>
+            {
+                return None;
+            }
             (None, None) => {
                 self.error(
                     self.block_line,

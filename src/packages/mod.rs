@@ -311,7 +311,17 @@ fn pin(
     let metadata = match package {
         Unpinned::Local { path } => {
             let folder = context.project_dir.join(path);
-            let (name, packages) = read_project(&folder, &origin, context.render)?;
+            let (name, packages) = read_project(&folder, &origin, context.render).map_err(|errors| {
+                // A missing folder is the entry's to fix: point at its path.
+                let text = std::fs::read_to_string(context.project_dir.join(&file.file)).unwrap_or_default();
+                Diagnostics(
+                    errors
+                        .0
+                        .into_iter()
+                        .map(|error| error.or_at_text(&file.file, &text, path))
+                        .collect(),
+                )
+            })?;
             Metadata {
                 locked: Locked::Local {
                     path: path.clone(),

@@ -102,6 +102,11 @@ pub fn merge(base: &mut Map<String, Value>, overlay: &Map<String, Value>) {
                 }
                 base.insert(key, Value::Array(items));
             }
+            // A `column_types` that is no mapping is kept as written, for
+            // `validate::config` to reject as dbt does ("expected dict").
+            "column_types" if !value.is_object() => {
+                base.insert(key, value.clone());
+            }
             "meta" | "grants" | "column_types" | "persist_docs" => {
                 let mut merged = base.get(&key).and_then(Value::as_object).cloned().unwrap_or_default();
                 if let Value::Object(entries) = value {

@@ -147,6 +147,43 @@ impl Scope {
 thread_local! {
     static SCOPE: RefCell<Option<Scope>> = const { RefCell::new(None) };
     static RETURNED: RefCell<Option<Value>> = const { RefCell::new(None) };
+    static MACRO_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How deep macro calls may nest. dbt stops at Python's recursion limit,
+/// which a Jinja macro calling itself reaches between 50 and 100 levels
+/// (dbt 1.10: `down(50)` compiles, `down(100)` is "maximum recursion depth
+/// exceeded"); dvt allows more, so that nothing dbt compiles fails here.
+const MAX_MACRO_DEPTH: usize = 256;
+
+/// One level of macro nesting, counted while it lives. minijinja's own
+/// recursion limit does not see dvt's macro calls: each one renders the
+/// macro's template in a new `State`, whose depth starts again at zero.
+struct MacroDepth;
+
+impl MacroDepth {
+    fn enter(name: &str) -> Result<Self, Error> {
+        let depth = MACRO_DEPTH.with(|depth| {
+            depth.set(depth.get() + 1);
+            depth.get()
+        });
+        let guard = Self;
+        if depth > MAX_MACRO_DEPTH {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!(
+                    "macro `{name}` nests more than {MAX_MACRO_DEPTH} macro calls deep: a macro that calls itself (or two that call each other) needs a condition that stops it"
+                ),
+            ));
+        }
+        Ok(guard)
+    }
+}
+
+impl Drop for MacroDepth {
+    fn drop(&mut self) {
+        MACRO_DEPTH.with(|depth| depth.set(depth.get().saturating_sub(1)));
+    }
 }
 
 pub(crate) fn with_scope<R>(action: impl FnOnce(&mut Scope) -> R) -> Result<R, Error> {
@@ -722,6 +759,20 @@ pub(super) fn call_macro(
     used: &str,
     args: &[Value],
 ) -> Result<Value, Error> {
+    let _depth = MacroDepth::enter(name)?;
+    // Each level of nesting takes several of minijinja's frames; a rayon
+    // worker's stack would overflow long before the depth limit, so the
+    // stack grows onto the heap when it runs low.
+    stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || {
+        call_macro_here(state, template, name, used, args)
+    })
+}
+
+/// Stack left below which a macro call moves to a new segment, and the size of one.
+const STACK_RED_ZONE: usize = 256 * 1024;
+const STACK_GROWTH: usize = 4 * 1024 * 1024;
+
+fn call_macro_here(state: &State, template: &str, name: &str, used: &str, args: &[Value]) -> Result<Value, Error> {
     let package = with_scope(|scope| {
         scope.macros_used.insert(used.to_string());
         scope.package.clone()

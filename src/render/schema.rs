@@ -186,7 +186,8 @@ pub fn read_all(
         let Value::Object(mut document) = document else {
             diagnostics.push(
                 Diagnostic::error("a schema file must be a mapping with `version: 2` and lists such as `models:`")
-                    .in_file(&file.path),
+                    .at_key(&file.path, &file.contents, &[])
+                    .hint("start the file with `version: 2` and list its entries under keys such as `models:`"),
             );
             continue;
         };
@@ -206,6 +207,15 @@ pub fn read_all(
                 if let Some(suggestion) = crate::diagnostic::did_you_mean(key, TOP_LEVEL_KEYS.iter().copied()) {
                     warning = warning.label(format!("did you mean `{suggestion}`?"));
                 }
+                // dbt 1.10 ignores it without a word; dvt says so, and goes on.
+                warning = warning.hint(format!(
+                    "a schema file's top-level keys are {}; remove this one or fix its spelling",
+                    TOP_LEVEL_KEYS
+                        .iter()
+                        .map(|key| format!("`{key}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
                 reader.diagnostics.push(warning);
             }
         }
@@ -408,8 +418,22 @@ impl Reader<'_> {
     fn columns(&mut self, entry: &Map<String, Value>, owner_line: usize) -> (BTreeMap<String, Column>, Vec<TestSpec>) {
         let mut columns = BTreeMap::new();
         let mut tests = Vec::new();
-        let Some(Value::Array(items)) = entry.get("columns") else {
-            return (columns, tests);
+        let items = match entry.get("columns") {
+            Some(Value::Array(items)) => items,
+            Some(Value::Null) | None => return (columns, tests),
+            // dbt 1.10: "at path ['columns']: ... is not of type 'array'".
+            Some(_) => {
+                let line = self
+                    .lines
+                    .find_text_line(&self.file.contents, "columns:", owner_line)
+                    .map_or(owner_line, |(line, _)| line);
+                self.error_at(
+                    line,
+                    "`columns` must be a list of columns".into(),
+                    "write each column as an item: `- name: id` with its `description:` below it",
+                );
+                return (columns, tests);
+            }
         };
         let mut search_from = owner_line;
         for item in items {

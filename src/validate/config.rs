@@ -120,6 +120,9 @@ pub fn check(resource_type: ResourceType, config: &Map<String, Value>) -> Vec<Co
         problems.push(problem);
     }
     problems.extend(crate::microbatch::problems(config));
+    if resource_type == ResourceType::Seed {
+        problems.extend(seed_problems(config));
+    }
     if resource_type == ResourceType::Test {
         if let Some(value) = present(config, "severity") {
             let valid = value
@@ -138,6 +141,37 @@ pub fn check(resource_type: ResourceType, config: &Map<String, Value>) -> Vec<Co
                     hint: "a test with `severity: warn` reports failures without failing the run".into(),
                 });
             }
+        }
+    }
+    problems
+}
+
+/// A seed's `delimiter` and `column_types`, as dbt 1.10 checks them: a
+/// delimiter of two characters is "\"delimiter\" must be a 1-character
+/// string", and `column_types: [..]` is "expected dict".
+fn seed_problems(config: &Map<String, Value>) -> Vec<ConfigProblem> {
+    let mut problems = Vec::new();
+    if let Some(value) = present(config, "delimiter") {
+        if value.as_str().is_none_or(|text| text.chars().count() != 1) {
+            problems.push(ConfigProblem {
+                key: "delimiter",
+                message: format!("`delimiter` must be one character, not {}", shown(value)),
+                label: None,
+                hint: "write `delimiter: \";\"` (or `\"|\"`, or `\"\\t\"` for tabs)".into(),
+            });
+        }
+    }
+    if let Some(value) = present(config, "column_types") {
+        if !value.is_object() {
+            problems.push(ConfigProblem {
+                key: "column_types",
+                message: format!(
+                    "`column_types` must be a mapping of column names to types, not {}",
+                    shown(value)
+                ),
+                label: None,
+                hint: "write `column_types: {id: integer, name: text}`".into(),
+            });
         }
     }
     problems

@@ -607,4 +607,65 @@ mod tests {
         let compiled = "select 1";
         assert_eq!(position(source, compiled, 1, 8).column, 10);
     }
+
+    /// Property tests: any pair of texts maps without a panic, a text with
+    /// no Jinja maps every position to itself, and literal text after a tag
+    /// maps to where it was written. `PROPTEST_CASES` runs more (`bench/fuzz.sh`).
+    mod fuzz {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn fuzz_source_map_never_panics(
+                source in "[a-z {}%#()\\-\\n]{0,80}",
+                compiled in "[a-z {}()\\n]{0,80}",
+                line in 0usize..12,
+                column in 0usize..40,
+                length in 0usize..5,
+            ) {
+                let _ = SourceMap::new(&source, &compiled).position(line, column, length);
+            }
+
+            #[test]
+            fn fuzz_source_map_unicode_never_panics(source in "\\PC{0,40}", compiled in "\\PC{0,40}", line in 0usize..5, column in 0usize..20) {
+                let _ = SourceMap::new(&source, &compiled).position(line, column, 1);
+            }
+
+            #[test]
+            fn fuzz_source_map_plain_text_maps_to_itself(lines in prop::collection::vec("[ ]{0,3}[a-z0-9,()*=']{1,20}", 1..12), pick in any::<prop::sample::Index>(), column in any::<prop::sample::Index>()) {
+                let text = lines.join("\n");
+                let map = SourceMap::new(&text, &text);
+                let index = pick.index(lines.len());
+                let column = column.index(lines[index].chars().count()) + 1;
+                let position = map.position(index + 1, column, 1);
+                prop_assert_eq!(position, Some(SourcePosition { line: index + 1, column, length: 1, exact: true }), "{}", text);
+            }
+
+            #[test]
+            fn fuzz_source_map_text_after_a_tag_maps_exactly(
+                prefix in "select [a-z]{1,6}, ",
+                expression in "[a-z_]{1,8}",
+                output in "[a-z0-9]{0,10}",
+                suffix in " as [a-z]{1,6} from [a-z]{1,6}",
+                before in prop::collection::vec("[a-z]{1,10}", 0..4),
+            ) {
+                let head = before.join("\n");
+                let head = if head.is_empty() { String::new() } else { format!("{head}\n") };
+                let source = format!("{head}{prefix}{{{{ {expression} }}}}{suffix}");
+                let compiled = format!("{head}{prefix}{output}{suffix}");
+                let line = before.len() + 1;
+                let map = SourceMap::new(&source, &compiled);
+                // The first character of the suffix, in both texts.
+                let compiled_column = prefix.chars().count() + output.chars().count() + 1;
+                // `{{ ` and ` }}` are three characters each.
+                let source_column = prefix.chars().count() + expression.chars().count() + 7;
+                prop_assert_eq!(
+                    map.position(line, compiled_column, 1),
+                    Some(SourcePosition { line, column: source_column, length: 1, exact: true }),
+                    "{}\n---\n{}", source, compiled
+                );
+            }
+        }
+    }
 }

@@ -31,7 +31,69 @@ pub struct SqlProblem {
 
 /// Parses `sql` into statements, or says where it stops making sense.
 pub fn parse(dialect: &dyn Dialect, sql: &str) -> Result<Vec<Statement>, SqlProblem> {
-    Parser::parse_sql(dialect, sql).map_err(|error| syntax_problem(&error, sql))
+    let statements = Parser::parse_sql(dialect, sql).map_err(|error| syntax_problem(&error, sql))?;
+    match keyword_after_from(dialect, sql) {
+        Some(problem) => Err(problem),
+        None => Ok(statements),
+    }
+}
+
+/// Keywords that can never follow `from`: sqlparser takes any word for a
+/// table name, so `select 1 from from` parses, but PostgreSQL and DuckDB
+/// reserve these ("syntax error at or near \"from\""). Words that may
+/// follow `from` in an expression (`is distinct from null`, `extract(year
+/// from cast(...))`) are not listed.
+const NEVER_AFTER_FROM: &[&str] = &[
+    "AND",
+    "AS",
+    "ELSE",
+    "END",
+    "EXCEPT",
+    "FROM",
+    "GROUP",
+    "HAVING",
+    "INTERSECT",
+    "INTO",
+    "JOIN",
+    "LIMIT",
+    "OFFSET",
+    "ON",
+    "OR",
+    "ORDER",
+    "SELECT",
+    "THEN",
+    "UNION",
+    "USING",
+    "WHEN",
+    "WHERE",
+    "WINDOW",
+];
+
+/// A reserved keyword written, unquoted, where `from` expects a table.
+fn keyword_after_from(dialect: &dyn Dialect, sql: &str) -> Option<SqlProblem> {
+    let tokens = Tokenizer::new(dialect, sql).tokenize_with_location().ok()?;
+    let mut previous_is_from = false;
+    for token in tokens
+        .iter()
+        .filter(|token| !matches!(token.token, Token::Whitespace(_)))
+    {
+        let Token::Word(word) = &token.token else {
+            previous_is_from = false;
+            continue;
+        };
+        let keyword = word.value.to_uppercase();
+        let unquoted = word.quote_style.is_none();
+        if previous_is_from && unquoted && NEVER_AFTER_FROM.contains(&keyword.as_str()) {
+            return Some(SqlProblem {
+                message: format!("expected a table after `from`, found the keyword `{}`", word.value),
+                line: token.span.start.line as usize,
+                column: token.span.start.column as usize,
+                length: word.value.chars().count(),
+            });
+        }
+        previous_is_from = unquoted && keyword == "FROM";
+    }
+    None
 }
 
 /// Turns sqlparser's `Expected: X, found: Y at Line: L, Column: C` into a
@@ -204,6 +266,25 @@ pub fn column_key(name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The malformed corpus' `jinja_sql_syntax_error`: sqlparser reads the
+    /// second `from` as a table name; DuckDB says "syntax error at or near
+    /// \"from\"".
+    #[test]
+    fn a_keyword_where_a_table_should_be_is_an_error() {
+        let problem = parse(&DuckDbDialect {}, "select 1 as id from from").err();
+        assert_eq!(
+            problem.map(|problem| (problem.line, problem.column, problem.length)),
+            Some((1, 21, 4))
+        );
+        assert!(parse(&PostgreSqlDialect {}, "select 1 from t where a is distinct from null").is_ok());
+        assert!(parse(
+            &PostgreSqlDialect {},
+            "select extract(year from created_at) from \"from\""
+        )
+        .is_ok());
+        assert!(parse(&DuckDbDialect {}, "select substring(name from 2 for 3) from t").is_ok());
+    }
 
     fn postgres() -> Box<dyn Dialect + Send + Sync> {
         dialect_for("postgres").expect("postgres has a dialect")
