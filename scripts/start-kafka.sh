@@ -7,7 +7,8 @@
 #                                       e.g. --brokers 3 --topic events --partitions 8
 #   scripts/start-kafka.sh stop         stop it (its topics, all in memory, are gone)
 #
-# It writes, under target/kafka/:
+# It writes, under target/kafka/ (or $DVT_KAFKA_DIR, so that scripts/demo.sh
+# runs a broker of its own beside one started by hand):
 #   bootstrap   the bootstrap.servers value, host:port[,host:port...]
 #   pid         the broker's process id
 #   commands    a fifo: `echo "down 1" > target/kafka/commands` sends a command
@@ -23,7 +24,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-dir=target/kafka
+dir="${DVT_KAFKA_DIR:-target/kafka}"
 mkdir -p "$dir"
 
 running() {

@@ -193,6 +193,11 @@ pub const EMBEDDED_TARGET: &str = "dev";
 pub const EMBEDDED_PATH: &str = "target/dev.duckdb";
 /// The local lake of the embedded default target.
 pub const EMBEDDED_LAKE: &str = "target/lake";
+/// The Kafka brokers of the embedded default target: `$DVT_KAFKA_BOOTSTRAP`
+/// (what `scripts/start-kafka.sh` prints, and profiles.yml.example reads),
+/// else a broker on this machine's default port.
+const EMBEDDED_KAFKA_ENV: &str = "DVT_KAFKA_BOOTSTRAP";
+const EMBEDDED_KAFKA_DEFAULT: &str = "127.0.0.1:9092";
 /// The schema of a DuckDB target that names none: DuckDB's own default, as
 /// dbt-duckdb has it.
 const DUCKDB_DEFAULT_SCHEMA: &str = "main";
@@ -224,6 +229,9 @@ fn embedded_default(
     fields.insert("threads".into(), Value::from(threads));
     // A lake on this machine, so that `dvt build` exports the gold marts.
     fields.insert("lake_path".into(), Value::String(EMBEDDED_LAKE.into()));
+    // And a broker, so that `dvt produce` and `dvt ingest` need no profile either.
+    let kafka = std::env::var(EMBEDDED_KAFKA_ENV).unwrap_or_else(|_| EMBEDDED_KAFKA_DEFAULT.to_string());
+    fields.insert("kafka_bootstrap_servers".into(), Value::String(kafka));
     Ok(Target {
         profile: profile_name.to_string(),
         name: EMBEDDED_TARGET.to_string(),
@@ -465,6 +473,9 @@ mod tests {
                 assert_eq!(target.schema, "main");
                 assert_eq!(target.string("path").as_deref(), Some(EMBEDDED_PATH));
                 assert_eq!(target.string("lake_path").as_deref(), Some(EMBEDDED_LAKE));
+                assert!(target
+                    .string("kafka_bootstrap_servers")
+                    .is_some_and(|servers| !servers.is_empty()));
                 assert_eq!(
                     target.fallback_note.as_deref(),
                     Some("No profiles.yml found; using the embedded DuckDB target `dev` at target/dev.duckdb, with the lake in target/lake/")

@@ -384,6 +384,18 @@ fn browser_shows_the_details_panel_and_column_lineage_back_to_the_seed() {
     copy_example_project(dir.path());
     write_profile(dir.path(), &server, &database.name);
     dvt(dir.path(), &server, &["build"]);
+    // The last ingest's artifact, as `dvt ingest --follow` writes it (its own
+    // tests check the writing against a broker); the site reads it offline.
+    std::fs::write(
+        dir.path().join("target/ingest_results.json"),
+        r#"{"metadata": {"follow": true, "generated_at": "2026-12-04T03:00:00Z", "elapsed_seconds": 30.0},
+            "sources": [{"unique_id": "source.dvdrental.events.rental_events", "rows": 4200, "dead_letters": 2,
+              "batches": 9, "freshness": {"samples": 4200, "p50_seconds": 0.35, "p95_seconds": 1.25, "max_seconds": 2.5},
+              "partitions": [
+                {"topic": "rental_events", "partition": 0, "committed_offset": 2100, "high_watermark": 2100, "lag": 0},
+                {"topic": "rental_events", "partition": 1, "committed_offset": 2100, "high_watermark": 2160, "lag": 60}]}]}"#,
+    )
+    .expect("write ingest_results.json");
     dvt(dir.path(), &server, &["docs", "generate"]);
 
     let catalog = read_json(&dir.path().join("target/catalog.json"));
@@ -448,6 +460,36 @@ fn browser_shows_the_details_panel_and_column_lineage_back_to_the_seed() {
         &timeline[..300.min(timeline.len())]
     );
     assert!(timeline.contains("class=\"bar status-pass\""), "tests are bars too");
+
+    // A Kafka-fed source shows its last ingest: freshness and each partition's lag.
+    let dom = chromium(
+        &format!("{}#node=source.dvdrental.events.rental_events", served.url),
+        "--dump-dom",
+    );
+    let ingest = element_html(&dom, "ingest");
+    assert!(
+        ingest.contains("Last ingest (follow)"),
+        "{}",
+        &ingest[..300.min(ingest.len())]
+    );
+    assert!(
+        ingest.contains("4,200 rows · 2 dead letters"),
+        "{}",
+        &ingest[..300.min(ingest.len())]
+    );
+    let freshness = element_html(&dom, "ingest-freshness");
+    assert!(
+        freshness.contains("p50 0.35s · p95 1.25s · max 2.50s over 4,200 events"),
+        "{}",
+        &freshness[..200.min(freshness.len())]
+    );
+    let partitions = element_html(&dom, "ingest-partitions");
+    assert!(partitions.contains("rental_events[1]"), "{partitions}");
+    assert!(
+        partitions.contains("class=\"lag-bar behind\" style=\"width:100%\""),
+        "{partitions}"
+    );
+    assert!(partitions.contains("Lag (total 60)"), "{partitions}");
 
     // The same site works from file://, with no server.
     let file_url = format!(

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::cli::{DocsGenerateArgs, DocsServeArgs};
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -62,19 +62,9 @@ pub fn generate(printer: &Printer, args: &DocsGenerateArgs) -> Result<Outcome, D
         }),
     )?;
 
-    let run_results = std::fs::read_to_string(target_dir.join("run_results.json"))
-        .ok()
-        .and_then(|text| serde_json::from_str::<Value>(&text).ok());
+    let artifacts = docs::site::Artifacts::read(&target_dir);
     let docs_dir = target_dir.join("docs");
-    docs::site::write(
-        &docs_dir,
-        &session,
-        manifest,
-        &ingested,
-        &catalog,
-        &lineage,
-        run_results.as_ref(),
-    )?;
+    docs::site::write(&docs_dir, &session, manifest, &ingested, &catalog, &lineage, &artifacts)?;
     printer.event(
         "docs_generated",
         &format!(

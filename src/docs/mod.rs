@@ -10,6 +10,7 @@
 pub mod catalog;
 pub mod serve;
 pub mod site;
+pub mod streaming;
 pub mod timeline;
 
 use std::collections::{BTreeMap, BTreeSet};

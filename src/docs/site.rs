@@ -31,7 +31,7 @@ pub fn write(
     ingested: &IngestSpecs,
     catalog: &Catalog,
     lineage: &BTreeMap<String, NodeLineage>,
-    run_results: Option<&Value>,
+    artifacts: &Artifacts,
 ) -> Result<(), Diagnostic> {
     let fail = |path: &Path, error: &dyn std::fmt::Display| {
         Diagnostic::error(format!("cannot write `{}`: {error}", path.display()))
@@ -41,7 +41,7 @@ pub fn write(
         let path = docs_dir.join(name);
         std::fs::write(&path, contents).map_err(|error| fail(&path, &error))?;
     }
-    let data = site_data(session, manifest, ingested, catalog, lineage, run_results);
+    let data = site_data(session, manifest, ingested, catalog, lineage, artifacts);
     let text = serde_json::to_string(&data).map_err(|error| fail(docs_dir, &error))?;
     let path = docs_dir.join("data.js");
     std::fs::write(&path, format!("window.DVT_DATA = {text};\n")).map_err(|error| fail(&path, &error))?;
@@ -51,6 +51,30 @@ pub fn write(
     let text = serde_json::to_string(&sql).map_err(|error| fail(docs_dir, &error))?;
     let path = docs_dir.join("sql.js");
     std::fs::write(&path, format!("window.DVT_SQL = {text};\n")).map_err(|error| fail(&path, &error))
+}
+
+/// The artifacts of earlier commands that the site shows, each when present:
+/// the last run's `run_results.json` (statuses and the timeline) and the last
+/// ingest's `ingest_results.json` (lag and freshness of the fed sources).
+#[derive(Debug, Default)]
+pub struct Artifacts {
+    pub run_results: Option<Value>,
+    pub ingest_results: Option<Value>,
+}
+
+impl Artifacts {
+    /// Reads them from `target_dir`; one that is missing or unreadable is left out.
+    pub fn read(target_dir: &Path) -> Self {
+        let read = |name: &str| {
+            std::fs::read_to_string(target_dir.join(name))
+                .ok()
+                .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+        };
+        Artifacts {
+            run_results: read("run_results.json"),
+            ingest_results: read("ingest_results.json"),
+        }
+    }
 }
 
 /// Raw and compiled SQL by unique id, as `[raw, compiled]`.
@@ -71,8 +95,14 @@ pub fn site_data(
     ingested: &IngestSpecs,
     catalog: &Catalog,
     lineage: &BTreeMap<String, NodeLineage>,
-    run_results: Option<&Value>,
+    artifacts: &Artifacts,
 ) -> Value {
+    let run_results = artifacts.run_results.as_ref();
+    let mut ingests = artifacts
+        .ingest_results
+        .as_ref()
+        .map(super::streaming::from_ingest_results)
+        .unwrap_or_default();
     let mut statuses: BTreeMap<String, (String, String)> = BTreeMap::new();
     if let Some(results) = run_results.and_then(|results| results["results"].as_array()) {
         for result in results {
@@ -177,6 +207,7 @@ pub fn site_data(
             "parents": parents,
             "owner": source.meta.get("owner"),
             "loader": source.loader,
+            "ingest": ingests.remove(&source.unique_id),
         });
         add_lineage_and_stats(&mut entry, relation, None);
         nodes.push(entry);

@@ -520,6 +520,7 @@
       element('h3', {}, 'Description'),
       element('div', { class: 'description' }, paragraphs(node.description)),
     );
+    if (node.ingest) details.append(ingestPanel(node.ingest));
 
     if (node.columns && node.columns.length) {
       const rows = node.columns.map((column) => element('tr', {
@@ -567,6 +568,35 @@
       if (raw) sqlBox.append(element('details', {}, element('summary', {}, 'Source SQL'), element('pre', {}, raw)));
       if (compiled) sqlBox.append(element('details', { open: true }, element('summary', {}, 'Compiled SQL'), element('pre', { id: 'compiled' }, compiled)));
     });
+  }
+
+  // The last `dvt ingest` of a Kafka-fed source (ingest_results.json): how
+  // fresh its events were when committed, and each partition's lag as a bar
+  // scaled to the largest.
+  function ingestPanel(ingest) {
+    const seconds = (value) => (value === null || value === undefined ? 'n/a' : value.toFixed(2) + 's');
+    const count = (value) => Number(value || 0).toLocaleString('en-US');
+    const freshness = ingest.freshness || {};
+    const worst = Math.max(1, ...ingest.partitions.map((partition) => partition.lag));
+    const rows = ingest.partitions.map((partition) => element('tr', {},
+      element('td', {}, element('code', {}, partition.topic + '[' + partition.partition + ']')),
+      element('td', {}, count(partition.committed_offset)),
+      element('td', {}, count(partition.high_watermark)),
+      element('td', { class: 'lag' },
+        element('div', { class: 'lag-bar' + (partition.lag ? ' behind' : ''), style: 'width:' + (100 * partition.lag / worst) + '%' }),
+        element('span', {}, count(partition.lag)))));
+    return element('div', { id: 'ingest' },
+      element('h3', {}, 'Last ingest (' + ingest.mode + ')'),
+      element('div', { class: 'meta' },
+        [count(ingest.rows) + ' rows', count(ingest.dead_letters) + ' dead letters', count(ingest.batches) + ' batches',
+          ingest.elapsed_seconds !== undefined && ingest.elapsed_seconds !== null ? 'in ' + seconds(ingest.elapsed_seconds) : null,
+          ingest.generated_at ? 'ended ' + ingest.generated_at : null].filter(Boolean).join(' · ')),
+      element('div', { class: 'meta', id: 'ingest-freshness' },
+        'Freshness at commit: p50 ' + seconds(freshness.p50_seconds) + ' · p95 ' + seconds(freshness.p95_seconds) +
+        ' · max ' + seconds(freshness.max_seconds) + ' over ' + count(freshness.samples) + ' events'),
+      element('table', { id: 'ingest-partitions' },
+        element('tr', {}, element('th', {}, 'Partition'), element('th', {}, 'Committed'), element('th', {}, 'High watermark'), element('th', {}, 'Lag (total ' + count(ingest.lag) + ')')),
+        rows));
   }
 
   // Raw and compiled SQL live in sql.js, loaded the first time a node is
