@@ -2,7 +2,8 @@
 # The ingest benchmark (bench/README.md, "ingest"): EVENTS JSON rental events
 # of about 260 bytes on a Kafka topic, loaded into PostgreSQL side by side by
 #   - dvt ingest, typed mapping (the example project's 12 columns from JSON
-#     paths, models/streaming/_streaming.yml) and raw (jsonb)
+#     paths, models/streaming/_streaming.yml) and raw (jsonb), and the typed
+#     mapping into DuckDB
 #   - a raw COPY of the same rows from a file (the ceiling)
 #   - a Python consumer as users write them (bench/ingest_consumer.py:
 #     confluent-kafka + psycopg executemany)
@@ -10,8 +11,8 @@
 #
 #   bench/ingest.sh [EVENTS]        default 1,000,000
 #
-# Needs the release binaries (`cargo build --release --no-default-features
-# --features kafka`; BIN names their directory), PostgreSQL on 127.0.0.1:$PGPORT (5432)
+# Needs the release binaries (`cargo build --release`, with the default
+# features duckdb and kafka; BIN names their directory), PostgreSQL on 127.0.0.1:$PGPORT (5432)
 # (scripts/start-postgres.sh), and PYTHON with confluent_kafka and psycopg.
 # The broker is a dvt-mock-kafka of its own (docs/kafka-broker.md), with
 # PARTITIONS partitions so that no partition passes the mock's 5 MiB retention.
@@ -24,41 +25,26 @@ events="${1:-1000000}"
 partitions="${PARTITIONS:-64}"
 bin="${BIN:-${CARGO_TARGET_DIR:-target}/release}"
 python="${PYTHON:-/work/ingest-venv/bin/python}"
+# SKIP_PYTHON=1 leaves the Python consumer out (when its packages are missing).
+skip_python="${SKIP_PYTHON:-}"
 work="${BENCH_WORK:-/tmp/dvt-bench-ingest}"
 export PGHOST=127.0.0.1 PGPORT="${PGPORT:-5432}" PGUSER=postgres PGPASSWORD="${PGPASSWORD:-postgres}"
 database=dvt_bench_ingest
 topic=bench_events
 
-for binary in "$bin/dvt" "$bin/dvt-mock-kafka"; do
-    if [[ ! -x "$binary" ]]; then
-        echo "error: $binary is missing" >&2
-        echo "hint: cargo build --release --no-default-features --features kafka (or set BIN)" >&2
-        exit 1
-    fi
-done
-"$python" -c "import confluent_kafka, psycopg" || {
+source bench/ingest_common.sh
+check_binaries
+[[ -n "$skip_python" ]] || "$python" -c "import confluent_kafka, psycopg" || {
     echo "error: $python lacks confluent_kafka or psycopg" >&2
     echo "hint: python3 -m venv --system-site-packages /work/ingest-venv && /work/ingest-venv/bin/pip install 'psycopg[binary]' confluent-kafka" >&2
     exit 1
 }
 
-rm -rf "$work/logs" "$work/project" "$work"/*.csv "$work"/broker.*
+rm -rf "$work/logs" "$work/project" "$work"/*.csv "$work"/broker.*  # the DuckDB file is in project/
 mkdir -p "$work/logs" "$work/project/models"
 
-# The broker: it serves until its stdin, a fifo held open by fd 3, closes.
-mkfifo "$work/broker.in"
-"$bin/dvt-mock-kafka" --brokers 1 --topic "$topic" --partitions "$partitions" \
-    --group-initial-rebalance-delay-ms "${REBALANCE_DELAY_MS:-3000}" \
-    <"$work/broker.in" >"$work/broker.log" 2>&1 &
-broker_pid=$!
-exec 3>"$work/broker.in"
-trap 'exec 3>&-; wait "$broker_pid" 2>/dev/null || true' EXIT
-for _ in $(seq 1 50); do
-    bootstrap="$(sed -n 's/^bootstrap=//p' "$work/broker.log")"
-    [[ -n "$bootstrap" ]] && break
-    sleep 0.1
-done
-[[ -n "$bootstrap" ]] || { echo "error: the broker did not start:" >&2; cat "$work/broker.log" >&2; exit 1; }
+start_broker --topic "$topic" --partitions "$partitions" \
+    --group-initial-rebalance-delay-ms "${REBALANCE_DELAY_MS:-3000}"
 
 psql -qX -d postgres -c "drop database if exists $database with (force)" -c "create database $database"
 sql() { psql -qAtX -d "$database" "$@"; }
@@ -78,6 +64,12 @@ bench_ingest:
       user: postgres
       password: "{{ env_var('PGPASSWORD') }}"
       dbname: $database
+      schema: analytics
+      threads: 2
+      kafka_bootstrap_servers: "$bootstrap"
+    duck:
+      type: duckdb
+      path: $work/project/warehouse.duckdb
       schema: analytics
       threads: 2
       kafka_bootstrap_servers: "$bootstrap"
@@ -118,7 +110,8 @@ YAML
 
 results=()
 # measure NAME ROWS_SQL COMMAND...: runs COMMAND under /usr/bin/time, then
-# counts the rows it loaded with ROWS_SQL.
+# counts the rows it loaded with ROWS_SQL (on the DuckDB target when it
+# starts with `duckdb:`).
 measure() {
     local name="$1" rows_sql="$2"
     shift 2
@@ -140,7 +133,12 @@ measure() {
     local wall rss user system rows pg_cpu
     read -r wall rss user system <"$work/logs/$name.time"
     pg_cpu="$(cat "$work/logs/$name.pg_cpu")"
-    rows="$(sql -c "$rows_sql")"
+    if [[ "$rows_sql" == duckdb:* ]]; then
+        rows="$("$bin/dvt" show --project-dir "$work/project" --profiles-dir "$work/project" --target duck \
+            --inline "${rows_sql#duckdb:}" 2>/dev/null | grep -Eo '[0-9]+' | tail -1)"
+    else
+        rows="$(sql -c "$rows_sql")"
+    fi
     results+=("$(awk -v name="$name" -v rows="$rows" -v wall="$wall" -v rss="$rss" -v user="$user" -v sys_time="$system" -v pg="$pg_cpu" -v load="$load" \
         'BEGIN { printf "| %s | %d | %.2f | %.0f | %.0f | %.1f | %.1f | %s |", name, rows, wall, rows / wall, rss / 1024, user + sys_time, pg, load }')")
     echo "${results[-1]}" >&2
@@ -158,6 +156,8 @@ measure "dvt ingest, typed, --consumers 2" "select count(*) from bronze.rental_e
     "$bin/dvt" ingest --project-dir "$work/project" --profiles-dir "$work/project" --select source:events.rental_events_2 --consumers 2
 measure "dvt ingest, raw" "select count(*) from bronze.rental_events_raw" \
     "$bin/dvt" ingest --project-dir "$work/project" --profiles-dir "$work/project" --select source:events.rental_events_raw
+measure "dvt ingest, typed, DuckDB" "duckdb:select count(*) as loaded from bronze.rental_events" \
+    "$bin/dvt" ingest --project-dir "$work/project" --profiles-dir "$work/project" --target duck --select source:events.rental_events
 
 # The ceiling: the rows dvt loaded, as a file, loaded again with COPY through psql.
 sql -c "create schema ceiling"
@@ -170,7 +170,7 @@ for mapping in typed raw; do
 done
 
 sql -c "create schema python" -c "create table python.rental_events (like bronze.rental_events including all)"
-measure "Python: confluent-kafka + psycopg executemany" "select count(*) from python.rental_events" \
+[[ -n "$skip_python" ]] || measure "Python: confluent-kafka + psycopg executemany" "select count(*) from python.rental_events" \
     "$python" bench/ingest_consumer.py --bootstrap "$bootstrap" --topic "$topic" \
     --dsn "host=$PGHOST port=$PGPORT user=$PGUSER password=$PGPASSWORD dbname=$database" --table python.rental_events
 
@@ -184,6 +184,7 @@ fi
 checksum="count(*), sum(rental_id), sum(amount), count(return_date)"
 typed="$(sql -c "select $checksum from bronze.rental_events")"
 python_rows="$(sql -c "select $checksum from python.rental_events")"
+[[ -z "$skip_python" ]] || python_rows="$typed"
 raw="$(sql -c "select count(*), sum((payload->>'rental_id')::bigint), sum((payload->>'amount')::numeric), count(payload->>'return_date') from bronze.rental_events_raw")"
 if [[ "$typed" != "$python_rows" || "$typed" != "$raw" ]]; then
     echo "error: the loads differ: typed $typed, raw $raw, python $python_rows" >&2

@@ -163,6 +163,9 @@ pub struct IngestArgs {
     /// Consumers per source table in this process, sharing its partitions (each loads its own batches, in parallel).
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
     pub consumers: usize,
+    /// Join each source's Kafka consumer group, to share its partitions with other `dvt ingest` processes. Without it, a process reads every partition itself from the offsets stored in the warehouse: it starts at once, and resumes at once after a crash.
+    #[arg(long, conflicts_with = "status")]
+    pub group: bool,
     /// Show the lag of every partition (stored offset against the broker's high watermark) and exit.
     #[arg(long)]
     pub status: bool,

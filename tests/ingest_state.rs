@@ -1,12 +1,16 @@
 //! Integration tests of `dvt ingest`'s warehouse side against a real
-//! PostgreSQL: batches are loaded with their offsets in one transaction,
-//! poison messages land in the dead letter, and a failure anywhere in a
-//! batch stores nothing.
+//! PostgreSQL and the embedded DuckDB ([`matrix!`]): batches are loaded with
+//! their offsets in one transaction, poison messages land in the dead
+//! letter, a failure anywhere in a batch stores nothing, and a consumer
+//! with stale offsets cannot commit.
 //!
-//! Each test creates its own database, named `dvt_test_<random>`, through
-//! the admin connection in `DVT_TEST_PG_URL` (default
-//! `postgres://postgres:postgres@127.0.0.1:5432/postgres`), and drops it
-//! when done, so the tests run in parallel.
+//! On PostgreSQL each test creates its own database, named
+//! `dvt_test_<random>`, through the admin connection in `DVT_TEST_PG_URL`
+//! (default `postgres://postgres:postgres@127.0.0.1:5432/postgres`), and
+//! drops it when done, so the tests run in parallel; on DuckDB, a file in a
+//! temp directory of its own.
+
+#![cfg(feature = "duckdb")]
 
 use std::sync::Arc;
 
@@ -14,21 +18,32 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use sqlx::ConnectOptions;
 
+use dvt::adapter::duckdb::{DuckDbAdapter, DuckDbConfig};
 use dvt::adapter::{Adapter, AdapterError, Connection, PostgresAdapter, PostgresConfig, Relation};
 use dvt::ingest::{
-    commit_batch, commit_chunks, load_offsets, offsets_relation, prepare_tables, ColumnType, Destination, JsonPath,
-    Mapper, Mapping, Message, OffsetCommit, OffsetStore, Routed, StateError, StoredOffsets, TypedColumn,
+    commit_batch, commit_chunks, load_offsets, offsets_relation, prepare_tables, ColumnType, Destination, Dialect,
+    JsonPath, Mapper, Mapping, Message, OffsetCommit, OffsetStore, Routed, StateError, StoredOffsets, TypedColumn,
 };
 
 mod common;
+#[path = "support/engine.rs"]
+mod engine;
+#[path = "support/matrix.rs"]
+#[macro_use]
+mod matrix;
 
 use common::Server;
+use engine::Engine;
 
-/// A database of one's own, dropped when the test ends, even when it panics.
+/// A database of one's own, dropped when the test ends, even when it panics;
+/// or a DuckDB file in a temp directory of its own.
 struct TestDatabase {
+    engine: Engine,
     server: Server,
     name: String,
-    adapter: Arc<PostgresAdapter>,
+    adapter: Arc<dyn Adapter>,
+    /// The DuckDB file's directory, removed when dropped.
+    _directory: Option<tempfile::TempDir>,
 }
 
 async fn admin(server: &Server, sql: &str) {
@@ -44,6 +59,42 @@ async fn admin(server: &Server, sql: &str) {
 }
 
 impl TestDatabase {
+    async fn on(engine: Engine) -> Self {
+        match engine {
+            Engine::Postgres => Self::new().await,
+            Engine::DuckDb => {
+                let directory = tempfile::tempdir().unwrap_or_else(|error| panic!("a temp dir: {error}"));
+                let mut config = DuckDbConfig::new(directory.path().join("warehouse.duckdb"), "analytics");
+                config.threads = 2;
+                let adapter = DuckDbAdapter::open(config)
+                    .await
+                    .unwrap_or_else(|error| panic!("open DuckDB: {error}"));
+                Self {
+                    engine,
+                    server: Server::from_env(),
+                    name: String::new(),
+                    adapter: Arc::new(adapter),
+                    _directory: Some(directory),
+                }
+            }
+        }
+    }
+
+    fn dialect(&self) -> Dialect {
+        self.engine.pick(Dialect::Postgres, Dialect::DuckDb)
+    }
+
+    fn mapper(&self, mapping: &Mapping) -> Mapper {
+        Mapper::for_dialect(mapping, self.dialect())
+    }
+
+    fn store(&self, group: &str) -> OffsetStore {
+        OffsetStore {
+            dialect: self.dialect(),
+            ..store(group)
+        }
+    }
+
     async fn new() -> Self {
         let server = Server::from_env();
         let name = format!("dvt_test_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
@@ -61,9 +112,11 @@ impl TestDatabase {
             .await
             .unwrap_or_else(|error| panic!("connect to `{name}`: {error}"));
         Self {
+            engine: Engine::Postgres,
             server,
             name,
             adapter: Arc::new(adapter),
+            _directory: None,
         }
     }
 
@@ -91,6 +144,9 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
+        if self.engine == Engine::DuckDb {
+            return;
+        }
         let server = self.server.clone();
         let name = self.name.clone();
         // Drop cannot await, and the test's runtime may be shutting down.
@@ -117,7 +173,17 @@ fn store(group: &str) -> OffsetStore {
     OffsetStore {
         relation: offsets_relation("analytics"),
         consumer_group: group.to_string(),
+        dialect: Dialect::Postgres,
     }
+}
+
+/// Runs an async test on a runtime of its own.
+fn block_on<F: std::future::Future<Output = ()>>(test: F) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|error| panic!("a runtime: {error}"))
+        .block_on(test);
 }
 
 fn destination(mapper: &Mapper, identifier: &str) -> Destination {
@@ -178,13 +244,17 @@ const EDGE_PAYLOADS: &[&[u8]] = &[
     br#"{"rental_id": 14, "deep": [[[[[[[[[[{"a": null}]]]]]]]]]]}"#,
 ];
 
-#[tokio::test]
-async fn a_raw_batch_loads_rows_dead_letters_and_offsets_in_one_commit() {
-    let database = TestDatabase::new().await;
+fn a_raw_batch_loads_rows_dead_letters_and_offsets_in_one_commit(engine: Engine) {
+    block_on(raw_batch(engine));
+}
+matrix!(a_raw_batch_loads_rows_dead_letters_and_offsets_in_one_commit);
+
+async fn raw_batch(engine: Engine) {
+    let database = TestDatabase::on(engine).await;
     let mut connection = database.connection().await;
-    let mapper = Mapper::new(&Mapping::Raw);
+    let mapper = database.mapper(&Mapping::Raw);
     let destination = destination(&mapper, "rental_events");
-    let store = store("dvt-test");
+    let store = database.store("dvt-test");
     prepare_tables(&mut *connection, &store, &destination)
         .await
         .unwrap_or_else(|error| panic!("prepare: {error}"));
@@ -233,6 +303,7 @@ async fn a_raw_batch_loads_rows_dead_letters_and_offsets_in_one_commit() {
         )
         .await;
     let text = |value: &str| Some(value.to_string());
+    let yes = || text(engine.pick("t", "true"));
     assert_eq!(
         rows,
         vec![
@@ -243,8 +314,8 @@ async fn a_raw_batch_loads_rows_dead_letters_and_offsets_in_one_commit() {
                 text("t-1"),
                 text("\\x009f"),
                 text("null"),
-                text("t"),
-                text("t")
+                yes(),
+                yes()
             ],
             vec![
                 text("3"),
@@ -253,20 +324,21 @@ async fn a_raw_batch_loads_rows_dead_letters_and_offsets_in_one_commit() {
                 text("t-1"),
                 text("\\x009f"),
                 text("null"),
-                text("t"),
-                text("t")
+                yes(),
+                yes()
             ],
             // A tombstone with no key and no headers.
-            vec![text("100"), None, None, None, None, None, text("t"), text("t")],
+            vec![text("100"), None, None, None, None, None, yes(), yes()],
         ]
     );
 
     // Dead letters keep the exact bytes, with the reason.
+    let hex = engine.pick("encode(payload, 'hex')", "lower(hex(payload))");
     let dead = database
-        .rows(
-            "select \"offset\", encode(payload, 'hex'), error is not null, failed_at = '2024-02-01 10:00:00+00' \
-             from bronze.rental_events__dead_letter order by \"offset\"",
-        )
+        .rows(&format!(
+            "select \"offset\", {hex}, error is not null, failed_at = '2024-02-01 10:00:00+00' \
+             from bronze.rental_events__dead_letter order by \"offset\""
+        ))
         .await;
     let dead_offsets: Vec<i64> = dead
         .iter()
@@ -277,7 +349,7 @@ async fn a_raw_batch_loads_rows_dead_letters_and_offsets_in_one_commit() {
         let offset: usize = row[0].as_deref().and_then(|text| text.parse().ok()).unwrap_or_default();
         let hex: String = EDGE_PAYLOADS[offset].iter().map(|byte| format!("{byte:02x}")).collect();
         assert_eq!(row[1].as_deref(), Some(hex.as_str()), "offset {offset}");
-        assert_eq!(row[2..], [text("t"), text("t")]);
+        assert_eq!(row[2..], [yes(), yes()]);
     }
 
     // The offsets were stored with the batch, and read back.
@@ -287,7 +359,7 @@ async fn a_raw_batch_loads_rows_dead_letters_and_offsets_in_one_commit() {
     assert_eq!(reloaded, stored);
     assert_eq!(reloaded.get("rentals", 0), Some(101));
     assert_eq!(reloaded.get("rentals", 1), Some(18));
-    let other_group = load_offsets(&mut *connection, &self::store("another"), &["rentals".to_string()])
+    let other_group = load_offsets(&mut *connection, &database.store("another"), &["rentals".to_string()])
         .await
         .unwrap_or_else(|error| panic!("other group: {error}"));
     assert_eq!(other_group, StoredOffsets::default());
@@ -388,13 +460,17 @@ async fn typed_values_that_pass_the_mapping_load_as_their_types() {
     assert_eq!(database.count(&destination.dead_letter).await, 8);
 }
 
-#[tokio::test]
-async fn a_failure_in_the_middle_of_a_batch_stores_neither_rows_nor_offsets() {
-    let database = TestDatabase::new().await;
+fn a_failure_in_the_middle_of_a_batch_stores_neither_rows_nor_offsets(engine: Engine) {
+    block_on(failure_in_the_middle(engine));
+}
+matrix!(a_failure_in_the_middle_of_a_batch_stores_neither_rows_nor_offsets);
+
+async fn failure_in_the_middle(engine: Engine) {
+    let database = TestDatabase::on(engine).await;
     let mut connection = database.connection().await;
-    let mapper = Mapper::new(&Mapping::Raw);
+    let mapper = database.mapper(&Mapping::Raw);
     let destination = destination(&mapper, "events");
-    let store = store("dvt-test");
+    let store = database.store("dvt-test");
     prepare_tables(&mut *connection, &store, &destination)
         .await
         .unwrap_or_else(|error| panic!("prepare: {error}"));
@@ -468,13 +544,17 @@ async fn a_failure_in_the_middle_of_a_batch_stores_neither_rows_nor_offsets() {
     assert_eq!(database.count(&destination.bronze).await, 2000);
 }
 
-#[tokio::test]
-async fn a_consumer_with_stale_offsets_cannot_commit() {
-    let database = TestDatabase::new().await;
+fn a_consumer_with_stale_offsets_cannot_commit(engine: Engine) {
+    block_on(stale_offsets(engine));
+}
+matrix!(a_consumer_with_stale_offsets_cannot_commit);
+
+async fn stale_offsets(engine: Engine) {
+    let database = TestDatabase::on(engine).await;
     let mut connection = database.connection().await;
-    let mapper = Mapper::new(&Mapping::Raw);
+    let mapper = database.mapper(&Mapping::Raw);
     let destination = destination(&mapper, "events");
-    let store = store("dvt-test");
+    let store = database.store("dvt-test");
     prepare_tables(&mut *connection, &store, &destination)
         .await
         .unwrap_or_else(|error| panic!("prepare: {error}"));
@@ -537,9 +617,13 @@ async fn a_consumer_with_stale_offsets_cannot_commit() {
     assert_eq!(offsets, (0..15).map(|offset| offset.to_string()).collect::<Vec<_>>());
 }
 
-#[tokio::test]
-async fn a_bronze_table_missing_mapped_columns_is_reported() {
-    let database = TestDatabase::new().await;
+fn a_bronze_table_missing_mapped_columns_is_reported(engine: Engine) {
+    block_on(missing_columns(engine));
+}
+matrix!(a_bronze_table_missing_mapped_columns_is_reported);
+
+async fn missing_columns(engine: Engine) {
+    let database = TestDatabase::on(engine).await;
     let mut connection = database.connection().await;
     connection
         .execute("create schema bronze; create table bronze.narrow (rental_id bigint, topic text)")
@@ -549,11 +633,15 @@ async fn a_bronze_table_missing_mapped_columns_is_reported() {
         ("rental_id", "bigint", "$.rental_id"),
         ("amount", "numeric", "$.amount"),
     ]);
-    let error = prepare_tables(&mut *connection, &store("dvt-test"), &destination(&mapper, "narrow"))
-        .await
-        .err()
-        .map(|error| error.to_string())
-        .unwrap_or_default();
+    let error = prepare_tables(
+        &mut *connection,
+        &database.store("dvt-test"),
+        &destination(&mapper, "narrow"),
+    )
+    .await
+    .err()
+    .map(|error| error.to_string())
+    .unwrap_or_default();
     assert_eq!(
         error,
         "`\"bronze\".\"narrow\"` lacks the columns `amount`, `partition`, `offset`, `event_timestamp`, `ingested_at` \

@@ -85,7 +85,7 @@ async fn connect_duckdb(target: &Target, threads: usize) -> Result<Arc<dyn Adapt
     config.threads = pool_size(threads);
     let adapter = DuckDbAdapter::open(config).await.map_err(|error| {
         let hint = if duckdb::is_locked_elsewhere(&error) {
-            format!("another process has `{path}` open; wait for it to finish, or point `path` at another file")
+            format!("another process has `{path}` open, and DuckDB allows one per file; wait for it to finish, or point `path` at another file (a `dvt ingest --follow` holds the file until stopped: build with its `--refresh SELECTOR`, or stop it with Ctrl-C first)")
         } else {
             format!("check that `{path}` is a DuckDB database file that dvt can write")
         };

@@ -19,7 +19,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::exec::refresh::Refresh;
 use crate::ingest::consumer::{IngestJob, KafkaSettings};
 use crate::ingest::driver;
-use crate::ingest::state::{offsets_relation, Destination, OffsetStore};
+use crate::ingest::state::{offsets_relation, Destination, Dialect, OffsetStore};
 use crate::ingest::{IngestSpec, Mapper};
 use crate::manifest::SourceTable;
 use crate::output::Printer;
@@ -79,15 +79,11 @@ pub fn ingest(printer: Arc<Printer>, args: &IngestArgs) -> Result<Outcome, Diagn
     {
         return Ok(Outcome::Failure);
     }
-    if !matches!(session.target.adapter_type.as_str(), "postgres" | "postgresql") {
-        return Err(Diagnostic::error(format!(
-            "`dvt ingest` loads into PostgreSQL, and target `{}` is `{}`",
-            session.target.name, session.target.adapter_type
-        ))
-        .in_file(&session.target.source)
-        .hint("run it on a PostgreSQL target, e.g. `dvt ingest --target pg`")
-        .into());
-    }
+    // Into PostgreSQL or DuckDB alike; an adapter type dvt lacks fails
+    // when connecting, below.
+    let dialect = Dialect::of(&session.target.adapter_type);
+    let target_dir = session.project.target_dir();
+    let invocation_id = session.options.invocation_id.clone();
     let settings = KafkaSettings::from_target(&session.target).ok_or_else(|| {
         Diagnostic::error(format!("target `{}` names no Kafka cluster", session.target.name))
             .in_file(&session.target.source)
@@ -111,10 +107,11 @@ pub fn ingest(printer: Arc<Printer>, args: &IngestArgs) -> Result<Outcome, Diagn
                 store: OffsetStore {
                     relation: offsets_relation(&session.target.schema),
                     consumer_group: consumer_group.clone(),
+                    dialect,
                 },
                 consumer_group,
                 destination,
-                mapper: Arc::new(Mapper::new(&spec.mapping)),
+                mapper: Arc::new(Mapper::for_dialect(&spec.mapping, dialect)),
                 batch,
             })
         })
@@ -148,6 +145,9 @@ pub fn ingest(printer: Arc<Printer>, args: &IngestArgs) -> Result<Outcome, Diagn
             follow: args.follow,
             every: args.every,
             consumers: args.consumers,
+            group: args.group,
+            target_dir,
+            invocation_id,
         };
         runtime.block_on(run.ingest(jobs, refresh))
     };

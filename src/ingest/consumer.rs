@@ -1,12 +1,25 @@
-//! The Kafka side of `dvt ingest`: one consumer per ingested source table,
-//! in a consumer group of its own, that drains its partitions into the
-//! warehouse in batches committed together with their offsets.
+//! The Kafka side of `dvt ingest`: the consumers of an ingested source table,
+//! which drain its partitions into the warehouse in batches committed
+//! together with their offsets.
 //!
-//! Offsets live in the warehouse (see `docs/ingest-design.md`). The consumer
-//! never commits to Kafka: on every assignment its rebalance callback reads
-//! the stored offsets and assigns the partitions there, and each batch's
-//! commit is fenced on the offsets it started from, so a rebalance or a
-//! `kill -9` can neither lose nor duplicate a message.
+//! Offsets live in the warehouse (see `docs/ingest-design.md`), and the
+//! consumer never commits to Kafka. It takes its partitions one of two ways
+//! ([`Membership`]):
+//!
+//! - **Assigned** (the default): the process `assign`s the partitions itself
+//!   (its `--consumers` split them) at the stored offsets, and never joins
+//!   Kafka's consumer group. Nothing waits for a group to form, or for a
+//!   killed member's session to time out: a batch ingest with nothing new
+//!   returns after one metadata request and one query, and a re-run after a
+//!   `kill -9` reads at once.
+//! - **Group** (`--group`): the consumers join the source's consumer group,
+//!   so several processes share its partitions; on every assignment the
+//!   rebalance callback reads the stored offsets and assigns there.
+//!
+//! Either way each batch's commit is fenced on the offsets it started from,
+//! so a rebalance, a `kill -9`, or two processes reading the same partitions
+//! can neither lose nor duplicate a message: the loser's batch rolls back
+//! and it carries on from what the winner stored.
 //!
 //! librdkafka's consumer is synchronous: it polls on a thread of its own,
 //! and the warehouse work runs on the tokio runtime through a handle.
@@ -101,6 +114,18 @@ impl KafkaSettings {
         }
         config
     }
+}
+
+/// How a consumer gets its partitions.
+#[derive(Debug, Clone)]
+pub enum Membership {
+    /// Member `index` (from 0) of this process's `count` consumers of the
+    /// source: it assigns itself every `count`-th partition, in topic and
+    /// partition order, starting at the `index`-th.
+    Assigned { index: usize, count: usize },
+    /// A member of the source's consumer group, with this process's other
+    /// members.
+    Group(Crew),
 }
 
 /// One source table to ingest.
@@ -261,7 +286,7 @@ pub fn consume(
     settings: &KafkaSettings,
     job: &IngestJob,
     until: &Until,
-    crew: &Crew,
+    membership: &Membership,
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> Result<IngestTotals, IngestError> {
     let shared = Arc::new(Shared {
@@ -284,7 +309,13 @@ pub fn consume(
             shared: Arc::clone(&shared),
         })?;
 
-    let result = consume_with(&consumer, &shared, job, until, on_event);
+    let crew = match membership {
+        Membership::Assigned { index, count } => {
+            return consume_with(&consumer, &shared, job, until, Some((*index, *count)), on_event);
+        }
+        Membership::Group(crew) => crew,
+    };
+    let result = consume_with(&consumer, &shared, job, until, None, on_event);
     crew.leave();
     if result.is_ok() && matches!(until, Until::Drained) {
         // Stay in the group, reading nothing, until the crew's other
@@ -323,17 +354,47 @@ impl Crew {
     }
 }
 
+/// Consumes with `consumer`: subscribed to the group when `share` is
+/// `None`, else assigned share `(index, count)` of the partitions.
 fn consume_with(
     consumer: &BaseConsumer<IngestContext>,
     shared: &Arc<Shared>,
     job: &IngestJob,
     until: &Until,
+    share: Option<(usize, usize)>,
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> Result<IngestTotals, IngestError> {
     // The high watermarks now: a batch ingest stops there.
     let targets = high_watermarks(consumer, &job.topics)?;
-    let topics: Vec<&str> = job.topics.iter().map(String::as_str).collect();
-    consumer.subscribe(&topics)?;
+    match share {
+        None => {
+            let topics: Vec<&str> = job.topics.iter().map(String::as_str).collect();
+            consumer.subscribe(&topics)?;
+        }
+        Some((index, count)) => {
+            let mine: Vec<(String, i32)> = targets.keys().skip(index).step_by(count.max(1)).cloned().collect();
+            shared.reload_offsets()?;
+            let offsets = lock_unpoisoned(&shared.offsets).clone();
+            // Nothing to load in batch mode: done, without a fetch.
+            let drained = mine.iter().all(|(topic, partition)| {
+                let target = targets.get(&(topic.clone(), *partition)).copied().unwrap_or(0);
+                offsets.get(topic, *partition).unwrap_or(0) >= target
+            });
+            if mine.is_empty() || (drained && matches!(until, Until::Drained)) {
+                on_event(Event::Assigned(&mine));
+                return Ok(IngestTotals::default());
+            }
+            let mut assignment = TopicPartitionList::new();
+            for (topic, partition) in &mine {
+                let start = offsets.get(topic, *partition).map_or(Offset::Beginning, Offset::Offset);
+                assignment.add_partition_offset(topic, *partition, start)?;
+            }
+            consumer.assign(&assignment)?;
+            *lock_unpoisoned(&shared.assigned) = mine;
+            // Reported by the loop, as an assignment by the group is.
+            shared.rebalanced.store(true, Ordering::SeqCst);
+        }
+    }
 
     let mut totals = IngestTotals::default();
     let mut pending = Pending::new(job);

@@ -2,9 +2,10 @@
 //! loaded in one transaction each, Kafka consumers in batch or `--follow`
 //! mode with the refresh loop, and `--status`.
 //!
-//! Each source table is consumed by a consumer group of its own, on a
-//! thread of its own; several `dvt ingest` processes share a group's
-//! partitions.
+//! Each source table is consumed on a thread of its own (`--consumers N`
+//! threads), which assigns itself its partitions, or with `--group` joins
+//! the source's consumer group, whose partitions several `dvt ingest`
+//! processes share.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,8 +15,9 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tokio::sync::Notify;
 
-use super::consumer::{self, Crew, Event, IngestJob, IngestTotals, KafkaSettings, Until};
-use super::freshness::{thousands, Freshness};
+use super::consumer::{self, Crew, Event, IngestJob, IngestTotals, KafkaSettings, Membership, Until};
+use super::freshness::{thousands, Freshness, Histogram};
+use super::results::{FreshnessResult, IngestResults, Metadata, PartitionResult, SourceResult};
 use super::state::{load_offsets, prepare_tables, StoredOffsets};
 use super::IngestSpec;
 use crate::adapter::{lock_unpoisoned, Adapter};
@@ -136,6 +138,12 @@ pub(crate) struct Run {
     pub every: Option<Duration>,
     /// Consumers per source table (`--consumers`).
     pub consumers: usize,
+    /// Whether the consumers join each source's consumer group (`--group`)
+    /// rather than assign the partitions themselves.
+    pub group: bool,
+    /// Where `ingest_results.json` goes.
+    pub target_dir: std::path::PathBuf,
+    pub invocation_id: String,
 }
 
 /// What the consumers of one source table loaded, as they finish.
@@ -168,6 +176,17 @@ struct Progress {
     stop: Arc<AtomicBool>,
     /// Whether committed events wait for a refresh to be visible.
     refreshing: bool,
+    /// What each source table's consumers committed, by unique id, for
+    /// `ingest_results.json`.
+    sources: Mutex<BTreeMap<String, SourceProgress>>,
+}
+
+/// What the consumers of one source table committed in this run.
+#[derive(Default)]
+struct SourceProgress {
+    totals: IngestTotals,
+    /// Per message, commit time minus its Kafka timestamp.
+    freshness: Histogram,
 }
 
 impl Run {
@@ -190,6 +209,7 @@ impl Run {
             committed: Notify::new(),
             stop: Arc::new(AtomicBool::new(false)),
             refreshing: refresh.is_some(),
+            sources: Mutex::new(BTreeMap::new()),
         });
         let until = if self.follow {
             Until::Stopped(Arc::clone(&progress.stop))
@@ -250,6 +270,14 @@ impl Run {
                 .or_insert_with(|| Finished::new(members))
                 .crew
                 .clone();
+            let membership = if self.group {
+                Membership::Group(crew)
+            } else {
+                Membership::Assigned {
+                    index: member - 1,
+                    count: members,
+                }
+            };
             let label = if members == 1 {
                 job.name.clone()
             } else {
@@ -279,6 +307,16 @@ impl Run {
                             progress.refreshing,
                         );
                         progress.committed.notify_one();
+                        {
+                            let mut sources = lock_unpoisoned(&progress.sources);
+                            let source = sources.entry(job.name.clone()).or_default();
+                            source.totals.rows += batch.rows;
+                            source.totals.dead_letters += batch.dead_letters;
+                            source.totals.batches += 1;
+                            for produced in &batch.produced_at {
+                                source.freshness.record(batch.committed_at - produced);
+                            }
+                        }
                         if let Some(bar) = &bar {
                             bar.set_position(totals.rows);
                             bar.set_message(format!("{label}: {} dead letters", thousands(totals.dead_letters)));
@@ -312,7 +350,7 @@ impl Run {
                         ))
                     }
                 };
-                let result = consumer::consume(adapter, handle, &settings, &job, &until, &crew, &mut on_event);
+                let result = consumer::consume(adapter, handle, &settings, &job, &until, &membership, &mut on_event);
                 if let Some(bar) = &bar {
                     bar.finish_and_clear();
                 }
@@ -418,6 +456,11 @@ impl Run {
                 }),
             );
         }
+        let results = self.results(&jobs, &progress, started.elapsed()).await;
+        if let Err(diagnostic) = super::results::write(&self.target_dir, &results) {
+            failed = true;
+            self.printer.diagnostic(&diagnostic);
+        }
         self.printer.event(
             "summary",
             &format!(
@@ -432,6 +475,78 @@ impl Run {
         );
         Ok(if failed { Outcome::Failure } else { Outcome::Success })
     }
+}
+
+impl Run {
+    /// `ingest_results.json` of this run: what each source committed, and
+    /// each partition's stored offset and lag now.
+    async fn results(&self, jobs: &[IngestJob], progress: &Progress, elapsed: Duration) -> IngestResults {
+        let mut sources = Vec::new();
+        for job in jobs {
+            let partitions = match partition_lags(&self.adapter, &self.settings, job).await {
+                Ok(lags) => lags
+                    .iter()
+                    .map(|lag| PartitionResult {
+                        topic: lag.topic.clone(),
+                        partition: lag.partition,
+                        committed_offset: lag.stored.unwrap_or(lag.low_watermark),
+                        high_watermark: lag.high_watermark,
+                        lag: lag.lag(),
+                    })
+                    .collect(),
+                Err(error) => {
+                    self.printer.diagnostic(
+                        &Diagnostic::warning(format!(
+                            "{}: cannot read the lag for ingest_results.json: {error}",
+                            job.name
+                        ))
+                        .hint("the file lists no partitions for this source; `dvt ingest --status` shows them"),
+                    );
+                    Vec::new()
+                }
+            };
+            let committed = lock_unpoisoned(&progress.sources);
+            let source = committed.get(&job.name);
+            sources.push(SourceResult {
+                unique_id: job.name.clone(),
+                relation: job.destination.bronze.to_string(),
+                rows: source.map_or(0, |source| source.totals.rows),
+                dead_letters: source.map_or(0, |source| source.totals.dead_letters),
+                batches: source.map_or(0, |source| source.totals.batches),
+                partitions,
+                freshness: FreshnessResult::of(source.map_or(&Histogram::default(), |source| &source.freshness)),
+            });
+        }
+        IngestResults {
+            metadata: Metadata::new(
+                &self.invocation_id,
+                self.follow,
+                elapsed.as_secs_f64(),
+                chrono::Utc::now(),
+            ),
+            sources,
+        }
+    }
+}
+
+/// Each partition's stored offset, watermarks and lag, for `job`.
+async fn partition_lags(
+    adapter: &Arc<dyn Adapter>,
+    settings: &KafkaSettings,
+    job: &IngestJob,
+) -> Result<Vec<consumer::PartitionLag>, String> {
+    let mut connection = adapter.connection().await.map_err(|error| error.to_string())?;
+    let stored = match load_offsets(&mut *connection, &job.store, &job.topics).await {
+        Ok(stored) => stored,
+        Err(super::state::StateError::Warehouse { source, .. })
+            if source.sqlstate() == Some(SQLSTATE_UNDEFINED_TABLE) =>
+        {
+            StoredOffsets::default()
+        }
+        Err(error) => return Err(error.to_string()),
+    };
+    drop(connection);
+    tokio::task::block_in_place(|| consumer::lag(settings, job, &stored)).map_err(|error| error_chain(&error))
 }
 
 /// Ctrl-C (SIGINT) and SIGTERM, which schedulers and `docker stop` send:
@@ -504,6 +619,16 @@ async fn refresh_once(refresh: &Refresh, progress: &Progress, printer: &Printer)
     let started = Instant::now();
     let results = refresh.run().await;
     let succeeded = !results.failed();
+    // What failed, as a run prints it at its end.
+    for failure in results.results.iter().filter(|result| result.status.is_failure()) {
+        match &failure.diagnostic {
+            Some(diagnostic) => printer.diagnostic(diagnostic),
+            None => printer.diagnostic(&Diagnostic::error(format!(
+                "{}: {}",
+                failure.unique_id, failure.message
+            ))),
+        }
+    }
     let mut freshness = lock_unpoisoned(&progress.freshness);
     freshness.refresh_finished(chrono::Utc::now().timestamp_millis(), succeeded);
     let window = freshness.take_window();
@@ -553,22 +678,9 @@ pub(crate) async fn status(
     };
     let mut total_lag = 0;
     for job in jobs {
-        let mut connection = adapter
-            .connection()
+        let lags = partition_lags(adapter, settings, job)
             .await
-            .map_err(|error| Diagnostic::error(error.to_string()))?;
-        let stored = match load_offsets(&mut *connection, &job.store, &job.topics).await {
-            Ok(stored) => stored,
-            Err(super::state::StateError::Warehouse { source, .. })
-                if source.sqlstate() == Some(SQLSTATE_UNDEFINED_TABLE) =>
-            {
-                StoredOffsets::default()
-            }
-            Err(error) => return Err(Diagnostic::error(format!("{}: {error}", job.name))),
-        };
-        drop(connection);
-        let lags = tokio::task::block_in_place(|| consumer::lag(settings, job, &stored))
-            .map_err(|error| Diagnostic::error(format!("{}: {}", job.name, error_chain(&error))))?;
+            .map_err(|error| Diagnostic::error(format!("{}: {error}", job.name)))?;
         table(format!(
             "{} -> {} (consumer group `{}`)",
             job.name, job.destination.bronze, job.consumer_group

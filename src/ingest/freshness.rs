@@ -70,6 +70,18 @@ impl Histogram {
         None
     }
 
+    /// The longest latency recorded, in milliseconds (to the second beyond
+    /// a minute); `None` when nothing was recorded.
+    pub fn max(&self) -> Option<u64> {
+        if let Some((seconds, _)) = self.seconds.iter().next_back() {
+            return Some(seconds * 1000);
+        }
+        self.millis
+            .iter()
+            .rposition(|count| *count > 0)
+            .map(|millis| millis as u64)
+    }
+
     /// `p50 1.24s, p95 2.10s over 10,000 events`, or `no events yet`.
     pub fn describe(&self) -> String {
         match (self.percentile(0.5), self.percentile(0.95)) {
@@ -177,6 +189,7 @@ mod tests {
         assert_eq!(histogram.percentile(0.5), Some(50));
         assert_eq!(histogram.percentile(0.95), Some(95));
         assert_eq!(histogram.percentile(1.0), Some(100));
+        assert_eq!(histogram.max(), Some(100));
         assert_eq!(histogram.count(), 100);
     }
 
@@ -189,6 +202,8 @@ mod tests {
         assert_eq!(histogram.percentile(0.1), Some(0));
         assert_eq!(histogram.percentile(0.5), Some(90_000));
         assert_eq!(histogram.percentile(0.99), Some(3_600_000));
+        assert_eq!(histogram.max(), Some(3_600_000));
+        assert_eq!(Histogram::default().max(), None);
     }
 
     #[test]

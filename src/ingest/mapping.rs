@@ -116,12 +116,43 @@ fn metadata_columns() -> [TableColumn; 5] {
     ]
 }
 
+/// The SQL dialect bronze tables are created and loaded in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Dialect {
+    #[default]
+    Postgres,
+    /// DuckDB: JSON columns are text (`varchar`), and `bytea` (DuckDB's
+    /// `blob`) is read from text with an escape per byte, `\x0a\x1b`, where
+    /// PostgreSQL reads one prefix, `\x0a1b`.
+    DuckDb,
+}
+
+impl Dialect {
+    /// The dialect of an adapter type (`postgres`, `duckdb`).
+    pub fn of(adapter_kind: &str) -> Self {
+        if adapter_kind == "duckdb" {
+            Dialect::DuckDb
+        } else {
+            Dialect::Postgres
+        }
+    }
+
+    /// A column type of [`TableColumn::data_type`] as this dialect spells it.
+    pub fn column_type(self, data_type: &str) -> &str {
+        match (self, data_type) {
+            (Dialect::DuckDb, "jsonb") => "varchar",
+            _ => data_type,
+        }
+    }
+}
+
 /// A [`Mapping`] prepared for encoding: built once per source table, used for
 /// every batch.
 #[derive(Debug)]
 pub struct Mapper {
     kind: Kind,
     columns: Vec<TableColumn>,
+    dialect: Dialect,
 }
 
 #[derive(Debug)]
@@ -190,9 +221,18 @@ impl Mapper {
                 Self {
                     kind: Kind::Raw,
                     columns,
+                    dialect: Dialect::Postgres,
                 }
             }
             Mapping::Typed(declared) => Self::typed(declared),
+        }
+    }
+
+    /// The mapper for a warehouse of `dialect` (PostgreSQL's by default).
+    pub fn for_dialect(mapping: &Mapping, dialect: Dialect) -> Self {
+        Self {
+            dialect,
+            ..Self::new(mapping)
         }
     }
 
@@ -229,6 +269,7 @@ impl Mapper {
                 slot_count,
             }),
             columns,
+            dialect: Dialect::Postgres,
         }
     }
 
@@ -326,7 +367,13 @@ impl BatchEncoder<'_> {
             }
             Err(error) => {
                 self.rows.current.truncate(start);
-                write_dead_letter(&mut self.dead_letters.current, message, &error, &self.ingested_at);
+                write_dead_letter(
+                    &mut self.dead_letters.current,
+                    message,
+                    &error,
+                    &self.ingested_at,
+                    self.mapper.dialect,
+                );
                 self.dead_letters.end_row();
                 Routed::DeadLetter(error)
             }
@@ -912,7 +959,11 @@ fn write_metadata(buffer: &mut Vec<u8>, message: &Message<'_>) {
     }
 }
 
-fn write_dead_letter(buffer: &mut Vec<u8>, message: &Message<'_>, error: &str, failed_at: &str) {
+fn write_dead_letter(buffer: &mut Vec<u8>, message: &Message<'_>, error: &str, failed_at: &str, dialect: Dialect) {
+    let write_bytes = match dialect {
+        Dialect::Postgres => write_hex,
+        Dialect::DuckDb => write_escaped_bytes,
+    };
     write_copy_text(buffer, message.topic.as_bytes());
     buffer.push(b',');
     write_integer(buffer, i64::from(message.partition));
@@ -920,11 +971,11 @@ fn write_dead_letter(buffer: &mut Vec<u8>, message: &Message<'_>, error: &str, f
     write_integer(buffer, message.offset);
     buffer.push(b',');
     if let Some(key) = message.key {
-        write_hex(buffer, key);
+        write_bytes(buffer, key);
     }
     buffer.push(b',');
     if let Some(payload) = message.payload {
-        write_hex(buffer, payload);
+        write_bytes(buffer, payload);
     }
     buffer.push(b',');
     if error.contains('\0') {
@@ -946,6 +997,23 @@ fn write_hex(buffer: &mut Vec<u8>, bytes: &[u8]) {
     buffer.reserve(2 + bytes.len() * 2);
     buffer.extend_from_slice(b"\\x");
     for &byte in bytes {
+        buffer.push(DIGITS[usize::from(byte >> 4)]);
+        buffer.push(DIGITS[usize::from(byte & 0x0f)]);
+    }
+}
+
+/// Bytes as DuckDB reads a `blob` from text, an escape per byte,
+/// `\x0a\x1b...`, which never needs CSV quotes; no bytes are a quoted empty
+/// field, which the `COPY` reads as an empty blob rather than NULL.
+fn write_escaped_bytes(buffer: &mut Vec<u8>, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    if bytes.is_empty() {
+        buffer.extend_from_slice(b"\"\"");
+        return;
+    }
+    buffer.reserve(bytes.len() * 4);
+    for &byte in bytes {
+        buffer.extend_from_slice(b"\\x");
         buffer.push(DIGITS[usize::from(byte >> 4)]);
         buffer.push(DIGITS[usize::from(byte & 0x0f)]);
     }

@@ -23,12 +23,13 @@ pub mod freshness;
 pub mod mapping;
 #[cfg(feature = "kafka")]
 pub mod produce;
+pub mod results;
 pub mod sources;
 pub mod spec;
 pub mod state;
 
 pub use mapping::{
-    dead_letter_columns, BatchEncoder, EncodedBatch, Mapper, Message, PartitionOffset, Routed, TableColumn,
+    dead_letter_columns, BatchEncoder, Dialect, EncodedBatch, Mapper, Message, PartitionOffset, Routed, TableColumn,
 };
 pub use spec::{BatchLimits, ColumnType, Format, IngestSpec, JsonPath, Mapping, PathStep, TypedColumn};
 pub use state::{

@@ -15,7 +15,8 @@
 //! [`StateError::OffsetConflict`] and its batch is rolled back, so two
 //! consumers never both load the same messages.
 //!
-//! The SQL is in `templates/ingest/` (PostgreSQL's dialect). This module does
+//! The SQL is in `templates/ingest/` (PostgreSQL's dialect, and DuckDB's
+//! where it differs, `templates/duckdb/ingest_*.sql`). This module does
 //! not read Kafka or encode rows; [`super::mapping`] does.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,6 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::stream::{self, BoxStream, StreamExt};
 use serde::Serialize;
 
+pub use super::mapping::Dialect;
 use super::mapping::{dead_letter_columns, EncodedBatch, TableColumn};
 use crate::adapter::{AdapterError, Connection, Relation};
 
@@ -35,9 +37,21 @@ const TEMPLATE_SOURCES: &[(&str, &str)] = crate::adapter::template_files!("inges
     "create_table.sql", "create_offsets_table.sql", "load_offsets.sql", "store_offsets.sql",
     "publish_delete.sql", "publish_insert.sql", "publish_drop.sql", "publish_rename.sql");
 
+/// DuckDB's own statements: it forbids a subquery in `on conflict ... do
+/// update ... where`, so its compare-and-set is an update of the rows that
+/// hold the expected offsets and an insert of the partitions that have none.
+const DUCKDB_TEMPLATE_SOURCES: &[(&str, &str)] = crate::adapter::template_files!("duckdb";
+    "ingest_update_offsets.sql", "ingest_insert_offsets.sql");
+
 pub(crate) fn render(name: &'static str, context: minijinja::Value) -> Result<String, AdapterError> {
     static TEMPLATES: std::sync::OnceLock<minijinja::Environment<'static>> = std::sync::OnceLock::new();
     let templates = TEMPLATES.get_or_init(|| crate::adapter::template_environment(TEMPLATE_SOURCES));
+    crate::adapter::render_template(templates, name, context)
+}
+
+fn render_duckdb(name: &'static str, context: minijinja::Value) -> Result<String, AdapterError> {
+    static TEMPLATES: std::sync::OnceLock<minijinja::Environment<'static>> = std::sync::OnceLock::new();
+    let templates = TEMPLATES.get_or_init(|| crate::adapter::template_environment(DUCKDB_TEMPLATE_SOURCES));
     crate::adapter::render_template(templates, name, context)
 }
 
@@ -81,6 +95,9 @@ pub struct OffsetStore {
     /// See [`offsets_relation`].
     pub relation: Relation,
     pub consumer_group: String,
+    /// The warehouse's dialect, which spells the compare-and-set and the
+    /// bronze tables' types.
+    pub dialect: Dialect,
 }
 
 /// One partition's offset to store with a batch.
@@ -202,34 +219,7 @@ pub async fn prepare_tables(
         minijinja::context! { relation => &store.relation },
     );
     create_table(connection, &store.relation, sql).await?;
-    create_destination(connection, destination, Dialect::Postgres).await
-}
-
-/// The SQL dialect bronze tables are created in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Postgres,
-    /// DuckDB, which has no `jsonb` (its `json` type needs an extension
-    /// this build leaves out): JSON columns are text there.
-    DuckDb,
-}
-
-impl Dialect {
-    /// The dialect of an adapter type (`postgres`, `duckdb`).
-    pub fn of(adapter_kind: &str) -> Self {
-        if adapter_kind == "duckdb" {
-            Dialect::DuckDb
-        } else {
-            Dialect::Postgres
-        }
-    }
-
-    fn column_type(self, data_type: &str) -> &str {
-        match (self, data_type) {
-            (Dialect::DuckDb, "jsonb") => "varchar",
-            _ => data_type,
-        }
-    }
+    create_destination(connection, destination, store.dialect).await
 }
 
 /// Creates the schemas, the bronze table and the dead-letter table of a
@@ -489,20 +479,39 @@ async fn store_offsets(
     store: &OffsetStore,
     offsets: &[OffsetCommit],
 ) -> Result<(), StateError> {
-    let result = query_state(
-        connection,
-        "store_offsets.sql",
+    let action = format!("store offsets in `{}`", store.relation);
+    let context = |offsets: &[&OffsetCommit]| {
         minijinja::context! {
             relation => &store.relation,
             consumer_group => &store.consumer_group,
             offsets => offsets,
-        },
-        format!("store offsets in `{}`", store.relation),
-    )
-    .await?;
-    let stored: BTreeSet<(String, i32)> = result
-        .rows
+        }
+    };
+    let mut results = Vec::new();
+    match store.dialect {
+        Dialect::Postgres => {
+            let all: Vec<&OffsetCommit> = offsets.iter().collect();
+            results.push(query_state(connection, "store_offsets.sql", context(&all), action).await?);
+        }
+        Dialect::DuckDb => {
+            let (new, moved): (Vec<&OffsetCommit>, Vec<&OffsetCommit>) =
+                offsets.iter().partition(|offset| offset.expected.is_none());
+            for (template, offsets) in [("ingest_update_offsets.sql", moved), ("ingest_insert_offsets.sql", new)] {
+                if offsets.is_empty() {
+                    continue;
+                }
+                let sql = render_duckdb(template, context(&offsets)).map_err(StateError::warehouse(action.clone()))?;
+                let result = connection
+                    .query(&sql, None)
+                    .await
+                    .map_err(StateError::warehouse(action.clone()))?;
+                results.push(result);
+            }
+        }
+    }
+    let stored: BTreeSet<(String, i32)> = results
         .iter()
+        .flat_map(|result| result.rows.iter())
         .filter_map(|row| match row.as_slice() {
             [Some(topic), Some(partition)] => partition.parse().ok().map(|partition| (topic.clone(), partition)),
             _ => None,
@@ -532,6 +541,7 @@ mod tests {
         let store = OffsetStore {
             relation: offsets_relation("analytics"),
             consumer_group: "dvt's group".into(),
+            dialect: Dialect::Postgres,
         };
         let sql = render(
             "store_offsets.sql",
@@ -562,6 +572,35 @@ mod tests {
         )
         .unwrap_or_else(|error| panic!("{error}"));
         assert!(sql.contains("and topic in ('a', 'b')"), "{sql}");
+    }
+
+    #[test]
+    fn duckdb_offsets_are_an_update_of_the_stored_and_an_insert_of_the_new() {
+        let offsets = [OffsetCommit {
+            topic: "a".into(),
+            partition: 1,
+            expected: Some(5),
+            next_offset: 7,
+        }];
+        let context = minijinja::context! {
+            relation => offsets_relation("analytics"),
+            consumer_group => "dvt's group",
+            offsets => offsets,
+        };
+        let update =
+            render_duckdb("ingest_update_offsets.sql", context.clone()).unwrap_or_else(|error| panic!("{error}"));
+        assert!(update.contains("('a', 1, 5::bigint, 7::bigint)\n"), "{update}");
+        assert!(
+            update.contains("and stored.next_offset = batch.expected_offset"),
+            "{update}"
+        );
+        assert!(
+            update.contains("where stored.consumer_group = 'dvt''s group'"),
+            "{update}"
+        );
+        let insert = render_duckdb("ingest_insert_offsets.sql", context).unwrap_or_else(|error| panic!("{error}"));
+        assert!(insert.contains("('a', 1, 7::bigint)\n"), "{insert}");
+        assert!(insert.contains("where not exists ("), "{insert}");
     }
 
     #[test]

@@ -74,6 +74,16 @@ impl Background {
         }
     }
 
+    /// Every stderr line printed so far, taking what has arrived without
+    /// waiting.
+    #[allow(dead_code, reason = "not every test binary reads the lines as they come")]
+    pub fn stderr_so_far(&mut self) -> &[String] {
+        while let Ok(line) = self.lines.try_recv() {
+            self.stderr.push(line);
+        }
+        &self.stderr
+    }
+
     /// Waits, at most `limit`, for the process to exit; returns its exit
     /// code and stderr.
     pub fn finish(mut self, limit: Duration) -> (Option<i32>, String) {
