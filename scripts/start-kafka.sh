@@ -53,6 +53,9 @@ if [[ -z "${DVT_MOCK_KAFKA:-}" ]]; then
 fi
 
 rm -f "$dir/pid" "$dir/bootstrap" "$dir/commands"
+# The log exists before the broker starts, so that the wait below can read it
+# before the background shell has opened it.
+: >"$dir/log"
 mkfifo "$dir/commands"
 # The broker serves until its stdin closes. It blocks opening the fifo until a
 # writer opens it: the holder below, which keeps it open for as long as the

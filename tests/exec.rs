@@ -1724,6 +1724,78 @@ fn the_example_project_builds_on_the_embedded_default_with_no_profile() {
     );
 }
 
+/// README's main command, `bash scripts/demo.sh`, on a copy of the example
+/// project with the debug binaries (`DVT_BIN_DIR`): a broker of its own,
+/// events produced and ingested into bronze, the build with its tests and
+/// exports, an export read back, the docs, the broker stopped, a summary.
+/// The second run replays the topic's log with 300 more events, and only
+/// those are loaded.
+#[test]
+fn the_main_job_runs_the_whole_pipeline_and_a_second_run_loads_only_new_events() {
+    let project = example_project_copy();
+    let home = tempfile::tempdir().expect("an empty home");
+    let dvt = assert_cmd::cargo::cargo_bin("dvt");
+    let bin_dir = dvt.parent().expect("the binaries' folder");
+    let run = || {
+        let mut demo = std::process::Command::new("bash");
+        command::isolate(&mut demo);
+        demo.arg("scripts/demo.sh")
+            .current_dir(project.path())
+            .env("HOME", home.path())
+            .env("DVT_BIN_DIR", bin_dir)
+            .env("DVT_DEMO_EVENTS", "300")
+            .env_remove("DVT_KAFKA_BOOTSTRAP");
+        let output = assert_cmd::Command::from_std(demo)
+            .timeout(Duration::from_secs(600))
+            .output()
+            .expect("the demo runs");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+        stdout
+    };
+    let summary_line = |stdout: &str, label: &str| -> String {
+        let summary = &stdout[stdout
+            .find("==> Summary")
+            .unwrap_or_else(|| panic!("no summary in:\n{stdout}"))..];
+        summary
+            .lines()
+            .find(|line| line.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("no `{label}` line in:\n{summary}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+
+    // Each run adds 300 events to the topic's log, and loads only those.
+    let events = |stdout: &str, in_topic: usize| {
+        assert_eq!(
+            summary_line(stdout, "events produced"),
+            format!("events produced 300 new this run, {in_topic} in the topic")
+        );
+        assert_eq!(
+            summary_line(stdout, "events in bronze"),
+            format!("events in bronze {in_topic} (each once; 300 loaded this run), 0 dead letters; {in_topic} in silver_rental_events")
+        );
+    };
+    let first = run();
+    events(&first, 300);
+    // One warn-severity test of the example fails on purpose.
+    let done = first.lines().find(|line| line.starts_with("Done.")).unwrap_or_default();
+    assert!(done.contains("WARN=1 ERROR=0 SKIP=0"), "{first}");
+    assert!(
+        first.contains(
+            "fct_rental: 16044 rows read back from target/lake/lake/gold/fct_rental/ (16044 in the warehouse)"
+        ),
+        "{first}"
+    );
+    assert!(project.path().join("target/docs/index.html").is_file());
+    let broker = std::fs::read_to_string(project.path().join("target/demo/kafka/pid"));
+    assert!(broker.is_err(), "the demo stops the broker it started: {broker:?}");
+
+    events(&run(), 600);
+}
+
 #[test]
 fn debug_reports_the_embedded_duckdb_version() {
     let project = Project::on(Engine::DuckDb);
