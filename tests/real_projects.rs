@@ -387,3 +387,27 @@ fn graph_nodes_carry_what_dbt_project_evaluator_reads(engine: Engine) {
         table(&[&["all_days", "public", "finance", "protected", "ignore", "macro.dbt.test_unique"]])
     );
 }
+
+// dbt-codegen's `get_models` reads `graph` in a package's macro, which the
+// project's own code never names: the graph is built for it all the same.
+matrix!(a_package_macro_reading_the_graph_sees_the_models);
+fn a_package_macro_reading_the_graph_sees_the_models(engine: Engine) {
+    let project = Project::new("real", engine);
+    project.write("dbt_packages/codegen/dbt_project.yml", "name: codegen\n");
+    project.write(
+        "dbt_packages/codegen/macros/get_models.sql",
+        "{% macro get_models(prefix) %}{% set names = [] %}{% for node in graph.nodes.values() \
+         | selectattr('resource_type', 'equalto', 'model') %}{% if node.name.startswith(prefix) %}\
+         {% do names.append(node.name) %}{% endif %}{% endfor %}{{ return(names | sort | join(',')) }}{% endmacro %}\n",
+    );
+    project.write("models/model_a.sql", "select 1 as id\n");
+    project.write(
+        "models/listed.sql",
+        "select '{% if execute %}{{ codegen.get_models('model_') }}{% endif %}' as models\n",
+    );
+    project.dvt_exits(0, &["build"]);
+    assert_eq!(
+        project.rows("select models from analytics.listed"),
+        table(&[&["model_a"]])
+    );
+}
