@@ -26,6 +26,16 @@ mod run_output;
 use engine::Engine;
 use fixture::Project;
 
+/// The status `target/run_results.json` records for `unique_id`.
+fn result_status(project: &Project, unique_id: &str) -> Option<serde_json::Value> {
+    let results: serde_json::Value =
+        serde_json::from_str(&project.read("target/run_results.json")).expect("run_results.json is JSON");
+    results["results"]
+        .as_array()
+        .and_then(|results| results.iter().find(|result| result["unique_id"] == unique_id))
+        .map(|result| result["status"].clone())
+}
+
 fn table(rows: &[&[&str]]) -> Vec<Vec<Option<String>>> {
     rows.iter()
         .map(|row| row.iter().map(|value| Some(value.to_string())).collect())
@@ -238,14 +248,7 @@ fn a_unit_test_overrides_a_package_macro_inside_the_package(engine: Engine) {
     );
     let output = project.dvt_exits(1, &["build"]);
     // The model itself calls the real macro, which fails; its unit test passes.
-    let results: serde_json::Value =
-        serde_json::from_str(&project.read("target/run_results.json")).expect("run_results.json is JSON");
-    let status = |id: &str| {
-        results["results"]
-            .as_array()
-            .and_then(|results| results.iter().find(|result| result["unique_id"] == id))
-            .map(|result| result["status"].clone())
-    };
+    let status = |id: &str| result_status(&project, id);
     assert_eq!(
         status("unit_test.real.middle.middle_only"),
         Some("pass".into()),
@@ -410,4 +413,34 @@ fn a_package_macro_reading_the_graph_sees_the_models(engine: Engine) {
         project.rows("select models from analytics.listed"),
         table(&[&["model_a"]])
     );
+}
+
+// dbt 1.10's `build` lists exposures (dbt-project-evaluator's `exposure_1`):
+// `NO-OP` once what they depend on is built and tested, skipped when a test
+// of it failed, and counted in the summary's `NO-OP=`.
+matrix!(build_lists_exposures_as_no_ops);
+fn build_lists_exposures_as_no_ops(engine: Engine) {
+    let project = Project::new("real", engine);
+    project.write("models/orders.sql", "select 1 as id union all select 1\n");
+    project.write("models/customers.sql", "select 1 as id\n");
+    project.write(
+        "models/schema.yml",
+        "models:\n  - name: orders\n    columns:\n      - name: id\n        data_tests: [unique]\n\
+         exposures:\n  - name: portal\n    type: application\n    owner: {name: ops}\n    depends_on: [ref('customers')]\n\
+         \x20 - name: dashboard\n    type: dashboard\n    owner: {name: ops}\n    depends_on: [ref('orders')]\n",
+    );
+    let output = project.dvt_exits(1, &["build"]);
+    assert!(
+        output
+            .stderr
+            .contains("Done. PASS=2 WARN=0 ERROR=1 SKIP=1 NO-OP=1 TOTAL=5"),
+        "{output:?}"
+    );
+    assert!(output.stderr.contains(" NO-OP exposure portal "), "{output:?}");
+    let status = |id: &str| result_status(&project, id);
+    assert_eq!(status("exposure.real.portal"), Some("no-op".into()));
+    assert_eq!(status("exposure.real.dashboard"), Some("skipped".into()));
+    // `run` has no exposures to list.
+    let output = project.dvt_exits(0, &["run"]);
+    assert!(output.stderr.contains("NO-OP=0 TOTAL=2"), "{output:?}");
 }
