@@ -336,7 +336,8 @@ pub struct LsArgs {
     pub project: ProjectArgs,
     #[command(flatten)]
     pub selection: SelectArgs,
-    /// Only resources of these types (model, seed, test, source, exposure, analysis).
+    /// Only resources of these types (model, seed, test, unit_test, source, exposure, analysis;
+    /// `all` for every type). Without it, everything but analyses, as in dbt.
     #[arg(long, num_args = 1..)]
     pub resource_type: Vec<String>,
     /// What to print for each resource.

@@ -162,9 +162,37 @@ pub struct Node {
     pub version: Option<ModelVersion>,
     /// Model-level `constraints`, in dbt's manifest shape (`crate::contract::constraints`).
     pub constraints: Vec<Value>,
+    /// A model's MetricFlow `time_spine:`, or `None`.
+    pub time_spine: Option<Value>,
 }
 
 impl Node {
+    /// A model's access (`public`, `protected`, `private`): `protected`
+    /// unless configured, as in dbt.
+    pub fn access(&self) -> &str {
+        self.config.get("access").and_then(Value::as_str).unwrap_or("protected")
+    }
+
+    /// The config as dbt writes it into the manifest: with the defaults dbt
+    /// fills in that a template reading `graph` may compare with
+    /// (`on_schema_change`, a model's `access`, `group`).
+    fn config_with_defaults(&self) -> Map<String, Value> {
+        let mut config = self.config.clone();
+        if matches!(
+            self.resource_type,
+            ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
+        ) {
+            config
+                .entry("on_schema_change")
+                .or_insert_with(|| Value::from("ignore"));
+        }
+        if self.resource_type == ResourceType::Model {
+            config.entry("access").or_insert_with(|| Value::from("protected"));
+        }
+        config.entry("group").or_insert(Value::Null);
+        config
+    }
+
     pub fn materialized(&self) -> &str {
         self.config
             .get("materialized")
@@ -288,7 +316,7 @@ impl serde::Serialize for Node {
                 checksum: &self.checksum,
             },
         )?;
-        map.serialize_entry("config", &self.config)?;
+        map.serialize_entry("config", &self.config_with_defaults())?;
         map.serialize_entry("tags", &self.tags())?;
         map.serialize_entry("description", &self.description)?;
         map.serialize_entry("columns", &self.columns)?;
@@ -345,7 +373,13 @@ impl serde::Serialize for Node {
             map.serialize_entry("compiled_code", &self.compiled_code)?;
         }
         map.serialize_entry("relation_name", &self.is_relational().then(|| self.relation.quoted()))?;
+        // dbt's node-level `group`, and a model's `access` and `time_spine`,
+        // which packages reading `graph` filter on (dbt-project-evaluator's
+        // `rejectattr("time_spine", "none")`, its public-model checks).
+        map.serialize_entry("group", &self.config.get("group").unwrap_or(&Value::Null))?;
         if self.resource_type == ResourceType::Model {
+            map.serialize_entry("access", &self.access())?;
+            map.serialize_entry("time_spine", &self.time_spine)?;
             let version = self.version.as_ref();
             map.serialize_entry("version", &version.map(|version| &version.version))?;
             map.serialize_entry("latest_version", &version.map(|version| &version.latest_version))?;

@@ -592,6 +592,7 @@ mod tests {
             attached_node: None,
             version: None,
             constraints: Vec::new(),
+            time_spine: None,
         }
     }
 

@@ -21,7 +21,13 @@ pub fn ls(printer: &Printer, args: &LsArgs) -> Result<Outcome, Diagnostics> {
     let prepared = pipeline::prepare(printer, settings)?;
     let plan = &prepared.plan;
     let mut types = BTreeSet::new();
+    // dbt's `--resource-type all` (or `default`) is every type, analyses too.
+    let mut every_type = false;
     for resource_type in &args.resource_type {
+        if resource_type == "all" || resource_type == "default" {
+            every_type |= resource_type == "all";
+            continue;
+        }
         let Some(parsed) = ResourceType::parse(resource_type) else {
             let known = ["model", "seed", "test", "unit_test", "source", "exposure", "analysis"];
             let mut diagnostic = Diagnostic::error(format!("unknown resource type `{resource_type}`"));
@@ -62,7 +68,9 @@ pub fn ls(printer: &Printer, args: &LsArgs) -> Result<Outcome, Diagnostics> {
             (node.resource_type, line)
         } else if let Some(source) = manifest.sources.get(id) {
             let line = match args.output {
-                LsOutput::Selector => format!("source:{}", source.fqn.join(".")),
+                // As dbt lists them: by package, source and table, whatever
+                // folder declares them.
+                LsOutput::Selector => format!("source:{}.{}.{}", source.package_name, source.source_name, source.name),
                 LsOutput::Name => format!("{}.{}", source.source_name, source.name),
                 LsOutput::Path => source.original_file_path.clone(),
                 LsOutput::Json => json!({
@@ -80,7 +88,7 @@ pub fn ls(printer: &Printer, args: &LsArgs) -> Result<Outcome, Diagnostics> {
             (ResourceType::Source, line)
         } else if let Some(exposure) = manifest.exposures.get(id) {
             let line = match args.output {
-                LsOutput::Selector => format!("exposure:{}", exposure.fqn.join(".")),
+                LsOutput::Selector => format!("exposure:{}.{}", exposure.package_name, exposure.name),
                 LsOutput::Name => exposure.name.clone(),
                 LsOutput::Path => exposure.original_file_path.clone(),
                 LsOutput::Json => json!({
@@ -98,7 +106,14 @@ pub fn ls(printer: &Printer, args: &LsArgs) -> Result<Outcome, Diagnostics> {
         } else {
             continue;
         };
-        if types.is_empty() || types.contains(&resource_type) {
+        // As dbt's `ls`, analyses are listed only when asked for.
+        let listed = every_type
+            || if types.is_empty() {
+                resource_type != ResourceType::Analysis
+            } else {
+                types.contains(&resource_type)
+            };
+        if listed {
             printer.result(&line);
         }
     }

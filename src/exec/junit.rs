@@ -97,7 +97,11 @@ pub fn cases(context: &Context, results: &RunResults) -> Vec<Case> {
         .iter()
         .map(|result| {
             let node = manifest.nodes.get(&result.unique_id);
-            let resource_type = node.map_or(ResourceType::Model, |node| node.resource_type);
+            let resource_type = match node {
+                Some(node) => node.resource_type,
+                None if manifest.exposures.contains_key(&result.unique_id) => ResourceType::Exposure,
+                None => ResourceType::Model,
+            };
             let suite = match resource_type {
                 ResourceType::Model => "models",
                 ResourceType::Seed => "seeds",
@@ -127,7 +131,7 @@ pub fn cases(context: &Context, results: &RunResults) -> Vec<Case> {
                 detail.trim_end().to_string()
             };
             let outcome = match result.status {
-                Status::Success | Status::Pass => CaseOutcome::Passed,
+                Status::Success | Status::Pass | Status::NoOp => CaseOutcome::Passed,
                 Status::Warn => CaseOutcome::Warned(result.message.clone()),
                 Status::Fail => CaseOutcome::Failed {
                     message: result.message.clone(),

@@ -157,6 +157,11 @@ pub async fn run(context: Arc<Context>, plan: &Plan, dag: &Dag) -> RunResults {
                 schedule.release(&id, true);
                 continue;
             }
+            if manifest.exposures.contains_key(&id) {
+                finish(&context, &mut results, &executable, NodeResult::no_op(&id));
+                schedule.release(&id, true);
+                continue;
+            }
             let task_context = Arc::clone(&context);
             let task_id = id.clone();
             // A panic becomes this node's error, not a lost node.
@@ -262,11 +267,13 @@ pub fn executable(manifest: &crate::manifest::Manifest, plan: &Plan, command: Co
     plan.order
         .iter()
         .filter(|id| {
-            manifest.nodes.get(*id).is_some_and(|node| {
-                command.executes(node.resource_type)
-                    && !node.is_ephemeral()
-                    && (command != Command::Build || crate::unit_test::model_planned(node, plan))
-            })
+            // dbt 1.10's `build` lists exposures, as no-ops.
+            (command == Command::Build && manifest.exposures.contains_key(*id))
+                || manifest.nodes.get(*id).is_some_and(|node| {
+                    command.executes(node.resource_type)
+                        && !node.is_ephemeral()
+                        && (command != Command::Build || crate::unit_test::model_planned(node, plan))
+                })
         })
         .cloned()
         .collect()
@@ -403,8 +410,13 @@ fn dependencies(context: &Context, plan: &Plan, dag: &Dag) -> BTreeMap<String, B
         seen
     };
     for id in &plan.order {
-        let Some(node) = manifest.nodes.get(id) else { continue };
-        if node.resource_type == ResourceType::Test {
+        // Exposures wait for their parents' tests too, as dbt skips an
+        // exposure whose model failed a test.
+        let is_test = match manifest.nodes.get(id) {
+            Some(node) => node.resource_type == ResourceType::Test,
+            None => !manifest.exposures.contains_key(id),
+        };
+        if is_test {
             continue;
         }
         let parents = dag.parents(id);

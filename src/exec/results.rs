@@ -22,6 +22,8 @@ pub enum Status {
     Warn,
     /// A microbatch model some of whose batches failed (dbt's `partial success`).
     PartialSuccess,
+    /// An exposure under `build`, which has nothing to run (dbt 1.10's `no-op`).
+    NoOp,
 }
 
 impl Status {
@@ -34,6 +36,7 @@ impl Status {
             Status::Fail => "fail",
             Status::Warn => "warn",
             Status::PartialSuccess => "partial success",
+            Status::NoOp => "no-op",
         }
     }
 
@@ -46,13 +49,14 @@ impl Status {
             "fail" => Status::Fail,
             "warn" => Status::Warn,
             "partial success" => Status::PartialSuccess,
+            "no-op" => Status::NoOp,
             _ => return None,
         })
     }
 
     /// Whether dependents may run after this.
     pub fn lets_children_run(self) -> bool {
-        matches!(self, Status::Success | Status::Pass | Status::Warn)
+        matches!(self, Status::Success | Status::Pass | Status::Warn | Status::NoOp)
     }
 
     pub fn is_failure(self) -> bool {
@@ -107,6 +111,11 @@ impl NodeResult {
         result
     }
 
+    /// An exposure under `build`: dbt 1.10 lists it, with nothing to run.
+    pub fn no_op(unique_id: &str) -> Self {
+        NodeResult::blank(unique_id, Status::NoOp, "NO-OP".to_string())
+    }
+
     pub fn skipped(unique_id: &str, reason: &str) -> Self {
         NodeResult::blank(unique_id, Status::Skipped, format!("skipped: {reason}"))
     }
@@ -158,7 +167,35 @@ fn describe(node: &Node) -> String {
 
 /// Prints the line for a finished node, dbt style:
 /// `3 of 12 OK created table model analytics.fct_rental ... [SELECT 16044 in 0.27s]`.
+/// An exposure's line, as dbt prints it: `NO-OP exposure <name>`, or `SKIP`
+/// when what it depends on failed.
+fn print_exposure_progress(context: &Context, result: &NodeResult, name: &str) {
+    let (word, bracket) = match result.status {
+        Status::NoOp => ("NO-OP", format!("NO-OP in {:.2}s", result.execution_time.as_secs_f64())),
+        _ => ("SKIP", "SKIP".to_string()),
+    };
+    let colour = "33";
+    let description = format!("exposure {name}");
+    let visible = format!("{} of {} {word} {description} ", result.index, context.total);
+    let dots = ".".repeat(80usize.saturating_sub(visible.chars().count()).max(3));
+    let printer = &context.printer;
+    printer.info(
+        "node_finished",
+        &format!(
+            "{} of {} {} {description} {dots} [{}]",
+            result.index,
+            context.total,
+            printer.colour(colour, word),
+            printer.colour(colour, &bracket)
+        ),
+    );
+}
+
 pub fn print_progress(context: &Context, result: &NodeResult) {
+    if let Some(exposure) = context.rendered.manifest.exposures.get(&result.unique_id) {
+        print_exposure_progress(context, result, &exposure.name);
+        return;
+    }
     let Some(node) = context.rendered.manifest.nodes.get(&result.unique_id) else {
         if let Some(diagnostic) = &result.diagnostic {
             context.printer.diagnostic(diagnostic);
@@ -203,6 +240,7 @@ pub fn print_progress(context: &Context, result: &NodeResult) {
             format!("{} in {seconds:.2}s", result.message),
         ),
         Status::Skipped => ("SKIP".to_string(), "33", "SKIP".to_string()),
+        Status::NoOp => ("NO-OP".to_string(), "33", "NO-OP".to_string()),
     };
     let tests = matches!(node.resource_type, ResourceType::Test | ResourceType::UnitTest);
     let word = if tests && result.status == Status::Error {
@@ -274,6 +312,8 @@ pub fn print_summary(context: &Context, results: &RunResults) {
                 other => other.as_str().to_string(),
             };
             *kinds.entry(kind).or_default() += 1;
+        } else if manifest.exposures.contains_key(&result.unique_id) {
+            *kinds.entry("exposure".to_string()).or_default() += 1;
         }
     }
     let kinds: Vec<String> = kinds
@@ -346,11 +386,12 @@ pub fn print_summary(context: &Context, results: &RunResults) {
     }
     let errors = count(Status::Error) + count(Status::Fail) + count(Status::PartialSuccess);
     let line = format!(
-        "Done. PASS={} WARN={} ERROR={} SKIP={} TOTAL={}",
+        "Done. PASS={} WARN={} ERROR={} SKIP={} NO-OP={} TOTAL={}",
         count(Status::Success) + count(Status::Pass),
         count(Status::Warn),
         errors,
         count(Status::Skipped),
+        count(Status::NoOp),
         results.results.len()
     );
     printer.info("summary", "");
@@ -376,6 +417,7 @@ pub fn print_summary(context: &Context, results: &RunResults) {
             "warn": count(Status::Warn),
             "error": errors,
             "skip": count(Status::Skipped),
+            "no_op": count(Status::NoOp),
             "total": results.results.len(),
             "elapsed": results.elapsed.as_secs_f64(),
         }),

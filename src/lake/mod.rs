@@ -87,6 +87,7 @@ pub fn export_nodes(manifest: &Manifest) -> Vec<Node> {
                 column_name: None,
                 attached_node: Some(model.unique_id.clone()),
                 version: None,
+                time_spine: None,
                 ..model.clone()
             })
         })

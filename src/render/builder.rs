@@ -312,6 +312,7 @@ impl<'a> Builder<'a> {
             attached_node: None,
             version: draft.patch.and_then(|patch| patch.version.clone()),
             constraints,
+            time_spine: draft.patch.and_then(|patch| patch.time_spine.clone()),
         }
     }
 
@@ -331,7 +332,17 @@ impl<'a> Builder<'a> {
             Some(name) => self.jinja.internal_macros.get(name),
             None => self.jinja.macros.get(name),
         };
-        found.map(|definition| format!("macro.{}.{}", definition.package, definition.name))
+        // dvt's built-ins stand for dbt's internal package, and are named as
+        // dbt names them (`macro.dbt.test_unique`), which packages reading
+        // `graph` look for (dbt-project-evaluator's primary-key checks).
+        found.map(|definition| {
+            let package = if definition.package == "dvt" {
+                super::namespace::INTERNAL
+            } else {
+                definition.package.as_str()
+            };
+            format!("macro.{package}.{}", definition.name)
+        })
     }
 
     /// Database, schema and identifier of a node, through `generate_*_name`
@@ -997,6 +1008,7 @@ impl<'a> Builder<'a> {
             attached_node: Some(attached_id.to_string()),
             version: None,
             constraints: Vec::new(),
+            time_spine: None,
         };
         // dvt's own test macros call no `config()`; rendering them for it
         // would only slow the parse of a large project.

@@ -111,12 +111,14 @@ pub fn render_hook(rendered: &Rendered, project: &Project, node: &Node, hook: &s
     let mut scope = Scope::new(Mode::Compile, &rendered.target_schema, &rendered.target_database);
     scope.resolver = Some(Arc::clone(&rendered.resolver));
     scope.config_view = node.config.clone();
-    let (result, _) = rendered.jinja.render(
-        &node.original_file_path,
-        hook,
-        scope,
+    // A package's node sees its package's macros and vars in its hooks too
+    // (dbt-project-evaluator's `post_hook="{{ insert_resources_from_graph(this) }}"`).
+    scope.package = (node.package_name != project.name).then(|| node.package_name.clone());
+    let context = rendered.jinja.with_local_namespace(
+        scope.package.as_deref(),
         node_context(node, super::context::warehouse::is_connected()),
     );
+    let (result, _) = rendered.jinja.render(&node.original_file_path, hook, scope, context);
     result.map_err(|error| {
         let source = node_source(project, node);
         let mut diagnostic = jinja::jinja_diagnostic(&error, &node.original_file_path, hook);
@@ -293,6 +295,13 @@ fn evaluate_argument(
         serde_json::Value::String(text) if is_relation_expression(text) => {
             jinja.eval(text.trim(), scope, context.clone())
         }
+        // One `{{ expression }}` is its value, as dbt's native rendering
+        // gives it: dbt-project-evaluator's `values: "{{ var('model_types') }}"`
+        // is the var's list.
+        serde_json::Value::String(text) if single_expression(text).is_some() => {
+            let expression = single_expression(text).unwrap_or_default();
+            jinja.eval(expression, scope, context.clone())
+        }
         serde_json::Value::String(text) if text.contains("{{") => {
             let (result, scope) = jinja.render("<test argument>", text, scope, context.clone());
             (result.map(Value::from), scope)
@@ -356,6 +365,14 @@ fn render_nested(
         }
         other => (Ok(other.clone()), scope),
     }
+}
+
+/// The expression of a string that is exactly one `{{ expression }}`.
+fn single_expression(text: &str) -> Option<&str> {
+    let inner = text.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    let inner = inner.strip_prefix('-').unwrap_or(inner);
+    let inner = inner.strip_suffix('-').unwrap_or(inner);
+    (!inner.contains("{{") && !inner.contains("}}") && !inner.contains("{%")).then(|| inner.trim())
 }
 
 pub(super) fn is_relation_expression(text: &str) -> bool {

@@ -119,6 +119,10 @@ pub struct Scope {
     /// The batch a microbatch model is rendered for, whose window its
     /// inputs with an `event_time` are filtered to.
     pub batch: Option<crate::microbatch::BatchContext>,
+    /// A unit test's `overrides: macros:`, by the name a call reaches the
+    /// macro through (`name`, or `package.name` for an installed package's),
+    /// and what the call returns instead, at any depth of macro calls.
+    pub macro_overrides: BTreeMap<String, Value>,
 }
 
 impl Scope {
@@ -140,6 +144,7 @@ impl Scope {
             var_overrides: Map::new(),
             env_var_overrides: Map::new(),
             batch: None,
+            macro_overrides: BTreeMap::new(),
         }
     }
 }
@@ -773,12 +778,14 @@ const STACK_RED_ZONE: usize = 256 * 1024;
 const STACK_GROWTH: usize = 4 * 1024 * 1024;
 
 fn call_macro_here(state: &State, template: &str, name: &str, used: &str, args: &[Value]) -> Result<Value, Error> {
-    let package = with_scope(|scope| {
+    let (package, overridden) = with_scope(|scope| {
         scope.macros_used.insert(used.to_string());
-        scope.package.clone()
+        (scope.package.clone(), scope.macro_overrides.get(used).cloned())
     })
-    .ok()
-    .flatten();
+    .unwrap_or_default();
+    if let Some(returned) = overridden {
+        return Ok(returned);
+    }
     let template_name = template;
     let template = state.env().get_template(template)?;
     let mut context = BTreeMap::new();
@@ -896,6 +903,52 @@ fn is_return(error: &Error) -> bool {
     false
 }
 
+/// The raw value of `var(name)`, as dbt merges vars for a node: a unit
+/// test's overrides, `--vars`, the root project's vars (scoped to the node's
+/// package, then global), then the node's package's own.
+fn find_var(
+    globals: &Globals,
+    package_vars: &BTreeMap<String, Map<String, serde_json::Value>>,
+    name: &str,
+) -> Option<serde_json::Value> {
+    if let Ok(Some(value)) = with_scope(|scope| scope.var_overrides.get(name).cloned()) {
+        return Some(value);
+    }
+    if let Some(value) = globals.cli_vars.get(name) {
+        return Some(value.clone());
+    }
+    let package = with_scope(|scope| scope.package.clone()).ok().flatten();
+    let project = package.as_deref().unwrap_or(&globals.project_name);
+    let scoped = globals
+        .vars
+        .get(project)
+        .and_then(serde_json::Value::as_object)
+        .and_then(|vars| vars.get(name));
+    if let Some(value) = scoped.or_else(|| globals.vars.get(name)) {
+        return Some(value.clone());
+    }
+    let package = package?;
+    let own = package_vars.get(&package)?;
+    let scoped = own
+        .get(&package)
+        .and_then(serde_json::Value::as_object)
+        .and_then(|vars| vars.get(name));
+    scoped.or_else(|| own.get(name)).cloned()
+}
+
+/// A var's value as `var()` returns it. A string holding Jinja is rendered
+/// when it is read, to a string, as dbt's `get_rendered_var` does: dbt-project-
+/// evaluator's `max_depth_dag: "{{ 9 if target.type in [...] else -1 }}"` is
+/// `'-1'` on PostgreSQL.
+fn rendered_var(state: &State, value: &serde_json::Value) -> Result<Value, Error> {
+    match value {
+        serde_json::Value::String(text) if text.contains("{{") || text.contains("{%") => {
+            state.env().render_str(text, ()).map(Value::from)
+        }
+        other => Ok(super::context::from_json(other)),
+    }
+}
+
 fn add_globals(
     env: &mut Environment<'static>,
     globals: Globals,
@@ -982,38 +1035,22 @@ fn add_globals(
     });
 
     let var_globals = Arc::clone(&globals);
-    env.add_function("var", move |name: String, default: Option<Value>| -> Result<Value, Error> {
-        if let Ok(Some(value)) = with_scope(|scope| scope.var_overrides.get(&name).cloned()) {
-            return Ok(super::context::from_json(&value));
+    env.add_function("var", move |state: &State, name: String, default: Option<Value>| -> Result<Value, Error> {
+        let found = find_var(&var_globals, &package_vars, &name);
+        match found {
+            Some(value) => rendered_var(state, &value),
+            None => default.ok_or_else(|| {
+                let defined = var_globals.vars.keys().chain(var_globals.cli_vars.keys()).map(String::as_str);
+                let suggestion = match crate::diagnostic::did_you_mean(&name, defined) {
+                    Some(suggestion) => format!("; did you mean `{suggestion}`?"),
+                    None => String::new(),
+                };
+                Error::new(
+                    ErrorKind::UndefinedError,
+                    format!("required var `{name}` is not set{suggestion}; add it under `vars:` in the project file, pass `--vars '{{{name}: ...}}'`, or give var() a default"),
+                )
+            }),
         }
-        if let Some(value) = var_globals.cli_vars.get(&name) {
-            return Ok(super::context::from_json(value));
-        }
-        // As dbt merges them for a node: the root project's vars, scoped to the
-        // node's package and global, then that package's own.
-        let package = with_scope(|scope| scope.package.clone()).ok().flatten();
-        let project = package.as_deref().unwrap_or(&var_globals.project_name);
-        let scoped = var_globals.vars.get(project).and_then(serde_json::Value::as_object).and_then(|vars| vars.get(&name));
-        if let Some(value) = scoped.or_else(|| var_globals.vars.get(&name)) {
-            return Ok(super::context::from_json(value));
-        }
-        if let Some(own) = package.as_ref().and_then(|package| package_vars.get(package)) {
-            let scoped = own.get(package.as_deref().unwrap_or_default()).and_then(serde_json::Value::as_object).and_then(|vars| vars.get(&name));
-            if let Some(value) = scoped.or_else(|| own.get(&name)) {
-                return Ok(Value::from_serialize(value));
-            }
-        }
-        default.ok_or_else(|| {
-            let defined = var_globals.vars.keys().chain(var_globals.cli_vars.keys()).map(String::as_str);
-            let suggestion = match crate::diagnostic::did_you_mean(&name, defined) {
-                Some(suggestion) => format!("; did you mean `{suggestion}`?"),
-                None => String::new(),
-            };
-            Error::new(
-                ErrorKind::UndefinedError,
-                format!("required var `{name}` is not set{suggestion}; add it under `vars:` in the project file, pass `--vars '{{{name}: ...}}'`, or give var() a default"),
-            )
-        })
     });
     env.add_function(
         "env_var",
@@ -1527,7 +1564,8 @@ mod tests {
         ("{{ type_int() }}", "integer", "integer"),
         ("{{ type_bigint() }}", "bigint", "bigint"),
         ("{{ type_numeric() }}", "numeric(28, 6)", "numeric(28, 6)"),
-        ("{{ type_float() }}", "float", "double"),
+        // dbt-duckdb keeps dbt's `float`, 4 bytes on DuckDB.
+        ("{{ type_float() }}", "float", "float"),
         ("{{ type_timestamp() }}", "timestamp", "timestamp"),
         ("{{ type_boolean() }}", "boolean", "boolean"),
         (

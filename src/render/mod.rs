@@ -506,7 +506,12 @@ pub fn render_all(project: &Project, target: &Target, options: &Options) -> Resu
     resolver.narrowing = narrow::Narrowing::new(options.empty, &target.adapter_type);
     resolver.event_times = narrow::event_times(&manifest);
     let resolver = Arc::new(resolver);
-    let macro_sources = jinja.macros.values().map(|definition| definition.source.as_str());
+    // Packages' macros too: dbt-codegen's `get_models` reads `graph`.
+    let macro_sources = jinja
+        .macros
+        .values()
+        .chain(jinja.package_macros.values().flat_map(BTreeMap::values))
+        .map(|definition| definition.source.as_str());
     let node_sources = manifest.nodes.values().map(|node| node.raw_code.as_str());
     if context::graph::mentions_graph(macro_sources.chain(node_sources)) {
         jinja.graph.set(&manifest.to_json());

@@ -83,6 +83,8 @@ pub struct Patch {
     pub relation: Option<String>,
     /// Model-level `constraints`, normalized (`crate::contract::constraints`).
     pub constraints: Vec<Value>,
+    /// A model's `time_spine:` (MetricFlow's), as dbt writes it.
+    pub time_spine: Option<Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -638,6 +640,7 @@ impl Reader<'_> {
             version: None,
             relation: self.string(entry, "relation"),
             constraints: crate::contract::constraints::read(entry.get("constraints"), true),
+            time_spine: time_spine(entry.get("time_spine")),
         })
     }
 
@@ -1004,6 +1007,17 @@ fn native_literal(rendered: String) -> Value {
             Err(_) => Value::String(rendered),
         },
     }
+}
+
+/// A model's `time_spine:` as dbt's manifest has it: its standard
+/// granularity column and its custom granularities (none unless given).
+fn time_spine(declared: Option<&Value>) -> Option<Value> {
+    let declared = declared?.as_object()?;
+    let mut spine = declared.clone();
+    spine
+        .entry("custom_granularities")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    Some(Value::Object(spine))
 }
 
 #[cfg(test)]

@@ -262,6 +262,7 @@ impl Reader<'_> {
             name: name.to_string(),
             version: None,
             constraints: Vec::new(),
+            time_spine: None,
             path,
             original_file_path: self.file.path.clone(),
             package_dir,

@@ -389,12 +389,19 @@ fn render_model(
             scope.is_incremental = value.as_bool().unwrap_or_else(|| value.as_str() == Some("true"));
             continue;
         }
-        // Any other macro returns its override, as dbt replaces it.
+        // Any other macro returns its override, as dbt replaces it, wherever
+        // it is called from: `audit_helper._get_comparison_bounds` inside
+        // the package's own macros (dbt-audit-helper's unit tests). A `dbt.`
+        // name is dvt's built-in, which unqualified calls reach too.
         let returned = crate::render::context::from_json(value);
-        overrides.insert(
-            name.clone(),
-            JinjaValue::from_function(move |_arguments: minijinja::value::Rest<JinjaValue>| returned.clone()),
-        );
+        let called_as = name.strip_prefix("dbt.").unwrap_or(name);
+        scope.macro_overrides.insert(called_as.to_string(), returned.clone());
+        if !called_as.contains('.') {
+            overrides.insert(
+                called_as.to_string(),
+                JinjaValue::from_function(move |_arguments: minijinja::value::Rest<JinjaValue>| returned.clone()),
+            );
+        }
     }
     if let Some(this) = this {
         overrides.insert("this".to_string(), JinjaValue::from(this));

@@ -74,7 +74,14 @@ pub fn validate(input: &Input) -> Vec<Diagnostic> {
             })
             .filter_map(|node| {
                 let (body, _) = input.bodies.get(&node.unique_id)?;
-                let (problems, columns) = check_node_sql(input, dialect, node, body);
+                let (mut problems, columns) = check_node_sql(input, dialect, node, body);
+                // An ephemeral model never runs by itself: as in dbt, its SQL
+                // is checked inside the models that read it, as their CTE
+                // (dbt-project-evaluator's fake models are ephemeral files
+                // holding a bare `{{ ref() }}`, or only a comment).
+                if node.resource_type == ResourceType::Model && node.materialized() == "ephemeral" {
+                    problems.clear();
+                }
                 Some((node.unique_id.clone(), problems, columns))
             })
             .collect();

@@ -169,14 +169,10 @@
     {{ return(adapter.dispatch('type_float', 'dbt')()) }}
 {%- endmacro %}
 
-{#- `float` is 8 bytes on PostgreSQL. -#}
+{#- `float`: 8 bytes on PostgreSQL, 4 on DuckDB, as dbt-duckdb leaves it
+    (jaffle-shop-expand's tables have `FLOAT` columns under dbt). -#}
 {% macro default__type_float() -%}
     float
-{%- endmacro %}
-
-{#- DuckDB's `float` is 4 bytes, so 8 bytes are spelt `double` there. -#}
-{% macro duckdb__type_float() -%}
-    double
 {%- endmacro %}
 
 {% macro type_timestamp() -%}
@@ -343,4 +339,35 @@
 
 {% macro default__intersect() -%}
     intersect
+{%- endmacro %}
+
+{#- Arrays. PostgreSQL and DuckDB both read `array[...]`, `array_append` and
+    `array_cat`; an empty array needs its element type. -#}
+
+{% macro array_construct(inputs=[], data_type=api.Column.translate_type('integer')) -%}
+    {{ return(adapter.dispatch('array_construct', 'dbt')(inputs, data_type)) }}
+{%- endmacro %}
+
+{% macro default__array_construct(inputs, data_type) -%}
+    {%- if inputs | length > 0 -%}
+        array[{{ inputs | join(', ') }}]
+    {%- else -%}
+        array[]::{{ data_type }}[]
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro array_append(array, new_element) -%}
+    {{ return(adapter.dispatch('array_append', 'dbt')(array, new_element)) }}
+{%- endmacro %}
+
+{% macro default__array_append(array, new_element) -%}
+    array_append({{ array }}, {{ new_element }})
+{%- endmacro %}
+
+{% macro array_concat(array_1, array_2) -%}
+    {{ return(adapter.dispatch('array_concat', 'dbt')(array_1, array_2)) }}
+{%- endmacro %}
+
+{% macro default__array_concat(array_1, array_2) -%}
+    array_cat({{ array_1 }}, {{ array_2 }})
 {%- endmacro %}

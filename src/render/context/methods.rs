@@ -354,6 +354,84 @@ pub fn length_filter(value: &Value) -> Result<usize, Error> {
     minijinja::filters::length(value)
 }
 
+/// The `int` filter as Jinja2 has it: a string is read in `base` (10 unless
+/// given), else as a float and truncated; what cannot be read is `default`
+/// (0), never an error (dbt-project-evaluator compares `var(...) | int`).
+pub fn int_filter(value: &Value, default: Option<Value>, base: Option<u32>) -> Value {
+    let default = default.unwrap_or_else(|| Value::from(0));
+    match value.kind() {
+        ValueKind::Bool => Value::from(i64::from(value.is_true())),
+        ValueKind::Number => match i64::try_from(value.clone()) {
+            Ok(number) => Value::from(number),
+            Err(_) => f64::try_from(value.clone())
+                .ok()
+                .filter(|number| number.is_finite())
+                .map_or(default, |number| Value::from(number.trunc() as i64)),
+        },
+        ValueKind::String => {
+            let text = value.as_str().unwrap_or_default().trim().replace('_', "");
+            let radix = base.unwrap_or(10);
+            if let Some(number) = (2..=36)
+                .contains(&radix)
+                .then(|| i64::from_str_radix(&text, radix).ok())
+                .flatten()
+            {
+                return Value::from(number);
+            }
+            text.parse::<f64>()
+                .ok()
+                .filter(|number| number.is_finite())
+                .map_or(default, |number| Value::from(number.trunc() as i64))
+        }
+        _ => default,
+    }
+}
+
+/// The `float` filter as Jinja2 has it: what cannot be read is `default`
+/// (0.0), never an error.
+pub fn float_filter(value: &Value, default: Option<Value>) -> Value {
+    let default = default.unwrap_or_else(|| Value::from(0.0));
+    match value.kind() {
+        ValueKind::Bool => Value::from(if value.is_true() { 1.0 } else { 0.0 }),
+        ValueKind::Number => f64::try_from(value.clone()).map_or(default, Value::from),
+        ValueKind::String => value
+            .as_str()
+            .unwrap_or_default()
+            .trim()
+            .replace('_', "")
+            .parse::<f64>()
+            .map_or(default, Value::from),
+        _ => default,
+    }
+}
+
+/// The `round` filter as Jinja2 has it: `round(precision=0, method='common')`,
+/// where `common` is Python's `round` (half to even), and `ceil` and `floor`
+/// round up and down (dbt-project-evaluator's `| round(0, 'ceil') | int`).
+pub fn round_filter(value: &Value, precision: Option<i32>, method: Option<String>) -> Result<Value, Error> {
+    let precision = precision.unwrap_or(0);
+    let method = method.as_deref().unwrap_or("common");
+    if !matches!(method, "common" | "ceil" | "floor") {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "method must be 'common', 'ceil' or 'floor'",
+        ));
+    }
+    // Python's round of an integer is the integer.
+    if method == "common" && value.is_integer() {
+        return Ok(value.clone());
+    }
+    let number = f64::try_from(value.clone())?;
+    let scale = 10f64.powi(precision);
+    let scaled = number * scale;
+    let rounded = match method {
+        "ceil" => scaled.ceil(),
+        "floor" => scaled.floor(),
+        _ => scaled.round_ties_even(),
+    };
+    Ok(Value::from(rounded / scale))
+}
+
 const LIST_MUTATORS: &[&str] = &[
     "append", "extend", "insert", "pop", "remove", "reverse", "sort", "clear",
 ];

@@ -84,6 +84,9 @@ pub fn install(env: &mut Environment<'static>) {
     env.add_filter("list", methods::list_filter);
     env.add_filter("length", methods::length_filter);
     env.add_filter("count", methods::length_filter);
+    env.add_filter("int", methods::int_filter);
+    env.add_filter("float", methods::float_filter);
+    env.add_filter("round", methods::round_filter);
     env.set_unknown_method_callback(methods::unknown_method);
     helpers::install(env);
     modules::install(env);

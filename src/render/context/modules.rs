@@ -6,8 +6,8 @@
 //! Python's `strftime` directives; `run_started_at` is one of its datetimes.
 //! minijinja has no operator overloading, so `datetime - timedelta` is not
 //! available: use SQL date arithmetic, or `replace()`. `re` runs Python
-//! patterns on the `regex` crate, which has no look-around or backreferences:
-//! such a pattern is an error that says so. `pytz` knows the tz database's
+//! patterns on `fancy-regex`, with look-around and backreferences (dbt-codegen's
+//! `(?=\s|$)`), and the `regex` crate beneath for the rest. `pytz` knows the tz database's
 //! zones (chrono-tz): as with pytz, `tzinfo=timezone(name)` takes the zone's
 //! first (local mean time) offset and `localize()` / `astimezone()` the offset
 //! in force at that moment.
@@ -657,11 +657,11 @@ const DOTALL: i64 = 16;
 const VERBOSE: i64 = 64;
 
 thread_local! {
-    static PATTERNS: RefCell<HashMap<(String, i64), regex::Regex>> = RefCell::new(HashMap::new());
+    static PATTERNS: RefCell<HashMap<(String, i64), fancy_regex::Regex>> = RefCell::new(HashMap::new());
 }
 
 /// A Python pattern with `flags`, compiled once per thread.
-fn compile(pattern: &str, flags: i64) -> Result<regex::Regex, Error> {
+fn compile(pattern: &str, flags: i64) -> Result<fancy_regex::Regex, Error> {
     let key = (pattern.to_string(), flags);
     if let Some(found) = PATTERNS.with(|cache| cache.borrow().get(&key).cloned()) {
         return Ok(found);
@@ -671,17 +671,13 @@ fn compile(pattern: &str, flags: i64) -> Result<regex::Regex, Error> {
         .and_then(|rest| rest.split_once(')'))
         .is_some_and(|(inline, _)| inline.contains('x') && !inline.contains(':'));
     let translated = python_pattern(pattern, flags & VERBOSE != 0 || inline_verbose);
-    let compiled = regex::RegexBuilder::new(&translated)
+    let compiled = fancy_regex::RegexBuilder::new(&translated)
         .case_insensitive(flags & IGNORECASE != 0)
         .multi_line(flags & MULTILINE != 0)
         .dot_matches_new_line(flags & DOTALL != 0)
         .ignore_whitespace(flags & VERBOSE != 0)
         .build()
-        .map_err(|error| {
-            invalid(format!(
-                "regular expression `{pattern}` is not supported: {error}; dvt's `re` has no look-around or backreferences"
-            ))
-        })?;
+        .map_err(|error| invalid(format!("regular expression `{pattern}` is not supported: {error}")))?;
     PATTERNS.with(|cache| cache.borrow_mut().insert(key, compiled.clone()));
     Ok(compiled)
 }
@@ -778,7 +774,7 @@ struct Match {
 }
 
 impl Match {
-    fn new(text: &str, captures: &regex::Captures, regex: &regex::Regex) -> Match {
+    fn new(text: &str, captures: &fancy_regex::Captures, regex: &fancy_regex::Regex) -> Match {
         Match {
             text: text.to_string(),
             groups: captures
@@ -878,6 +874,11 @@ impl Object for Match {
     }
 }
 
+/// A match that ran past fancy-regex's backtracking limit.
+fn matching_failed(error: fancy_regex::Error) -> Error {
+    invalid(format!("re: the pattern could not be matched: {error}"))
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Anchor {
     Search,
@@ -894,7 +895,7 @@ fn find(pattern: &str, text: &str, flags: i64, anchor: Anchor) -> Result<Value, 
         },
         flags,
     )?;
-    Ok(match regex.captures(text) {
+    Ok(match regex.captures(text).map_err(matching_failed)? {
         Some(captures) => Value::from_object(Match::new(text, &captures, &regex)),
         None => Value::from(()),
     })
@@ -906,14 +907,15 @@ fn findall(pattern: &str, text: &str, flags: i64) -> Result<Value, Error> {
     let found = regex
         .captures_iter(text)
         .map(|captures| {
+            let captures = captures.map_err(matching_failed)?;
             let group = |index: usize| Value::from(captures.get(index).map_or("", |found| found.as_str()));
-            match groups {
+            Ok(match groups {
                 0 => group(0),
                 1 => group(1),
                 _ => Value::from((1..=groups).map(group).collect::<Vec<_>>()),
-            }
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, Error>>()?;
     Ok(List::value(found))
 }
 
@@ -955,9 +957,10 @@ fn replacement(python: &str) -> String {
 
 fn sub(pattern: &str, replace: &str, text: &str, count: usize, flags: i64) -> Result<Value, Error> {
     let regex = compile(pattern, flags)?;
-    Ok(Value::from(
-        regex.replacen(text, count, replacement(replace).as_str()).into_owned(),
-    ))
+    let replaced = regex
+        .try_replacen(text, count, replacement(replace).as_str())
+        .map_err(matching_failed)?;
+    Ok(Value::from(replaced.into_owned()))
 }
 
 fn split(pattern: &str, text: &str, maxsplit: usize, flags: i64) -> Result<Value, Error> {
@@ -968,6 +971,7 @@ fn split(pattern: &str, text: &str, maxsplit: usize, flags: i64) -> Result<Value
         if maxsplit > 0 && count >= maxsplit {
             break;
         }
+        let captures = captures.map_err(matching_failed)?;
         let Some(whole) = captures.get(0) else { continue };
         parts.push(Value::from(&text[last..whole.start()]));
         for group in captures.iter().skip(1) {
@@ -1098,7 +1102,7 @@ impl Object for Re {
             }
             "escape" => {
                 let (text,): (String,) = from_args(args)?;
-                Ok(Value::from(regex::escape(&text)))
+                Ok(Value::from(fancy_regex::escape(&text).into_owned()))
             }
             _ => {
                 let (pattern, rest) = args
@@ -1318,7 +1322,11 @@ mod tests {
             "True ^A"
         );
         assert_eq!(render(r"{{ modules.re.fullmatch('a+', 'aab') is none }}"), "True");
-        assert!(error(r"{{ modules.re.search('a(?=b)', 'ab') }}").contains("look-around"));
+        // Look-around and backreferences, as Python has them (dbt-codegen's
+        // `generate_model_import_ctes` ends a name at `(?=\s|$)`).
+        assert_eq!(render(r"{{ modules.re.search('a(?=b)', 'cab').start() }}"), "1");
+        assert_eq!(render(r"{{ modules.re.findall('(?<!x)y', 'xy ay') | length }}"), "1");
+        assert_eq!(render(r"{{ modules.re.sub('(\\w)\\1', '_', 'aab') }}"), "_b");
         // As Python: a brace that starts no repetition is literal (dbt-codegen's
         // `{{\\s*ref` in a verbose pattern), and `{,2}` is at most two.
         assert_eq!(
