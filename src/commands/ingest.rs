@@ -17,7 +17,7 @@ use crate::adapter;
 use crate::cli::IngestArgs;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::exec::refresh::Refresh;
-use crate::ingest::consumer::{IngestJob, KafkaSettings};
+use crate::ingest::consumer::{self, IngestJob, KafkaSettings};
 use crate::ingest::driver;
 use crate::ingest::state::{offsets_relation, Destination, Dialect, OffsetStore};
 use crate::ingest::{IngestSpec, Mapper};
@@ -121,7 +121,8 @@ pub fn ingest(printer: Arc<Printer>, args: &IngestArgs) -> Result<Outcome, Diagn
         .enable_all()
         .build()
         .map_err(|error| Diagnostic::error(format!("cannot start the async runtime: {error}")))?;
-    let threads = jobs.len() * args.consumers + prepared.settings.threads;
+    // A connection for each batch loading at once, and the refresh's.
+    let threads = jobs.len() * args.consumers * consumer::load_depth(dialect) + prepared.settings.threads;
     let adapter = runtime.block_on(adapter::connect(&session.target, threads))?;
     let outcome = if args.status {
         runtime.block_on(driver::status(&printer, &adapter, &settings, &jobs))
