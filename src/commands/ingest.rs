@@ -84,11 +84,17 @@ pub fn ingest(printer: Arc<Printer>, args: &IngestArgs) -> Result<Outcome, Diagn
     let dialect = Dialect::of(&session.target.adapter_type);
     let target_dir = session.project.target_dir();
     let invocation_id = session.options.invocation_id.clone();
-    let settings = KafkaSettings::from_target(&session.target).ok_or_else(|| {
-        Diagnostic::error(format!("target `{}` names no Kafka cluster", session.target.name))
-            .in_file(&session.target.source)
-            .hint("add `kafka_bootstrap_servers: host:9092` to the target in profiles.yml (other librdkafka settings as `kafka_<name>`, secrets through env_var())")
-    })?;
+    let settings = match (KafkaSettings::from_target(&session.target), &args.bootstrap_servers) {
+        (Some(settings), Some(servers)) => settings.with_bootstrap(servers),
+        (None, Some(servers)) => KafkaSettings::bootstrap(servers),
+        (Some(settings), None) => settings,
+        (None, None) => {
+            return Err(Diagnostic::error(format!("target `{}` names no Kafka cluster", session.target.name))
+                .in_file(&session.target.source)
+                .hint("add `kafka_bootstrap_servers: host:9092` to the target in profiles.yml (other librdkafka settings as `kafka_<name>`, secrets through env_var()), or pass `--bootstrap-servers host:9092`")
+                .into())
+        }
+    };
     let jobs: Vec<IngestJob> = sources
         .iter()
         .filter_map(|(source, spec)| {

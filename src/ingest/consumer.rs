@@ -107,6 +107,13 @@ impl KafkaSettings {
         }
     }
 
+    /// These settings with `bootstrap.servers` set to `servers`.
+    pub fn with_bootstrap(mut self, servers: &str) -> Self {
+        self.properties
+            .insert("bootstrap.servers".to_string(), servers.to_string());
+        self
+    }
+
     pub fn client_config(&self) -> ClientConfig {
         let mut config = ClientConfig::new();
         for (key, value) in &self.properties {
