@@ -21,6 +21,8 @@ cd "$(dirname "$0")/.."
 
 events="${1:-50000}"
 kill_at="${KILL_AT:-20000}"
+# Enough partitions that none passes the mock broker's 5 MiB retention.
+partitions="${PARTITIONS:-16}"
 bin="${BIN:-${CARGO_TARGET_DIR:-target}/release}"
 work="${BENCH_WORK:-/tmp/dvt-bench-ingest-latency}"
 export PGHOST=127.0.0.1 PGPORT="${PGPORT:-5432}" PGUSER=postgres PGPASSWORD="${PGPASSWORD:-postgres}"
@@ -33,7 +35,7 @@ check_binaries
 rm -rf "$work/logs" "$work/project" "$work"/broker.*
 mkdir -p "$work/logs" "$work/project/models"
 
-start_broker --topic "$topic" --partitions 4
+start_broker --topic "$topic" --partitions "$partitions"
 
 cat >"$work/project/project.yml" <<YAML
 name: bench_latency
@@ -178,7 +180,7 @@ table="$(printf '%s\n' \
     "|---|---|---|---|---|" \
     "${results[@]}")"
 {
-    echo "### $(date -u +%Y-%m-%dT%H:%MZ): $events events a round on 4 partitions, SIGKILL at $kill_at; $(basename "$(dirname "$bin/dvt")") binaries"
+    echo "### $(date -u +%Y-%m-%dT%H:%MZ): $events events a round on $partitions partitions, SIGKILL at $kill_at; $(basename "$(dirname "$bin/dvt")") binaries"
     echo
     echo "$table"
 } | tee -a "$work/results.md"

@@ -166,6 +166,9 @@ pub struct IngestArgs {
     /// Join each source's Kafka consumer group, to share its partitions with other `dvt ingest` processes. Without it, a process reads every partition itself from the offsets stored in the warehouse: it starts at once, and resumes at once after a crash.
     #[arg(long, conflicts_with = "status")]
     pub group: bool,
+    /// Kafka brokers, host:port[,host:port...] (default: the target's `kafka_bootstrap_servers`; its other `kafka_*` settings still apply).
+    #[arg(long, value_name = "SERVERS")]
+    pub bootstrap_servers: Option<String>,
     /// Show the lag of every partition (stored offset against the broker's high watermark) and exit.
     #[arg(long)]
     pub status: bool,

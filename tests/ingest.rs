@@ -704,3 +704,34 @@ fn several_consumers_in_one_process_drain_the_topic_together(engine: Engine) {
     assert_eq!(project.loaded(), expected(1..20_001), "{output}");
 }
 matrix!(several_consumers_in_one_process_drain_the_topic_together);
+
+/// With no `profiles.yml` at all, the embedded DuckDB default target
+/// (`target/dev.duckdb`) ingests too, the brokers given on the command line:
+/// what `scripts/demo.sh` runs on a fresh clone.
+#[test]
+fn the_embedded_default_target_ingests_from_brokers_on_the_command_line() {
+    let mut kafka = MockKafka::start(1, &[]);
+    kafka.run("create rental_events 2");
+    let project = IngestProject::new(Engine::DuckDb, kafka.bootstrap());
+    std::fs::remove_file(project.dir.path().join("profiles.yml")).expect("remove profiles.yml");
+    produce(kafka.bootstrap(), 1..2_001);
+    let output = command::dvt_command()
+        .current_dir(project.dir.path())
+        // No profiles.yml in the home directory either.
+        .env("HOME", project.dir.path())
+        .args(["ingest", "--bootstrap-servers", kafka.bootstrap()])
+        .timeout(Duration::from_secs(180))
+        .output()
+        .expect("dvt runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("using the embedded DuckDB target `dev`"), "{stderr}");
+    assert!(stderr.contains("Ingested 1,998 rows"), "{stderr}");
+    let path = project.dir.path().join("target/dev.duckdb");
+    let connection = duckdb::Connection::open(&path).unwrap_or_else(|error| panic!("open {}: {error}", path.display()));
+    let rows: i64 = connection
+        .query_row("select count(*) from bronze.rental_events", [], |row| row.get(0))
+        .unwrap_or_else(|error| panic!("count: {error}"));
+    assert_eq!(rows, 1_998);
+    assert_eq!(project.results()["sources"][0]["rows"], 1_998);
+}

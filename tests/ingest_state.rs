@@ -21,8 +21,9 @@ use sqlx::ConnectOptions;
 use dvt::adapter::duckdb::{DuckDbAdapter, DuckDbConfig};
 use dvt::adapter::{Adapter, AdapterError, Connection, PostgresAdapter, PostgresConfig, Relation};
 use dvt::ingest::{
-    commit_batch, commit_chunks, load_offsets, offsets_relation, prepare_tables, ColumnType, Destination, Dialect,
-    JsonPath, Mapper, Mapping, Message, OffsetCommit, OffsetStore, Routed, StateError, StoredOffsets, TypedColumn,
+    commit_after, commit_batch, commit_chunks, load_offsets, offsets_relation, prepare_tables, ColumnType, Destination,
+    Dialect, JsonPath, Mapper, Mapping, Message, OffsetCommit, OffsetStore, Routed, StateError, StoredOffsets,
+    TypedColumn,
 };
 
 mod common;
@@ -86,6 +87,19 @@ impl TestDatabase {
 
     fn mapper(&self, mapping: &Mapping) -> Mapper {
         Mapper::for_dialect(mapping, self.dialect())
+    }
+
+    /// A connection, and the raw table `bronze.events` with its dead letters
+    /// and the state table, created.
+    async fn raw_events(&self) -> (Box<dyn Connection>, Mapper, Destination, OffsetStore) {
+        let mut connection = self.connection().await;
+        let mapper = self.mapper(&Mapping::Raw);
+        let destination = destination(&mapper, "events");
+        let store = self.store("dvt-test");
+        prepare_tables(&mut *connection, &store, &destination)
+            .await
+            .unwrap_or_else(|error| panic!("prepare: {error}"));
+        (connection, mapper, destination, store)
     }
 
     fn store(&self, group: &str) -> OffsetStore {
@@ -175,6 +189,16 @@ fn store(group: &str) -> OffsetStore {
         consumer_group: group.to_string(),
         dialect: Dialect::Postgres,
     }
+}
+
+/// A batch of `{}` messages at `offsets` of partition `partition` of topic
+/// `events`.
+fn empty_objects(mapper: &Mapper, partition: i32, offsets: std::ops::RangeInclusive<i64>) -> dvt::ingest::EncodedBatch {
+    let mut encoder = mapper.batch(batch_time());
+    for offset in offsets {
+        encoder.push(&message("events", partition, offset, b"{}"));
+    }
+    encoder.finish()
 }
 
 /// Runs an async test on a runtime of its own.
@@ -467,13 +491,7 @@ matrix!(a_failure_in_the_middle_of_a_batch_stores_neither_rows_nor_offsets);
 
 async fn failure_in_the_middle(engine: Engine) {
     let database = TestDatabase::on(engine).await;
-    let mut connection = database.connection().await;
-    let mapper = database.mapper(&Mapping::Raw);
-    let destination = destination(&mapper, "events");
-    let store = database.store("dvt-test");
-    prepare_tables(&mut *connection, &store, &destination)
-        .await
-        .unwrap_or_else(|error| panic!("prepare: {error}"));
+    let (mut connection, mapper, destination, store) = database.raw_events().await;
     let payloads: Vec<String> = (0..2000).map(|index| format!("{{\"n\": {index}}}")).collect();
     let encode = || {
         let mut encoder = mapper.batch(batch_time());
@@ -551,20 +569,8 @@ matrix!(a_consumer_with_stale_offsets_cannot_commit);
 
 async fn stale_offsets(engine: Engine) {
     let database = TestDatabase::on(engine).await;
-    let mut connection = database.connection().await;
-    let mapper = database.mapper(&Mapping::Raw);
-    let destination = destination(&mapper, "events");
-    let store = database.store("dvt-test");
-    prepare_tables(&mut *connection, &store, &destination)
-        .await
-        .unwrap_or_else(|error| panic!("prepare: {error}"));
-    let batch = |first: i64, last: i64| {
-        let mut encoder = mapper.batch(batch_time());
-        for offset in first..=last {
-            encoder.push(&message("events", 3, offset, b"{}"));
-        }
-        encoder.finish()
-    };
+    let (mut connection, mapper, destination, store) = database.raw_events().await;
+    let batch = |first: i64, last: i64| empty_objects(&mapper, 3, first..=last);
 
     // Two consumers both read "no offset stored" for partition 3.
     let mut first = StoredOffsets::default();
@@ -646,5 +652,42 @@ async fn missing_columns(engine: Engine) {
         error,
         "`\"bronze\".\"narrow\"` lacks the columns `amount`, `partition`, `offset`, `event_timestamp`, `ingested_at` \
          that the ingest mapping writes"
+    );
+}
+
+fn a_batch_loaded_after_one_that_failed_stores_nothing(engine: Engine) {
+    block_on(after_a_failure(engine));
+}
+matrix!(a_batch_loaded_after_one_that_failed_stores_nothing);
+
+/// Pipelined loads: a batch sent while the one read before it commits
+/// stores its offsets only once that one committed, and rolls back when it
+/// did not.
+async fn after_a_failure(engine: Engine) {
+    let database = TestDatabase::on(engine).await;
+    let (mut connection, mapper, destination, store) = database.raw_events().await;
+    let batch = |first: i64, last: i64| empty_objects(&mapper, 0, first..=last);
+    let mut stored = StoredOffsets::default();
+    let first = batch(0, 9);
+    let commits = stored.commits_for(&first);
+    let error = commit_after(&mut *connection, &store, &destination, first, &commits, async { false })
+        .await
+        .err();
+    assert!(matches!(error, Some(StateError::Aborted)), "{error:?}");
+    assert_eq!(database.count(&destination.bronze).await, 0);
+    assert_eq!(database.count(&store.relation).await, 0);
+
+    let first = batch(0, 9);
+    let commits = stored.commits_for(&first);
+    commit_after(&mut *connection, &store, &destination, first, &commits, async { true })
+        .await
+        .unwrap_or_else(|error| panic!("commit: {error:?}"));
+    stored.record(&commits);
+    assert_eq!(database.count(&destination.bronze).await, 10);
+    assert_eq!(
+        load_offsets(&mut *connection, &store, &["events".to_string()])
+            .await
+            .unwrap_or_else(|error| panic!("load: {error}")),
+        stored
     );
 }

@@ -17,7 +17,7 @@ use crate::adapter;
 use crate::cli::IngestArgs;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::exec::refresh::Refresh;
-use crate::ingest::consumer::{IngestJob, KafkaSettings};
+use crate::ingest::consumer::{self, IngestJob, KafkaSettings};
 use crate::ingest::driver;
 use crate::ingest::state::{offsets_relation, Destination, Dialect, OffsetStore};
 use crate::ingest::{IngestSpec, Mapper};
@@ -84,11 +84,17 @@ pub fn ingest(printer: Arc<Printer>, args: &IngestArgs) -> Result<Outcome, Diagn
     let dialect = Dialect::of(&session.target.adapter_type);
     let target_dir = session.project.target_dir();
     let invocation_id = session.options.invocation_id.clone();
-    let settings = KafkaSettings::from_target(&session.target).ok_or_else(|| {
-        Diagnostic::error(format!("target `{}` names no Kafka cluster", session.target.name))
-            .in_file(&session.target.source)
-            .hint("add `kafka_bootstrap_servers: host:9092` to the target in profiles.yml (other librdkafka settings as `kafka_<name>`, secrets through env_var())")
-    })?;
+    let settings = match (KafkaSettings::from_target(&session.target), &args.bootstrap_servers) {
+        (Some(settings), Some(servers)) => settings.with_bootstrap(servers),
+        (None, Some(servers)) => KafkaSettings::bootstrap(servers),
+        (Some(settings), None) => settings,
+        (None, None) => {
+            return Err(Diagnostic::error(format!("target `{}` names no Kafka cluster", session.target.name))
+                .in_file(&session.target.source)
+                .hint("add `kafka_bootstrap_servers: host:9092` to the target in profiles.yml (other librdkafka settings as `kafka_<name>`, secrets through env_var()), or pass `--bootstrap-servers host:9092`")
+                .into())
+        }
+    };
     let jobs: Vec<IngestJob> = sources
         .iter()
         .filter_map(|(source, spec)| {
@@ -121,7 +127,8 @@ pub fn ingest(printer: Arc<Printer>, args: &IngestArgs) -> Result<Outcome, Diagn
         .enable_all()
         .build()
         .map_err(|error| Diagnostic::error(format!("cannot start the async runtime: {error}")))?;
-    let threads = jobs.len() * args.consumers + prepared.settings.threads;
+    // A connection for each batch loading at once, and the refresh's.
+    let threads = jobs.len() * args.consumers * consumer::load_depth(dialect) + prepared.settings.threads;
     let adapter = runtime.block_on(adapter::connect(&session.target, threads))?;
     let outcome = if args.status {
         runtime.block_on(driver::status(&printer, &adapter, &settings, &jobs))

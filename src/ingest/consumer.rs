@@ -38,7 +38,7 @@ use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tokio::runtime::Handle;
 
-use super::state::{commit_batch, load_offsets, Destination, OffsetStore, StateError, StoredOffsets};
+use super::state::{commit_after, load_offsets, Destination, OffsetCommit, OffsetStore, StateError, StoredOffsets};
 use super::{BatchEncoder, BatchLimits, EncodedBatch, Mapper, Message};
 use crate::adapter::{lock_unpoisoned, Adapter};
 use crate::profile::Target;
@@ -105,6 +105,13 @@ impl KafkaSettings {
         Self {
             properties: BTreeMap::from([("bootstrap.servers".to_string(), servers.to_string())]),
         }
+    }
+
+    /// These settings with `bootstrap.servers` set to `servers`.
+    pub fn with_bootstrap(mut self, servers: &str) -> Self {
+        self.properties
+            .insert("bootstrap.servers".to_string(), servers.to_string());
+        self
     }
 
     pub fn client_config(&self) -> ClientConfig {
@@ -396,12 +403,20 @@ fn consume_with(
         }
     }
 
-    let mut totals = IngestTotals::default();
+    // In the group, a rebalance must find no batch in flight: each batch
+    // commits before the consumer reads on. Assigned, batches load on other
+    // connections while it reads on, in order (see `Loads`).
+    let depth = if share.is_none() {
+        1
+    } else {
+        load_depth(job.store.dialect)
+    };
+    let mut loads = Loads::new(depth, share.is_none(), lock_unpoisoned(&shared.offsets).clone());
+    let mut run = Settling::default();
     let mut pending = Pending::new(job);
     // The next offset of each assigned partition, as consumed so far.
     let mut positions: BTreeMap<(String, i32), i64> = BTreeMap::new();
     let mut header_buffer: Vec<(String, Option<Vec<u8>>)> = Vec::new();
-    let mut failures: u32 = 0;
     let mut since_drain_check: u32 = 0;
     loop {
         let stopping = matches!(until, Until::Stopped(flag) if flag.load(Ordering::SeqCst));
@@ -415,6 +430,7 @@ fn consume_with(
             // read but not committed will be read again.
             pending = Pending::new(job);
             positions.clear();
+            loads.reset(lock_unpoisoned(&shared.offsets).clone());
             on_event(Event::Assigned(&lock_unpoisoned(&shared.assigned).clone()));
         }
         match polled {
@@ -471,68 +487,240 @@ fn consume_with(
         };
         if !pending.is_empty() && (drained || due) {
             let (batch, produced_at) = std::mem::replace(&mut pending, Pending::new(job)).finish();
-            let commits = lock_unpoisoned(&shared.offsets).commits_for(&batch);
-            let result = shared.handle.block_on(async {
-                let mut connection = shared
-                    .adapter
+            // A full pipeline waits for its oldest batch first.
+            while loads.is_full() && run.restart.is_none() {
+                if let Some(finished) = loads.next_finished(&shared.handle, true) {
+                    run.absorb(finished, shared, on_event)?;
+                }
+            }
+            if run.restart.is_none() {
+                loads.dispatch(shared, job, batch, produced_at);
+            }
+        }
+        // What finished meanwhile, in order; everything when the batches
+        // are done, when one failed, or when each must commit before the
+        // consumer reads on.
+        let settle_all = loads.synchronous || run.restart.is_some() || (pending.is_empty() && drained);
+        while let Some(finished) = loads.next_finished(&shared.handle, settle_all) {
+            run.absorb(finished, shared, on_event)?;
+        }
+        if let Some(restart) = run.restart.take() {
+            // No batch is in flight now. Start again from what is stored:
+            // what was read since is read again.
+            if let Restart::Transient(error) = restart {
+                run.failures += 1;
+                let limit = match until {
+                    Until::Drained => TRANSIENT_ATTEMPTS_DRAINED,
+                    Until::Stopped(_) => TRANSIENT_ATTEMPTS_FOLLOW,
+                };
+                if run.failures >= limit || stopping {
+                    return Err(error);
+                }
+                // Nothing of the batch was stored: wait, then read it
+                // again from the stored offsets.
+                let wait = MAX_BACKOFF.min(Duration::from_millis(250) * 2u32.pow(run.failures.min(6)));
+                on_event(Event::Retrying(&error, wait));
+                std::thread::sleep(wait);
+                match shared.reload_offsets() {
+                    Ok(()) => {}
+                    // The next batch's commit tries again; its stored
+                    // offsets are still the ones it expects.
+                    Err(error) if is_transient(&error) => {}
+                    Err(error) => return Err(error),
+                }
+            } else {
+                // Another consumer moved these partitions on; start again
+                // from what it stored.
+                shared.reload_offsets()?;
+            }
+            seek_to_stored(consumer, shared)?;
+            positions.clear();
+            pending = Pending::new(job);
+            loads.reset(lock_unpoisoned(&shared.offsets).clone());
+        } else if pending.is_empty() && drained && loads.in_flight.is_empty() {
+            return Ok(run.totals);
+        }
+    }
+}
+
+/// How many batches load at once, each on a connection of its own, while
+/// the consumer reads on: PostgreSQL commits them in order (each waits for
+/// the one before to commit before it stores its offsets). DuckDB would
+/// report a write-write conflict on the offsets of a transaction that began
+/// before the one before committed, so one loads at a time there, while
+/// the consumer reads and encodes the next.
+pub fn load_depth(dialect: super::Dialect) -> usize {
+    match dialect {
+        super::Dialect::Postgres => LOAD_DEPTH,
+        super::Dialect::DuckDb => 1,
+    }
+}
+
+/// Batches in flight at most on PostgreSQL; connections per consumer.
+pub const LOAD_DEPTH: usize = 3;
+
+/// Why the consumer starts again from the stored offsets.
+enum Restart {
+    /// Another consumer stored these partitions' offsets first.
+    Conflict,
+    /// A lost connection or a serialization failure; nothing was stored.
+    Transient(IngestError),
+}
+
+/// What the batches committed so far, and whether the consumer must start
+/// again from the stored offsets once none is in flight.
+#[derive(Default)]
+struct Settling {
+    totals: IngestTotals,
+    /// Transient failures in a row.
+    failures: u32,
+    restart: Option<Restart>,
+}
+
+impl Settling {
+    /// Takes in one finished batch, in the order the batches were read.
+    fn absorb(
+        &mut self,
+        finished: Finished,
+        shared: &Shared,
+        on_event: &mut dyn FnMut(Event<'_>),
+    ) -> Result<(), IngestError> {
+        match finished.result {
+            Ok((committed, committed_at)) => {
+                self.failures = 0;
+                lock_unpoisoned(&shared.offsets).record(&finished.commits);
+                self.totals.rows += committed.rows;
+                self.totals.dead_letters += committed.dead_letters;
+                self.totals.batches += 1;
+                let report = CommittedBatch {
+                    rows: committed.rows,
+                    dead_letters: committed.dead_letters,
+                    produced_at: finished.produced_at,
+                    committed_at,
+                };
+                on_event(Event::Committed(&report, &self.totals));
+            }
+            // The batch before it failed, which restarts the consumer.
+            Err(IngestError::State(StateError::Aborted)) => {}
+            Err(IngestError::State(StateError::OffsetConflict { .. })) => {
+                if self.restart.is_none() {
+                    self.restart = Some(Restart::Conflict);
+                }
+            }
+            Err(error) if is_transient(&error) => {
+                if !matches!(self.restart, Some(Restart::Transient(_))) {
+                    self.restart = Some(Restart::Transient(error));
+                }
+            }
+            Err(error) => return Err(error),
+        }
+        Ok(())
+    }
+}
+
+/// Batches loading on connections of their own while the consumer reads
+/// on, oldest first. Each commits only after the one before it did, and its
+/// offsets expect what that one stored: when one fails, every later one
+/// rolls back ([`StateError::Aborted`]).
+struct Loads {
+    in_flight: std::collections::VecDeque<InFlight>,
+    depth: usize,
+    /// Whether each batch must commit before the consumer reads on.
+    synchronous: bool,
+    /// The stored offsets once every batch in flight has committed: what
+    /// the next batch expects.
+    dispatched: StoredOffsets,
+    /// Whether the last batch dispatched committed, for the next to wait on.
+    last: Option<tokio::sync::oneshot::Receiver<bool>>,
+}
+
+struct InFlight {
+    task: tokio::task::JoinHandle<Result<(super::Committed, i64), StateError>>,
+    commits: Vec<OffsetCommit>,
+    produced_at: Vec<i64>,
+}
+
+/// A batch that finished loading: committed (with the time, in
+/// milliseconds since the epoch) or not.
+struct Finished {
+    result: Result<(super::Committed, i64), IngestError>,
+    commits: Vec<OffsetCommit>,
+    produced_at: Vec<i64>,
+}
+
+impl Loads {
+    fn new(depth: usize, synchronous: bool, stored: StoredOffsets) -> Self {
+        Self {
+            in_flight: std::collections::VecDeque::new(),
+            depth: depth.max(1),
+            synchronous,
+            dispatched: stored,
+            last: None,
+        }
+    }
+
+    /// Starts again from `stored`, with no batch in flight.
+    fn reset(&mut self, stored: StoredOffsets) {
+        self.dispatched = stored;
+        self.last = None;
+    }
+
+    fn is_full(&self) -> bool {
+        self.in_flight.len() >= self.depth
+    }
+
+    /// Starts loading `batch` on a connection of its own.
+    fn dispatch(&mut self, shared: &Shared, job: &IngestJob, batch: EncodedBatch, produced_at: Vec<i64>) {
+        let commits = self.dispatched.commits_for(&batch);
+        self.dispatched.record(&commits);
+        let (signal, next) = tokio::sync::oneshot::channel();
+        let previous = self.last.replace(next);
+        let adapter = Arc::clone(&shared.adapter);
+        let store = job.store.clone();
+        let destination = job.destination.clone();
+        let offsets = commits.clone();
+        let task = shared.handle.spawn(async move {
+            let result = async {
+                let mut connection = adapter
                     .connection()
                     .await
                     .map_err(StateError::warehouse("connect to load a batch"))?;
-                commit_batch(&mut *connection, &job.store, &job.destination, batch, &commits).await
-            });
-            match result {
-                Ok(committed) => {
-                    failures = 0;
-                    lock_unpoisoned(&shared.offsets).record(&commits);
-                    totals.rows += committed.rows;
-                    totals.dead_letters += committed.dead_letters;
-                    totals.batches += 1;
-                    let report = CommittedBatch {
-                        rows: committed.rows,
-                        dead_letters: committed.dead_letters,
-                        produced_at,
-                        committed_at: Utc::now().timestamp_millis(),
-                    };
-                    on_event(Event::Committed(&report, &totals));
-                }
-                Err(StateError::OffsetConflict { .. }) => {
-                    // Another consumer of the group moved these partitions
-                    // on; start again from what it stored.
-                    shared.reload_offsets()?;
-                    seek_to_stored(consumer, shared)?;
-                    positions.clear();
-                }
-                Err(error) if error.is_transient() => {
-                    failures += 1;
-                    let limit = match until {
-                        Until::Drained => TRANSIENT_ATTEMPTS_DRAINED,
-                        Until::Stopped(_) => TRANSIENT_ATTEMPTS_FOLLOW,
-                    };
-                    let error = IngestError::from(error);
-                    if failures >= limit || stopping {
-                        return Err(error);
+                let before = async move {
+                    match previous {
+                        Some(previous) => previous.await.unwrap_or(false),
+                        None => true,
                     }
-                    // Nothing of the batch was stored: wait, then read it
-                    // again from the stored offsets.
-                    let wait = MAX_BACKOFF.min(Duration::from_millis(250) * 2u32.pow(failures.min(6)));
-                    on_event(Event::Retrying(&error, wait));
-                    std::thread::sleep(wait);
-                    match shared.reload_offsets() {
-                        Ok(()) => seek_to_stored(consumer, shared)?,
-                        Err(error) if is_transient(&error) => {
-                            // The next batch's commit tries again; its
-                            // stored offsets are still the ones it expects.
-                            seek_to_stored(consumer, shared)?;
-                        }
-                        Err(error) => return Err(error),
-                    }
-                    positions.clear();
-                }
-                Err(error) => return Err(error.into()),
+                };
+                let committed = commit_after(&mut *connection, &store, &destination, batch, &offsets, before).await?;
+                Ok((committed, Utc::now().timestamp_millis()))
             }
-        } else if drained {
-            return Ok(totals);
+            .await;
+            let _ = signal.send(result.is_ok());
+            result
+        });
+        self.in_flight.push_back(InFlight {
+            task,
+            commits,
+            produced_at,
+        });
+    }
+
+    /// The oldest batch in flight once it has finished: waiting for it when
+    /// `wait`, else only when it already has.
+    fn next_finished(&mut self, handle: &Handle, wait: bool) -> Option<Finished> {
+        if !wait && !self.in_flight.front()?.task.is_finished() {
+            return None;
         }
+        let flight = self.in_flight.pop_front()?;
+        let result = match handle.block_on(flight.task) {
+            Ok(result) => result.map_err(IngestError::from),
+            Err(_) => Err(IngestError::Crashed),
+        };
+        Some(Finished {
+            result,
+            commits: flight.commits,
+            produced_at: flight.produced_at,
+        })
     }
 }
 

@@ -33,6 +33,6 @@ pub use mapping::{
 };
 pub use spec::{BatchLimits, ColumnType, Format, IngestSpec, JsonPath, Mapping, PathStep, TypedColumn};
 pub use state::{
-    commit_batch, commit_chunks, load_offsets, offsets_relation, prepare_tables, Committed, Destination, OffsetCommit,
-    OffsetStore, StateError, StoredOffsets,
+    commit_after, commit_batch, commit_chunks, load_offsets, offsets_relation, prepare_tables, Committed, Destination,
+    OffsetCommit, OffsetStore, StateError, StoredOffsets,
 };

@@ -177,6 +177,10 @@ pub enum StateError {
     MissingColumns { relation: String, columns: Vec<String> },
     #[error("the state table `{relation}` holds `{value}` where an offset should be")]
     InvalidStoredOffset { relation: String, value: String },
+    /// The batch read before this one did not commit, so this one, whose
+    /// offsets follow from it, was rolled back.
+    #[error("the batch before this one did not commit; this one was rolled back")]
+    Aborted,
 }
 
 impl StateError {
@@ -376,18 +380,20 @@ pub async fn commit_batch(
     batch: EncodedBatch,
     offsets: &[OffsetCommit],
 ) -> Result<Committed, StateError> {
-    let chunks = |chunks: Vec<Vec<u8>>| -> Option<BoxStream<'static, Result<Vec<u8>, AdapterError>>> {
-        (!chunks.is_empty()).then(|| stream::iter(chunks.into_iter().map(Ok)).boxed())
-    };
     commit_chunks(
         connection,
         store,
         destination,
-        chunks(batch.rows),
-        chunks(batch.dead_letters),
+        chunk_stream(batch.rows),
+        chunk_stream(batch.dead_letters),
         offsets,
     )
     .await
+}
+
+/// Encoded chunks as a stream for `COPY`; `None` when there are none.
+fn chunk_stream(chunks: Vec<Vec<u8>>) -> Option<BoxStream<'static, Result<Vec<u8>, AdapterError>>> {
+    (!chunks.is_empty()).then(|| stream::iter(chunks.into_iter().map(Ok)).boxed())
 }
 
 /// As [`commit_batch`], from streams of CSV chunks (each starting with its
@@ -402,11 +408,24 @@ pub async fn commit_chunks(
     dead_letters: Option<BoxStream<'_, Result<Vec<u8>, AdapterError>>>,
     offsets: &[OffsetCommit],
 ) -> Result<Committed, StateError> {
+    begin(connection).await?;
+    let result = load_in_transaction(connection, store, destination, rows, dead_letters, offsets).await;
+    finish(connection, result).await
+}
+
+async fn begin(connection: &mut dyn Connection) -> Result<(), StateError> {
     connection
         .begin()
         .await
-        .map_err(StateError::warehouse("begin a transaction"))?;
-    let result = load_in_transaction(connection, store, destination, rows, dead_letters, offsets).await;
+        .map_err(StateError::warehouse("begin a transaction"))
+}
+
+/// Commits the open transaction when `result` is a success, else rolls it
+/// back and returns the error.
+async fn finish(
+    connection: &mut dyn Connection,
+    result: Result<Committed, StateError>,
+) -> Result<Committed, StateError> {
     match result {
         Ok(committed) => {
             connection
@@ -424,6 +443,42 @@ pub async fn commit_chunks(
     }
 }
 
+/// As [`commit_batch`], for a batch loaded while the batch read before it
+/// may still be committing (on another connection): the rows and dead
+/// letters are sent first, then `previous` is awaited (whether that batch
+/// committed), and only then are the offsets stored and the transaction
+/// committed. Batches therefore commit in the order they were read, each
+/// fenced on the offsets the one before stored. When `previous` is false,
+/// the transaction rolls back with [`StateError::Aborted`].
+pub async fn commit_after(
+    connection: &mut dyn Connection,
+    store: &OffsetStore,
+    destination: &Destination,
+    batch: EncodedBatch,
+    offsets: &[OffsetCommit],
+    previous: impl std::future::Future<Output = bool> + Send,
+) -> Result<Committed, StateError> {
+    begin(connection).await?;
+    let result = async {
+        let committed = copy_batch(
+            connection,
+            destination,
+            chunk_stream(batch.rows),
+            chunk_stream(batch.dead_letters),
+        )
+        .await?;
+        if !previous.await {
+            return Err(StateError::Aborted);
+        }
+        if !offsets.is_empty() {
+            store_offsets(connection, store, offsets).await?;
+        }
+        Ok(committed)
+    }
+    .await;
+    finish(connection, result).await
+}
+
 async fn load_in_transaction(
     connection: &mut dyn Connection,
     store: &OffsetStore,
@@ -437,6 +492,16 @@ async fn load_in_transaction(
     if !offsets.is_empty() {
         store_offsets(connection, store, offsets).await?;
     }
+    copy_batch(connection, destination, rows, dead_letters).await
+}
+
+/// `COPY`s a batch's rows and dead letters, in the open transaction.
+async fn copy_batch(
+    connection: &mut dyn Connection,
+    destination: &Destination,
+    rows: Option<BoxStream<'_, Result<Vec<u8>, AdapterError>>>,
+    dead_letters: Option<BoxStream<'_, Result<Vec<u8>, AdapterError>>>,
+) -> Result<Committed, StateError> {
     let mut committed = Committed::default();
     if let Some(rows) = rows {
         committed.rows = connection
