@@ -529,7 +529,11 @@ fn evaluate_expression(graph: &SelectionGraph, expression: &Expr) -> Result<Vec<
     let combine = |members: &[Expr], start: bool, all: bool| -> Result<Vec<bool>, SelectorError> {
         let mut combined = vec![start; graph.nodes.len()];
         for member in members {
-            let matched = evaluate_expression(graph, member)?;
+            let mut matched = evaluate_expression(graph, member)?;
+            // As in a CLI intersection, each member brings its tests first.
+            if all && members.len() > 1 {
+                add_attached_tests(graph, &mut matched);
+            }
             for (keep, matched) in combined.iter_mut().zip(matched) {
                 *keep = if all { *keep && matched } else { *keep || matched };
             }
@@ -1994,6 +1998,29 @@ mod tests {
             names(&["tag:staging,tag:finance tag:kpi"]),
             ["stg_payment", "kpi_monthly"]
         );
+    }
+
+    #[test]
+    fn a_yaml_intersection_brings_each_members_tests_as_a_comma_does() {
+        // dbt-core 1.10 evaluates a YAML `intersection:` with the same
+        // SelectionIntersection as the CLI's comma, so the two select alike.
+        let fixture = fixture();
+        let graph = fixture.graph();
+        let expression = Expr::Intersection(vec![
+            Expr::Terms("tag:marts".into()),
+            Expr::Terms("config.materialized:table".into()),
+        ]);
+        let selected: Vec<&str> = select_expression(&graph, &expression)
+            .unwrap()
+            .into_iter()
+            .map(|index| fixture.nodes[index].name.as_str())
+            .collect();
+        let mut expected = names(&["tag:marts,config.materialized:table"]);
+        let mut selected: Vec<String> = selected.into_iter().map(String::from).collect();
+        expected.sort();
+        selected.sort();
+        assert_eq!(selected, expected);
+        assert!(selected.contains(&"not_null_fct_rental_rental_id".to_string()));
     }
 
     #[test]
