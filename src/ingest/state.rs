@@ -212,21 +212,27 @@ pub enum Dialect {
     /// DuckDB, which has no `jsonb` (its `json` type needs an extension
     /// this build leaves out): JSON columns are text there.
     DuckDb,
+    /// Spark, whose strings are `string` and whose timestamps are instants
+    /// shown in the session's zone.
+    Spark,
 }
 
 impl Dialect {
-    /// The dialect of an adapter type (`postgres`, `duckdb`).
+    /// The dialect of an adapter type (`postgres`, `duckdb`, `spark`).
     pub fn of(adapter_kind: &str) -> Self {
-        if adapter_kind == "duckdb" {
-            Dialect::DuckDb
-        } else {
-            Dialect::Postgres
+        match adapter_kind {
+            "duckdb" => Dialect::DuckDb,
+            "spark" => Dialect::Spark,
+            _ => Dialect::Postgres,
         }
     }
 
     fn column_type(self, data_type: &str) -> &str {
         match (self, data_type) {
             (Dialect::DuckDb, "jsonb") => "varchar",
+            (Dialect::Spark, "jsonb" | "text" | "json") => "string",
+            (Dialect::Spark, "bytea") => "binary",
+            (Dialect::Spark, "timestamptz" | "timestamp with time zone") => "timestamp",
             _ => data_type,
         }
     }
