@@ -7,6 +7,8 @@
 //! builds into schemas of its own (`dvt_t_<random>_*`), dropped when it
 //! ends. Where Spark differs from PostgreSQL, the test says so and why.
 
+#[path = "support/background.rs"]
+mod background;
 #[path = "support/command.rs"]
 mod command;
 #[path = "support/deps.rs"]
@@ -462,4 +464,44 @@ fn show_catalog_and_errors() {
     assert_eq!(code, 1, "{output}");
     assert!(output.contains("UNRESOLVED_COLUMN"), "{output}");
     assert!(output.contains("models/broken.sql:2:5"), "{output}");
+}
+
+/// Ctrl-C interrupts the session's running operation on the server
+/// (Spark Connect's `Interrupt`), and the table built before stays.
+#[test]
+fn ctrl_c_interrupts_the_running_query() {
+    let spark = SparkSchemas::new();
+    let project = spark.project("stopped");
+    project.write(
+        "models/slow.sql",
+        "{{ config(materialized='table') }}\nselect 1 as id, 'old' as version\n",
+    );
+    let (code, output) = dvt(project.path(), &["run"]);
+    assert_eq!(code, 0, "{output}");
+    // A trillion rows: hours on this server, unless interrupted.
+    project.write(
+        "models/slow.sql",
+        "{{ config(materialized='table') }}\nselect 2 as id, cast(sum(hash(a.id, b.id)) as string) as version\n\
+         from range(0, 1000000) as a cross join range(0, 1000000) as b\n",
+    );
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_dvt"));
+    command::isolate(&mut command);
+    command
+        .args(["run", "--project-dir"])
+        .arg(project.path())
+        .arg("--profiles-dir")
+        .arg(project.path());
+    let mut dvt = background::Background::spawn(command);
+    dvt.wait_for_line("Running with", std::time::Duration::from_secs(60));
+    // Interrupted before its query starts, dvt interrupts again until the
+    // node ends, so the operation is stopped whenever it reaches the server.
+    dvt.interrupt();
+    let (code, stderr) = dvt.finish(std::time::Duration::from_secs(120));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("OPERATION_CANCELED"), "{stderr}");
+    assert!(stderr.contains("Cancelled."), "{stderr}");
+    assert_eq!(
+        spark.rows(&format!("select id, version from \"{}\".\"slow\"", spark.prefix)),
+        [[Some("1".to_string()), Some("old".to_string())]]
+    );
 }
