@@ -478,10 +478,13 @@ fn ctrl_c_interrupts_the_running_query() {
     );
     let (code, output) = dvt(project.path(), &["run"]);
     assert_eq!(code, 0, "{output}");
-    // A trillion rows: hours on this server, unless interrupted.
+    // A trillion rows: hours on this server, unless interrupted. Its
+    // pre-hook marks that the node has started, which is after dvt
+    // listens for Ctrl-C.
     project.write(
         "models/slow.sql",
-        "{{ config(materialized='table') }}\nselect 2 as id, cast(sum(hash(a.id, b.id)) as string) as version\n\
+        "{{ config(materialized='table', pre_hook='create table if not exists \"{{ this.schema }}\".\"slow_started\" as select 1 as id') }}\n\
+         select 2 as id, cast(sum(hash(a.id, b.id)) as string) as version\n\
          from range(0, 1000000) as a cross join range(0, 1000000) as b\n",
     );
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_dvt"));
@@ -492,9 +495,16 @@ fn ctrl_c_interrupts_the_running_query() {
         .arg("--profiles-dir")
         .arg(project.path());
     let mut dvt = background::Background::spawn(command);
-    dvt.wait_for_line("Running with", std::time::Duration::from_secs(60));
-    // Interrupted before its query starts, dvt interrupts again until the
-    // node ends, so the operation is stopped whenever it reaches the server.
+    let started = std::time::Instant::now();
+    let marker = format!("show tables in \"{}\" like 'slow_started'", spark.prefix);
+    while spark.rows(&marker).is_empty() {
+        if started.elapsed() > std::time::Duration::from_secs(60) || dvt.has_exited() {
+            panic!("the model never started:\n{}", dvt.kill_hard());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // If the query has not reached the server yet, dvt interrupts again
+    // until the node ends, so the operation is stopped whenever it starts.
     dvt.interrupt();
     let (code, stderr) = dvt.finish(std::time::Duration::from_secs(120));
     assert_eq!(code, Some(1), "{stderr}");

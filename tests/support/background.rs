@@ -62,6 +62,10 @@ impl Background {
     }
 
     /// Waits until the process prints a line containing `text`.
+    #[allow(
+        dead_code,
+        reason = "included by several test binaries; not every one waits for a line"
+    )]
     pub fn wait_for_line(&mut self, text: &str, limit: Duration) {
         let started = Instant::now();
         while !self.stderr.iter().any(|line| line.contains(text)) {
