@@ -15,10 +15,10 @@ mod command;
 mod deps;
 #[path = "support/example.rs"]
 mod example;
-#[path = "support/project.rs"]
-mod project;
 
 mod common;
+#[path = "support/database.rs"]
+mod database;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -27,9 +27,9 @@ use std::sync::Arc;
 use dvt::adapter::spark::{Endpoints, SparkAdapter, SparkConfig};
 use dvt::adapter::{Adapter, AdapterError};
 use serde_json::Value;
-use sqlx::ConnectOptions;
 
 use common::Server;
+use database::Database;
 
 /// The test server's address.
 fn spark_address() -> (String, u16) {
@@ -50,7 +50,7 @@ struct SparkSchemas {
 impl SparkSchemas {
     fn new() -> Self {
         Self {
-            prefix: format!("dvt_t_{}", project::random_suffix()),
+            prefix: format!("dvt_t_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
             runtime: tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
@@ -127,7 +127,11 @@ impl SparkProject {
     }
 
     fn write(&self, relative: &str, contents: &str) {
-        project::write(&self.path().join(relative), contents);
+        let path = self.path().join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap_or_else(|error| panic!("create {}: {error}", parent.display()));
+        }
+        std::fs::write(&path, contents).unwrap_or_else(|error| panic!("write {}: {error}", path.display()));
     }
 }
 
@@ -159,30 +163,12 @@ impl Drop for SparkSchemas {
     }
 }
 
-/// A PostgreSQL database of one's own, dropped when the test ends.
-struct PostgresDatabase {
-    server: Server,
-    name: String,
-    runtime: tokio::runtime::Runtime,
-}
+/// The PostgreSQL side of a comparison: a database of its own.
+struct PostgresDatabase(Database);
 
 impl PostgresDatabase {
     fn new() -> Self {
-        let database = Self {
-            server: Server::from_env(),
-            name: format!("dvt_spark_pg_{}", project::random_suffix()),
-            runtime: tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime"),
-        };
-        project::admin(
-            &database.server,
-            &database.runtime,
-            &format!("create database \"{}\"", database.name),
-        )
-        .unwrap_or_else(|error| panic!("create database (bash scripts/start-postgres.sh): {error}"));
-        database
+        Self(Database::new("dvt_spark_pg"))
     }
 
     fn target(&self) -> String {
@@ -190,35 +176,24 @@ impl PostgresDatabase {
             "    pg:\n      type: postgres\n      host: {host}\n      port: {port}\n      user: {user}\n      \
              password: \"{{{{ env_var('DVT_PG_PASSWORD', 'postgres') }}}}\"\n      dbname: {name}\n      \
              schema: analytics\n      threads: 4\n",
-            host = self.server.host,
-            port = self.server.port,
-            user = self.server.user,
-            name = self.name,
+            host = self.0.server.host,
+            port = self.0.server.port,
+            user = self.0.server.user,
+            name = self.0.name,
         )
     }
 
     fn count(&self, schema: &str, identifier: &str) -> i64 {
-        self.runtime.block_on(async {
-            let mut connection = self
-                .server
-                .options(&self.name)
-                .connect()
-                .await
-                .unwrap_or_else(|error| panic!("connect to `{}`: {error}", self.name));
-            let (count,): (i64,) = sqlx::query_as(&format!("select count(*) from \"{schema}\".\"{identifier}\""))
-                .fetch_one(&mut connection)
-                .await
-                .unwrap_or_else(|error| panic!("count {schema}.{identifier}: {error}"));
-            count
-        })
-    }
-}
-
-impl Drop for PostgresDatabase {
-    fn drop(&mut self) {
-        if let Err(error) = project::drop_database(&self.server, &self.runtime, &self.name) {
-            eprintln!("could not drop `{}`: {error}", self.name);
-        }
+        let mut connection = self.0.connection(&self.0.name);
+        let (count,): (i64,) = self
+            .0
+            .runtime
+            .block_on(
+                sqlx::query_as(&format!("select count(*) from \"{schema}\".\"{identifier}\""))
+                    .fetch_one(&mut connection),
+            )
+            .unwrap_or_else(|error| panic!("count {schema}.{identifier}: {error}"));
+        count
     }
 }
 
@@ -514,4 +489,62 @@ fn ctrl_c_interrupts_the_running_query() {
         spark.rows(&format!("select id, version from \"{}\".\"slow\"", spark.prefix)),
         [[Some("1".to_string()), Some("old".to_string())]]
     );
+}
+
+/// The token is sent (the local server takes any) but never printed: not by
+/// `dvt debug`, nor in what a run prints or writes.
+#[test]
+fn the_token_is_never_printed() {
+    let secret = "dapi-s3cr3t-spark-token";
+    let spark = SparkSchemas::new();
+    let project = spark.project("tokened");
+    let profile = format!(
+        "tokened:\n  target: spark\n  outputs:\n{}",
+        spark.target("      token: \"{{ env_var('DVT_TEST_SPARK_TOKEN') }}\"\n")
+    );
+    project.write("profiles.yml", &profile);
+    project.write("models/one.sql", "select 1 as id\n");
+    let mut printed = String::new();
+    for args in [&["debug"][..], &["run"][..]] {
+        let output = command::dvt_command()
+            .args(args)
+            .arg("--project-dir")
+            .arg(project.path())
+            .arg("--profiles-dir")
+            .arg(project.path())
+            .env("DVT_TEST_SPARK_TOKEN", secret)
+            .output()
+            .expect("run dvt");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(output.status.success(), "dvt {args:?}:\n{text}");
+        printed.push_str(&text);
+    }
+    assert!(printed.contains("token: ****"), "{printed}");
+    assert!(!printed.contains(secret), "{printed}");
+    for file in walk(&project.path().join("target")) {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(secret),
+            "the token is in {}",
+            file.display()
+        );
+    }
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
