@@ -2,13 +2,15 @@
 # Runs every test: unit, snapshot, CLI, and the integration tests against the
 # services they need on 127.0.0.1, which this script starts: a real PostgreSQL
 # 15, a Kafka wire-protocol broker (dvt-mock-kafka, built from this
-# repository) and an S3 server (s3s-fs) for the lake. The embedded DuckDB
-# needs nothing.
+# repository), an S3 server (s3s-fs) for the lake and a Spark Connect server
+# (one JVM for the whole run; pyspark installed once per machine). The
+# embedded DuckDB needs nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/start-postgres.sh
 bash scripts/start-s3.sh
+bash scripts/start-spark.sh
 # The host as an explicit build target, as .ci/run sets it, so that the test
 # build and `cargo clippy` share one run of DuckDB's C++ build.
 export CARGO_BUILD_TARGET="${CARGO_BUILD_TARGET:-$(rustc -vV | sed -n 's/^host: //p')}"

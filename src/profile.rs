@@ -41,7 +41,7 @@ pub fn is_secret(key: &str) -> bool {
 pub struct Target {
     pub profile: String,
     pub name: String,
-    /// `postgres` or `duckdb`.
+    /// `postgres`, `duckdb` or `spark`.
     pub adapter_type: String,
     pub schema: String,
     pub database: String,
@@ -185,7 +185,7 @@ pub fn load(
 }
 
 /// The adapter types a target may name.
-const ADAPTER_TYPES: &[&str] = &["postgres", "duckdb"];
+const ADAPTER_TYPES: &[&str] = &["postgres", "duckdb", "spark"];
 
 /// The target of the default DuckDB file.
 pub const EMBEDDED_TARGET: &str = "dev";

@@ -16,15 +16,18 @@
 #[path = "support/command.rs"]
 mod command;
 mod common;
+#[path = "support/database.rs"]
+mod database;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use sqlx::{ConnectOptions, Row};
+use sqlx::Row;
 
 use command::dvt_command;
 use common::Server;
+use database::Database;
 
 /// Where the team's third-party material sits, beside the repository.
 fn third_party() -> PathBuf {
@@ -111,42 +114,21 @@ fn copy_tree(from: &Path, to: &Path) {
 
 /// The warehouse the suite builds in: a database of its own, dropped at the end.
 struct Warehouse {
-    server: Server,
-    database: String,
-    runtime: tokio::runtime::Runtime,
+    database: Database,
 }
 
 impl Warehouse {
     fn new() -> Self {
-        let warehouse = Self {
-            server: Server::from_env(),
-            database: format!("dvt_utils_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
-            runtime: tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a tokio runtime"),
-        };
-        warehouse.admin(&format!("create database \"{}\"", warehouse.database));
-        warehouse
-    }
-
-    fn connection(&self, database: &str) -> sqlx::PgConnection {
-        self.runtime
-            .block_on(self.server.options(database).connect())
-            .unwrap_or_else(|error| panic!("connect to `{database}`: {error}"))
-    }
-
-    fn admin(&self, sql: &str) {
-        let mut connection = self.connection(&self.server.admin_database.clone());
-        self.runtime
-            .block_on(sqlx::raw_sql(sql).execute(&mut connection))
-            .unwrap_or_else(|error| panic!("`{sql}`: {error}"));
+        Self {
+            database: Database::new("dvt_utils"),
+        }
     }
 
     /// Every relation in the suite's schemas: `schema.name` to (type, rows, md5).
     fn fingerprint(&self) -> BTreeMap<String, (String, u64, String)> {
-        let mut connection = self.connection(&self.database);
-        let relations = self
+        let database = &self.database;
+        let mut connection = database.connection(&database.name);
+        let relations = database
             .runtime
             .block_on(
                 sqlx::query(
@@ -165,7 +147,7 @@ impl Warehouse {
                 "select count(*), coalesce(md5(string_agg(t, E'\\n' order by t)), '') from \
                  (select replace(x::text, current_database(), 'DB') as t from \"{schema}\".\"{name}\" x) rows"
             );
-            let row = self
+            let row = database
                 .runtime
                 .block_on(sqlx::query(&sql).fetch_one(&mut connection))
                 .unwrap_or_else(|error| panic!("fingerprint {schema}.{name}: {error}"));
@@ -174,14 +156,6 @@ impl Warehouse {
             found.insert(format!("{schema}.{name}"), (kind, rows as u64, md5));
         }
         found
-    }
-}
-
-impl Drop for Warehouse {
-    fn drop(&mut self) {
-        let drop = format!("drop database if exists \"{}\" with (force)", self.database);
-        let mut connection = self.connection(&self.server.admin_database.clone());
-        let _ = self.runtime.block_on(sqlx::raw_sql(&drop).execute(&mut connection));
     }
 }
 
@@ -216,10 +190,10 @@ fn dbt_utils_integration_suite_builds_what_dbt_core_built() {
     let warehouse = Warehouse::new();
     std::fs::write(
         project.join("profiles.yml"),
-        profile(&warehouse.server, &warehouse.database),
+        profile(&warehouse.database.server, &warehouse.database.name),
     )
     .expect("write profiles.yml");
-    let password = warehouse.server.password.clone();
+    let password = warehouse.database.server.password.clone();
     let run = |arguments: &[&str]| {
         let output = dvt_command()
             .current_dir(&project)

@@ -13,6 +13,8 @@
 mod command;
 #[path = "support/deps.rs"]
 mod deps;
+#[path = "support/example.rs"]
+mod example;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -26,42 +28,6 @@ mod common;
 use common::Server;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
-
-/// The example project (the repository itself), without its Rust tests and artifacts.
-fn copy_example_project(destination: &Path) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for folder in ["models", "seeds", "macros", "analyses", "snapshots", "packages"] {
-        copy_folder(&root.join(folder), &destination.join(folder));
-    }
-    std::fs::create_dir_all(destination.join("tests")).expect("create tests/");
-    for entry in std::fs::read_dir(root.join("tests")).expect("read tests/") {
-        let path = entry.expect("a tests/ entry").path();
-        if path.extension().is_some_and(|extension| extension == "sql") {
-            std::fs::copy(
-                &path,
-                destination.join("tests").join(path.file_name().expect("a file name")),
-            )
-            .expect("copy a singular test");
-        }
-    }
-    std::fs::copy(root.join("project.yml"), destination.join("project.yml")).expect("copy project.yml");
-    std::fs::copy(root.join("packages.yml"), destination.join("packages.yml")).expect("copy packages.yml");
-    deps::install_packages(destination);
-}
-
-fn copy_folder(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap_or_else(|error| panic!("create {}: {error}", to.display()));
-    let Ok(entries) = std::fs::read_dir(from) else { return };
-    for entry in entries {
-        let path = entry.expect("a directory entry").path();
-        let target = to.join(path.file_name().expect("a file name"));
-        if path.is_dir() {
-            copy_folder(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).unwrap_or_else(|error| panic!("copy {}: {error}", path.display()));
-        }
-    }
-}
 
 fn write_profile(project: &Path, server: &Server, database: &str) {
     let profile = format!(
@@ -130,7 +96,7 @@ fn column_sources(lineage: &Value, model: &str, column: &str) -> (String, Vec<St
 fn example_project_column_lineage_walks_back_to_the_seeds_without_a_warehouse() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let server = Server::from_env();
-    copy_example_project(dir.path());
+    example::copy_example_project(dir.path());
     write_profile(dir.path(), &server, "unused");
     // A model sqlparser cannot read keeps its model-level lineage and gets a note.
     std::fs::write(
@@ -381,7 +347,7 @@ fn browser_shows_the_details_panel_and_column_lineage_back_to_the_seed() {
     let server = Server::from_env();
     let database = Database::create(&server);
     let dir = tempfile::tempdir().expect("a temp dir");
-    copy_example_project(dir.path());
+    example::copy_example_project(dir.path());
     write_profile(dir.path(), &server, &database.name);
     dvt(dir.path(), &server, &["build"]);
     // The last ingest's artifact, as `dvt ingest --follow` writes it (its own

@@ -4,7 +4,7 @@ select
     address2,
     district,
     city_id,
-    cast(postal_code as varchar) as postal_code,
-    cast(phone as varchar) as phone,
+    cast(postal_code as {{ dbt.type_string() }}) as postal_code,
+    cast(phone as {{ dbt.type_string() }}) as phone,
     cast(last_update as timestamp) as last_update
 from {{ ref('address') }}

@@ -60,13 +60,14 @@ pub async fn connect(target: &Target, threads: usize) -> Result<Arc<dyn Adapter>
         }
         #[cfg(feature = "duckdb")]
         "duckdb" => connect_duckdb(target, threads).await,
+        "spark" => connect_spark(target, threads).await,
         other => Err(
             Diagnostic::error(format!("adapter type `{other}` is not available in this build of dvt"))
                 .in_file(&target.source)
                 .hint(if cfg!(feature = "duckdb") {
-                    "use `type: postgres` or `type: duckdb`"
+                    "use `type: postgres`, `type: duckdb` or `type: spark`"
                 } else {
-                    "use `type: postgres`, or build dvt with its default `duckdb` feature"
+                    "use `type: postgres` or `type: spark`, or build dvt with its default `duckdb` feature"
                 }),
         ),
     }
@@ -90,6 +91,86 @@ async fn connect_duckdb(target: &Target, threads: usize) -> Result<Arc<dyn Adapt
             format!("check that `{path}` is a DuckDB database file that dvt can write")
         };
         connect_error(&error, target, hint)
+    })?;
+    Ok(Arc::new(adapter))
+}
+
+/// Opens a Spark Connect session pool for a `type: spark` target: `method:
+/// connect` (the only one), `host`, `port` (15002, or 443 with `use_ssl`),
+/// `use_ssl`, `token` (a secret, sent as a bearer token), `cluster_id`
+/// (Databricks' cluster), `catalog`, `file_format` (parquet) and
+/// `spark_conf` (SQL config for every session).
+async fn connect_spark(target: &Target, threads: usize) -> Result<Arc<dyn Adapter>, Diagnostic> {
+    use super::spark::{Endpoints, SparkAdapter, SparkConfig};
+    let invalid = |key: &str, hint: &str| {
+        Diagnostic::error(format!("`{key}` of target `{}` is not valid", target.name))
+            .in_file(&target.source)
+            .hint(hint.to_string())
+    };
+    let method = target.string("method").unwrap_or_else(|| "connect".to_string());
+    if method != "connect" {
+        return Err(Diagnostic::error(format!(
+            "`method: {method}` of target `{}` is not one dvt speaks",
+            target.name
+        ))
+        .in_file(&target.source)
+        .hint("use `method: connect` (Spark Connect, Spark 3.4 and later, and Databricks); dvt does not speak Thrift or ODBC"));
+    }
+    let use_ssl = match target.string("use_ssl").as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(invalid("use_ssl", "write `use_ssl: true` or `use_ssl: false`")),
+    };
+    let port = match target.string("port") {
+        None => {
+            if use_ssl {
+                443
+            } else {
+                15002
+            }
+        }
+        Some(port) => port
+            .parse()
+            .map_err(|_| invalid("port", "write `port: 15002`, Spark Connect's default"))?,
+    };
+    let endpoints = Endpoints {
+        host: target.string("host").unwrap_or_else(|| "127.0.0.1".to_string()),
+        port,
+        use_ssl,
+        token: target.string("token").filter(|token| !token.is_empty()),
+        cluster_id: target.string("cluster_id"),
+    };
+    let mut config = SparkConfig::new(endpoints, target.schema.clone());
+    config.catalog = target.string("catalog");
+    config.threads = pool_size(threads);
+    if let Some(format) = target.string("file_format") {
+        config.file_format = format;
+    }
+    match target.fields.get("spark_conf") {
+        None | Some(serde_json::Value::Null) => {}
+        Some(serde_json::Value::Object(entries)) => {
+            for (key, value) in entries {
+                let value = match value {
+                    serde_json::Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                config.spark_conf.insert(key.clone(), value);
+            }
+        }
+        Some(_) => {
+            return Err(invalid(
+                "spark_conf",
+                "write a mapping of Spark SQL settings, such as `spark_conf: {spark.sql.shuffle.partitions: \"8\"}`",
+            ))
+        }
+    }
+    let display = config.target();
+    let adapter = SparkAdapter::connect(config).await.map_err(|error| {
+        connect_error(
+            &error,
+            target,
+            format!("check that a Spark Connect server is listening at `{display}` (locally: `bash scripts/start-spark.sh`), and the token if it needs one"),
+        )
     })?;
     Ok(Arc::new(adapter))
 }

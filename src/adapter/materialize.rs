@@ -135,6 +135,9 @@ pub struct ModelBuild<'a> {
     /// when there is a unique key and `append` otherwise, as in dbt-postgres.
     pub incremental_strategy: Option<String>,
     pub unique_key: Vec<String>,
+    /// The table's partition columns, on warehouses that partition by
+    /// column (Spark's `partitioned by`); ignored elsewhere.
+    pub partition_by: Vec<String>,
     pub on_schema_change: OnSchemaChange,
     pub full_refresh: bool,
     /// Rendered SQL run first, on the same connection and transaction.
@@ -175,6 +178,7 @@ impl<'a> ModelBuild<'a> {
             sql,
             incremental_strategy: None,
             unique_key: Vec::new(),
+            partition_by: Vec::new(),
             on_schema_change: OnSchemaChange::Ignore,
             full_refresh: false,
             pre_hooks: Vec::new(),
@@ -366,8 +370,12 @@ async fn build_table(
     build: &ModelBuild<'_>,
     sql: &str,
 ) -> Result<AdapterResponse, AdapterError> {
-    let rows = in_transaction!(connection, { table_body(adapter, connection, build, sql).await? })?;
-    Ok(AdapterResponse::with_rows("SELECT", rows))
+    let created = in_transaction!(connection, { table_body(adapter, connection, build, sql).await? })?;
+    // A warehouse that counts no rows (Spark) answers in its own words.
+    Ok(match created.rows_affected {
+        Some(rows) => AdapterResponse::with_rows("SELECT", rows),
+        None => created,
+    })
 }
 
 /// Builds the table under a temporary name, then swaps it in. Readers
@@ -377,7 +385,7 @@ async fn table_body(
     connection: &mut dyn Connection,
     build: &ModelBuild<'_>,
     sql: &str,
-) -> Result<u64, AdapterError> {
+) -> Result<AdapterResponse, AdapterError> {
     let relation = &build.relation;
     let temporary = derived_relation(adapter, relation, TEMPORARY_SUFFIX);
     let backup = derived_relation(adapter, relation, BACKUP_SUFFIX);
@@ -391,7 +399,12 @@ async fn table_body(
                 adapter,
                 connection,
                 template_names::CREATE_TABLE_AS,
-                minijinja::context! { relation => &temporary, sql => sql },
+                minijinja::context! {
+                    relation => &temporary,
+                    sql => sql,
+                    file_format => adapter.file_format(),
+                    partition_by => &build.partition_by,
+                },
             )
             .await?
         }
@@ -428,7 +441,7 @@ async fn table_body(
     }
     apply_grants(adapter, connection, relation, &build.grants).await?;
     run_hooks(connection, &build.post_hooks, build.render_hooks.as_deref()).await?;
-    Ok(created.rows_affected.unwrap_or(0))
+    Ok(created)
 }
 
 /// The incremental strategies dvt knows.
@@ -439,24 +452,55 @@ enum IncrementalStrategy {
     DeleteInsert,
     /// A microbatch's rows in place of its window's (see [`MicrobatchMethod`]).
     ReplaceWindow,
+    /// The partitions the new rows fall in replaced by them (Spark's
+    /// `insert overwrite`).
+    InsertOverwrite,
+}
+
+/// The strategies of dbt-postgres, which every adapter builds unless its
+/// [`Adapter::check_strategy`] says otherwise.
+pub(crate) fn postgres_strategies(strategy: &str) -> Result<(), AdapterError> {
+    match strategy {
+        "append" | "merge" | "delete+insert" | crate::microbatch::STRATEGY => Ok(()),
+        _ => Err(AdapterError::UnsupportedStrategy {
+            strategy: strategy.to_string(),
+        }),
+    }
+}
+
+/// dbt-postgres' strategy for an incremental model that names none.
+pub(crate) fn postgres_default_strategy(has_unique_key: bool) -> &'static str {
+    if has_unique_key {
+        "delete+insert"
+    } else {
+        "append"
+    }
+}
+
+/// The strategy a model asks for: its `incremental_strategy`, else the
+/// adapter's default.
+fn strategy_name<'a>(build: &'a ModelBuild<'_>, adapter: &dyn Adapter) -> &'a str {
+    build
+        .incremental_strategy
+        .as_deref()
+        .unwrap_or_else(|| adapter.default_incremental_strategy(!build.unique_key.is_empty()))
 }
 
 impl IncrementalStrategy {
-    fn resolve(build: &ModelBuild<'_>, microbatch: MicrobatchMethod) -> Result<Self, AdapterError> {
-        match build.incremental_strategy.as_deref() {
-            None if build.unique_key.is_empty() => Ok(Self::Append),
-            None => Ok(Self::DeleteInsert),
-            Some("append") => Ok(Self::Append),
-            Some("merge") => Ok(Self::Merge),
-            Some("delete+insert") => Ok(Self::DeleteInsert),
-            Some(crate::microbatch::STRATEGY) => match microbatch {
+    fn resolve(strategy: &str, build: &ModelBuild<'_>, microbatch: MicrobatchMethod) -> Result<Self, AdapterError> {
+        match strategy {
+            "append" => Ok(Self::Append),
+            "merge" => Ok(Self::Merge),
+            "delete+insert" => Ok(Self::DeleteInsert),
+            "insert_overwrite" => Ok(Self::InsertOverwrite),
+            crate::microbatch::STRATEGY => match microbatch {
                 MicrobatchMethod::MergeOnUniqueKey if build.unique_key.is_empty() => {
                     Err(AdapterError::MicrobatchNeedsUniqueKey)
                 }
                 MicrobatchMethod::MergeOnUniqueKey => Ok(Self::Merge),
                 MicrobatchMethod::ReplaceWindow => Ok(Self::ReplaceWindow),
             },
-            Some(other) => Err(AdapterError::UnsupportedStrategy {
+            other => Err(AdapterError::UnsupportedStrategy {
                 strategy: other.to_string(),
             }),
         }
@@ -469,7 +513,9 @@ async fn build_incremental(
     build: &ModelBuild<'_>,
     sql: &str,
 ) -> Result<AdapterResponse, AdapterError> {
-    let strategy = IncrementalStrategy::resolve(build, adapter.microbatch_method())?;
+    let name = strategy_name(build, adapter);
+    adapter.check_strategy(name)?;
+    let strategy = IncrementalStrategy::resolve(name, build, adapter.microbatch_method())?;
     let existing = connection.relation_kind(&build.relation).await?;
     if build.full_refresh || existing != Some(RelationKind::Table) {
         return build_table(adapter, connection, build, sql).await;
@@ -551,6 +597,21 @@ async fn incremental_body(
             }
             let inserted = insert_from(adapter, connection, relation, &temporary, &columns).await?;
             AdapterResponse::insert(inserted)
+        }
+        IncrementalStrategy::InsertOverwrite => {
+            execute(
+                adapter,
+                connection,
+                template_names::INCREMENTAL_INSERT_OVERWRITE,
+                minijinja::context! {
+                    target => relation,
+                    source => &temporary,
+                    columns => &columns,
+                    partition_by => &build.partition_by,
+                },
+            )
+            .await?;
+            AdapterResponse::command("INSERT OVERWRITE")
         }
         IncrementalStrategy::ReplaceWindow => {
             if let Some(window) = &build.batch {
@@ -844,7 +905,7 @@ async fn seed_body(
             adapter,
             connection,
             template_names::SEED_CREATE,
-            minijinja::context! { relation => relation, columns => &seed.columns },
+            minijinja::context! { relation => relation, columns => &seed.columns, file_format => adapter.file_format() },
         )
         .await?;
     }
@@ -872,7 +933,7 @@ async fn seed_columns_as_created(
         adapter,
         connection,
         template_names::SEED_CREATE,
-        minijinja::context! { relation => &scratch, columns => &seed.columns },
+        minijinja::context! { relation => &scratch, columns => &seed.columns, file_format => adapter.file_format() },
     )
     .await?;
     let columns = connection.columns(&scratch).await?;
@@ -1047,34 +1108,45 @@ mod tests {
     fn strategy_defaults_follow_dbt_postgres() {
         let relation = Relation::new("s", "t");
         let mut build = ModelBuild::new(relation, Materialization::Incremental, "select 1");
+        let replace = MicrobatchMethod::ReplaceWindow;
+        let resolve = |strategy: &str, build: &ModelBuild<'_>, microbatch| {
+            IncrementalStrategy::resolve(strategy, build, microbatch)
+        };
         assert_eq!(
-            IncrementalStrategy::resolve(&build, MicrobatchMethod::ReplaceWindow).ok(),
+            resolve(postgres_default_strategy(false), &build, replace).ok(),
             Some(IncrementalStrategy::Append)
         );
-        build.unique_key = vec!["id".to_string()];
         assert_eq!(
-            IncrementalStrategy::resolve(&build, MicrobatchMethod::ReplaceWindow).ok(),
+            resolve(postgres_default_strategy(true), &build, replace).ok(),
             Some(IncrementalStrategy::DeleteInsert)
         );
-        build.incremental_strategy = Some("insert_overwrite".to_string());
+        assert_eq!(
+            resolve("insert_overwrite", &build, replace).ok(),
+            Some(IncrementalStrategy::InsertOverwrite)
+        );
+        // Spark's strategy; PostgreSQL and DuckDB refuse it before building.
         assert!(matches!(
-            IncrementalStrategy::resolve(&build, MicrobatchMethod::ReplaceWindow),
+            postgres_strategies("insert_overwrite"),
             Err(AdapterError::UnsupportedStrategy { strategy }) if strategy == "insert_overwrite"
         ));
+        assert!(matches!(
+            resolve("upsert", &build, replace),
+            Err(AdapterError::UnsupportedStrategy { strategy }) if strategy == "upsert"
+        ));
         // dbt-postgres merges a batch on its unique key, and needs one.
-        build.incremental_strategy = Some("microbatch".to_string());
+        build.unique_key = vec!["id".to_string()];
         let merge = MicrobatchMethod::MergeOnUniqueKey;
         assert_eq!(
-            IncrementalStrategy::resolve(&build, merge).ok(),
+            resolve("microbatch", &build, merge).ok(),
             Some(IncrementalStrategy::Merge)
         );
         assert_eq!(
-            IncrementalStrategy::resolve(&build, MicrobatchMethod::ReplaceWindow).ok(),
+            resolve("microbatch", &build, replace).ok(),
             Some(IncrementalStrategy::ReplaceWindow)
         );
         build.unique_key.clear();
         assert!(matches!(
-            IncrementalStrategy::resolve(&build, merge),
+            resolve("microbatch", &build, merge),
             Err(AdapterError::MicrobatchNeedsUniqueKey)
         ));
     }

@@ -12,12 +12,14 @@
 //! [`template_names`], with the same context variables, so that
 //! [`materialize`] works unchanged on every dialect.
 
+mod arrow_text;
 mod connect;
 #[cfg(feature = "duckdb")]
 pub mod duckdb;
 pub mod materialize;
 pub mod pg_binary;
 pub mod postgres;
+pub mod spark;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -164,6 +166,12 @@ pub mod template_names {
     /// The same from a source's `loaded_at_query`; context: `relation`,
     /// `loaded_at_query`.
     pub const COLLECT_FRESHNESS_CUSTOM_SQL: &str = "collect_freshness_custom_sql.sql";
+    /// Incremental `insert_overwrite`: the partitions (or, unpartitioned,
+    /// the whole table) the new rows fall in replaced by them; context:
+    /// `target`, `source`, `columns`, `partition_by`. Only adapters whose
+    /// [`Adapter::check_strategy`](super::Adapter::check_strategy) accepts
+    /// the strategy provide it, so it is not in [`ALL`].
+    pub const INCREMENTAL_INSERT_OVERWRITE: &str = "incremental_insert_overwrite.sql";
     /// A model's query with no rows, for its contract; context: `sql`.
     pub const CONTRACT_EMPTY_QUERY: &str = "contract_empty_query.sql";
     /// A null of each declared type, for a contract; context: `columns`
@@ -687,6 +695,13 @@ pub enum AdapterError {
     )]
     UnsupportedStrategy { strategy: String },
     /// dbt-postgres' microbatch merges on the model's `unique_key`.
+    /// A strategy the target's file format cannot build.
+    #[error("incremental strategy `{strategy}` needs a table format that supports it, and `file_format` is `{file_format}`; it works with {formats}")]
+    StrategyNeedsFormat {
+        strategy: String,
+        file_format: String,
+        formats: String,
+    },
     #[error("dbt-postgres 'microbatch' requires a `unique_key` config")]
     MicrobatchNeedsUniqueKey,
     #[error("privilege `{privilege}` in the grants of `{relation}` is not a SQL privilege name")]
@@ -836,6 +851,25 @@ pub trait Adapter: Send + Sync {
         inferred.postgres_type()
     }
 
+    /// The format new tables are written in (`file_format`), on warehouses
+    /// that choose one per table; given to the table templates.
+    fn file_format(&self) -> Option<&str> {
+        None
+    }
+
+    /// Refuses an incremental strategy this adapter cannot build, before
+    /// anything runs; `append`, `merge`, `delete+insert` and `microbatch`
+    /// are dbt-postgres' and every adapter's unless it says otherwise.
+    fn check_strategy(&self, strategy: &str) -> Result<(), AdapterError> {
+        materialize::postgres_strategies(strategy)
+    }
+
+    /// The strategy of an incremental model that names none: dbt-postgres'
+    /// `delete+insert` with a unique key, `append` without.
+    fn default_incremental_strategy(&self, has_unique_key: bool) -> &'static str {
+        materialize::postgres_default_strategy(has_unique_key)
+    }
+
     /// A column type as a contract compares and shows it: as dbt's adapter
     /// names the type of a query's column. DuckDB's own spelling.
     fn contract_type(&self, data_type: &str) -> String {
@@ -851,6 +885,18 @@ pub trait Adapter: Send + Sync {
 
     /// Closes every connection of the pool.
     async fn close(&self);
+
+    /// One row per column of every relation in `schemas`, with the columns
+    /// [`template_names::CATALOG`] names, for `dvt docs generate`: that
+    /// template's query, unless the warehouse has no catalog to query.
+    async fn catalog(&self, schemas: &[&str]) -> Result<QueryResult, AdapterError> {
+        let sql = render_template(
+            self.templates(),
+            template_names::CATALOG,
+            minijinja::context! { schemas => schemas },
+        )?;
+        self.connection().await?.query(&sql, None).await
+    }
 
     /// A query of every row of `relation` (`select_all.sql`).
     fn select_all(&self, relation: &Relation) -> Result<String, AdapterError> {

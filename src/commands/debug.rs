@@ -64,6 +64,7 @@ fn check_connection(target: &Target) -> Result<String, String> {
         let version = version?;
         Ok(match adapter.kind() {
             "duckdb" => format!("DuckDB {version} (embedded)"),
+            "spark" => format!("Spark {version} (Spark Connect)"),
             _ => format!("PostgreSQL {version}"),
         })
     })

@@ -80,8 +80,18 @@ pub fn ingest(printer: Arc<Printer>, args: &IngestArgs) -> Result<Outcome, Diagn
         return Ok(Outcome::Failure);
     }
     // Into PostgreSQL or DuckDB alike; an adapter type dvt lacks fails
-    // when connecting, below.
+    // when connecting, below. Spark reads Kafka itself (Structured
+    // Streaming), and dvt does not load into it.
     let dialect = Dialect::of(&session.target.adapter_type);
+    if dialect == Dialect::Spark {
+        return Err(Diagnostic::error(format!(
+            "`dvt ingest` loads into PostgreSQL and DuckDB targets; target `{}` is `spark`",
+            session.target.name
+        ))
+        .in_file(&session.target.source)
+        .hint("ingest into a PostgreSQL or DuckDB target, or read the topic with Spark's own Kafka source")
+        .into());
+    }
     let target_dir = session.project.target_dir();
     let invocation_id = session.options.invocation_id.clone();
     let settings = match (KafkaSettings::from_target(&session.target), &args.bootstrap_servers) {

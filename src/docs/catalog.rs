@@ -73,7 +73,6 @@ async fn read_async(target: &Target, manifest: &Manifest) -> Result<Catalog, Dia
 
 async fn query_catalog(adapter: &dyn crate::adapter::Adapter, manifest: &Manifest) -> Result<Catalog, Diagnostic> {
     let database_error = |error: crate::adapter::AdapterError| Diagnostic::error(error.to_string());
-    let mut connection = adapter.connection().await.map_err(database_error)?;
     let relations: Vec<(&str, &Relation, bool)> = manifest
         .nodes
         .values()
@@ -93,13 +92,9 @@ async fn query_catalog(adapter: &dyn crate::adapter::Adapter, manifest: &Manifes
     if schemas.is_empty() {
         return Ok(Catalog::default());
     }
-    let sql = crate::adapter::render_template(
-        adapter.templates(),
-        crate::adapter::template_names::CATALOG,
-        minijinja::context! { schemas => schemas },
-    )
-    .map_err(database_error)?;
-    let rows = connection.query(&sql, None).await.map_err(database_error)?;
+    let schemas: Vec<&str> = schemas.into_iter().collect();
+    let rows = adapter.catalog(&schemas).await.map_err(database_error)?;
+    let mut connection = adapter.connection().await.map_err(database_error)?;
 
     let mut found: BTreeMap<(String, String), CatalogRelation> = BTreeMap::new();
     for row in rows.rows {

@@ -55,6 +55,7 @@ pub(super) async fn clone(context: &Arc<Context>, node: &Node) -> NodeResult {
         sql: &sql,
         incremental_strategy: None,
         unique_key: Vec::new(),
+        partition_by: Vec::new(),
         on_schema_change: OnSchemaChange::Ignore,
         full_refresh: true,
         pre_hooks: hooks.pre,

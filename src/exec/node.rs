@@ -272,6 +272,7 @@ pub(super) fn model_build<'a>(
         sql,
         incremental_strategy: node.config_str("incremental_strategy").map(str::to_owned),
         unique_key: crate::manifest::string_list(node.config.get("unique_key")),
+        partition_by: crate::manifest::string_list(node.config.get("partition_by")),
         on_schema_change,
         full_refresh,
         pre_hooks: hooks.pre.clone(),

@@ -247,6 +247,7 @@ impl Warehouse for LazyWarehouse {
         match self.target.adapter_type.as_str() {
             #[cfg(feature = "duckdb")]
             "duckdb" => crate::adapter::duckdb::templates(),
+            "spark" => crate::adapter::spark::templates(),
             _ => crate::adapter::postgres::templates(),
         }
     }

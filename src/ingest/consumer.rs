@@ -552,7 +552,7 @@ fn consume_with(
 pub fn load_depth(dialect: super::Dialect) -> usize {
     match dialect {
         super::Dialect::Postgres => LOAD_DEPTH,
-        super::Dialect::DuckDb => 1,
+        super::Dialect::DuckDb | super::Dialect::Spark => 1,
     }
 }
 

@@ -125,15 +125,19 @@ pub enum Dialect {
     /// `blob`) is read from text with an escape per byte, `\x0a\x1b`, where
     /// PostgreSQL reads one prefix, `\x0a1b`.
     DuckDb,
+    /// Spark, whose strings are `string` and whose timestamps are instants
+    /// shown in the session's zone. dvt creates bronze tables there (so that
+    /// the models on an ingested source build), but does not ingest into it.
+    Spark,
 }
 
 impl Dialect {
-    /// The dialect of an adapter type (`postgres`, `duckdb`).
+    /// The dialect of an adapter type (`postgres`, `duckdb`, `spark`).
     pub fn of(adapter_kind: &str) -> Self {
-        if adapter_kind == "duckdb" {
-            Dialect::DuckDb
-        } else {
-            Dialect::Postgres
+        match adapter_kind {
+            "duckdb" => Dialect::DuckDb,
+            "spark" => Dialect::Spark,
+            _ => Dialect::Postgres,
         }
     }
 
@@ -141,6 +145,9 @@ impl Dialect {
     pub fn column_type(self, data_type: &str) -> &str {
         match (self, data_type) {
             (Dialect::DuckDb, "jsonb") => "varchar",
+            (Dialect::Spark, "jsonb" | "text" | "json") => "string",
+            (Dialect::Spark, "bytea") => "binary",
+            (Dialect::Spark, "timestamptz" | "timestamp with time zone") => "timestamp",
             _ => data_type,
         }
     }
@@ -961,7 +968,7 @@ fn write_metadata(buffer: &mut Vec<u8>, message: &Message<'_>) {
 
 fn write_dead_letter(buffer: &mut Vec<u8>, message: &Message<'_>, error: &str, failed_at: &str, dialect: Dialect) {
     let write_bytes = match dialect {
-        Dialect::Postgres => write_hex,
+        Dialect::Postgres | Dialect::Spark => write_hex,
         Dialect::DuckDb => write_escaped_bytes,
     };
     write_copy_text(buffer, message.topic.as_bytes());

@@ -554,7 +554,8 @@ async fn store_offsets(
     };
     let mut results = Vec::new();
     match store.dialect {
-        Dialect::Postgres => {
+        // `dvt ingest` refuses Spark targets before it reads a message.
+        Dialect::Postgres | Dialect::Spark => {
             let all: Vec<&OffsetCommit> = offsets.iter().collect();
             results.push(query_state(connection, "store_offsets.sql", context(&all), action).await?);
         }

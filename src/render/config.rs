@@ -50,6 +50,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "merge_update_columns",
     "merge_exclude_columns",
     "unlogged",
+    // Spark (adapter/spark): a table's partition columns.
+    "partition_by",
     "event_time",
     "batch_size",
     "lookback",

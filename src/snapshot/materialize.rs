@@ -149,7 +149,7 @@ async fn create(
         adapter,
         connection,
         template_names::CREATE_TABLE_AS,
-        minijinja::context! { relation => &build.relation, sql => select },
+        minijinja::context! { relation => &build.relation, sql => select, file_format => adapter.file_format() },
     )
     .await?;
     Ok(AdapterResponse::with_rows("SELECT", created.rows_affected.unwrap_or(0)))

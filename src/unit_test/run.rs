@@ -454,14 +454,24 @@ async fn output_columns(
     let create = adapter::render_template(
         context.adapter.templates(),
         template_names::CREATE_TABLE_AS,
-        minijinja::context! { relation => relation.clone(), sql => empty },
+        minijinja::context! { relation => relation.clone(), sql => empty, file_format => context.adapter.file_format() },
+    )?;
+    // Dropped before and after as well as rolled back, for warehouses with
+    // no transactions (Spark), where a table would outlive the test.
+    let drop = adapter::render_template(
+        context.adapter.templates(),
+        template_names::DROP_RELATION,
+        minijinja::context! { relation => relation.clone(), kind => adapter::RelationKind::Table.sql_keyword() },
     )?;
     let mut session = connection.clone();
     session.begin().await?;
     let columns = async {
         session.create_schema_if_missing(&relation.schema).await?;
+        session.execute(&drop).await?;
         session.execute(&create).await?;
-        session.columns(&relation).await
+        let columns = session.columns(&relation).await?;
+        session.execute(&drop).await?;
+        Ok(columns)
     }
     .await;
     session.rollback().await?;

@@ -14,7 +14,7 @@ use crate::manifest::ResourceType;
 /// Materializations dvt builds models with.
 pub const MATERIALIZATIONS: &[&str] = &["view", "table", "incremental", "ephemeral", "materialized_view"];
 pub const ON_SCHEMA_CHANGE: &[&str] = &["ignore", "fail", "append_new_columns", "sync_all_columns"];
-pub const INCREMENTAL_STRATEGIES: &[&str] = &["append", "merge", "delete+insert", "microbatch"];
+pub const INCREMENTAL_STRATEGIES: &[&str] = &["append", "merge", "delete+insert", "microbatch", "insert_overwrite"];
 pub const SEVERITIES: &[&str] = &["error", "warn"];
 
 /// A config value of the wrong type or outside its allowed set.
@@ -115,7 +115,7 @@ pub fn check(resource_type: ResourceType, config: &Map<String, Value>) -> Vec<Co
         config,
         "incremental_strategy",
         INCREMENTAL_STRATEGIES,
-        "dvt supports the append, merge, delete+insert and microbatch strategies",
+        "dvt supports the append, merge, delete+insert and microbatch strategies, and insert_overwrite on Spark",
     ) {
         problems.push(problem);
     }
@@ -254,7 +254,7 @@ mod tests {
     fn wrong_values_are_reported_with_suggestions() {
         let config = json!({
             "materialized": "tabel", "tags": [1], "enabled": "false", "unique_key": 3,
-            "on_schema_change": "append_new_column", "incremental_strategy": "insert_overwrite",
+            "on_schema_change": "append_new_column", "incremental_strategy": "upsert",
         });
         assert_eq!(
             problems(ResourceType::Model, config),

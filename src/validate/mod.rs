@@ -378,6 +378,7 @@ fn dialect_name(adapter_type: &str) -> &str {
     match adapter_type {
         "postgres" | "postgresql" => "PostgreSQL",
         "duckdb" => "DuckDB",
+        "spark" => "Spark SQL",
         other => other,
     }
 }

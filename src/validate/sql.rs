@@ -6,7 +6,7 @@
 //! back to the source file.
 
 use sqlparser::ast::{Expr, Ident, SelectItem, SetExpr, Statement};
-use sqlparser::dialect::{Dialect, DuckDbDialect, PostgreSqlDialect};
+use sqlparser::dialect::{DatabricksDialect, Dialect, DuckDbDialect, PostgreSqlDialect};
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Token, Tokenizer};
 
@@ -16,7 +16,92 @@ pub fn dialect_for(adapter_type: &str) -> Option<Box<dyn Dialect + Send + Sync>>
     match adapter_type {
         "postgres" | "postgresql" => Some(Box::new(PostgreSqlDialect {})),
         "duckdb" => Some(Box::new(DuckDbDialect {})),
+        "spark" => Some(Box::new(SparkDialect)),
         _ => None,
+    }
+}
+
+/// Spark SQL as dvt's sessions read it: sqlparser's Databricks dialect
+/// (Spark's syntax, `_` starting a name, backslash escapes in strings),
+/// with double quotes delimiting identifiers too, as they do in a session
+/// with `spark.sql.ansi.doubleQuotedIdentifiers` (`adapter::spark`). Hive's
+/// dialect reads those quotes, but no name that starts with `_`, such as
+/// the `__dbt__cte__` of an ephemeral model; and Spark takes an interval
+/// without a qualifier (`interval '1 hour'`), which Databricks' does not.
+#[derive(Debug)]
+struct SparkDialect;
+
+impl Dialect for SparkDialect {
+    fn is_delimited_identifier_start(&self, character: char) -> bool {
+        matches!(character, '`' | '"')
+    }
+
+    fn identifier_quote_style(&self, identifier: &str) -> Option<char> {
+        DatabricksDialect {}.identifier_quote_style(identifier)
+    }
+
+    fn is_identifier_start(&self, character: char) -> bool {
+        DatabricksDialect {}.is_identifier_start(character)
+    }
+
+    fn is_identifier_part(&self, character: char) -> bool {
+        DatabricksDialect {}.is_identifier_part(character)
+    }
+
+    fn supports_numeric_prefix(&self) -> bool {
+        true
+    }
+
+    fn supports_filter_during_aggregation(&self) -> bool {
+        true
+    }
+
+    fn supports_group_by_expr(&self) -> bool {
+        true
+    }
+
+    fn supports_lambda_functions(&self) -> bool {
+        true
+    }
+
+    fn supports_select_wildcard_except(&self) -> bool {
+        true
+    }
+
+    fn supports_struct_literal(&self) -> bool {
+        true
+    }
+
+    fn supports_nested_comments(&self) -> bool {
+        true
+    }
+
+    fn supports_group_by_with_modifier(&self) -> bool {
+        true
+    }
+
+    fn supports_values_as_table_factor(&self) -> bool {
+        true
+    }
+
+    fn supports_bang_not_operator(&self) -> bool {
+        true
+    }
+
+    fn supports_cte_without_as(&self) -> bool {
+        true
+    }
+
+    fn supports_map_literal_with_angle_brackets(&self) -> bool {
+        true
+    }
+
+    fn supports_string_literal_backslash_escape(&self) -> bool {
+        true
+    }
+
+    fn supports_pipe_operator(&self) -> bool {
+        true
     }
 }
 
@@ -284,6 +369,23 @@ mod tests {
         )
         .is_ok());
         assert!(parse(&DuckDbDialect {}, "select substring(name from 2 for 3) from t").is_ok());
+    }
+
+    /// What dvt compiles for Spark parses: double-quoted and backticked
+    /// names, an ephemeral model's `__dbt__cte__` name, backslash escapes,
+    /// an interval with no qualifier; a typo does not.
+    #[test]
+    fn spark_sql_parses_as_dvt_writes_it() {
+        let spark = dialect_for("spark").expect("spark has a dialect");
+        let sql = "with __dbt__cte__durations as (select 1 as id)
+                   select d.id, `x`.\"name\", 'it\\'s' as quoted, current_timestamp() - interval '1 hour' as since
+                   from __dbt__cte__durations as d join \"analytics\".\"x\" as x on x.id = d.id";
+        assert!(
+            parse(spark.as_ref(), sql).is_ok(),
+            "{:?}",
+            parse(spark.as_ref(), sql).err()
+        );
+        assert!(parse(spark.as_ref(), "select id fro \"analytics\".\"x\"").is_err());
     }
 
     fn postgres() -> Box<dyn Dialect + Send + Sync> {

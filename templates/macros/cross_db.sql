@@ -1,7 +1,8 @@
 {#- dbt's cross-database macros, with dbt's names and arguments. Each public macro
     dispatches: a project macro `<name>`, `<adapter>__<name>` or `default__<name>`
-    overrides dvt's. The PostgreSQL and DuckDB versions give the same values, except
-    that `safe_cast` is a plain cast on PostgreSQL, which has no `try_cast`. -#}
+    overrides dvt's. The PostgreSQL, DuckDB and Spark versions give the same values,
+    except that `safe_cast` is a plain cast on PostgreSQL, which has no `try_cast`.
+    The Spark versions are at the end of this file. -#}
 
 {#- Dates and times -#}
 
@@ -370,4 +371,68 @@
 
 {% macro default__array_concat(array_1, array_2) -%}
     array_cat({{ array_1 }}, {{ array_2 }})
+{%- endmacro %}
+
+{#- Spark SQL (dbt-spark's spellings where it has them). -#}
+
+{#- Boundaries crossed, as postgres__datediff counts them. -#}
+{% macro spark__datediff(first_date, second_date, datepart) -%}
+    {%- if datepart == 'year' -%}
+        (year({{ second_date }}) - year({{ first_date }}))
+    {%- elif datepart == 'quarter' -%}
+        ({{ spark__datediff(first_date, second_date, 'year') }} * 4 + quarter({{ second_date }}) - quarter({{ first_date }}))
+    {%- elif datepart == 'month' -%}
+        ({{ spark__datediff(first_date, second_date, 'year') }} * 12 + month({{ second_date }}) - month({{ first_date }}))
+    {%- elif datepart == 'week' -%}
+        (({{ spark__datediff(first_date, second_date, 'day') }} + dayofweek({{ first_date }}) - dayofweek({{ second_date }})) div 7)
+    {%- elif datepart == 'day' -%}
+        datediff(cast({{ second_date }} as date), cast({{ first_date }} as date))
+    {%- elif datepart == 'hour' -%}
+        ({{ spark__datediff(first_date, second_date, 'day') }} * 24 + hour({{ second_date }}) - hour({{ first_date }}))
+    {%- elif datepart == 'minute' -%}
+        ({{ spark__datediff(first_date, second_date, 'hour') }} * 60 + minute({{ second_date }}) - minute({{ first_date }}))
+    {%- elif datepart == 'second' -%}
+        ({{ spark__datediff(first_date, second_date, 'minute') }} * 60 + floor(second({{ second_date }})) - floor(second({{ first_date }})))
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("datediff: unsupported datepart `" ~ datepart ~ "` on Spark; use year, quarter, month, week, day, hour, minute or second") }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A timestamp, as PostgreSQL's `+ interval` gives. -#}
+{% macro spark__dateadd(datepart, interval, from_date_or_timestamp) -%}
+    timestampadd({{ datepart }}, {{ interval }}, {{ from_date_or_timestamp }})
+{%- endmacro %}
+
+{% macro spark__current_timestamp() -%}
+    current_timestamp()
+{%- endmacro %}
+
+{% macro spark__safe_cast(field, type) -%}
+    try_cast({{ field }} as {{ type }})
+{%- endmacro %}
+
+{% macro spark__type_string() -%}
+    string
+{%- endmacro %}
+
+{% macro spark__type_float() -%}
+    double
+{%- endmacro %}
+
+{% macro spark__type_numeric() -%}
+    decimal(28, 6)
+{%- endmacro %}
+
+{#- Spark's any_value takes whichever row comes first; the smallest keeps results
+    equal to the other adapters'. -#}
+{% macro spark__any_value(expression) -%}
+    min({{ expression }})
+{%- endmacro %}
+
+{% macro spark__listagg(measure, delimiter_text, order_by_clause, limit_num) -%}
+    {%- if limit_num -%}
+        array_join(slice(array_agg({{ measure }}), 1, {{ limit_num }}), {{ delimiter_text }})
+    {%- else -%}
+        listagg({{ measure }}, {{ delimiter_text }}){% if order_by_clause %} within group ({{ order_by_clause }}){% endif %}
+    {%- endif -%}
 {%- endmacro %}

@@ -47,6 +47,7 @@ impl Background {
     }
 
     /// `kill -9`: the process ends at once, with no chance to clean up.
+    #[allow(dead_code, reason = "included by several test binaries; not every one kills hard")]
     pub fn kill_hard(&mut self) -> String {
         self.child.kill().expect("SIGKILL is delivered");
         self.child.wait().expect("wait on the killed process");
@@ -55,11 +56,16 @@ impl Background {
     }
 
     /// Whether the process has ended.
+    #[allow(dead_code, reason = "included by several test binaries; not every one polls")]
     pub fn has_exited(&mut self) -> bool {
         self.child.try_wait().ok().flatten().is_some()
     }
 
     /// Waits until the process prints a line containing `text`.
+    #[allow(
+        dead_code,
+        reason = "included by several test binaries; not every one waits for a line"
+    )]
     pub fn wait_for_line(&mut self, text: &str, limit: Duration) {
         let started = Instant::now();
         while !self.stderr.iter().any(|line| line.contains(text)) {

@@ -15,8 +15,8 @@ select
     cast(extract(quarter from date_day) as integer) as quarter_number,
     cast(extract(month from date_day) as integer) as month_number,
     cast(extract(day from date_day) as integer) as day_of_month,
-    -- 0 = Sunday ... 6 = Saturday on both PostgreSQL and DuckDB.
-    cast(extract(dow from date_day) as integer) as day_of_week,
-    extract(dow from date_day) in (0, 6) as is_weekend,
+    -- 0 = Sunday ... 6 = Saturday on every adapter (macros/day_of_week.sql).
+    {{ day_of_week('date_day') }} as day_of_week,
+    {{ day_of_week('date_day') }} in (0, 6) as is_weekend,
     cast(date_trunc('month', cast(date_day as timestamp)) as date) as month_start_date
 from days

@@ -40,7 +40,7 @@ measured as (
     select
         per_customer.customer_id,
         per_customer.last_rental_on,
-        as_of.as_of_date - per_customer.last_rental_on as recency_days,
+        {{ dbt.datediff('per_customer.last_rental_on', 'as_of.as_of_date', 'day') }} as recency_days,
         per_customer.frequency,
         coalesce(payments.monetary, 0) as monetary
     from per_customer
@@ -67,7 +67,7 @@ select
     recency_score,
     frequency_score,
     monetary_score,
-    cast(recency_score as varchar) || cast(frequency_score as varchar) || cast(monetary_score as varchar) as rfm_code,
+    cast(recency_score as {{ dbt.type_string() }}) || cast(frequency_score as {{ dbt.type_string() }}) || cast(monetary_score as {{ dbt.type_string() }}) as rfm_code,
     case
         when recency_score >= thresholds.high and frequency_score >= thresholds.high and monetary_score >= thresholds.high then 'champions'
         when recency_score > thresholds.low and frequency_score >= thresholds.high then 'loyal'

@@ -1,0 +1,2 @@
+create or replace view {{ relation|relation }} as
+{{ sql }}

@@ -1,0 +1,2 @@
+{#- Spark has no materialized views: `materialize` refuses them before
+    rendering this (`Adapter::supports_materialized_views`). -#}

@@ -1,0 +1,1 @@
+show tables in {{ relation.schema|quote }} like {{ relation.identifier|literal }}

@@ -1,0 +1,2 @@
+{#- dbt-spark's snapshot_get_time(). -#}
+current_timestamp()
