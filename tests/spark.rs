@@ -206,6 +206,8 @@ fn dvt(dir: &Path, args: &[&str]) -> (i32, String) {
         .arg("--profiles-dir")
         .arg(dir)
         .env("DVT_PG_PASSWORD", Server::from_env().password)
+        // A Spark server that stops answering fails the test, not the whole CI run.
+        .timeout(std::time::Duration::from_secs(600))
         .output()
         .expect("run dvt");
     command::keep_artifacts(dir);
@@ -513,6 +515,7 @@ fn the_token_is_never_printed() {
             .arg("--profiles-dir")
             .arg(project.path())
             .env("DVT_TEST_SPARK_TOKEN", secret)
+            .timeout(std::time::Duration::from_secs(300))
             .output()
             .expect("run dvt");
         let text = format!(
