@@ -403,6 +403,10 @@ async fn load_batch(
     destination: &Destination,
     batch: EncodedBatch,
 ) -> Result<Committed, StateError> {
+    let appended = match batch.arrow_rows {
+        Some(rows) => append_rows(connection, destination, rows).await?,
+        None => 0,
+    };
     let mut committed = copy_batch(
         connection,
         destination,
@@ -410,9 +414,7 @@ async fn load_batch(
         chunk_stream(batch.dead_letters),
     )
     .await?;
-    if let Some(rows) = batch.arrow_rows {
-        committed.rows += append_rows(connection, destination, rows).await?;
-    }
+    committed.rows += appended;
     Ok(committed)
 }
 
