@@ -100,7 +100,11 @@ fn parse_boolean(text: &str) -> Option<bool> {
     let matches_prefix = |word: &str| !lowercase.is_empty() && word.starts_with(lowercase.as_str());
     if lowercase == "on" || lowercase == "1" || matches_prefix("true") || matches_prefix("yes") {
         Some(true)
-    } else if lowercase == "0" || (lowercase.len() >= 2 && matches_prefix("off")) || matches_prefix("false") || matches_prefix("no") {
+    } else if lowercase == "0"
+        || (lowercase.len() >= 2 && matches_prefix("off"))
+        || matches_prefix("false")
+        || matches_prefix("no")
+    {
         Some(false)
     } else {
         None
@@ -125,9 +129,7 @@ impl Builder {
             CellKind::Int64 => Builder::Int64(Int64Builder::new()),
             CellKind::Float64 => Builder::Float64(Float64Builder::new()),
             CellKind::Boolean => Builder::Boolean(BooleanBuilder::new()),
-            CellKind::TimestampUtc => {
-                Builder::TimestampUtc(TimestampMicrosecondBuilder::new().with_timezone("UTC"))
-            }
+            CellKind::TimestampUtc => Builder::TimestampUtc(TimestampMicrosecondBuilder::new().with_timezone("UTC")),
         }
     }
 
@@ -232,7 +234,12 @@ mod tests {
         let names = ["name", "count", "flag", "at"].map(String::from);
         let mut rows = ArrowRows::new(
             &names,
-            &[CellKind::Text, CellKind::Int32, CellKind::Boolean, CellKind::TimestampUtc],
+            &[
+                CellKind::Text,
+                CellKind::Int32,
+                CellKind::Boolean,
+                CellKind::TimestampUtc,
+            ],
         );
         rows.push(&[
             Cell::Text("a".into()),
@@ -262,8 +269,14 @@ mod tests {
     #[test]
     fn checked_text_parses_as_postgresql_reads_it() {
         assert_eq!(Cell::parse(CellKind::Int32, " 42 ".into()), Ok(Cell::Int32(42)));
-        assert_eq!(Cell::parse(CellKind::Int64, "-9000000000".into()), Ok(Cell::Int64(-9_000_000_000)));
-        assert_eq!(Cell::parse(CellKind::Float64, "1.5e3".into()), Ok(Cell::Float64(1500.0)));
+        assert_eq!(
+            Cell::parse(CellKind::Int64, "-9000000000".into()),
+            Ok(Cell::Int64(-9_000_000_000))
+        );
+        assert_eq!(
+            Cell::parse(CellKind::Float64, "1.5e3".into()),
+            Ok(Cell::Float64(1500.0))
+        );
         assert!(Cell::parse(CellKind::Int32, "3000000000".into()).is_err());
         for (text, value) in [
             ("t", true),

@@ -1055,9 +1055,7 @@ fn cell_kind_of(data_type: ColumnType) -> CellKind {
 /// `ingested_at`).
 fn metadata_cells<'a>(message: &Message<'a>, ingested_at_micros: i64) -> [Cell<'a>; 5] {
     let event_timestamp = match message.timestamp {
-        Some(milliseconds) if (0..=MAX_TIMESTAMP_MS).contains(&milliseconds) => {
-            Cell::TimestampUtc(milliseconds * 1000)
-        }
+        Some(milliseconds) if (0..=MAX_TIMESTAMP_MS).contains(&milliseconds) => Cell::TimestampUtc(milliseconds * 1000),
         _ => Cell::Null,
     };
     [
@@ -1282,6 +1280,70 @@ mod tests {
             })
             .collect();
         Mapper::new(&Mapping::Typed(columns))
+    }
+
+    #[test]
+    fn duckdb_rows_are_typed_arrow_columns_and_a_dead_letter_leaves_them_whole() {
+        use arrow::array::{Array, BooleanArray, Int32Array, Int64Array, StringArray, TimestampMicrosecondArray};
+        let mapper = Mapper {
+            dialect: Dialect::DuckDb,
+            ..typed(&[
+                ("id", "bigint", "$.id"),
+                ("quantity", "integer", "$.quantity"),
+                ("returned", "boolean", "$.returned"),
+                ("amount", "numeric(10,2)", "$.amount"),
+            ])
+        };
+        let mut batch = mapper.batch(at());
+        let good = br#"{"id": 7, "quantity": "3", "returned": "yes", "amount": 1.5}"#;
+        // `quantity` fails after `id` converted: no cell of it may remain.
+        let bad = br#"{"id": 8, "quantity": 3000000000}"#;
+        assert_eq!(batch.push(&message(Some(good))), Routed::Row);
+        assert!(matches!(batch.push(&message(Some(bad))), Routed::DeadLetter(_)));
+        assert_eq!(batch.push(&message(Some(br#"{}"#))), Routed::Row);
+        let encoded = batch.finish();
+        assert!(encoded.rows.is_empty());
+        assert_eq!((encoded.row_count, encoded.dead_letter_count), (2, 1));
+        assert!(!encoded.dead_letters.is_empty());
+        let rows = encoded
+            .arrow_rows
+            .map(|rows| rows.finish().unwrap_or_else(|error| panic!("{error}")))
+            .unwrap_or_else(|| panic!("no Arrow rows"));
+        assert_eq!(rows.num_rows(), 2);
+        let column = |name: &str| rows.column_by_name(name).unwrap_or_else(|| panic!("no column {name}"));
+        let id = column("id")
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .map(|array| (array.value(0), array.is_null(1)));
+        assert_eq!(id, Some((7, true)));
+        let quantity = column("quantity")
+            .as_any()
+            .downcast_ref::<Int32Array>()
+            .map(|array| array.value(0));
+        assert_eq!(quantity, Some(3));
+        let returned = column("returned")
+            .as_any()
+            .downcast_ref::<BooleanArray>()
+            .map(|array| array.value(0));
+        assert_eq!(returned, Some(true));
+        let amount = column("amount")
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .map(|array| array.value(0).to_string());
+        assert_eq!(amount.as_deref(), Some("1.5"));
+        let offset = column("offset")
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .map(|array| array.value(0));
+        assert_eq!(offset, Some(41));
+        let timestamps = |name: &str| {
+            column(name)
+                .as_any()
+                .downcast_ref::<TimestampMicrosecondArray>()
+                .map(|array| array.value(0))
+        };
+        assert_eq!(timestamps("event_timestamp"), Some(1_706_689_800_123_000));
+        assert_eq!(timestamps("ingested_at"), Some(at().timestamp_micros()));
     }
 
     /// Encodes the messages; returns the bronze CSV and the dead-letter CSV

@@ -29,8 +29,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::stream::{self, BoxStream, StreamExt};
 use serde::Serialize;
 
-pub use super::mapping::Dialect;
 use super::arrow_rows::ArrowRows;
+pub use super::mapping::Dialect;
 use super::mapping::{dead_letter_columns, EncodedBatch, TableColumn};
 use crate::adapter::{AdapterError, Connection, Relation};
 
