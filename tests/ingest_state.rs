@@ -393,24 +393,27 @@ async fn raw_batch(engine: Engine) {
     assert_eq!(other_group, StoredOffsets::default());
 }
 
+/// A column of each type a typed mapping declares.
+const TYPED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("rental_id", "bigint", "$.rental_id"),
+    ("quantity", "integer", "$.quantity"),
+    ("amount", "numeric(10,2)", "$.payment.amount"),
+    ("rate", "double", "$.rate"),
+    ("returned", "boolean", "$.returned"),
+    ("note", "text", "$.note"),
+    ("code", "varchar(3)", "$.code"),
+    ("rental_date", "date", "$.day"),
+    ("local_time", "timestamp", "$.local"),
+    ("rented_at", "timestamptz", "$.at"),
+    ("payment", "jsonb", "$.payment"),
+    ("id", "uuid", "$.id"),
+];
+
 #[tokio::test]
 async fn typed_values_that_pass_the_mapping_load_as_their_types() {
     let database = TestDatabase::new().await;
     let mut connection = database.connection().await;
-    let mapper = typed_mapper(&[
-        ("rental_id", "bigint", "$.rental_id"),
-        ("quantity", "integer", "$.quantity"),
-        ("amount", "numeric(10,2)", "$.payment.amount"),
-        ("rate", "double", "$.rate"),
-        ("returned", "boolean", "$.returned"),
-        ("note", "text", "$.note"),
-        ("code", "varchar(3)", "$.code"),
-        ("rental_date", "date", "$.day"),
-        ("local_time", "timestamp", "$.local"),
-        ("rented_at", "timestamptz", "$.at"),
-        ("payment", "jsonb", "$.payment"),
-        ("id", "uuid", "$.id"),
-    ]);
+    let mapper = typed_mapper(TYPED_COLUMNS);
     let destination = destination(&mapper, "typed_events");
     let store = store("dvt-test");
     prepare_tables(&mut *connection, &store, &destination)
@@ -496,18 +499,7 @@ async fn typed_values_that_pass_the_mapping_load_as_their_types() {
 async fn typed_values_append_to_duckdb_as_their_types() {
     let database = TestDatabase::on(Engine::DuckDb).await;
     let mut connection = database.connection().await;
-    let mapper = database.mapper(&typed_mapping(&[
-        ("rental_id", "bigint", "$.rental_id"),
-        ("quantity", "integer", "$.quantity"),
-        ("amount", "numeric(10,2)", "$.payment.amount"),
-        ("rate", "double", "$.rate"),
-        ("returned", "boolean", "$.returned"),
-        ("note", "text", "$.note"),
-        ("rental_date", "date", "$.day"),
-        ("rented_at", "timestamptz", "$.at"),
-        ("payment", "jsonb", "$.payment"),
-        ("id", "uuid", "$.id"),
-    ]));
+    let mapper = database.mapper(&typed_mapping(TYPED_COLUMNS));
     let destination = destination(&mapper, "typed_events");
     let store = database.store("dvt-test");
     prepare_tables(&mut *connection, &store, &destination)
