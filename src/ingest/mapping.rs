@@ -658,15 +658,16 @@ fn typed_cells<'a>(cells: &mut Vec<Cell<'a>>, plan: &TypedPlan, message: &Messag
         for column in &plan.columns {
             let cell = match typed_value(column, slots[column.slot])? {
                 None => Cell::Null,
-                Some(value) => {
-                    let shown = shorten(&value);
-                    Cell::parse(column.cell_kind, value).map_err(|reason| {
-                        format!(
-                            "column `{}` ({}) at `{}`: value `{shown}` {reason}",
-                            column.name, column.sql_type, column.path
-                        )
-                    })?
-                }
+                Some(value) if column.cell_kind == CellKind::Text => Cell::Text(value),
+                Some(value) => Cell::parse(column.cell_kind, &value).map_err(|reason| {
+                    format!(
+                        "column `{}` ({}) at `{}`: value `{}` {reason}",
+                        column.name,
+                        column.sql_type,
+                        column.path,
+                        shorten(&value)
+                    )
+                })?,
             };
             cells.push(cell);
         }
