@@ -232,6 +232,10 @@ fn message<'a>(topic: &'a str, partition: i32, offset: i64, payload: &'a [u8]) -
 }
 
 fn typed_mapper(columns: &[(&str, &str, &str)]) -> Mapper {
+    Mapper::new(&typed_mapping(columns))
+}
+
+fn typed_mapping(columns: &[(&str, &str, &str)]) -> Mapping {
     let columns = columns
         .iter()
         .enumerate()
@@ -242,7 +246,7 @@ fn typed_mapper(columns: &[(&str, &str, &str)]) -> Mapper {
             line: index + 1,
         })
         .collect();
-    Mapper::new(&Mapping::Typed(columns))
+    Mapping::Typed(columns)
 }
 
 /// Payloads that reach the edges of what `COPY` and `jsonb` accept: every
@@ -389,24 +393,27 @@ async fn raw_batch(engine: Engine) {
     assert_eq!(other_group, StoredOffsets::default());
 }
 
+/// A column of each type a typed mapping declares.
+const TYPED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("rental_id", "bigint", "$.rental_id"),
+    ("quantity", "integer", "$.quantity"),
+    ("amount", "numeric(10,2)", "$.payment.amount"),
+    ("rate", "double", "$.rate"),
+    ("returned", "boolean", "$.returned"),
+    ("note", "text", "$.note"),
+    ("code", "varchar(3)", "$.code"),
+    ("rental_date", "date", "$.day"),
+    ("local_time", "timestamp", "$.local"),
+    ("rented_at", "timestamptz", "$.at"),
+    ("payment", "jsonb", "$.payment"),
+    ("id", "uuid", "$.id"),
+];
+
 #[tokio::test]
 async fn typed_values_that_pass_the_mapping_load_as_their_types() {
     let database = TestDatabase::new().await;
     let mut connection = database.connection().await;
-    let mapper = typed_mapper(&[
-        ("rental_id", "bigint", "$.rental_id"),
-        ("quantity", "integer", "$.quantity"),
-        ("amount", "numeric(10,2)", "$.payment.amount"),
-        ("rate", "double", "$.rate"),
-        ("returned", "boolean", "$.returned"),
-        ("note", "text", "$.note"),
-        ("code", "varchar(3)", "$.code"),
-        ("rental_date", "date", "$.day"),
-        ("local_time", "timestamp", "$.local"),
-        ("rented_at", "timestamptz", "$.at"),
-        ("payment", "jsonb", "$.payment"),
-        ("id", "uuid", "$.id"),
-    ]);
+    let mapper = typed_mapper(TYPED_COLUMNS);
     let destination = destination(&mapper, "typed_events");
     let store = store("dvt-test");
     prepare_tables(&mut *connection, &store, &destination)
@@ -484,6 +491,112 @@ async fn typed_values_that_pass_the_mapping_load_as_their_types() {
     assert_eq!(database.count(&destination.dead_letter).await, 8);
 }
 
+/// DuckDB's appender takes the typed columns as Arrow arrays: integers,
+/// doubles and booleans parsed by the mapping, the rest as text that DuckDB
+/// casts to the column's type; the metadata columns as integers and UTC
+/// timestamps.
+#[tokio::test]
+async fn typed_values_append_to_duckdb_as_their_types() {
+    let database = TestDatabase::on(Engine::DuckDb).await;
+    let mut connection = database.connection().await;
+    let mapper = database.mapper(&typed_mapping(TYPED_COLUMNS));
+    let destination = destination(&mapper, "typed_events");
+    let store = database.store("dvt-test");
+    prepare_tables(&mut *connection, &store, &destination)
+        .await
+        .unwrap_or_else(|error| panic!("prepare: {error}"));
+    let payloads: &[&[u8]] = &[
+        br#"{"rental_id": 1, "quantity": " 2 ", "payment": {"amount": 4.995}, "rate": 1.5e3, "returned": "yes",
+             "note": "a,\"b\"\nc", "day": "2024-02-29", "at": "2024-01-31T08:30:00+01:00",
+             "id": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}"#,
+        br#"{"rental_id": "9223372036854775807", "quantity": -2147483648, "returned": "of", "rate": "-Infinity"}"#,
+        br#"{"rental_id": null}"#,
+        // A dead letter, which leaves the rows before and after whole.
+        br#"{"rental_id": 2, "quantity": 2147483648}"#,
+        br#"{"rental_id": 3, "returned": 0}"#,
+    ];
+    let mut encoder = mapper.batch(batch_time());
+    for (offset, payload) in payloads.iter().enumerate() {
+        encoder.push(&message("typed", 0, offset as i64, payload));
+    }
+    let batch = encoder.finish();
+    assert_eq!((batch.row_count, batch.dead_letter_count), (4, 1));
+    assert!(batch.rows.is_empty(), "DuckDB's rows are not CSV");
+    let commits = StoredOffsets::default().commits_for(&batch);
+    let committed = commit_batch(&mut *connection, &store, &destination, batch, &commits)
+        .await
+        .unwrap_or_else(|error| panic!("commit: {error:?}"));
+    assert_eq!((committed.rows, committed.dead_letters), (4, 1));
+    let rows = database
+        .rows(
+            "select rental_id, quantity, amount, rate, returned, note, rental_date, \
+             epoch_ms(rented_at), payment, id, topic, partition, \"offset\", \
+             epoch_ms(event_timestamp), epoch_ms(ingested_at) \
+             from bronze.typed_events order by \"offset\"",
+        )
+        .await;
+    let row = |values: &[Option<&str>]| values.iter().map(|value| value.map(str::to_string)).collect::<Vec<_>>();
+    let metadata = |offset: &'static str| {
+        [
+            Some("typed"),
+            Some("0"),
+            Some(offset),
+            Some("1706689800123"),
+            Some("1706781600000"),
+        ]
+    };
+    let with = |values: [Option<&'static str>; 10], offset: &'static str| {
+        let mut all = values.to_vec();
+        all.extend(metadata(offset));
+        row(&all)
+    };
+    assert_eq!(
+        rows,
+        vec![
+            with(
+                [
+                    Some("1"),
+                    Some("2"),
+                    Some("5.00"),
+                    Some("1500.0"),
+                    Some("true"),
+                    Some("a,\"b\"\nc"),
+                    Some("2024-02-29"),
+                    Some("1706686200000"),
+                    Some(r#"{"amount": 4.995}"#),
+                    Some("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
+                ],
+                "0"
+            ),
+            with(
+                [
+                    Some("9223372036854775807"),
+                    Some("-2147483648"),
+                    None,
+                    Some("-inf"),
+                    Some("false"),
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                ],
+                "1"
+            ),
+            with([None; 10], "2"),
+            with(
+                [Some("3"), None, None, None, Some("false"), None, None, None, None, None],
+                "4"
+            ),
+        ]
+    );
+    assert_eq!(database.count(&destination.dead_letter).await, 1);
+    let stored = load_offsets(&mut *connection, &store, &["typed".to_string()])
+        .await
+        .unwrap_or_else(|error| panic!("load: {error}"));
+    assert_eq!(stored.get("typed", 0), Some(5));
+}
+
 fn a_failure_in_the_middle_of_a_batch_stores_neither_rows_nor_offsets(engine: Engine) {
     block_on(failure_in_the_middle(engine));
 }
@@ -524,23 +637,16 @@ async fn failure_in_the_middle(engine: Engine) {
     .err();
     assert!(matches!(error, Some(StateError::Warehouse { .. })), "{error:?}");
 
-    // The server rejects the dead letters, after the rows went in.
-    let batch = encode();
-    let broken_dead_letters = vec![Ok(
-        b"topic,partition,offset,key,payload,error,event_timestamp,failed_at\n\
-                                        events,0,not-a-number,,,e,,2024-01-01\n"
-            .to_vec(),
-    )];
-    let error = commit_chunks(
-        &mut *connection,
-        &store,
-        &destination,
-        Some(stream::iter(batch.rows.into_iter().map(Ok)).boxed()),
-        Some(stream::iter(broken_dead_letters).boxed()),
-        &commits,
-    )
-    .await
-    .err();
+    // The server rejects the dead letters, after the rows went in (with
+    // `COPY` on PostgreSQL, with the appender on DuckDB).
+    let mut batch = encode();
+    assert_eq!(batch.arrow_rows.is_some(), engine == Engine::DuckDb);
+    batch.dead_letters = vec![b"topic,partition,offset,key,payload,error,event_timestamp,failed_at\n\
+                                events,0,not-a-number,,,e,,2024-01-01\n"
+        .to_vec()];
+    let error = commit_batch(&mut *connection, &store, &destination, batch, &commits)
+        .await
+        .err();
     let Some(StateError::Warehouse { source, .. }) = &error else {
         panic!("expected a warehouse error, got {error:?}");
     };

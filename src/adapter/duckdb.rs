@@ -508,6 +508,29 @@ impl Connection for DuckDbConnection {
         )?;
         Ok(self.run(&statement, execute_counted).await?.unwrap_or(0))
     }
+
+    async fn append_arrow(
+        &mut self,
+        relation: &Relation,
+        columns: &[String],
+        batch: RecordBatch,
+    ) -> Result<u64, AdapterError> {
+        // The appender writes in the connection's open transaction, so the
+        // rows commit or roll back with it; `flush` sends the last rows
+        // before the caller commits.
+        let schema = relation.schema.clone();
+        let table = relation.identifier.clone();
+        let columns = columns.to_vec();
+        let rows = batch.num_rows() as u64;
+        self.run(&format!("append to {relation}"), move |connection, _| {
+            let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+            let mut appender = connection.appender_with_columns_to_db(&table, &schema, &names)?;
+            appender.append_record_batch(batch)?;
+            appender.flush()?;
+            Ok(rows)
+        })
+        .await
+    }
 }
 
 fn seed_input(relation: &Relation, source: std::io::Error) -> AdapterError {

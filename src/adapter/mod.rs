@@ -975,6 +975,21 @@ pub trait Connection: Send {
         columns: &[String],
         chunks: BoxStream<'_, Result<Vec<u8>, AdapterError>>,
     ) -> Result<u64, AdapterError>;
+
+    /// Appends a record batch to the named columns of a table (its fields
+    /// in the same order), in the open transaction if there is one; the
+    /// warehouse casts a field whose type is not the column's. Returns the
+    /// number of rows appended. Only DuckDB has an appender.
+    async fn append_arrow(
+        &mut self,
+        relation: &Relation,
+        _columns: &[String],
+        _batch: arrow::record_batch::RecordBatch,
+    ) -> Result<u64, AdapterError> {
+        Err(AdapterError::Driver(
+            format!("this warehouse cannot append Arrow record batches to `{relation}`; use `copy_in_csv`").into(),
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -150,6 +150,20 @@ impl Connection for SharedConnection {
             .copy_in_csv(relation, columns, chunks)
             .await
     }
+
+    async fn append_arrow(
+        &mut self,
+        relation: &Relation,
+        columns: &[String],
+        batch: arrow::record_batch::RecordBatch,
+    ) -> Result<u64, AdapterError> {
+        self.session
+            .lock()
+            .await
+            .connection
+            .append_arrow(relation, columns, batch)
+            .await
+    }
 }
 
 /// Runs one statement of `statement()` or `run_query()`: with its rows when

@@ -1,7 +1,9 @@
 //! From Kafka messages to rows: each message becomes a row of the bronze
 //! table or, when it cannot, a row of the dead-letter table. Both are encoded
 //! straight into the CSV that PostgreSQL's `COPY ... (format csv, header
-//! true)` reads, in chunks of about a megabyte.
+//! true)` reads, in chunks of about a megabyte. For DuckDB the bronze rows
+//! are built as Arrow columns instead ([`super::arrow_rows`]), which its
+//! appender takes; its dead letters stay CSV.
 //!
 //! The guarantee this module gives the loader: **a row it encodes never makes
 //! the `COPY` fail.** Everything PostgreSQL would reject is caught here and
@@ -45,6 +47,7 @@ use chrono::{DateTime, Utc};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
+use super::arrow_rows::{ArrowRows, Cell, CellKind};
 use super::spec::{ColumnType, Mapping, PathStep, TypedColumn};
 use crate::seed::{write_copy_text, ValueCheck};
 
@@ -159,6 +162,8 @@ impl Dialect {
 pub struct Mapper {
     kind: Kind,
     columns: Vec<TableColumn>,
+    /// The Arrow type of each column, for DuckDB's appender.
+    cell_kinds: Vec<CellKind>,
     dialect: Dialect,
 }
 
@@ -185,6 +190,8 @@ struct PlannedColumn {
     check: Option<ValueCheck>,
     path: String,
     slot: usize,
+    /// The Arrow type the value is appended as.
+    cell_kind: CellKind,
 }
 
 /// A node of the path tree: the steps below it, and the slot that receives
@@ -225,9 +232,12 @@ impl Mapper {
                     TableColumn::new("headers", "jsonb", false),
                 ];
                 columns.extend(metadata_columns());
+                let mut cell_kinds = vec![CellKind::Text; 3];
+                cell_kinds.extend(METADATA_CELL_KINDS);
                 Self {
                     kind: Kind::Raw,
                     columns,
+                    cell_kinds,
                     dialect: Dialect::Postgres,
                 }
             }
@@ -261,6 +271,7 @@ impl Mapper {
                 check,
                 path: column.path.text.clone(),
                 slot: root.insert(&column.path.steps, &mut slot_count),
+                cell_kind: cell_kind_of(column.data_type),
             });
             columns.push(TableColumn {
                 name: column.name.clone(),
@@ -269,6 +280,8 @@ impl Mapper {
             });
         }
         columns.extend(metadata_columns());
+        let mut cell_kinds: Vec<CellKind> = planned.iter().map(|column| column.cell_kind).collect();
+        cell_kinds.extend(METADATA_CELL_KINDS);
         Self {
             kind: Kind::Typed(TypedPlan {
                 columns: planned,
@@ -276,6 +289,7 @@ impl Mapper {
                 slot_count,
             }),
             columns,
+            cell_kinds,
             dialect: Dialect::Postgres,
         }
     }
@@ -296,6 +310,8 @@ impl Mapper {
         let names = self.column_names();
         BatchEncoder {
             mapper: self,
+            arrow: (self.dialect == Dialect::DuckDb).then(|| ArrowRows::new(&names, &self.cell_kinds)),
+            ingested_at_micros: ingested_at.timestamp_micros(),
             rows: CsvChunks::new(&names),
             dead_letters: CsvChunks::new(
                 &dead_letter_columns()
@@ -332,6 +348,9 @@ pub struct PartitionOffset {
 /// A batch being encoded: push messages, then [`finish`](Self::finish).
 pub struct BatchEncoder<'m> {
     mapper: &'m Mapper,
+    /// DuckDB's bronze rows, in place of `rows`.
+    arrow: Option<ArrowRows>,
+    ingested_at_micros: i64,
     rows: CsvChunks,
     dead_letters: CsvChunks,
     ingested_at: String,
@@ -343,8 +362,12 @@ pub struct BatchEncoder<'m> {
 /// and the offsets it covers.
 #[derive(Debug, Default)]
 pub struct EncodedBatch {
-    /// CSV for the bronze table; empty when `row_count` is 0.
+    /// CSV for the bronze table; empty when `row_count` is 0 or the rows
+    /// are in `arrow_rows`.
     pub rows: Vec<Vec<u8>>,
+    /// The bronze rows as Arrow columns, for DuckDB's appender; `None` for
+    /// PostgreSQL and when `row_count` is 0.
+    pub arrow_rows: Option<ArrowRows>,
     pub row_count: u64,
     /// CSV for the dead-letter table; empty when `dead_letter_count` is 0.
     pub dead_letters: Vec<Vec<u8>>,
@@ -358,6 +381,9 @@ impl BatchEncoder<'_> {
     pub fn push(&mut self, message: &Message<'_>) -> Routed {
         self.messages += 1;
         self.track_offset(message);
+        if self.arrow.is_some() {
+            return self.push_arrow(message);
+        }
         let start = self.rows.row_start();
         let result = match &self.mapper.kind {
             Kind::Raw => write_raw_row(&mut self.rows.current, message),
@@ -374,17 +400,39 @@ impl BatchEncoder<'_> {
             }
             Err(error) => {
                 self.rows.current.truncate(start);
-                write_dead_letter(
-                    &mut self.dead_letters.current,
-                    message,
-                    &error,
-                    &self.ingested_at,
-                    self.mapper.dialect,
-                );
-                self.dead_letters.end_row();
-                Routed::DeadLetter(error)
+                self.dead_letter(message, error)
             }
         }
+    }
+
+    /// As [`push`](Self::push), into the Arrow columns.
+    fn push_arrow(&mut self, message: &Message<'_>) -> Routed {
+        let mut cells = Vec::with_capacity(self.mapper.cell_kinds.len());
+        let result = match &self.mapper.kind {
+            Kind::Raw => raw_cells(&mut cells, message),
+            Kind::Typed(plan) => typed_cells(&mut cells, plan, message),
+        };
+        match (result, self.arrow.as_mut()) {
+            (Ok(()), Some(arrow)) => {
+                cells.extend(metadata_cells(message, self.ingested_at_micros));
+                arrow.push(&cells);
+                Routed::Row
+            }
+            (Ok(()), None) => self.dead_letter(message, "the batch has no Arrow columns".to_string()),
+            (Err(error), _) => self.dead_letter(message, error),
+        }
+    }
+
+    fn dead_letter(&mut self, message: &Message<'_>, error: String) -> Routed {
+        write_dead_letter(
+            &mut self.dead_letters.current,
+            message,
+            &error,
+            &self.ingested_at,
+            self.mapper.dialect,
+        );
+        self.dead_letters.end_row();
+        Routed::DeadLetter(error)
     }
 
     /// Messages pushed so far.
@@ -399,10 +447,16 @@ impl BatchEncoder<'_> {
     pub fn finish(self) -> EncodedBatch {
         let mut offsets = self.offsets;
         offsets.sort();
-        let (rows, row_count) = self.rows.finish();
+        let (rows, csv_row_count) = self.rows.finish();
         let (dead_letters, dead_letter_count) = self.dead_letters.finish();
+        let arrow_rows = self.arrow.filter(|arrow| !arrow.is_empty());
+        let row_count = match &arrow_rows {
+            Some(arrow) => arrow.len() as u64,
+            None => csv_row_count,
+        };
         EncodedBatch {
             rows,
+            arrow_rows,
             row_count,
             dead_letters,
             dead_letter_count,
@@ -485,26 +539,50 @@ impl CsvChunks {
 }
 
 fn write_raw_row(buffer: &mut Vec<u8>, message: &Message<'_>) -> Result<(), String> {
-    match message.payload {
-        None => {}
+    let (payload, key, headers) = raw_values(message)?;
+    if let Some(payload) = payload {
+        write_copy_text(buffer, payload.as_bytes());
+    }
+    buffer.push(b',');
+    if let Some(key) = key {
+        write_copy_text(buffer, key.as_bytes());
+    }
+    buffer.push(b',');
+    write_copy_text(buffer, headers.as_bytes());
+    buffer.push(b',');
+    Ok(())
+}
+
+/// The `raw` cells before the metadata: payload, key and headers.
+fn raw_cells<'a>(cells: &mut Vec<Cell<'a>>, message: &Message<'a>) -> Result<(), String> {
+    let (payload, key, headers) = raw_values(message)?;
+    let text = |value: Option<&'a str>| value.map_or(Cell::Null, |text| Cell::Text(Cow::Borrowed(text)));
+    cells.extend([text(payload), text(key), Cell::Text(headers)]);
+    Ok(())
+}
+
+/// The payload, key and headers of a `raw` row, checked.
+#[allow(clippy::type_complexity)]
+fn raw_values<'a>(message: &Message<'a>) -> Result<(Option<&'a str>, Option<&'a str>, Cow<'a, str>), String> {
+    let payload = match message.payload {
+        None => None,
         Some(payload) => {
             let text = std::str::from_utf8(payload).map_err(|error| format!("payload is not UTF-8 text: {error}"))?;
             check_jsonb(text).map_err(|error| match error.classify() {
                 serde_json::error::Category::Data => format!("payload cannot be stored as jsonb: {error}"),
                 _ => format!("payload is not valid JSON: {error}"),
             })?;
-            write_copy_text(buffer, text.as_bytes());
+            Some(text)
         }
-    }
-    buffer.push(b',');
-    if let Some(key) = message.key {
-        let key = text_bytes(key).map_err(|problem| format!("key {problem}, and the `key` column is text"))?;
-        write_copy_text(buffer, key);
-    }
-    buffer.push(b',');
-    write_headers(buffer, message.headers)?;
-    buffer.push(b',');
-    Ok(())
+    };
+    let key = match message.key {
+        None => None,
+        Some(key) => {
+            let key = text_bytes(key).map_err(|problem| format!("key {problem}, and the `key` column is text"))?;
+            Some(std::str::from_utf8(key).unwrap_or_default())
+        }
+    };
+    Ok((payload, key, headers_json(message.headers)?))
 }
 
 /// The bytes, when they are UTF-8 text without NUL; else what is wrong.
@@ -518,11 +596,10 @@ fn text_bytes(bytes: &[u8]) -> Result<&[u8], &'static str> {
     }
 }
 
-/// The headers as a JSON object, as one CSV field.
-fn write_headers(buffer: &mut Vec<u8>, headers: &[(&str, Option<&[u8]>)]) -> Result<(), String> {
+/// The headers as a JSON object.
+fn headers_json(headers: &[(&str, Option<&[u8]>)]) -> Result<Cow<'static, str>, String> {
     if headers.is_empty() {
-        buffer.extend_from_slice(b"{}");
-        return Ok(());
+        return Ok(Cow::Borrowed("{}"));
     }
     let mut json = String::with_capacity(64);
     json.push('{');
@@ -548,8 +625,7 @@ fn write_headers(buffer: &mut Vec<u8>, headers: &[(&str, Option<&[u8]>)]) -> Res
         }
     }
     json.push('}');
-    write_copy_text(buffer, json.as_bytes());
-    Ok(())
+    Ok(Cow::Owned(json))
 }
 
 /// Appends `text` as a JSON string literal.
@@ -572,6 +648,47 @@ fn push_json_string(json: &mut String, text: &str) {
 }
 
 fn write_typed_row(buffer: &mut Vec<u8>, plan: &TypedPlan, message: &Message<'_>) -> Result<(), String> {
+    with_slots(plan, message, |slots| {
+        for column in &plan.columns {
+            if let Some(value) = typed_value(column, slots[column.slot])? {
+                write_copy_text(buffer, value.as_bytes());
+            }
+            buffer.push(b',');
+        }
+        Ok(())
+    })
+}
+
+/// The typed cells before the metadata, a cell per declared column.
+fn typed_cells<'a>(cells: &mut Vec<Cell<'a>>, plan: &TypedPlan, message: &Message<'a>) -> Result<(), String> {
+    with_slots(plan, message, |slots| {
+        for column in &plan.columns {
+            let cell = match typed_value(column, slots[column.slot])? {
+                None => Cell::Null,
+                Some(value) if column.cell_kind == CellKind::Text => Cell::Text(value),
+                Some(value) => Cell::parse(column.cell_kind, &value).map_err(|reason| {
+                    format!(
+                        "column `{}` ({}) at `{}`: value `{}` {reason}",
+                        column.name,
+                        column.sql_type,
+                        column.path,
+                        shorten(&value)
+                    )
+                })?,
+            };
+            cells.push(cell);
+        }
+        Ok(())
+    })
+}
+
+/// Extracts the plan's paths from the payload of `message` and hands their
+/// values, a slot each, to `use_slots`.
+fn with_slots<'a, T>(
+    plan: &TypedPlan,
+    message: &Message<'a>,
+    use_slots: impl FnOnce(&[Option<&'a RawValue>]) -> Result<T, String>,
+) -> Result<T, String> {
     let payload = message
         .payload
         .ok_or_else(|| "the message has no payload (a tombstone), and the mapping is typed".to_string())?;
@@ -585,11 +702,7 @@ fn write_typed_row(buffer: &mut Vec<u8>, plan: &TypedPlan, message: &Message<'_>
         &mut spilled
     };
     extract(text, &plan.root, slots).map_err(|error| format!("payload is not valid JSON: {error}"))?;
-    for column in &plan.columns {
-        write_typed_value(buffer, column, slots[column.slot])?;
-        buffer.push(b',');
-    }
-    Ok(())
+    use_slots(slots)
 }
 
 /// Walks `json` once, storing the value at the end of each path of the tree
@@ -861,9 +974,11 @@ impl JsonKind {
     }
 }
 
-fn write_typed_value(buffer: &mut Vec<u8>, column: &PlannedColumn, raw: Option<&RawValue>) -> Result<(), String> {
+/// The checked text of a typed column's value, as `COPY` reads it; `None`
+/// for NULL.
+fn typed_value<'a>(column: &PlannedColumn, raw: Option<&'a RawValue>) -> Result<Option<Cow<'a, str>>, String> {
     let Some(raw) = raw else {
-        return Ok(());
+        return Ok(None);
     };
     let text = raw.get();
     let kind = JsonKind::of(text);
@@ -877,27 +992,26 @@ fn write_typed_value(buffer: &mut Vec<u8>, column: &PlannedColumn, raw: Option<&
         )
     };
     if kind == JsonKind::Null {
-        return Ok(());
+        return Ok(None);
     }
-    let decoded;
-    let value: &str = match (column.data_type, kind) {
+    let value: Cow<'a, str> = match (column.data_type, kind) {
         (ColumnType::Jsonb, _) => {
             check_jsonb(text).map_err(|error| mismatch(&format!("cannot be stored as jsonb: {error}")))?;
-            text
+            Cow::Borrowed(text)
         }
         // As `->>` gives them: a string decoded, anything else as JSON text.
         (_, JsonKind::String) => {
-            decoded = serde_json::from_str::<DecodedString<'_>>(text)
+            let decoded = serde_json::from_str::<DecodedString<'a>>(text)
                 .map_err(|error| mismatch(&format!("is not a valid JSON string: {error}")))?;
             if decoded.0.contains('\0') {
                 return Err(mismatch("holds `\\u0000`, which PostgreSQL cannot store in text"));
             }
-            &decoded.0
+            decoded.0
         }
-        (ColumnType::Text | ColumnType::Varchar(_), _) => text,
+        (ColumnType::Text | ColumnType::Varchar(_), _) => Cow::Borrowed(text),
         (ColumnType::Integer | ColumnType::BigInt | ColumnType::Numeric(_) | ColumnType::Double, JsonKind::Number)
-        | (ColumnType::Boolean, JsonKind::Boolean) => text,
-        (ColumnType::Boolean, JsonKind::Number) if matches!(text, "0" | "1") => text,
+        | (ColumnType::Boolean, JsonKind::Boolean) => Cow::Borrowed(text),
+        (ColumnType::Boolean, JsonKind::Number) if matches!(text, "0" | "1") => Cow::Borrowed(text),
         (ColumnType::Date | ColumnType::Timestamp | ColumnType::TimestampTz, JsonKind::Number) => {
             return Err(mismatch(&format!(
                 "is a number; send {} as ISO 8601 text, such as \"2024-01-31T08:30:00Z\"",
@@ -911,11 +1025,54 @@ fn write_typed_value(buffer: &mut Vec<u8>, column: &PlannedColumn, raw: Option<&
             .check(value.as_bytes(), &column.sql_type)
             .map_err(|reason| mismatch(&reason))?;
     }
-    if column.data_type == ColumnType::Uuid && !is_uuid(value) {
+    if column.data_type == ColumnType::Uuid && !is_uuid(&value) {
         return Err(mismatch("is not a valid uuid"));
     }
-    write_copy_text(buffer, value.as_bytes());
-    Ok(())
+    Ok(Some(value))
+}
+
+/// The Arrow kinds of the metadata columns ([`metadata_columns`]).
+const METADATA_CELL_KINDS: [CellKind; 5] = [
+    CellKind::Text,
+    CellKind::Int32,
+    CellKind::Int64,
+    CellKind::TimestampUtc,
+    CellKind::TimestampUtc,
+];
+
+/// The Arrow kind a typed column is appended as: the exact types parsed
+/// here, the rest as text that DuckDB casts to the column's type.
+fn cell_kind_of(data_type: ColumnType) -> CellKind {
+    match data_type {
+        ColumnType::Integer => CellKind::Int32,
+        ColumnType::BigInt => CellKind::Int64,
+        ColumnType::Double => CellKind::Float64,
+        ColumnType::Boolean => CellKind::Boolean,
+        ColumnType::Numeric(_)
+        | ColumnType::Text
+        | ColumnType::Varchar(_)
+        | ColumnType::Date
+        | ColumnType::Timestamp
+        | ColumnType::TimestampTz
+        | ColumnType::Jsonb
+        | ColumnType::Uuid => CellKind::Text,
+    }
+}
+
+/// The metadata cells that end every bronze row ([`write_metadata`] and
+/// `ingested_at`).
+fn metadata_cells<'a>(message: &Message<'a>, ingested_at_micros: i64) -> [Cell<'a>; 5] {
+    let event_timestamp = match message.timestamp {
+        Some(milliseconds) if (0..=MAX_TIMESTAMP_MS).contains(&milliseconds) => Cell::TimestampUtc(milliseconds * 1000),
+        _ => Cell::Null,
+    };
+    [
+        Cell::Text(Cow::Borrowed(message.topic)),
+        Cell::Int32(message.partition),
+        Cell::Int64(message.offset),
+        event_timestamp,
+        Cell::TimestampUtc(ingested_at_micros),
+    ]
 }
 
 /// The forms PostgreSQL's `uuid` input accepts: 32 hex digits, optionally
@@ -1131,6 +1288,70 @@ mod tests {
             })
             .collect();
         Mapper::new(&Mapping::Typed(columns))
+    }
+
+    #[test]
+    fn duckdb_rows_are_typed_arrow_columns_and_a_dead_letter_leaves_them_whole() {
+        use arrow::array::{Array, BooleanArray, Int32Array, Int64Array, StringArray, TimestampMicrosecondArray};
+        let mapper = Mapper {
+            dialect: Dialect::DuckDb,
+            ..typed(&[
+                ("id", "bigint", "$.id"),
+                ("quantity", "integer", "$.quantity"),
+                ("returned", "boolean", "$.returned"),
+                ("amount", "numeric(10,2)", "$.amount"),
+            ])
+        };
+        let mut batch = mapper.batch(at());
+        let good = br#"{"id": 7, "quantity": "3", "returned": "yes", "amount": 1.5}"#;
+        // `quantity` fails after `id` converted: no cell of it may remain.
+        let bad = br#"{"id": 8, "quantity": 3000000000}"#;
+        assert_eq!(batch.push(&message(Some(good))), Routed::Row);
+        assert!(matches!(batch.push(&message(Some(bad))), Routed::DeadLetter(_)));
+        assert_eq!(batch.push(&message(Some(br#"{}"#))), Routed::Row);
+        let encoded = batch.finish();
+        assert!(encoded.rows.is_empty());
+        assert_eq!((encoded.row_count, encoded.dead_letter_count), (2, 1));
+        assert!(!encoded.dead_letters.is_empty());
+        let rows = encoded
+            .arrow_rows
+            .map(|rows| rows.finish().unwrap_or_else(|error| panic!("{error}")))
+            .unwrap_or_else(|| panic!("no Arrow rows"));
+        assert_eq!(rows.num_rows(), 2);
+        let column = |name: &str| rows.column_by_name(name).unwrap_or_else(|| panic!("no column {name}"));
+        let id = column("id")
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .map(|array| (array.value(0), array.is_null(1)));
+        assert_eq!(id, Some((7, true)));
+        let quantity = column("quantity")
+            .as_any()
+            .downcast_ref::<Int32Array>()
+            .map(|array| array.value(0));
+        assert_eq!(quantity, Some(3));
+        let returned = column("returned")
+            .as_any()
+            .downcast_ref::<BooleanArray>()
+            .map(|array| array.value(0));
+        assert_eq!(returned, Some(true));
+        let amount = column("amount")
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .map(|array| array.value(0).to_string());
+        assert_eq!(amount.as_deref(), Some("1.5"));
+        let offset = column("offset")
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .map(|array| array.value(0));
+        assert_eq!(offset, Some(41));
+        let timestamps = |name: &str| {
+            column(name)
+                .as_any()
+                .downcast_ref::<TimestampMicrosecondArray>()
+                .map(|array| array.value(0))
+        };
+        assert_eq!(timestamps("event_timestamp"), Some(1_706_689_800_123_000));
+        assert_eq!(timestamps("ingested_at"), Some(at().timestamp_micros()));
     }
 
     /// Encodes the messages; returns the bronze CSV and the dead-letter CSV

@@ -1,6 +1,7 @@
 //! `dvt ingest`, without the Kafka client: the `ingest:` block declared on a
-//! source table ([`spec`]), messages mapped into `COPY`-ready CSV rows and
-//! dead letters ([`mapping`]), and batches committed together with their
+//! source table ([`spec`]), messages mapped into `COPY`-ready CSV rows (or,
+//! for DuckDB, Arrow columns for its appender, [`arrow_rows`]) and dead
+//! letters ([`mapping`]), and batches committed together with their
 //! offsets in one warehouse transaction ([`state`]).
 //!
 //! The consumer loop drives these in order:
@@ -14,6 +15,7 @@
 //!    [`StoredOffsets::commits_for`], and [`StoredOffsets::record`] once it
 //!    committed.
 
+pub mod arrow_rows;
 pub mod bronze;
 #[cfg(feature = "kafka")]
 pub mod consumer;

@@ -15,6 +15,11 @@
 //! [`StateError::OffsetConflict`] and its batch is rolled back, so two
 //! consumers never both load the same messages.
 //!
+//! PostgreSQL loads a batch's rows with `COPY` of their CSV; DuckDB appends
+//! them as an Arrow record batch with its appender
+//! ([`Connection::append_arrow`]), in the same transaction as the offsets.
+//! Dead letters are CSV on both.
+//!
 //! The SQL is in `templates/ingest/` (PostgreSQL's dialect, and DuckDB's
 //! where it differs, `templates/duckdb/ingest_*.sql`). This module does
 //! not read Kafka or encode rows; [`super::mapping`] does.
@@ -24,6 +29,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::stream::{self, BoxStream, StreamExt};
 use serde::Serialize;
 
+use super::arrow_rows::ArrowRows;
 pub use super::mapping::Dialect;
 use super::mapping::{dead_letter_columns, EncodedBatch, TableColumn};
 use crate::adapter::{AdapterError, Connection, Relation};
@@ -380,15 +386,53 @@ pub async fn commit_batch(
     batch: EncodedBatch,
     offsets: &[OffsetCommit],
 ) -> Result<Committed, StateError> {
-    commit_chunks(
+    begin(connection).await?;
+    let result = async {
+        if !offsets.is_empty() {
+            store_offsets(connection, store, offsets).await?;
+        }
+        load_batch(connection, destination, batch).await
+    }
+    .await;
+    finish(connection, result).await
+}
+
+/// Loads an encoded batch's rows and dead letters, in the open transaction.
+async fn load_batch(
+    connection: &mut dyn Connection,
+    destination: &Destination,
+    batch: EncodedBatch,
+) -> Result<Committed, StateError> {
+    let appended = match batch.arrow_rows {
+        Some(rows) => append_rows(connection, destination, rows).await?,
+        None => 0,
+    };
+    let mut committed = copy_batch(
         connection,
-        store,
         destination,
         chunk_stream(batch.rows),
         chunk_stream(batch.dead_letters),
-        offsets,
     )
-    .await
+    .await?;
+    committed.rows += appended;
+    Ok(committed)
+}
+
+/// Appends Arrow rows to the bronze table, in the open transaction.
+async fn append_rows(
+    connection: &mut dyn Connection,
+    destination: &Destination,
+    rows: ArrowRows,
+) -> Result<u64, StateError> {
+    let action = format!("load the batch into `{}`", destination.bronze);
+    let names = rows.column_names();
+    let batch = rows
+        .finish()
+        .map_err(|error| StateError::warehouse(action.clone())(AdapterError::Driver(error.into())))?;
+    connection
+        .append_arrow(&destination.bronze, &names, batch)
+        .await
+        .map_err(StateError::warehouse(action))
 }
 
 /// Encoded chunks as a stream for `COPY`; `None` when there are none.
@@ -460,13 +504,7 @@ pub async fn commit_after(
 ) -> Result<Committed, StateError> {
     begin(connection).await?;
     let result = async {
-        let committed = copy_batch(
-            connection,
-            destination,
-            chunk_stream(batch.rows),
-            chunk_stream(batch.dead_letters),
-        )
-        .await?;
+        let committed = load_batch(connection, destination, batch).await?;
         if !previous.await {
             return Err(StateError::Aborted);
         }
