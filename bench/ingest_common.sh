@@ -17,6 +17,9 @@ check_binaries() {
 # serves until its stdin, a fifo held open by fd 3, closes at exit.
 start_broker() {
     mkfifo "$work/broker.in"
+    # The log exists before the broker starts, so that the wait below never
+    # reads it before the background shell has opened it (as start-kafka.sh).
+    : >"$work/broker.log"
     "$bin/dvt-mock-kafka" --brokers 1 "$@" <"$work/broker.in" >"$work/broker.log" 2>&1 &
     broker_pid=$!
     exec 3>"$work/broker.in"

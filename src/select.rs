@@ -2010,13 +2010,12 @@ mod tests {
             Expr::Terms("tag:marts".into()),
             Expr::Terms("config.materialized:table".into()),
         ]);
-        let selected: Vec<&str> = select_expression(&graph, &expression)
+        let mut selected: Vec<String> = select_expression(&graph, &expression)
             .unwrap()
             .into_iter()
-            .map(|index| fixture.nodes[index].name.as_str())
+            .map(|index| fixture.nodes[index].name.clone())
             .collect();
         let mut expected = names(&["tag:marts,config.materialized:table"]);
-        let mut selected: Vec<String> = selected.into_iter().map(String::from).collect();
         expected.sort();
         selected.sort();
         assert_eq!(selected, expected);
